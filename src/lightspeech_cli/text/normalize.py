@@ -1,0 +1,405 @@
+"""English text normalization: turn written text into the words a reader would say.
+
+Each rule is one regular-expression pass; `normalize` runs them in an order where an
+earlier pass never destroys what a later one needs (URLs before dots are read as
+sentence ends, dates and phone numbers before plain numbers, and so on). Number words
+come from num2words; we only shape them into American style ("two thousand five",
+not "two thousand and five").
+
+Inline phonemes such as ``[[HH AH0 L OW1]]`` are left untouched for the G2P.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from num2words import num2words
+
+INLINE_PHONEMES = re.compile(r"\[\[[^\[\]]*\]\]")
+
+MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]
+MONTH_BY_ABBREVIATION = {m[:3].lower(): m for m in MONTHS} | {"sept": "September"}
+
+DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
+
+# Characters that carry no sound of their own but must not glue words together.
+UNICODE_REPLACEMENTS = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2013": " - ", "\u2014": ", ", "\u2015": ", ", "\u2212": "-",
+    "\u2026": "...", "\u00a0": " ", "\u00d7": " times ", "\u00f7": " divided by ",
+    "\u00bd": " one half ", "\u00bc": " one quarter ", "\u00be": " three quarters ",
+    "\u00b1": " plus or minus ", "\u00df": "ss", "\u00e6": "ae", "\u00c6": "AE",
+    "\u0153": "oe", "\u0152": "OE", "\u00f8": "o", "\u00d8": "O", "\u0142": "l",
+    "\u0141": "L", "\u00f0": "d", "\u00fe": "th",
+}
+
+ABBREVIATIONS = {
+    # Titles are always followed by a name, so their period never ends a sentence.
+    "Mr.": "mister", "Mrs.": "missus", "Ms.": "miz", "Prof.": "professor",
+    "Sr.": "senior", "Jr.": "junior", "Mt.": "mount", "Gen.": "general",
+    "Capt.": "captain", "Lt.": "lieutenant", "Sgt.": "sergeant", "Rev.": "reverend",
+    "Gov.": "governor", "Sen.": "senator", "Rep.": "representative",
+}
+TRAILING_ABBREVIATIONS = {
+    # These can close a sentence; the period is kept when a new sentence follows.
+    "etc.": "et cetera", "vs.": "versus", "approx.": "approximately",
+    "Ave.": "avenue", "Rd.": "road", "Blvd.": "boulevard", "Inc.": "incorporated",
+    "Ltd.": "limited", "Corp.": "corporation", "Co.": "company", "Dept.": "department",
+    "Fig.": "figure", "min.": "minutes", "max.": "maximum", "e.g.": "for example",
+    "i.e.": "that is", "a.k.a.": "also known as", "U.S.": "U S", "U.K.": "U K",
+}
+
+UNITS = {
+    # symbol: (singular, plural)
+    "km/h": ("kilometer per hour", "kilometers per hour"),
+    "mph": ("mile per hour", "miles per hour"),
+    "km": ("kilometer", "kilometers"), "m": ("meter", "meters"),
+    "cm": ("centimeter", "centimeters"), "mm": ("millimeter", "millimeters"),
+    "mi": ("mile", "miles"), "ft": ("foot", "feet"),
+    "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"), "mg": ("milligram", "milligrams"),
+    "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"), "oz": ("ounce", "ounces"),
+    "l": ("liter", "liters"), "ml": ("milliliter", "milliliters"),
+    "ms": ("millisecond", "milliseconds"), "Hz": ("hertz", "hertz"),
+    "kHz": ("kilohertz", "kilohertz"), "MHz": ("megahertz", "megahertz"),
+    "GHz": ("gigahertz", "gigahertz"), "KB": ("kilobyte", "kilobytes"),
+    "MB": ("megabyte", "megabytes"), "GB": ("gigabyte", "gigabytes"),
+    "TB": ("terabyte", "terabytes"), "°C": ("degree Celsius", "degrees Celsius"),
+    "°F": ("degree Fahrenheit", "degrees Fahrenheit"), "°": ("degree", "degrees"),
+}
+
+CURRENCIES = {
+    # symbol: (unit singular, unit plural, cent singular, cent plural)
+    "$": ("dollar", "dollars", "cent", "cents"),
+    "£": ("pound", "pounds", "penny", "pence"),
+    "€": ("euro", "euros", "cent", "cents"),
+    "¥": ("yen", "yen", "sen", "sen"),
+    "₹": ("rupee", "rupees", "paisa", "paise"),
+}
+SCALES = {"k": "thousand", "m": "million", "mn": "million", "b": "billion", "bn": "billion",
+          "thousand": "thousand", "million": "million", "billion": "billion",
+          "trillion": "trillion"}
+
+SYMBOLS = {"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "%": " percent ",
+           "/": " slash ", "#": " hash ", "~": " about ", "<": " less than ",
+           ">": " greater than ", "§": " section ", "_": " "}
+
+NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# Matching only where a number starts keeps passes linear on long runs of digits.
+NUMBER_START = r"(?<![\d.,])"
+
+
+# --- number words --------------------------------------------------------------
+
+
+def _american(words: str) -> str:
+    """num2words writes British number words; drop the 'and' and the commas."""
+    return re.sub(r",| and(?= )", "", words)
+
+
+def cardinal(n: int) -> str:
+    return _american(num2words(n))
+
+
+def ordinal(n: int) -> str:
+    return _american(num2words(n, to="ordinal"))
+
+
+def year(n: int) -> str:
+    return _american(num2words(n, to="year"))
+
+
+def digits(s: str) -> str:
+    return " ".join(DIGIT_WORDS[int(d)] for d in s if d.isdigit())
+
+
+def number(s: str) -> str:
+    """A written number ("1,234.50", "-3", "0.5") as words."""
+    s = s.replace(",", "")
+    negative = s.startswith("-")
+    s = s.lstrip("-")
+    whole, _, fraction = s.partition(".")
+    # Past the trillions nobody says a number as one: read the digits.
+    words = digits(whole) if len(whole) > 15 else cardinal(int(whole or "0"))
+    if fraction:
+        words += " point " + digits(fraction)
+    return ("minus " + words) if negative else words
+
+
+# --- passes --------------------------------------------------------------------
+
+
+def clean_unicode(text: str) -> str:
+    """Fold typographic punctuation to ASCII, strip accents, drop control characters."""
+    text = "".join(UNICODE_REPLACEMENTS.get(c, c) for c in text)
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(UNICODE_REPLACEMENTS.get(c, c) for c in text)
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = []
+    for c in decomposed:
+        category = unicodedata.category(c)
+        if category == "Mn":
+            continue  # accents: café -> cafe
+        if category[0] in "CZ":
+            kept.append(" ")  # controls, line breaks and odd spaces separate words
+        else:
+            kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def _speak_address(address: str) -> str:
+    spoken = {".": " dot ", "@": " at ", "/": " slash ", ":": " colon ", "-": " dash ",
+              "_": " underscore ", "?": " question mark ", "=": " equals ", "&": " and ",
+              "~": " tilde ", "#": " hash ", "+": " plus "}
+    address = re.sub(r"\d+", lambda m: " " + digits(m.group()) + " ", address)
+    return "".join(spoken.get(c, c) for c in address)
+
+
+URL = re.compile(r"(?:https?://|www\.)\S+|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|io|dev|ai)(?:/\S*)?")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def expand_urls_and_emails(text: str) -> str:
+    # Token by token: a pattern searched across the whole text backtracks badly on
+    # long unbroken input, a full match of one token cannot.
+    def token(m: re.Match) -> str:
+        word = m.group()
+        address = word.rstrip(".,;:!?")  # trailing punctuation belongs to the sentence
+        if not ("." in address or "@" in address):
+            return word
+        if EMAIL.fullmatch(address):
+            return " " + _speak_address(address) + word[len(address):]
+        if URL.fullmatch(address):
+            readable = re.sub(r"^www\.", "", re.sub(r"^https?://", "", address)).rstrip("/")
+            return " " + _speak_address(readable) + word[len(address):]
+        return word
+
+    return re.sub(r"\S+", token, text)
+
+
+def expand_phone_numbers(text: str) -> str:
+    def phone(m: re.Match) -> str:
+        groups = [g for g in m.groups() if g]
+        return ", ".join(digits(g) for g in groups)
+
+    return re.sub(r"(?<![\d.,])(?:\+?(1)[\s.-])?\(?(\d{3})\)?[\s.-](\d{3})[\s.-](\d{4})(?![\d-])", phone, text)
+
+
+def _month_number(name: str) -> int:
+    """1-12 for a month's name or abbreviation ("Nov", "Sept.", "March")."""
+    key = name.lower().rstrip(".")
+    return MONTHS.index(MONTH_BY_ABBREVIATION["sept" if key.startswith("sept") else key[:3]]) + 1
+
+
+def _date(month: int, day: int, year_: int | None) -> str:
+    words = f"{MONTHS[month - 1]} {ordinal(day)}"
+    return words + (f", {year(year_)}" if year_ is not None else "")
+
+
+def expand_dates(text: str) -> str:
+    def iso(m: re.Match) -> str:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return _date(mo, d, y) if 1 <= mo <= 12 and 1 <= d <= 31 else m.group()
+
+    def slashed(m: re.Match) -> str:
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if y < 100:
+            y += 2000 if y < 50 else 1900
+        month, day = (a, b) if a <= 12 else (b, a)  # US order unless impossible
+        return _date(month, day, y) if 1 <= month <= 12 and 1 <= day <= 31 else m.group()
+
+    def month_day(m: re.Match) -> str:
+        day = int(m.group(2))
+        y = int(m.group(3)) if m.group(3) else None
+        return _date(_month_number(m.group(1)), day, y) if 1 <= day <= 31 else m.group()
+
+    def day_month(m: re.Match) -> str:
+        month = MONTHS[_month_number(m.group(2)) - 1]
+        words = f"the {ordinal(int(m.group(1)))} of {month}"
+        return words + (f", {year(int(m.group(3)))}" if m.group(3) else "")
+
+    month_name = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
+                  r"Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+    text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", iso, text)
+    text = re.sub(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b", slashed, text)
+    text = re.sub(month_name + r" (\d{1,2})(?:st|nd|rd|th)?\b(?:,? (\d{4})\b)?", month_day, text)
+    text = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)? " + month_name + r"(?:,? (\d{4})\b)?", day_month, text)
+    # A month abbreviation left on its own ("in Nov.") is still the month.
+    return re.sub(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.",
+                  lambda m: MONTHS[_month_number(m.group(1)) - 1], text)
+
+
+def expand_times(text: str) -> str:
+    def clock(m: re.Match) -> str:
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        meridiem = m.group(3)
+        if hour > 23 or minute > 59:
+            return m.group()
+        words = cardinal(hour)
+        if minute == 0:
+            words += "" if meridiem else " o'clock" if hour <= 12 else " hundred"
+        elif minute < 10:
+            words += " oh " + cardinal(minute)
+        else:
+            words += " " + cardinal(minute)
+        if meridiem:
+            words += " A M" if meridiem.lower() == "a" else " P M"
+            if m.group().endswith(".") and re.match(r"\s+[A-Z]|\s*$", m.string[m.end():]):
+                words += "."  # "p.m." closed the sentence too
+        return words
+
+    meridiem = r"\s?([AaPp])\.?\s?[Mm]\.?(?![A-Za-z])"
+    text = re.sub(r"\b(\d{1,2}):(\d{2})(?::\d{2})?(?:" + meridiem + r")?", clock, text)
+    return re.sub(r"\b(\d{1,2})()" + meridiem, clock, text)
+
+
+def expand_currency(text: str) -> str:
+    def money(m: re.Match) -> str:
+        unit, units, cent, cents = CURRENCIES[m.group(1)]
+        amount = m.group(2).replace(",", "")
+        scale = m.group(3)
+        if scale:
+            return f"{number(amount)} {SCALES[scale.lower()]} {units}"
+        whole, _, fraction = amount.partition(".")
+        whole_n = int(whole or "0")
+        cents_n = int((fraction + "0")[:2]) if fraction else 0
+        parts = []
+        if whole_n or not cents_n:
+            parts.append(f"{cardinal(whole_n)} {unit if whole_n == 1 else units}")
+        if cents_n:
+            parts.append(f"{cardinal(cents_n)} {cent if cents_n == 1 else cents}")
+        return " and ".join(parts)
+
+    scales = r"(?:\s?(thousand|million|billion|trillion|[kKmMbB][nN]?)\b)?"
+    return re.sub(r"([$£€¥₹])\s?(" + NUMBER + ")" + scales, money, text)
+
+
+def expand_percentages(text: str) -> str:
+    return re.sub(NUMBER_START + r"(-?(?:" + NUMBER + r"))\s?%", lambda m: number(m.group(1)) + " percent", text)
+
+
+def expand_units(text: str) -> str:
+    def unit(m: re.Match) -> str:
+        singular, plural = UNITS[m.group(2)]
+        return f"{number(m.group(1))} {singular if m.group(1) == '1' else plural}"
+
+    symbols = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
+    return re.sub(NUMBER_START + r"(-?(?:" + NUMBER + r"))\s?(" + symbols + r")(?![\w/])", unit, text)
+
+
+def expand_ordinals(text: str) -> str:
+    return re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text)
+
+
+def expand_abbreviations(text: str) -> str:
+    for short, long in ABBREVIATIONS.items():
+        text = re.sub(r"(?<![\w.])" + re.escape(short) + r"(?=\s|$)", long, text)
+    # "Dr." and "St." read differently before a name than after one; a doctor's
+    # name is more common than a drive's, a street's more common than a saint's.
+    sentence_end = r"(?=\s+[A-Z]|\s*$)"
+    text = re.sub(r"(?<![\w.])Dr\.(?=\s+[A-Z])", "doctor", text)
+    for short, after_name in (("St", "street"), ("Dr", "drive")):
+        text = re.sub(r"\b([A-Z][a-z]+) " + short + r"\." + sentence_end, r"\1 " + after_name + ".", text)
+        text = re.sub(r"\b([A-Z][a-z]+) " + short + r"\.", r"\1 " + after_name, text)
+    text = re.sub(r"(?<![\w.])St\.(?=\s+[A-Z])", "saint", text)
+    text = re.sub(r"(?<![\w.])Dr\.", "doctor", text)
+    text = re.sub(r"(?<![\w.])St\.", "street", text)
+    text = re.sub(r"(?<![\w.])No\.\s?(?=\d)", "number ", text)
+    for short, long in TRAILING_ABBREVIATIONS.items():
+        pattern = r"(?<![\w.])" + re.escape(short)
+        text = re.sub(pattern + sentence_end, long + ".", text)
+        text = re.sub(pattern, long, text)
+    return re.sub(r"\.\.(?=\s|$)", ".", text)
+
+
+def expand_symbols(text: str) -> str:
+    text = re.sub(r"\band/or\b", "and or", text)
+    text = re.sub(r"#\s?(?=\d)", " number ", text)
+    text = re.sub(r"(?<=\d)\s?[-–]\s?(?=\d)", " to ", text)  # ranges: 5-10
+    text = re.sub(r"(?<![\w])-(?=\d)", " minus ", text)  # a sign, not a hyphen
+    return "".join(SYMBOLS.get(c, c) for c in text)
+
+
+def expand_numbers(text: str) -> str:
+    def plain(m: re.Match) -> str:
+        s = m.group()
+        if re.fullmatch(r"\d{4}", s) and 1100 <= int(s) <= 2099:
+            return year(int(s))
+        return number(s)
+
+    return re.sub(NUMBER, plain, text)
+
+
+def tidy(text: str) -> str:
+    """Keep letters, apostrophes, inline-phoneme brackets and the punctuation that
+    shapes prosody; everything else (emoji, foreign scripts) has no reading and goes."""
+    text = re.sub(r"[\"()\[\]{}]", " ", text)
+    text = re.sub(r"[^A-Za-z0-9' ,.?!;:\-]", " ", text)
+    text = re.sub(r"\s+", " ", text)  # first, so no pattern below scans long blank runs
+    text = re.sub(r"\s*([,.?!;:])(?:\s*[,.;:])*", r"\1 ", text)  # ", ." -> ","
+    text = re.sub(r"(?<![A-Za-z])'|'(?![A-Za-z])", " ", text)  # quotes, not o'clock
+    text = re.sub(r"\s-\s|--+|(?<![A-Za-z])-|-(?![A-Za-z])", ", ", text)
+    text = re.sub(r"\s*([,.?!;:])(?:\s*[,.;:])*", r"\1 ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text.lstrip(",.;:!? ").strip()
+
+
+PASSES = [
+    expand_urls_and_emails, expand_phone_numbers, expand_dates, expand_times,
+    expand_currency, expand_percentages, expand_units, expand_ordinals,
+    expand_abbreviations, expand_symbols, expand_numbers, tidy,
+]
+
+
+def normalize(text: str) -> str:
+    """Written English in, speakable words out; inline ``[[phonemes]]`` kept."""
+    pieces = []
+    position = 0
+    for m in INLINE_PHONEMES.finditer(text):
+        pieces.append(_normalize_plain(text[position:m.start()]))
+        pieces.append(m.group())
+        position = m.end()
+    pieces.append(_normalize_plain(text[position:]))
+    return " ".join(p for p in pieces if p)
+
+
+def _normalize_plain(text: str) -> str:
+    text = clean_unicode(text)
+    for expand in PASSES:
+        text = expand(text)
+    return text
+
+
+def split_sentences(text: str, max_chars: int = 300) -> list[str]:
+    """Sentences of normalized text, each cut at commas, then spaces, to at most
+    `max_chars` characters so a model never sees an input longer than it trained on."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.?!])\s+", text) if s.strip()]
+    chunks = []
+    for sentence in sentences:
+        chunks.extend(_chunk(sentence, max_chars))
+    return chunks
+
+
+def _chunk(sentence: str, max_chars: int) -> list[str]:
+    if len(sentence) <= max_chars:
+        return [sentence]
+    for separator in (", ", " "):
+        parts = sentence.split(separator)
+        if len(parts) > 1:
+            chunks, current = [], ""
+            for part in parts:
+                candidate = f"{current}{separator}{part}" if current else part
+                if len(candidate) <= max_chars or not current:
+                    current = candidate
+                else:
+                    chunks.append(current)
+                    current = part
+            chunks.append(current)
+            if len(chunks) > 1:
+                return [c for chunk in chunks for c in _chunk(chunk, max_chars)]
+    # One unbroken token: cut it; no reader would say it whole anyway.
+    return [sentence[i:i + max_chars] for i in range(0, len(sentence), max_chars)]

@@ -1,0 +1,103 @@
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from lightspeech_cli.errors import InputError
+from lightspeech_cli.text import frontend
+from lightspeech_cli.text.g2p import Phonemizer, read_lexicon
+from lightspeech_cli.text.symbols import SymbolSet
+
+
+def phonemes_of(text, phonemizer=None):
+    return " ".join(p for s in frontend(text, phonemizer) for p in s.phonemes)
+
+
+def word_phonemes(sentence, word, phonemizer=None):
+    for w in (phonemizer or Phonemizer()).words(sentence):
+        if w.text == word:
+            return " ".join(w.phonemes)
+    raise AssertionError(f"{word} not in {sentence}")
+
+
+def test_dictionary_words():
+    assert phonemes_of("Hello world") == "HH AH0 L OW1 | W ER1 L D ."
+
+
+def test_unknown_words_use_the_neural_model():
+    words = Phonemizer().words("activationist")
+    assert words[0].source == "neural"
+    assert " ".join(words[0].phonemes).startswith("AE2 K T IH0 V EY1 SH AH0 N")
+
+
+@pytest.mark.parametrize("sentence, word, expected", [
+    ("I read books every day.", "read", "R IY1 D"),
+    ("I have read that book.", "read", "R EH1 D"),
+    ("I refuse to go.", "refuse", "R IH0 F Y UW1 Z"),
+    ("Take out the refuse.", "refuse", "R EH1 F Y UW2 Z"),
+    ("They live here.", "live", "L IH1 V"),
+    ("It was a live show.", "live", "L AY1 V"),
+    ("Please close the door.", "close", "K L OW1 Z"),
+    ("The shop is close to home.", "close", "K L OW1 S"),
+    ("They will present the award.", "present", "P R IY0 Z EH1 N T"),
+    ("A present for you.", "present", "P R EH1 Z AH0 N T"),
+    ("That object is red.", "object", "AA1 B JH EH0 K T"),
+])
+def test_homographs_follow_part_of_speech(sentence, word, expected):
+    assert word_phonemes(sentence, word) == expected
+
+
+def test_acronyms_are_spelled_and_known_words_kept():
+    assert word_phonemes("The FBI came.", "FBI") == "EH1 F B IY1 AY1"
+    assert word_phonemes("Buy GPUs now.", "GPUs") == "JH IY1 P IY1 Y UW1 Z"
+    assert word_phonemes("NASA flies.", "NASA") == "N AE1 S AH0"
+    assert word_phonemes("at five P M", "M") == "EH1 M"
+    # a sentence in capitals is words, not letters
+    assert word_phonemes("I LOVE YOU ALL", "YOU") == "Y UW1"
+
+
+def test_punctuation_becomes_pause_tokens():
+    assert phonemes_of("Yes, no? Stop!").split() == ["Y", "EH1", "S", ",", "N", "OW1", "?", "S", "T", "AA1", "P", "!"]
+
+
+def test_lexicon_overrides_dictionary(tmp_path):
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text("# my names\ntomato T AH0 M AA1 T OW2\n\nLightspeech L AY1 T S P IY1 CH\n")
+    phonemizer = Phonemizer(read_lexicon(lexicon))
+    assert word_phonemes("A tomato.", "tomato", phonemizer) == "T AH0 M AA1 T OW2"
+    assert word_phonemes("I use lightspeech.", "lightspeech", phonemizer) == "L AY1 T S P IY1 CH"
+
+
+def test_bad_lexicon_names_the_line(tmp_path):
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text("good G UH1 D\nbad B XX1 D\n")
+    with pytest.raises(InputError, match=r"lexicon.txt:2: XX1"):
+        read_lexicon(lexicon)
+
+
+def test_inline_phonemes_pass_through():
+    assert phonemes_of("Say [[HH AH0 L OW1]] now") == "S EY1 | HH AH0 L OW1 | N AW1 ."
+    with pytest.raises(InputError, match="inline phonemes"):
+        phonemes_of("Say [[HH QQ]] now")
+
+
+def test_every_phoneme_is_in_the_symbol_set():
+    symbols = SymbolSet("arpabet-1")
+    sentences = frontend("Dr. Smith paid $1,234.50 on Nov. 25, 2026 at 3:45 pm. Zhivago's beige garage!")
+    for s in sentences:
+        assert symbols.to_symbols(symbols.to_ids(s.phonemes)) == s.phonemes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_frontend_never_raises_on_arbitrary_unicode(text):
+    # inline phonemes are the user's own syntax and may be rejected; nothing else may fail
+    text = text.replace("[[", "[")
+    for sentence in frontend(text):
+        assert sentence.phonemes
+        SymbolSet().to_ids(sentence.phonemes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="0123456789$£€%.,:-/ apmAPMstndrh", max_size=60))
+def test_frontend_never_raises_on_number_soup(text):
+    for sentence in frontend(text):
+        SymbolSet().to_ids(sentence.phonemes)
