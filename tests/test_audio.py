@@ -60,4 +60,4 @@ def test_no_audio_device_is_a_clear_error():
     except Exception:  # no PortAudio, or PortAudio without a device: what we test
         pass
     with pytest.raises(AudioDeviceError, match="-o out.wav"):
-        audio.play([TONE], RATE)
+        audio.play([TONE], audio.open_output_stream(RATE))

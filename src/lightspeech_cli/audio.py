@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -78,15 +80,29 @@ def write_stdout(chunks: Iterable[np.ndarray], sample_rate: int, raw: bool) -> N
         out.flush()
 
 
-def play(chunks: Iterable[np.ndarray], sample_rate: int) -> None:
-    """Play chunks as they arrive: the first sentence sounds while the next is made."""
-    stream = open_output_stream(sample_rate)
+def play(chunks: Iterable[np.ndarray], stream) -> None:
+    """Play chunks as they are made: a thread synthesizes the next sentence while the
+    current one sounds (torch releases the GIL while it computes)."""
+    pending: queue.Queue = queue.Queue(maxsize=4)
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                pending.put(chunk)
+        except BaseException as e:  # handed to the main thread, which reports it
+            pending.put(e)
+        pending.put(None)
+
+    threading.Thread(target=produce, daemon=True).start()
     with stream:
-        for chunk in chunks:
-            stream.write(chunk.astype(np.float32).reshape(-1, 1))
+        while (item := pending.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            stream.write(item.astype(np.float32).reshape(-1, 1))
 
 
 def open_output_stream(sample_rate: int):
+    """The speaker, checked before any synthesis so a missing device fails fast."""
     hint = "write a file instead with -o out.wav, or pipe raw audio with --raw | aplay -f S16_LE -r " \
            f"{sample_rate}"
     try:

@@ -128,3 +128,188 @@ def phonemize(
             for word in sentence.words:
                 if word.source != "punctuation":
                     typer.echo(f"  {word.text:<20} {' '.join(word.phonemes):<32} {word.source}")
+
+
+VOICE_OPTION = typer.Option(None, "--voice", "-v", help="Voice name, or the path of a voice folder.")
+VOCODER_OPTION = typer.Option(None, "--vocoder", help="hifigan or griffinlim (default: the voice's).")
+BACKEND_OPTION = typer.Option("eager", "--backend", help="eager, torchscript or onnx (see bench/backends.py).")
+THREADS_OPTION = typer.Option(None, "--threads", "-t", min=1, help="CPU threads (default: torch's choice).")
+SPEED_OPTION = typer.Option(1.0, "--speed", help="Speaking rate: 1.5 is 50% faster.")
+PITCH_OPTION = typer.Option(1.0, "--pitch", help="Pitch factor: 1.1 is 10% higher.")
+ENERGY_OPTION = typer.Option(1.0, "--energy", help="Energy factor: 1.2 is 20% louder.")
+
+
+def make_synthesizer(voice, vocoder, backend, threads, lexicon):
+    from .synthesize import Synthesizer
+
+    return Synthesizer(voice, vocoder=vocoder, backend=backend, threads=threads,
+                       phonemizer=load_phonemizer(lexicon))
+
+
+@app.command()
+def say(
+    text: Optional[str] = TEXT_ARGUMENT,
+    output: Optional[str] = typer.Option(None, "--output", "-o",
+                                         help="Write to this file (.wav, .flac, .ogg), or '-' for WAV on stdout."),
+    raw: bool = typer.Option(False, "--raw", help="Write 16-bit mono PCM to stdout, sentence by sentence."),
+    voice: Optional[str] = VOICE_OPTION,
+    vocoder: Optional[str] = VOCODER_OPTION,
+    backend: str = BACKEND_OPTION,
+    threads: Optional[int] = THREADS_OPTION,
+    speed: float = SPEED_OPTION,
+    pitch: float = PITCH_OPTION,
+    energy: float = ENERGY_OPTION,
+    lexicon: Optional[Path] = LEXICON_OPTION,
+) -> None:
+    """Speak text: play it, or write it with -o.
+
+    Long text is made sentence by sentence; playback and --raw start after the first.
+    """
+    import numpy as np
+
+    from . import audio
+    from .synthesize import Controls
+    from .voice import find_voice
+
+    if raw and output:
+        raise InputError("--raw writes to stdout; drop -o, or drop --raw to write a file")
+    controls = Controls(speed, pitch, energy)
+    controls.check()
+    content = read_text(text)
+    if output and output != "-":
+        audio.check_output_path(Path(output))
+    chosen = find_voice(voice)
+    speaker = None
+    if not output and not raw:
+        speaker = audio.open_output_stream(chosen.config.audio.sample_rate)
+    synthesizer = make_synthesizer(chosen, vocoder, backend, threads, lexicon)
+    synthesizer.sentences(content)  # fail on unspeakable text before any output starts
+    chunks = synthesizer.audio_chunks(content, controls)
+    rate = synthesizer.sample_rate
+    if raw or output == "-":
+        audio.write_stdout(chunks, rate, raw=raw)
+    elif output:
+        audio.write_file(Path(output), np.concatenate(list(chunks)), rate)
+    else:
+        audio.play(chunks, speaker)
+
+
+@app.command()
+def render(
+    input_file: Path = typer.Argument(..., metavar="INPUT", help="Text file (one utterance per line) or .jsonl file.",
+                                      show_default=False),
+    output_dir: Path = typer.Option(..., "--output", "-o", help="Folder for the audio files and manifest.jsonl."),
+    paragraphs: bool = typer.Option(False, "--paragraphs", help="One utterance per paragraph (blank-line separated)."),
+    audio_format: str = typer.Option("wav", "--format", "-f", help="wav, flac or ogg."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Render again files that already exist."),
+    voice: Optional[str] = VOICE_OPTION,
+    vocoder: Optional[str] = VOCODER_OPTION,
+    backend: str = BACKEND_OPTION,
+    threads: Optional[int] = THREADS_OPTION,
+    speed: float = SPEED_OPTION,
+    pitch: float = PITCH_OPTION,
+    energy: float = ENERGY_OPTION,
+    lexicon: Optional[Path] = LEXICON_OPTION,
+) -> None:
+    """Render many utterances to numbered files plus a manifest.
+
+    Input is text (one utterance per non-empty line, or per paragraph) or JSON Lines
+    ({"text": ..., "file": ..., "speed": ..., "pitch": ..., "energy": ...}). Files that
+    exist are skipped, so a killed render resumes where it stopped.
+    """
+    from .batch import read_jobs, render_jobs
+    from .synthesize import Controls
+    from .voice import find_voice
+
+    Controls(speed, pitch, energy).check()
+    jobs = read_jobs(input_file, paragraphs, audio_format, Controls(speed, pitch, energy))
+    synthesizer = make_synthesizer(find_voice(voice), vocoder, backend, threads, lexicon)
+    render_jobs(jobs, output_dir, synthesizer, overwrite)
+
+
+@app.command()
+def profile(
+    voice: Optional[str] = typer.Option(None, "--voice", "-v",
+                                        help="Also profile this voice (default: the default voice, if installed)."),
+    architectures: list[str] = typer.Option(["fastspeech2", "lightspeech"], "--arch",
+                                            help="Architectures to compare, untrained (preset or description)."),
+    text: str = typer.Option(None, "--text", help="Text to profile on (default: a two-clause sentence)."),
+    vocoder: str = typer.Option("griffinlim", "--vocoder", help="Vocoder to time: hifigan or griffinlim."),
+    threads: int = typer.Option(1, "--threads", "-t", min=1, help="CPU threads."),
+    runs: int = typer.Option(10, "--runs", min=1, help="Timed runs; the median is reported."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Break latency and size down per component, as the LightSpeech paper does.
+
+    Compares FastSpeech 2 and LightSpeech (untrained: architecture alone decides speed)
+    on the same phoneme input, then the compression ratio, speed-up and real-time factor.
+    """
+    import json
+
+    import torch
+
+    from .errors import VoiceError
+    from .model.arch import Architecture
+    from .profile import DEFAULT_TEXT, phoneme_ids, profile_model, untrained_model
+    from .spectrogram import AudioConfig
+    from .text.symbols import DEFAULT_SYMBOL_SET, SymbolSet
+    from .vocoder import load_vocoder
+    from .voice import find_voice
+
+    torch.set_num_threads(threads)
+    for description in architectures:
+        try:
+            Architecture.parse(description)
+        except ValueError as e:
+            raise InputError(f"--arch: {e}") from None
+    content = read_text(text) if text is not None else DEFAULT_TEXT
+    profiles = []
+    try:
+        chosen = find_voice(voice)
+    except VoiceError:
+        if voice is not None:
+            raise
+        chosen = None  # no default voice installed: profile the architectures alone
+    vocoder_module = load_vocoder(vocoder, chosen.config.audio if chosen else AudioConfig())
+    if chosen is not None:
+        ids, frontend_ms = phoneme_ids(content, chosen.config.symbol_set)
+        profiles.append(profile_model(f"voice {chosen.name}", chosen.load_model(), ids, vocoder_module,
+                                      frontend_ms, runs, chosen.config.audio))
+    ids, frontend_ms = phoneme_ids(content, DEFAULT_SYMBOL_SET)
+    for description in architectures:
+        model = untrained_model(description, len(SymbolSet(DEFAULT_SYMBOL_SET)))
+        name = description if description in ("fastspeech2", "lightspeech") else "custom"
+        profiles.append(profile_model(name, model, ids, vocoder_module, frontend_ms, runs))
+    if as_json:
+        summary = {}
+        if len(architectures) >= 2:
+            first, last = profiles[-len(architectures)], profiles[-1]
+            summary = {"compression": first.acoustic_parameters / last.acoustic_parameters,
+                       "speedup": first.acoustic_ms / last.acoustic_ms}
+        typer.echo(json.dumps({"threads": threads, "text": content, "profiles": [p.to_dict() for p in profiles],
+                               **summary}, indent=2))
+        return
+    print_profiles(profiles, threads, len(architectures))
+
+
+def print_profiles(profiles, threads: int, n_architectures: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for p in profiles:
+        table = Table(title=f"{p.name}: {p.architecture}", title_justify="left")
+        for column in ("component", "parameters", "median ms", "share"):
+            table.add_column(column, justify="left" if column == "component" else "right")
+        for row in p.rows:
+            table.add_row(row.component, f"{row.parameters:,}", f"{row.milliseconds:.2f}", f"{row.share:.1%}")
+        table.add_row("acoustic model (whole forward)", f"{p.acoustic_parameters:,}", f"{p.acoustic_ms:.2f}", "",
+                      style="bold")
+        console.print(table)
+        console.print(f"  {p.frames} frames = {p.audio_seconds:.2f} s of audio; end-to-end real-time factor "
+                      f"{p.real_time_factor:.4f} on {threads} thread(s)\n")
+    if n_architectures >= 2:
+        first, last = profiles[-n_architectures], profiles[-1]
+        console.print(f"{last.name} against {first.name}: {first.acoustic_parameters / last.acoustic_parameters:.1f}x "
+                      f"fewer parameters, acoustic model {first.acoustic_ms / last.acoustic_ms:.1f}x faster "
+                      f"on {threads} thread(s)")

@@ -1,0 +1,109 @@
+"""Eager against compiled backends, FastSpeech 2 against LightSpeech, in one process.
+
+    python bench/backends.py [--runs 10] [--threads 1 2]
+
+Untrained models with a fixed 6 frames per phoneme (architecture alone decides the
+speed). Prints medians in ms and ratios against eager in the same run, then
+LightSpeech's speed-up over FastSpeech 2 per backend. Results: bench/backends.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from lightspeech_cli.export import compile_module
+from lightspeech_cli.model.acoustic import count_parameters
+from lightspeech_cli.profile import untrained_model
+from lightspeech_cli.text.symbols import SymbolSet
+from lightspeech_cli.vocoder.hifigan import load_hifigan
+
+
+def median_ms(run, inputs, runs: int) -> float:
+    run(*inputs)  # warm-up (and the first TorchScript optimization pass)
+    run(*inputs)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(*inputs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def frozen(module: torch.nn.Module, kind: str, example: tuple):
+    """torch.jit.freeze + optimize_for_inference, which the engine does not use: measured here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(module) if kind == "acoustic" else torch.jit.trace(module, example)
+        compiled = torch.jit.optimize_for_inference(torch.jit.freeze(scripted.eval()))
+
+    def run(*inputs):
+        with torch.inference_mode():
+            return compiled(*inputs)
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[20, 60, 150])
+    args = parser.parse_args()
+    cache = Path(tempfile.mkdtemp())
+    n_symbols = len(SymbolSet())
+    one = torch.tensor(1.0)
+    print(f"torch {torch.__version__}; medians of {args.runs} runs; ratio = eager ms / backend ms\n")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        acoustic_ms: dict[tuple[str, str, int], float] = {}
+        print(f"== acoustic model, {threads} thread(s) ==")
+        print(f"{'model':<12} {'phonemes':>8} {'frames':>6} {'eager':>8} {'script':>8} {'frozen':>8} {'onnx':>8}"
+              f"  {'ratios (script, frozen, onnx)'}")
+        for name in ("fastspeech2", "lightspeech"):
+            model = untrained_model(name, n_symbols)
+            runners = {
+                "eager": compile_module(model, "acoustic", "eager", cache, threads),
+                "script": compile_module(model, "acoustic", "torchscript", cache, threads),
+                "frozen": frozen(model, "acoustic", ()),
+                "onnx": compile_module(model, "acoustic", "onnx", cache, threads),
+            }
+            for length in args.lengths:
+                ids = torch.randint(1, n_symbols, (1, length))
+                inputs = (ids, one, one, one)
+                ms = {backend: median_ms(run, inputs, args.runs) for backend, run in runners.items()}
+                for backend, value in ms.items():
+                    acoustic_ms[(name, backend, length)] = value
+                ratios = ", ".join(f"{ms['eager'] / ms[b]:.2f}x" for b in ("script", "frozen", "onnx"))
+                print(f"{name:<12} {length:>8} {length * 6:>6} " + " ".join(f"{ms[b]:>8.2f}" for b in ms)
+                      + f"  {ratios}")
+        print("\nLightSpeech speed-up over FastSpeech 2 (same backend, same input):")
+        for backend in ("eager", "script", "frozen", "onnx"):
+            ups = [acoustic_ms[("fastspeech2", backend, n)] / acoustic_ms[("lightspeech", backend, n)]
+                   for n in args.lengths]
+            print(f"  {backend:<7} " + "  ".join(f"{n} phonemes: {u:.1f}x" for n, u in zip(args.lengths, ups)))
+        print(f"\n== HiFi-GAN V1 vocoder ({count_parameters(load_hifigan()) / 1e6:.1f}M parameters), "
+              f"{threads} thread(s) ==")
+        vocoder = load_hifigan()
+        mel = torch.randn(1, 200, 80) - 5
+        audio_seconds = 200 * 256 / 22050
+        runners = {
+            "eager": compile_module(vocoder, "vocoder", "eager", cache, threads),
+            "trace": compile_module(vocoder, "vocoder", "torchscript", cache, threads),
+            "frozen": frozen(vocoder, "vocoder", (mel,)),
+            "onnx": compile_module(vocoder, "vocoder", "onnx", cache, threads),
+        }
+        ms = {backend: median_ms(run, (mel,), max(3, args.runs // 3)) for backend, run in runners.items()}
+        for backend, value in ms.items():
+            print(f"  {backend:<7} {value:8.1f} ms  RTF {value / 1000 / audio_seconds:.3f}  "
+                  f"ratio {ms['eager'] / value:.2f}x")
+        print()
+
+
+if __name__ == "__main__":
+    main()

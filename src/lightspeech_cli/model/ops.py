@@ -1,0 +1,121 @@
+"""The LightSpeech search space: one table from operation name to layer.
+
+Every layer maps (x [B, T, H], mask [B, T, 1]) to a tensor of the same shape, is
+residual, and zeroes padded positions, so any sequence of them is a valid encoder or
+decoder. The names are the architecture description's tokens:
+
+    sep1 sep5 sep9 sep13 sep17 sep21 sep25   separable convolution, kernel K
+    att2 att4 att8                           multi-head self-attention, H heads
+    ffn                                      FastSpeech's convolutional feed-forward
+    identity                                 nothing (a skipped layer)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+SEP_KERNELS = (1, 5, 9, 13, 17, 21, 25)
+ATTENTION_HEADS = (2, 4, 8)
+SEARCH_SPACE = tuple(f"sep{k}" for k in SEP_KERNELS) + tuple(f"att{h}" for h in ATTENTION_HEADS) + ("ffn", "identity")
+
+
+class SeparableConvLayer(nn.Module):
+    """LightSpeech's layer: LayerNorm, then twice (depthwise conv, pointwise conv,
+    ReLU, dropout), plus the input."""
+
+    def __init__(self, hidden: int, kernel: int, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2, groups=hidden),
+                nn.Conv1d(hidden, hidden, 1),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+            )
+            for _ in range(2)
+        )
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        channels_mask = mask.transpose(1, 2)
+        y = (self.norm(x) * mask).transpose(1, 2)
+        for block in self.blocks:
+            # Padding must stay zero between the convolutions, or it leaks into the
+            # edges of the utterance and a batch no longer matches its parts.
+            y = block(y) * channels_mask
+        return (x + y.transpose(1, 2)) * mask
+
+
+class SelfAttentionLayer(nn.Module):
+    """Pre-norm multi-head self-attention that ignores padded positions."""
+
+    def __init__(self, hidden: int, heads: int, dropout: float):
+        super().__init__()
+        if hidden % heads:
+            raise ValueError(f"hidden size {hidden} is not divisible by {heads} heads")
+        self.heads = heads
+        self.norm = nn.LayerNorm(hidden)
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, length, hidden = x.shape
+        qkv = self.qkv(self.norm(x)).reshape(batch, length, 3, self.heads, hidden // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        scores = q @ k.transpose(-1, -2) / math.sqrt(hidden // self.heads)
+        keys_mask = mask.transpose(1, 2).unsqueeze(1)  # [B, 1, 1, T]
+        scores = scores.masked_fill(keys_mask == 0, -1e4)
+        y = torch.softmax(scores, dim=-1) @ v
+        y = y.transpose(1, 2).reshape(batch, length, hidden)
+        return (x + self.dropout(self.out(y))) * mask
+
+
+class FeedForwardLayer(nn.Module):
+    """FastSpeech's position-wise feed-forward: conv (kernel 9) to 4x width, ReLU, conv back."""
+
+    def __init__(self, hidden: int, dropout: float, kernel: int = 9, expansion: int = 4):
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden)
+        self.expand = nn.Conv1d(hidden, hidden * expansion, kernel, padding=kernel // 2)
+        self.project = nn.Conv1d(hidden * expansion, hidden, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        y = (self.norm(x) * mask).transpose(1, 2)
+        y = self.project(torch.relu(self.expand(y))).transpose(1, 2)
+        return (x + self.dropout(y)) * mask
+
+
+class IdentityLayer(nn.Module):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def build_op(name: str, hidden: int, dropout: float) -> nn.Module:
+    if name.startswith("sep") and name[3:].isdigit() and int(name[3:]) in SEP_KERNELS:
+        return SeparableConvLayer(hidden, int(name[3:]), dropout)
+    if name.startswith("att") and name[3:].isdigit() and int(name[3:]) in ATTENTION_HEADS:
+        return SelfAttentionLayer(hidden, int(name[3:]), dropout)
+    if name == "ffn":
+        return FeedForwardLayer(hidden, dropout)
+    if name == "identity":
+        return IdentityLayer()
+    raise ValueError(f"unknown operation {name!r}; the search space is {' '.join(SEARCH_SPACE)}")
+
+
+class Layer(nn.Module):
+    """One layer of the description: one operation, or several joined by '+'
+    (FastSpeech 2's transformer block is `att2+ffn`)."""
+
+    def __init__(self, spec: str, hidden: int, dropout: float):
+        super().__init__()
+        self.ops = nn.ModuleList(build_op(op, hidden, dropout) for op in spec.split("+"))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        for op in self.ops:
+            x = op(x, mask)
+        return x

@@ -1,0 +1,144 @@
+"""Per-component latency and size, as the LightSpeech paper breaks FastSpeech 2 down.
+
+Each component of the acoustic model is timed with forward hooks on its module, so
+the model runs exactly its own forward; the text frontend and the vocoder are timed
+around their calls. Untrained architectures get a fixed duration per phoneme, so
+their decoders expand as much as a trained model's would and comparisons are fair.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .model.acoustic import AcousticModel, ModelConfig, count_parameters
+from .spectrogram import AudioConfig
+from .text import frontend
+from .text.symbols import SymbolSet
+
+DEFAULT_TEXT = ("The quick brown fox jumps over the lazy dog, and then it runs back home "
+                "before the sun sets over the hills.")
+FRAMES_PER_PHONEME = 6  # about what a trained voice predicts (70 ms)
+ACOUSTIC_COMPONENTS = ("encoder", "duration_predictor", "pitch_predictor", "energy_predictor",
+                       "length_regulator", "decoder", "mel_projection", "postnet")
+
+
+@dataclass
+class Row:
+    component: str
+    parameters: int
+    milliseconds: float
+    share: float = 0.0
+
+
+@dataclass
+class Profile:
+    name: str
+    architecture: str
+    rows: list[Row]
+    acoustic_ms: float  # the whole acoustic forward, timed without hooks
+    acoustic_parameters: int
+    audio_seconds: float
+    frames: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def total_ms(self) -> float:
+        return sum(r.milliseconds for r in self.rows)
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.total_ms / 1000 / self.audio_seconds if self.audio_seconds else float("nan")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "architecture": self.architecture, "frames": self.frames,
+                "audio_seconds": self.audio_seconds, "acoustic_ms": self.acoustic_ms,
+                "acoustic_parameters": self.acoustic_parameters, "total_ms": self.total_ms,
+                "real_time_factor": self.real_time_factor,
+                "components": [r.__dict__ for r in self.rows]}
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def untrained_model(architecture: str, n_symbols: int) -> AcousticModel:
+    torch.manual_seed(0)
+    model = AcousticModel(ModelConfig(architecture=architecture, n_symbols=n_symbols)).eval()
+    with torch.no_grad():
+        model.duration_predictor.project.weight.zero_()
+        model.duration_predictor.project.bias.fill_(math.log(FRAMES_PER_PHONEME + 1))
+    return model
+
+
+def profile_model(name: str, model: AcousticModel, ids: torch.Tensor, vocoder: torch.nn.Module | None,
+                  frontend_ms: float, runs: int, audio: AudioConfig = AudioConfig()) -> Profile:
+    timings: dict[str, list[float]] = {c: [] for c in ACOUSTIC_COMPONENTS}
+    started: dict[str, float] = {}
+    handles = []
+    for component in ACOUSTIC_COMPONENTS:
+        module = getattr(model, component)
+        if module is None:
+            continue
+        handles.append(module.register_forward_pre_hook(
+            lambda _m, _i, c=component: started.__setitem__(c, time.perf_counter())))
+        handles.append(module.register_forward_hook(
+            lambda _m, _i, _o, c=component: timings[c].append(time.perf_counter() - started[c])))
+    one = torch.tensor(1.0)
+    vocoder_times = []
+    with torch.inference_mode():
+        mel, _ = model(ids, one, one, one)  # warm-up
+        for _ in range(runs):
+            mel, _ = model(ids, one, one, one)
+        for handle in handles:
+            handle.remove()
+        whole = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            mel, _ = model(ids, one, one, one)
+            whole.append(time.perf_counter() - start)
+        if vocoder is not None:
+            vocoder(mel)
+            for _ in range(max(1, runs // 2)):
+                start = time.perf_counter()
+                vocoder(mel)
+                vocoder_times.append(time.perf_counter() - start)
+    rows = [Row("text frontend", 0, frontend_ms)]
+    for component in ACOUSTIC_COMPONENTS:
+        module = getattr(model, component)
+        if module is None:
+            continue
+        parameters = count_parameters(module)
+        if component == "encoder":
+            label = "encoder (with embedding)"
+        elif component == "pitch_predictor":
+            parameters += count_parameters(model.pitch_embedding)
+            label = "pitch predictor (with embedding)"
+        elif component == "energy_predictor":
+            parameters += count_parameters(model.energy_embedding)
+            label = "energy predictor (with embedding)"
+        else:
+            label = component.replace("_", " ")
+        rows.append(Row(label, parameters, _median_ms(timings[component])))
+    if vocoder is not None:
+        rows.append(Row(f"vocoder ({type(vocoder).__name__})", count_parameters(vocoder), _median_ms(vocoder_times)))
+    profile = Profile(name, str(model.config.arch), rows, _median_ms(whole), count_parameters(model),
+                      mel.shape[1] * audio.hop_length / audio.sample_rate, mel.shape[1])
+    for row in rows:
+        row.share = row.milliseconds / profile.total_ms if profile.total_ms else 0.0
+    return profile
+
+
+def phoneme_ids(text: str, symbol_set: str) -> tuple[torch.Tensor, float]:
+    """The text's phoneme ids (all sentences joined) and the frontend's median time."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        sentences = frontend(text)
+        times.append(time.perf_counter() - start)
+    phonemes = [p for s in sentences for p in s.phonemes]
+    return torch.tensor([SymbolSet(symbol_set).to_ids(phonemes)]), _median_ms(times)
