@@ -34,7 +34,7 @@ def test_unwritable_output_is_refused_before_anything_is_written(tmp_path, make_
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path):
     path = tmp_path / "a.wav"
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         audio.write_file(path, np.full(10, np.nan + 1j), RATE)  # soundfile rejects complex audio
     assert list(tmp_path.iterdir()) == []
 

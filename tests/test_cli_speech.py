@@ -11,7 +11,6 @@ import soundfile
 from typer.testing import CliRunner
 
 from lightspeech_cli.cli import app
-from lightspeech_cli.voice import Voice
 
 from .conftest import make_tiny_voice
 from .test_cli_text import assert_one_line_error

@@ -60,7 +60,7 @@ def main(
 TEXT_ARGUMENT = typer.Argument(None, help="Text to speak; read from standard input when omitted or '-'.",
                                show_default=False)
 LEXICON_OPTION = typer.Option(None, "--lexicon", help="Pronunciation file: one 'WORD PH ON EMES' per line.",
-                              exists=False, dir_okay=False)
+                              dir_okay=False)
 
 
 def read_text(text: Optional[str]) -> str:
@@ -132,7 +132,8 @@ def phonemize(
 
 VOICE_OPTION = typer.Option(None, "--voice", "-v", help="Voice name, or the path of a voice folder.")
 VOCODER_OPTION = typer.Option(None, "--vocoder", help="hifigan or griffinlim (default: the voice's).")
-BACKEND_OPTION = typer.Option("eager", "--backend", help="eager, torchscript or onnx (see bench/backends.py).")
+BACKEND_OPTION = typer.Option("onnx", "--backend",
+                              help="onnx (ONNX Runtime, fastest), torchscript or eager; see bench/backends.txt.")
 THREADS_OPTION = typer.Option(None, "--threads", "-t", min=1, help="CPU threads (default: torch's choice).")
 SPEED_OPTION = typer.Option(1.0, "--speed", help="Speaking rate: 1.5 is 50% faster.")
 PITCH_OPTION = typer.Option(1.0, "--pitch", help="Pitch factor: 1.1 is 10% higher.")
@@ -233,7 +234,7 @@ def profile(
                                         help="Also profile this voice (default: the default voice, if installed)."),
     architectures: list[str] = typer.Option(["fastspeech2", "lightspeech"], "--arch",
                                             help="Architectures to compare, untrained (preset or description)."),
-    text: str = typer.Option(None, "--text", help="Text to profile on (default: a two-clause sentence)."),
+    text: Optional[str] = typer.Option(None, "--text", help="Text to profile on (default: a two-clause sentence)."),
     vocoder: str = typer.Option("griffinlim", "--vocoder", help="Vocoder to time: hifigan or griffinlim."),
     threads: int = typer.Option(1, "--threads", "-t", min=1, help="CPU threads."),
     runs: int = typer.Option(10, "--runs", min=1, help="Timed runs; the median is reported."),

@@ -23,7 +23,7 @@ import torch
 from .errors import VoiceError
 
 BACKENDS = ("eager", "torchscript", "onnx")
-DEFAULT_BACKEND = "eager"
+DEFAULT_BACKEND = "onnx"  # LightSpeech 1.5-2.4x faster than eager (bench/backends.txt)
 
 # Runs a compiled module: inputs as torch tensors, outputs as a tuple of tensors.
 Runner = Callable[..., tuple]

@@ -69,7 +69,7 @@ class Synthesizer:
             raise InputError("nothing to say: the text has no English words or numbers")
         return sentences
 
-    def synthesize(self, sentence: Sentence, controls: Controls = Controls()) -> Utterance:
+    def synthesize(self, sentence: Sentence, controls: Controls) -> Utterance:
         ids = torch.tensor([self.symbols.to_ids(sentence.phonemes)])
         mel, durations = self.acoustic(ids, torch.tensor(float(controls.speed)), torch.tensor(float(controls.pitch)),
                                        torch.tensor(float(controls.energy)))
@@ -79,12 +79,12 @@ class Synthesizer:
             audio = self.vocoder(mel)[0][0].numpy().astype(np.float32)
         return Utterance(sentence, audio, durations[0].tolist())
 
-    def stream(self, text: str, controls: Controls = Controls()) -> Iterator[Utterance]:
+    def stream(self, text: str, controls: Controls) -> Iterator[Utterance]:
         controls.check()
         for sentence in self.sentences(text):
             yield self.synthesize(sentence, controls)
 
-    def audio_chunks(self, text: str, controls: Controls = Controls()) -> Iterator[np.ndarray]:
+    def audio_chunks(self, text: str, controls: Controls) -> Iterator[np.ndarray]:
         """Each sentence's audio followed by a short pause."""
         gap = np.zeros(int(SENTENCE_GAP_SECONDS * self.sample_rate), np.float32)
         for utterance in self.stream(text, controls):
