@@ -118,7 +118,8 @@ def render_jobs(jobs: list[Job], folder: Path, synthesizer: Synthesizer, overwri
             else:
                 start = time.perf_counter()
                 try:
-                    samples = np.concatenate(list(synthesizer.audio_chunks(job.text, job.controls)))
+                    samples = np.concatenate(list(synthesizer.audio_chunks(synthesizer.sentences(job.text),
+                                                                           job.controls)))
                 except InputError as e:
                     failed.append(f"{job.file}: {e}")
                     progress.advance(task)

@@ -184,8 +184,8 @@ def say(
     if not output and not raw:
         speaker = audio.open_output_stream(chosen.config.audio.sample_rate)
     synthesizer = make_synthesizer(chosen, vocoder, backend, threads, lexicon)
-    synthesizer.sentences(content)  # fail on unspeakable text before any output starts
-    chunks = synthesizer.audio_chunks(content, controls)
+    # The whole text goes through the frontend first, so unspeakable text fails before any output starts.
+    chunks = synthesizer.audio_chunks(synthesizer.sentences(content), controls)
     rate = synthesizer.sample_rate
     if raw or output == "-":
         audio.write_stdout(chunks, rate, raw=raw)

@@ -2,7 +2,7 @@
 
     text -> frontend -> ids -> acoustic model -> mel -> vocoder -> waveform
 
-`Synthesizer.stream` yields each sentence's audio as soon as it is made, so
+`Synthesizer.audio_chunks` yields each sentence's audio as soon as it is made, so
 playback and raw output start after the first sentence.
 """
 
@@ -79,13 +79,9 @@ class Synthesizer:
             audio = self.vocoder(mel)[0][0].numpy().astype(np.float32)
         return Utterance(sentence, audio, durations[0].tolist())
 
-    def stream(self, text: str, controls: Controls) -> Iterator[Utterance]:
+    def audio_chunks(self, sentences: list[Sentence], controls: Controls) -> Iterator[np.ndarray]:
+        """Each sentence's audio followed by a short pause, made as it is asked for."""
         controls.check()
-        for sentence in self.sentences(text):
-            yield self.synthesize(sentence, controls)
-
-    def audio_chunks(self, text: str, controls: Controls) -> Iterator[np.ndarray]:
-        """Each sentence's audio followed by a short pause."""
         gap = np.zeros(int(SENTENCE_GAP_SECONDS * self.sample_rate), np.float32)
-        for utterance in self.stream(text, controls):
-            yield np.concatenate([utterance.audio, gap])
+        for sentence in sentences:
+            yield np.concatenate([self.synthesize(sentence, controls).audio, gap])
