@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -44,7 +44,6 @@ class Profile:
     acoustic_parameters: int
     audio_seconds: float
     frames: int
-    extra: dict = field(default_factory=dict)
 
     @property
     def total_ms(self) -> float:

@@ -11,7 +11,7 @@ z-scored logarithms; the user's controls are factors (1.0 = as trained).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -36,7 +36,6 @@ class ModelConfig:
     # the user's multiplicative controls into shifts of the z-scored values.
     pitch_log_std: float = 0.2
     energy_log_std: float = 0.5
-    extra: dict = field(default_factory=dict)
 
     @property
     def arch(self) -> Architecture:

@@ -41,11 +41,6 @@ class Architecture:
         return (f"{' '.join(self.encoder)} | {' '.join(self.decoder)} "
                 f"hidden={self.hidden} predictor={self.predictor} postnet={int(self.postnet)}")
 
-    @property
-    def layers(self) -> tuple[str, ...]:
-        """All layers, encoder first: the token sequence the search's predictor reads."""
-        return self.encoder + self.decoder
-
     def with_hidden(self, hidden: int) -> "Architecture":
         return replace(self, hidden=hidden)
 
