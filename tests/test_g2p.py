@@ -52,6 +52,8 @@ def test_acronyms_are_spelled_and_known_words_kept():
     assert word_phonemes("at five P M", "M") == "EH1 M"
     # a sentence in capitals is words, not letters
     assert word_phonemes("I LOVE YOU ALL", "YOU") == "Y UW1"
+    # contractions in capitals are words
+    assert word_phonemes("We DON'T care.", "DON'T") == "D OW1 N T"
 
 
 def test_punctuation_becomes_pause_tokens():

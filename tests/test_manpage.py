@@ -16,5 +16,8 @@ def test_every_command_has_a_page():
     from lightspeech_cli.cli import app
     import typer
 
-    for name in typer.main.get_command(app).commands:
+    root = typer.main.get_command(app)
+    for name, command in root.commands.items():
         assert f"lightspeech-{name}.1" in pages
+        for sub in getattr(command, "commands", {}):
+            assert f"lightspeech-{name}-{sub}.1" in pages

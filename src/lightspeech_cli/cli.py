@@ -6,6 +6,7 @@ Heavy imports (torch, the models) happen inside the commands that need them, so
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -132,8 +133,9 @@ def phonemize(
 
 VOICE_OPTION = typer.Option(None, "--voice", "-v", help="Voice name, or the path of a voice folder.")
 VOCODER_OPTION = typer.Option(None, "--vocoder", help="hifigan or griffinlim (default: the voice's).")
-BACKEND_OPTION = typer.Option("onnx", "--backend",
-                              help="onnx (ONNX Runtime, fastest), torchscript or eager; see bench/backends.txt.")
+BACKEND_OPTION = typer.Option(None, "--backend", show_default=False,
+                              help="onnx, torchscript or eager for both models (default: the fastest for each, "
+                                   "see bench/backends.txt).")
 THREADS_OPTION = typer.Option(None, "--threads", "-t", min=1, help="CPU threads (default: torch's choice).")
 SPEED_OPTION = typer.Option(1.0, "--speed", help="Speaking rate: 1.5 is 50% faster.")
 PITCH_OPTION = typer.Option(1.0, "--pitch", help="Pitch factor: 1.1 is 10% higher.")
@@ -155,7 +157,7 @@ def say(
     raw: bool = typer.Option(False, "--raw", help="Write 16-bit mono PCM to stdout, sentence by sentence."),
     voice: Optional[str] = VOICE_OPTION,
     vocoder: Optional[str] = VOCODER_OPTION,
-    backend: str = BACKEND_OPTION,
+    backend: Optional[str] = BACKEND_OPTION,
     threads: Optional[int] = THREADS_OPTION,
     speed: float = SPEED_OPTION,
     pitch: float = PITCH_OPTION,
@@ -205,7 +207,7 @@ def render(
     overwrite: bool = typer.Option(False, "--overwrite", help="Render again files that already exist."),
     voice: Optional[str] = VOICE_OPTION,
     vocoder: Optional[str] = VOCODER_OPTION,
-    backend: str = BACKEND_OPTION,
+    backend: Optional[str] = BACKEND_OPTION,
     threads: Optional[int] = THREADS_OPTION,
     speed: float = SPEED_OPTION,
     pitch: float = PITCH_OPTION,
@@ -245,8 +247,6 @@ def profile(
     Compares FastSpeech 2 and LightSpeech (untrained: architecture alone decides speed)
     on the same phoneme input, then the compression ratio, speed-up and real-time factor.
     """
-    import json
-
     import torch
 
     from .errors import VoiceError
@@ -314,3 +314,98 @@ def print_profiles(profiles, threads: int, n_architectures: int) -> None:
         console.print(f"{last.name} against {first.name}: {first.acoustic_parameters / last.acoustic_parameters:.1f}x "
                       f"fewer parameters, acoustic model {first.acoustic_ms / last.acoustic_ms:.1f}x faster "
                       f"on {threads} thread(s)")
+
+
+train_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True,
+                        help="Train a voice by distillation from the hibari-tts teacher (needs '.[train]').")
+app.add_typer(train_app, name="train")
+WORKDIR_ARGUMENT = typer.Argument(..., help="Training folder: corpus/, features/ and run/ live here.",
+                                  show_default=False)
+
+
+def _progress(total: int, description: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TextColumn("eta"),
+                        TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
+    task = progress.add_task(description, total=total, status="")
+    return progress, task
+
+
+@train_app.command("corpus")
+def train_corpus(
+    workdir: Path = WORKDIR_ARGUMENT,
+    sentences: int = typer.Option(6000, "--sentences", min=1, help="How many sentences the teacher reads."),
+    seed: int = typer.Option(0, "--seed", help="Picks and orders the sentences."),
+    threads: int = typer.Option(1, "--threads", "-t", min=1, help="Teacher threads."),
+) -> None:
+    """Stage 1: the teacher reads fortunes and generated sentences; resumable."""
+    from .train.corpus import build_corpus
+    from .train.sentences import training_sentences
+
+    texts = training_sentences(sentences, seed)
+    progress, task = _progress(len(texts), "teacher")
+    with progress:
+        total = build_corpus(texts, workdir / "corpus",
+                             progress=lambda done, total: progress.update(task, completed=done, total=total))
+    typer.echo(f"{total} utterances in {workdir / 'corpus'}", err=True)
+
+
+@train_app.command("features")
+def train_features(workdir: Path = WORKDIR_ARGUMENT) -> None:
+    """Stage 2: mel spectrograms, pitch, energy and their statistics; resumable."""
+    from .train.corpus import read_metadata
+    from .train.features import extract_features
+
+    total = len(read_metadata(workdir / "corpus"))
+    progress, task = _progress(total, "features")
+    with progress:
+        stats = extract_features(workdir / "corpus", workdir / "features", progress=lambda: progress.advance(task))
+    typer.echo(json.dumps(stats), err=True)
+
+
+@train_app.command("fit")
+def train_fit(
+    workdir: Path = WORKDIR_ARGUMENT,
+    arch: str = typer.Option("lightspeech", "--arch", help="Architecture preset or description."),
+    steps: int = typer.Option(10000, "--steps", min=1, help="Train until this step (resumes from run/)."),
+    max_frames: int = typer.Option(6000, "--max-frames", min=100, help="Frames per batch, padding included."),
+    lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
+    threads: int = typer.Option(2, "--threads", "-t", min=1, help="CPU threads."),
+) -> None:
+    """Stage 3: train (or continue training) the acoustic model; logs validation loss to run/log.jsonl."""
+    import torch
+
+    from .model.acoustic import ModelConfig
+    from .model.arch import Architecture
+    from .train.fit import fit
+
+    try:
+        Architecture.parse(arch)
+    except ValueError as e:
+        raise InputError(f"--arch: {e}") from None
+    torch.set_num_threads(threads)
+    stats = json.loads((workdir / "features" / "stats.json").read_text())
+    config = ModelConfig(architecture=arch, pitch_log_std=stats["pitch_log_std"],
+                         energy_log_std=stats["energy_log_std"])
+    progress, task = _progress(steps, "fit")
+    with progress:
+        def report(step, values):
+            progress.update(task, completed=step, status=f"mel {values['mel']:.3f} dur {values['duration']:.3f}")
+        last = fit(workdir / "corpus", workdir / "features", workdir / "run", config, steps, max_frames, lr,
+                   progress=report)
+    typer.echo(f"validation: {json.dumps(last)}", err=True)
+
+
+@train_app.command("export")
+def train_export(
+    workdir: Path = WORKDIR_ARGUMENT,
+    output: Path = typer.Option(..., "--output", "-o", help="Voice folder to write."),
+    name: str = typer.Option("en-us-lightspeech", "--name", help="The voice's name."),
+    sentences: Optional[int] = typer.Option(None, "--sentences", help="For the model card: the corpus size asked for."),
+) -> None:
+    """Stage 4: write the trained model as a voice folder with its model card."""
+    from .train.export import export_voice
+
+    voice = export_voice(workdir, output, name, sentences)
+    typer.echo(f"voice {voice.name} written to {output}", err=True)

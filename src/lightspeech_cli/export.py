@@ -5,7 +5,7 @@
                  it cannot be traced) or torch.jit.trace (convolutional vocoders)
     onnx         exported to ONNX and run by ONNX Runtime, as Piper and hibari-tts do
 
-bench/backends.py measures them side by side; `DEFAULT_BACKEND` is the one that
+bench/backends.py measures them side by side; `DEFAULT_BACKENDS` are the ones that
 measured fastest there. Compiled files are saved and reloaded, so a module is
 compiled once, not at every start.
 """
@@ -23,7 +23,9 @@ import torch
 from .errors import VoiceError
 
 BACKENDS = ("eager", "torchscript", "onnx")
-DEFAULT_BACKEND = "onnx"  # LightSpeech 1.5-2.4x faster than eager (bench/backends.txt)
+# Fastest per module in bench/backends.txt: ONNX Runtime runs LightSpeech 1.5-2.4x faster
+# than eager; for HiFi-GAN every backend is within 3%, so it skips the slow export.
+DEFAULT_BACKENDS = {"acoustic": "onnx", "vocoder": "eager"}
 
 # Runs a compiled module: inputs as torch tensors, outputs as a tuple of tensors.
 Runner = Callable[..., tuple]

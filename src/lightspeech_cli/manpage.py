@@ -48,6 +48,27 @@ def _summary(command) -> str:
     return (command.help or "").strip().split("\n")[0].rstrip(".")
 
 
+def _command_pages(pages: dict[str, str], path: list[str], command) -> None:
+    """A page for this command and, for a group such as `train`, one per subcommand."""
+    title = "-".join(path)
+    subcommands = sorted(getattr(command, "commands", {}).items())
+    lines = _header(title, _summary(command))
+    synopsis = f"\\fB{_escape(' '.join(path))}\\fR " + ("\\fICOMMAND\\fR" if subcommands else "[\\fIOPTIONS\\fR]")
+    synopsis += "".join(f" \\fI{p.name.upper()}\\fR" for p in command.params if p.param_type_name == "argument")
+    lines += [".SH SYNOPSIS", synopsis, ".SH DESCRIPTION", _escape((command.help or "").strip())]
+    options = _options(command)
+    if options:
+        lines += [".SH OPTIONS"] + options
+    if subcommands:
+        lines.append(".SH COMMANDS")
+        for name, sub in subcommands:
+            lines += [".TP", f"\\fB{_escape(title)}\\-{_escape(name)}\\fR(1)", _escape(_summary(sub))]
+    lines += [".SH SEE ALSO", "\\fBlightspeech\\fR(1)"]
+    pages[f"{title}.1"] = "\n".join(lines) + "\n"
+    for name, sub in subcommands:
+        _command_pages(pages, path + [name], sub)
+
+
 def render() -> dict[str, str]:
     root = typer.main.get_command(app)
     pages = {}
@@ -63,14 +84,7 @@ def render() -> dict[str, str]:
               "corrupt; 1 any other error."]
     pages["lightspeech.1"] = "\n".join(lines) + "\n"
     for name, command in sorted(root.commands.items()):
-        title = f"lightspeech-{name}"
-        lines = _header(title, _summary(command))
-        lines += [".SH SYNOPSIS", f"\\fBlightspeech {_escape(name)}\\fR [\\fIOPTIONS\\fR]"
-                  + "".join(f" [\\fI{p.name.upper()}\\fR]" for p in command.params
-                            if p.param_type_name == "argument"),
-                  ".SH DESCRIPTION", _escape((command.help or "").strip()), ".SH OPTIONS"]
-        lines += _options(command) + [".SH SEE ALSO", "\\fBlightspeech\\fR(1)"]
-        pages[f"{title}.1"] = "\n".join(lines) + "\n"
+        _command_pages(pages, ["lightspeech", name], command)
     return pages
 
 

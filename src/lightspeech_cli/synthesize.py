@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
-from .export import DEFAULT_BACKEND, compile_module
+from .export import DEFAULT_BACKENDS, compile_module
 from .paths import cache_dir
 from .text import Sentence, frontend
 from .text.g2p import Phonemizer
@@ -46,8 +46,9 @@ class Utterance:
 
 
 class Synthesizer:
-    def __init__(self, voice: Voice, vocoder: str | None = None, backend: str = DEFAULT_BACKEND,
+    def __init__(self, voice: Voice, vocoder: str | None = None, backend: str | None = None,
                  threads: int | None = None, phonemizer: Phonemizer | None = None):
+        """`backend` applies to both models; by default each gets its fastest."""
         if threads is not None:
             torch.set_num_threads(threads)
         self.voice = voice
@@ -57,11 +58,12 @@ class Synthesizer:
         self.vocoder_name = vocoder or voice.config.vocoder
         cache = cache_dir() / "compiled"
         threads = torch.get_num_threads()
-        self.acoustic = compile_module(voice.load_model(), "acoustic", backend, cache, threads)
+        self.acoustic = compile_module(voice.load_model(), "acoustic", backend or DEFAULT_BACKENDS["acoustic"],
+                                       cache, threads)
         vocoder_module = load_vocoder(self.vocoder_name, voice.config.audio)
         # Griffin-Lim is FFTs and a Python loop: nothing to compile.
-        self.vocoder = compile_module(vocoder_module, "vocoder",
-                                      "eager" if self.vocoder_name == "griffinlim" else backend, cache, threads)
+        vocoder_backend = "eager" if self.vocoder_name == "griffinlim" else backend or DEFAULT_BACKENDS["vocoder"]
+        self.vocoder = compile_module(vocoder_module, "vocoder", vocoder_backend, cache, threads)
 
     def sentences(self, text: str) -> list[Sentence]:
         sentences = frontend(text, self.phonemizer)
@@ -73,8 +75,8 @@ class Synthesizer:
         ids = torch.tensor([self.symbols.to_ids(sentence.phonemes)])
         mel, durations = self.acoustic(ids, torch.tensor(float(controls.speed)), torch.tensor(float(controls.pitch)),
                                        torch.tensor(float(controls.energy)))
-        if mel.shape[1] == 0:
-            audio = np.zeros(0, np.float32)
+        if int(durations.sum()) == 0:
+            audio = np.zeros(0, np.float32)  # the regulator still emits one (masked) frame
         else:
             audio = self.vocoder(mel)[0][0].numpy().astype(np.float32)
         return Utterance(sentence, audio, durations[0].tolist())

@@ -37,11 +37,14 @@ class VoiceConfig:
     vocoder: str = "hifigan"
     licence: str = "MIT"
     description: str = ""
+    # Means and deviations of log F0 and log energy in the training data.
+    normalization: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"format": FORMAT_VERSION, "name": self.name, "language": self.language,
                 "symbol_set": self.symbol_set, "vocoder": self.vocoder, "licence": self.licence,
-                "description": self.description, "audio": self.audio.to_dict(), "model": self.model}
+                "description": self.description, "audio": self.audio.to_dict(), "model": self.model,
+                "normalization": self.normalization}
 
 
 def _require(data: dict, key: str, kind: type, where: str):
@@ -90,7 +93,7 @@ def parse_config(data: object, where: str) -> VoiceConfig:
         name=_require(data, "name", str, where), model=model, audio=audio_config,
         language=data.get("language", "en-US"), symbol_set=symbol_set,
         vocoder=data.get("vocoder", "hifigan"), licence=data.get("licence", ""),
-        description=data.get("description", ""),
+        description=data.get("description", ""), normalization=data.get("normalization", {}),
     )
 
 

@@ -232,7 +232,7 @@ class Phonemizer:
     def _is_letters(token: str, shouting: bool, neighbours: list[str]) -> bool:
         """Acronyms (FBI, GPUs) and spelled letters (A M, plan B) are read letter by letter."""
         body = token[:-1] if len(token) > 2 and token.endswith("s") else token
-        if not body.isupper() or shouting:
+        if not (body.isalpha() and body.isupper()) or shouting:
             return False
         if len(body) == 1:
             # "A" is the article unless it stands among other single letters.

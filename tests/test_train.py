@@ -1,0 +1,91 @@
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("hibari")
+
+from lightspeech_cli.model.acoustic import ModelConfig  # noqa: E402
+from lightspeech_cli.spectrogram import AudioConfig  # noqa: E402
+from lightspeech_cli.synthesize import Controls, Synthesizer  # noqa: E402
+from lightspeech_cli.train.corpus import HELD_OUT, build_corpus, read_metadata, voice_durations  # noqa: E402
+from lightspeech_cli.train.export import export_voice  # noqa: E402
+from lightspeech_cli.train.features import extract_features, per_phoneme  # noqa: E402
+from lightspeech_cli.train.fit import fit  # noqa: E402
+from lightspeech_cli.train.sentences import generated_sentences, ordinal_digits  # noqa: E402
+from lightspeech_cli.train.teacher import to_misaki  # noqa: E402
+
+SENTENCES = ["Hello there, how are you?", "The quick brown fox jumps over the lazy dog.",
+             "She paid $5.50 on Nov. 25, 2026.", "Is it raining in Paris today?"]
+
+
+def test_arpabet_maps_to_the_teachers_alphabet():
+    assert [to_misaki(p) for p in "HH AH0 L OW1 | W ER1 L D .".split()] == ["h", "ə", "l", "ˈO", " ", "w", "ˈɜɹ",
+                                                                             "l", "d", "."]
+
+
+def test_durations_follow_boundaries_and_fill_the_mel():
+    # teacher frames of 12.5 ms -> voice frames of 256 / 22050 s
+    durations = voice_durations(np.array([8, 0, 16, 4]), 120, AudioConfig())
+    assert durations.sum() == 120 and durations[1] == 0
+    assert durations[0] == round(8 * 0.0125 * 22050 / 256)
+
+
+def test_per_phoneme_means_interpolate_unvoiced_phonemes():
+    values = np.array([1, 1, 0, 0, 3, 3], np.float32)
+    voiced = np.array([1, 1, 0, 0, 1, 1], bool)
+    assert per_phoneme(values, voiced, np.array([2, 2, 2])).tolist() == [1, 2, 3]
+
+
+def test_ordinals():
+    assert [ordinal_digits(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "111th"]
+
+
+def test_generated_sentences_are_readable():
+    for sentence in generated_sentences(50, seed=3):
+        assert sentence[0].isupper() and sentence[-1] in ".?!"
+        for number, suffix in re.findall(r"\b(\d+)(st|nd|rd|th)\b", sentence):
+            assert number + suffix == ordinal_digits(int(number))
+
+
+def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
+    monkeypatch.setattr("lightspeech_cli.train.corpus.HELD_OUT", 1)
+    work = tmp_path / "work"
+    total = build_corpus(SENTENCES, work / "corpus")
+    metadata = read_metadata(work / "corpus")
+    assert total == len(metadata) == 4 and [e["split"] for e in metadata].count("heldout") == 1
+    first = np.load(work / "corpus" / "utterances" / "00001.npz")
+    assert first["durations"].sum() == len(first["audio"]) // 256 == len(first["f0"])
+    assert len(first["durations"]) == len(metadata[0]["phonemes"])
+    assert 150 < np.median(first["f0"][first["f0"] > 40]) < 350  # a female teacher voice
+    # a second run resumes: nothing is synthesized again
+    mtime = (work / "corpus" / "utterances" / "00001.npz").stat().st_mtime_ns
+    build_corpus(SENTENCES, work / "corpus")
+    assert (work / "corpus" / "utterances" / "00001.npz").stat().st_mtime_ns == mtime
+
+    stats = extract_features(work / "corpus", work / "features")
+    assert 4.8 < stats["pitch_log_mean"] < 5.9 and stats["pitch_log_std"] > 0
+    features = np.load(work / "features" / "00001.npz")
+    assert features["mel"].shape == (first["durations"].sum(), 80)
+
+    config = ModelConfig(architecture="sep5 | sep5 hidden=16", pitch_log_std=stats["pitch_log_std"],
+                         energy_log_std=stats["energy_log_std"])
+    fit(work / "corpus", work / "features", work / "run", config, steps=2, checkpoint_every=1, validate_every=1)
+    fit(work / "corpus", work / "features", work / "run", config, steps=4, checkpoint_every=1, validate_every=2)
+    log = [json.loads(line) for line in (work / "run" / "log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [1, 2, 4]  # the second fit resumed at step 2
+    assert torch.load(work / "run" / "checkpoint.pt", weights_only=True)["step"] == 4
+
+    voice = export_voice(work, tmp_path / "voice", "tiny-trained", sentences=4)
+    card = (tmp_path / "voice" / "MODEL_CARD.md").read_text()
+    assert "hibari-tts" in card and "sep5 | sep5 hidden=16" in card and "4 utterances" in card
+    synthesizer = Synthesizer(voice, vocoder="griffinlim", backend="eager")
+    utterance = synthesizer.synthesize(synthesizer.sentences("Hello.")[0], Controls())
+    assert len(utterance.audio) == sum(utterance.durations) * 256
+
+
+def test_held_out_size_is_what_the_issue_asks():
+    assert HELD_OUT >= 100
