@@ -175,12 +175,12 @@ def test_render_resumes_after_a_kill(tmp_path):
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 40
 
 
-def test_profile_compares_the_presets_without_weights():
+def test_profile_compares_the_presets_and_the_default_voice():
     result = run("profile", "--runs", "1", "--json", "--vocoder", "griffinlim")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     names = [p["name"] for p in report["profiles"]]
-    assert names == ["fastspeech2", "lightspeech"]
+    assert names == ["voice en-us-lightspeech", "fastspeech2", "lightspeech"]
     assert report["compression"] >= 15
     components = [c["component"] for c in report["profiles"][1]["components"]]
     assert components[0] == "text frontend" and components[-1].startswith("vocoder")

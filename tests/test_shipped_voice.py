@@ -1,0 +1,39 @@
+"""The embedded default voice: it loads, has LightSpeech's size, and speaks."""
+
+import numpy as np
+
+from lightspeech_cli.model.acoustic import count_parameters
+from lightspeech_cli.synthesize import Controls, Synthesizer
+from lightspeech_cli.voice import DEFAULT_VOICE, embedded_voices_dir, find_voice
+
+
+def test_the_default_voice_is_embedded_with_its_model_card():
+    folder = embedded_voices_dir() / DEFAULT_VOICE
+    assert (folder / "model.safetensors").stat().st_size < 20e6
+    card = (folder / "MODEL_CARD.md").read_text()
+    for fact in ("hibari-tts", "Steps", "Licence", "lightspeech train fit"):
+        assert fact in card
+    assert (folder / "training-log.jsonl").read_text().strip()
+
+
+def test_the_default_voice_speaks_a_sentence_through_hifigan():
+    voice = find_voice(None)
+    assert voice.name == DEFAULT_VOICE
+    model = voice.load_model()
+    assert count_parameters(model) < 2_000_000
+    synthesizer = Synthesizer(voice, threads=2)
+    assert synthesizer.vocoder_name == "hifigan"
+    sentence = synthesizer.sentences("The quick brown fox jumps over the lazy dog.")[0]
+    utterance = synthesizer.synthesize(sentence, Controls())
+    durations = np.array(utterance.durations)
+    assert len(utterance.audio) == durations.sum() * 256
+    # a trained voice gives real phonemes real lengths: 30 to 200 ms on average
+    phones = np.array([p not in ("|", ".", ",") for p in sentence.phonemes])
+    assert 3 <= durations[phones].mean() <= 17
+    # speech is louder than the pause the voice leaves after the sentence
+    ends = np.cumsum(durations) * 256
+    speech = utterance.audio[:ends[-2]]
+    pause = utterance.audio[ends[-2]:]
+    rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
+    assert 0.01 < rms(speech) < 0.5
+    assert len(pause) == 0 or rms(pause) < rms(speech) / 2
