@@ -12,19 +12,14 @@ def isolated_home(tmp_path, monkeypatch):
 TINY_ARCHITECTURE = "sep5 att2 | ffn sep9 hidden=16 predictor=sep"
 
 
-def make_tiny_voice(folder, architecture=TINY_ARCHITECTURE, vocoder="griffinlim", seed=0):
-    """A real voice folder with an untrained tiny model whose durations are about 6 frames."""
-    import torch
-
-    from lightspeech_cli.model.acoustic import AcousticModel, ModelConfig
+def make_tiny_voice(folder, architecture=TINY_ARCHITECTURE, vocoder="griffinlim"):
+    """A real voice folder with an untrained tiny model whose durations are 6 frames."""
+    from lightspeech_cli.model.acoustic import ModelConfig
+    from lightspeech_cli.profile import untrained_model
     from lightspeech_cli.voice import VoiceConfig, save_voice
 
-    torch.manual_seed(seed)
     config = ModelConfig(architecture=architecture)
-    model = AcousticModel(config)
-    with torch.no_grad():
-        model.duration_predictor.project.weight.zero_()
-        model.duration_predictor.project.bias.fill_(1.95)  # exp(1.95) - 1 = 6 frames
+    model = untrained_model(architecture, config.n_symbols)
     return save_voice(folder, VoiceConfig(name=folder.name, model=config.to_dict(), vocoder=vocoder), model)
 
 

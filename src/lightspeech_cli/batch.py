@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import InputError, LightspeechError, OutputError
 from .synthesize import Controls, Synthesizer
+from .text import decode_input
 
 FORMATS = ("wav", "flac", "ogg")
 MANIFEST = "manifest.jsonl"
@@ -32,12 +33,7 @@ def _read_input(path: Path) -> str:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read {path}: {e.strerror}") from None
-    if b"\x00" in data:
-        raise InputError(f"{path} is binary, not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path} is not UTF-8 text (bad byte at offset {e.start})") from None
+    return decode_input(data, str(path))
 
 
 def read_jobs(path: Path, paragraphs: bool, audio_format: str, controls: Controls) -> list[Job]:

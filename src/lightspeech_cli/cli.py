@@ -67,18 +67,12 @@ LEXICON_OPTION = typer.Option(None, "--lexicon", help="Pronunciation file: one '
 
 def read_text(text: Optional[str]) -> str:
     """The text from the argument or stdin, checked for what we cannot speak."""
-    from .text import MAX_TEXT_CHARS
+    from .text import MAX_TEXT_CHARS, decode_input
 
     if text is None or text == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise InputError("no text: give it as an argument or on standard input")
-        data = sys.stdin.buffer.read(MAX_TEXT_CHARS * 4 + 1)
-        if b"\x00" in data:
-            raise InputError("the input is binary, not text")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InputError(f"the input is not UTF-8 text (bad byte at offset {e.start})") from None
+        text = decode_input(sys.stdin.buffer.read(MAX_TEXT_CHARS * 4 + 1), "the input")
     if "\x00" in text:
         raise InputError("the input is binary, not text")
     if not text.strip():

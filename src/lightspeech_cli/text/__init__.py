@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InputError
 from .g2p import Phonemizer, Word
 from .normalize import normalize, split_sentences
 
 # Longer input is refused, not silently cut: split it into lines and use `render`.
 MAX_TEXT_CHARS = 100_000
+
+
+def decode_input(data: bytes, source: str) -> str:
+    """User bytes as text, or a clear error naming `source` ("the input", a path)."""
+    if b"\x00" in data:
+        raise InputError(f"{source} is binary, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{source} is not UTF-8 text (bad byte at offset {e.start})") from None
 
 
 @dataclass
