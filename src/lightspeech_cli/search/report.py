@@ -1,0 +1,137 @@
+"""The search's outputs: results table (Markdown), Pareto plot (PNG), the winning
+architecture (a description `lightspeech train fit --arch` reads) and a JSON summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from .store import Result, ResultStore
+
+NAMES = {"lightspeech": "LightSpeech (paper)", "fastspeech2": "FastSpeech 2"}
+
+
+def pareto_front(results: list[Result]) -> list[Result]:
+    """Results no other beats on both latency and loss, fastest first."""
+    front = []
+    for result in sorted(results, key=lambda r: (r.latency_ms, r.loss)):
+        if not front or result.loss < front[-1].loss:
+            front.append(result)
+    return front
+
+
+def _write(path: Path, text: str) -> None:
+    staging = path.with_name(f".{path.name}.part")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+
+
+def _label(architecture: str, references: dict[str, str], winner: str) -> str:
+    for key, reference in references.items():
+        if architecture == reference:
+            return NAMES[key]
+    return "found (winner)" if architecture == winner else ""
+
+
+def _table(results: list[Result], front: set[str], references: dict, winner: str) -> list[str]:
+    lines = ["| | architecture | loss | mel | parameters | latency (ms) | train (s) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: r.loss):
+        marks = ("P " if r.architecture in front else "") + _label(r.architecture, references, winner)
+        escaped = r.architecture.replace("|", "\\|")  # "|" also ends a Markdown table cell
+        lines.append(f"| {marks} | `{escaped}` | {r.loss:.4f} | {r.validation['mel']:.4f} | "
+                     f"{r.parameters / 1e6:.2f}M | {r.latency_ms:.1f} | {r.seconds:.0f} |")
+    return lines
+
+
+def plot(proxy: list[Result], final: list[Result], references: dict[str, str], winner: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+
+    figure, axes = pyplot.subplots(1, 2, figsize=(12, 4.8))
+    for axis, results, title in ((axes[0], proxy, "proxy budget: sampled candidates and references"),
+                                 (axes[1], final, "final budget: finalists")):
+        axis.scatter([r.latency_ms for r in results], [r.loss for r in results], s=18, color="#8899aa",
+                     label="candidates")
+        front = pareto_front(results)
+        axis.step([r.latency_ms for r in front], [r.loss for r in front], where="post", color="#d62728",
+                  label="Pareto front")
+        for r in results:
+            label = _label(r.architecture, references, winner)
+            if label:
+                axis.scatter([r.latency_ms], [r.loss], s=60, marker="*", zorder=3)
+                axis.annotate(label, (r.latency_ms, r.loss), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        axis.set_xscale("log")
+        axis.xaxis.set_major_formatter(plain)
+        axis.xaxis.set_minor_formatter(plain)
+        axis.set_xlabel("acoustic model latency, ms (1 CPU thread, 60 phonemes)")
+        axis.set_ylabel("validation loss")
+        axis.set_title(title, fontsize=10)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    staging = path.with_name(f".{path.name}.part.png")
+    figure.savefig(staging, dpi=110)
+    pyplot.close(figure)
+    os.replace(staging, path)
+
+
+def write_report(store: ResultStore, output: Path, finalists: list[str], references: dict[str, str], quality: dict,
+                 budget, constraints) -> dict:
+    final = store.results("final")
+    searched_final = [r for r in final if r.architecture in finalists]
+    winner = min(searched_final, key=lambda r: r.loss)
+    proxy_all = store.results("proxy") + store.results("reference")
+    proxy_by_architecture = {r.architecture: r for r in proxy_all}
+    final_by_architecture = {r.architecture: r for r in final}
+
+    comparison = []
+    for label, architecture in (("found", winner.architecture), ("LightSpeech (paper)", references["lightspeech"]),
+                                ("FastSpeech 2", references["fastspeech2"])):
+        proxy = proxy_by_architecture[architecture]
+        final_result = final_by_architecture.get(architecture)
+        comparison.append({"name": label, "architecture": architecture, "parameters": proxy.parameters,
+                           "latency_ms": proxy.latency_ms, "proxy_loss": proxy.loss,
+                           "final_loss": final_result.loss if final_result else None})
+
+    proxy_front = {r.architecture for r in pareto_front(proxy_all)}
+    final_front = {r.architecture for r in pareto_front(final)}
+    limits = ", ".join(filter(None, [
+        f"at most {constraints.max_parameters:,} parameters" if constraints.max_parameters else "",
+        f"at most {constraints.max_latency_ms:g} ms" if constraints.max_latency_ms else ""])) or "none"
+    lines = [
+        "# Architecture search results", "",
+        f"Winner: `{winner.architecture}`", "",
+        f"Constraints: {limits}. Budget: {budget.candidates} sampled candidates x {budget.proxy_steps} steps on "
+        f"{budget.train_utterances} utterances, {budget.pool:,} ranked, {budget.finalists} best predicted + the best "
+        f"trained x {budget.final_steps} steps. Loss: total validation loss (mel L1 + duration + pitch + energy) on "
+        f"{budget.validation_utterances} held-out utterances. Latency: one acoustic forward, 1 CPU thread, 60 "
+        "phonemes (360 frames, 4.2 s of audio), median of 5.", "",
+        f"Predictor (LightGBM on one-hot layer tokens), on candidates it did not see ({quality['folds']}-fold over "
+        f"{quality['candidates']}): pairwise accuracy {quality['pairwise_accuracy']:.3f}, Kendall's tau "
+        f"{quality['kendall_tau']:.3f}.", "",
+        "## Found against the paper's architecture and FastSpeech 2", "",
+        "| | parameters | latency (ms) | proxy loss | final loss |", "|---|---|---|---|---|",
+    ]
+    for row in comparison:
+        final_loss = f"{row['final_loss']:.4f}" if row["final_loss"] is not None else "not trained"
+        lines.append(f"| {row['name']} | {row['parameters'] / 1e6:.2f}M | {row['latency_ms']:.1f} | "
+                     f"{row['proxy_loss']:.4f} | {final_loss} |")
+    lines += ["", f"## Final budget ({budget.final_steps} steps); P = on the Pareto front", ""]
+    lines += _table(final, final_front, references, winner.architecture)
+    lines += ["", f"## Proxy budget ({budget.proxy_steps} steps); P = on the Pareto front", ""]
+    lines += _table(proxy_all, proxy_front, references, winner.architecture)
+    lines += ["", "![Pareto front](pareto.png)", ""]
+    _write(output / "results.md", "\n".join(lines))
+    plot(proxy_all, final, references, winner.architecture, output / "pareto.png")
+    _write(output / "winner.txt", winner.architecture + "\n")
+    summary = {"winner": winner.architecture, "comparison": comparison, "predictor": quality,
+               "budget": asdict(budget), "constraints": asdict(constraints)}
+    _write(output / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,250 @@
+"""Train the frame-rate iSTFT vocoder on the teacher's audio, on CPU, resumable.
+
+Inputs are mel segments; half of them are the voice's own predictions for the same
+utterance (teacher-forced with the true durations, pitch and energy, so they line up
+with the audio), so the vocoder learns the slightly smoothed mels it will hear at
+inference. Targets are the teacher's waveform and its STFT frame by frame:
+
+    amplitude  log amplitude, MSE, every bin (APNet)
+    phase      anti-wrapped errors of phase, group delay and phase time difference,
+               weighted by the target's amplitude (APNet's phase losses)
+    mel        L1 on the log mel of the waveform after the inverse STFT (HiFi-GAN)
+    stft       L1 on log magnitudes at 512 and 2048 points, to cover what the 80 mel
+               bands above 8 kHz and between frames do not see
+
+No adversarial loss: on two CPU cores its discriminators would cost more than the
+generator and the phase losses already give clean harmonics.
+
+    WORK/vocoder/checkpoint.pt   model, optimizer, step, seconds, config
+    WORK/vocoder/log.jsonl       training and validation losses
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..spectrogram import AudioConfig, MelSpectrogram
+from ..vocoder.istft import IstftVocoder, IstftVocoderConfig
+from .corpus import read_metadata
+from .fit import collate, learning_rate, load_split
+
+SEGMENT_FRAMES = 32
+BATCH_SIZE = 16
+LOSS_WEIGHTS = {"amplitude": 45.0, "phase": 100.0, "mel": 45.0, "stft": 15.0}
+
+
+class VocoderData:
+    """Every training utterance in memory: audio (int16), true mel, predicted mel (float16)."""
+
+    def __init__(self, workdir: Path, acoustic_model, split: str, limit: int | None = None):
+        corpus, features = workdir / "corpus", workdir / "features"
+        entries = [e for e in read_metadata(corpus) if e["split"] == split][:limit]
+        utterances = load_split(corpus, features, split, limit)
+        self.audio = [np.load(corpus / "utterances" / f"{e['id']}.npz")["audio"] for e in entries]
+        self.mel = [u.mel.half() for u in utterances]
+        self.predicted = []
+        acoustic_model.eval()
+        with torch.no_grad():
+            for i in range(0, len(utterances), 16):
+                group = utterances[i:i + 16]
+                batch = collate(group)
+                out = acoustic_model.training_forward(batch["ids"], batch["durations"], batch["pitch"], batch["energy"])
+                self.predicted += [out["mel"][j, :len(u.mel)].half() for j, u in enumerate(group)]
+
+    def __len__(self) -> int:
+        return len(self.audio)
+
+    def segment(self, index: int, frames: int, context: int, hop: int, rng: random.Random, predicted: bool):
+        """A random `frames`-long mel segment and its audio with `context` samples either side."""
+        mel = (self.predicted if predicted else self.mel)[index]
+        start = rng.randrange(max(1, len(mel) - frames + 1))
+        piece = mel[start:start + frames].float()
+        piece = F.pad(piece, (0, 0, 0, frames - len(piece)))
+        audio = torch.from_numpy(self.audio[index].astype(np.float32) / 32767)
+        padded = F.pad(audio, (context, context + frames * hop))
+        wave = padded[start * hop:start * hop + frames * hop + 2 * context]
+        return piece, wave
+
+
+def anti_wrap(x: torch.Tensor) -> torch.Tensor:
+    """|x| folded into [0, pi]: the distance between two angles."""
+    return torch.abs(x - 2 * math.pi * torch.round(x / (2 * math.pi)))
+
+
+def log_magnitude(wave: torch.Tensor, n_fft: int) -> torch.Tensor:
+    spectrum = torch.stft(wave, n_fft, n_fft // 4, n_fft, torch.hann_window(n_fft), return_complex=True)
+    return torch.log(spectrum.abs() + 1e-5)
+
+
+class VocoderLoss(torch.nn.Module):
+    def __init__(self, config: IstftVocoderConfig, audio: AudioConfig):
+        super().__init__()
+        self.config = config
+        self.mel = MelSpectrogram(audio)
+        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+
+    def forward(self, model: IstftVocoder, mel: torch.Tensor, target_with_context: torch.Tensor) -> dict:
+        c = self.config
+        context = model.left_pad
+        target = target_with_context[:, context:target_with_context.shape[1] - context]
+        # The target's frames, framed exactly as the vocoder's (and the mel's) frames.
+        spectrum = torch.stft(target_with_context, c.n_fft, c.hop_length, c.n_fft, self.window, center=False,
+                              return_complex=True).transpose(1, 2)[:, :mel.shape[1]]
+        log_amplitude, phase = model.spectrum(mel)
+        wave = model.synthesize(log_amplitude, phase)
+        amplitude = spectrum.abs()
+        weight = amplitude / amplitude.mean()
+        target_phase = torch.angle(spectrum)
+
+        def weighted(error, w):
+            return (error * w).sum() / w.sum()
+
+        phase_loss = (
+            weighted(anti_wrap(phase - target_phase), weight)
+            + weighted(anti_wrap(torch.diff(phase, dim=2) - torch.diff(target_phase, dim=2)), weight[:, :, 1:])
+            + weighted(anti_wrap(torch.diff(phase, dim=1) - torch.diff(target_phase, dim=1)), weight[:, 1:])
+        )
+        values = {
+            "amplitude": F.mse_loss(log_amplitude, torch.log(amplitude + 1e-5)),
+            "phase": phase_loss,
+            "mel": F.l1_loss(self.mel(wave), self.mel(target)),
+            "stft": sum(F.l1_loss(log_magnitude(wave, n), log_magnitude(target, n)) for n in (512, 2048)) / 2,
+        }
+        values["total"] = sum(LOSS_WEIGHTS[name] * value for name, value in values.items())
+        return values
+
+
+def validate(model: IstftVocoder, data: VocoderData, mel_spectrogram: MelSpectrogram) -> float:
+    """Mel L1 between whole held-out utterances and the vocoder's audio from their true mels."""
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for mel in data.mel:
+            mel = mel.float().unsqueeze(0)
+            total += F.l1_loss(mel_spectrogram(model(mel)), mel).item()
+    model.train()
+    return total / len(data)
+
+
+def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderConfig = IstftVocoderConfig(),
+                peak_lr: float = 1e-3, warmup: int = 500, checkpoint_every: int = 200, validate_every: int = 1000,
+                seed: int = 0, progress=None) -> dict:
+    """Train until `steps`; returns the last logged entry."""
+    run = workdir / "vocoder"
+    run.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run / "checkpoint.pt"
+    torch.manual_seed(seed)
+    model = IstftVocoder(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
+    step, elapsed = 0, 0.0
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        if state["config"] != config.to_dict():
+            raise ValueError(f"{checkpoint_path} was trained with another configuration: {state['config']}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed = int(state["step"]), float(state["seconds"])
+    audio = AudioConfig(sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length,
+                        win_length=config.n_fft, n_mels=config.n_mels)
+    train = VocoderData(workdir, acoustic_model, "train")
+    heldout = VocoderData(workdir, acoustic_model, "heldout", limit=20)
+    criterion = VocoderLoss(config, audio)
+    rng = random.Random(seed + step)
+    log = open(run / "log.jsonl", "a", encoding="utf-8")
+    entry: dict = {}
+    started = time.perf_counter() - elapsed
+    model.train()
+    while step < steps:
+        pairs = [train.segment(rng.randrange(len(train)), SEGMENT_FRAMES, model.left_pad, config.hop_length, rng,
+                               predicted=rng.random() < 0.5) for _ in range(BATCH_SIZE)]
+        mel = torch.stack([p[0] for p in pairs])
+        wave = torch.stack([p[1] for p in pairs])
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step + 1, peak_lr, warmup)
+        values = criterion(model, mel, wave)
+        optimizer.zero_grad()
+        values["total"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        optimizer.step()
+        step += 1
+        if progress:
+            progress(step, {k: v.item() for k, v in values.items()})
+        if step % validate_every == 0 or step == steps:
+            entry = {"step": step, "seconds": round(time.perf_counter() - started, 1),
+                     "train": {k: round(v.item(), 4) for k, v in values.items()},
+                     "validation": {"mel_l1": round(validate(model, heldout, criterion.mel), 4)}}
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+        if step % checkpoint_every == 0 or step == steps:
+            staging = checkpoint_path.with_suffix(".part")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                        "seconds": time.perf_counter() - started, "config": config.to_dict()}, staging)
+            os.replace(staging, checkpoint_path)
+    log.close()
+    return entry
+
+
+MODEL_CARD = """# {name}
+
+A frame-rate iSTFT vocoder (Vocos/APNet-style) for lightspeech: mel in, waveform out through
+an inverse STFT, so no layer runs at the sample rate. Trained on CPU for the voice {voice}.
+
+| | |
+|---|---|
+| Architecture | ConvNeXt, {layers} blocks, {channels} channels ({hidden} inner), kernel {kernel_size}; head to log amplitude + phase of {bins} bins; n_fft {n_fft}, hop {hop_length} |
+| Parameters | {parameters:,} |
+| Audio | {sample_rate} Hz, 80 mel bands (HiFi-GAN V1's mel: 0-8 kHz, n_fft 1024, hop 256) |
+| Steps | {step:,} x {batch} segments of {segment} frames ({hours:.1f} h of training on {machine}) |
+| Validation mel L1 (20 held-out utterances, true mels) | {validation} (HiFi-GAN V1 universal: 0.223 on the same) |
+| Losses | log amplitude MSE, anti-wrapped phase / group delay / phase time difference (amplitude-weighted), mel L1, log STFT L1 at 512 and 2048 points; no adversarial loss |
+| Licence | MIT (weights); see Data for the teacher's terms |
+
+## Data
+The same corpus as the voice {voice}: its training utterances (the held-out ones never seen), the
+teacher's audio as target. Half of the input mels are the teacher's, half the voice's own
+teacher-forced predictions, so the vocoder knows the mels it will hear.
+
+## Teacher
+hibari-tts 0.2.1 (Apache-2.0), voice "heart", itself distilled from Kokoro-82M (Apache-2.0) voice af_heart.
+
+## How it was made
+```
+pip install -e '.[train]'
+lightspeech train corpus WORK --sentences 6000
+lightspeech train features WORK
+lightspeech train vocoder WORK --voice {voice} --steps {step}
+lightspeech train export-vocoder WORK -o VOCODER --name {name}
+```
+The training log is `training-log.jsonl` beside this card.
+"""
+
+
+def export_vocoder(workdir: Path, output: Path, name: str, voice: str) -> IstftVocoder:
+    import platform
+
+    from ..model.acoustic import count_parameters
+    from ..vocoder.istft import save_istft_vocoder
+
+    run = workdir / "vocoder"
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    config = IstftVocoderConfig(**state["config"])
+    model = IstftVocoder(config)
+    model.load_state_dict(state["model"])
+    log_lines = (run / "log.jsonl").read_text().splitlines()
+    last = json.loads(log_lines[-1]) if log_lines else {"validation": {"mel_l1": float("nan")}}
+    card = MODEL_CARD.format(
+        name=name, voice=voice, parameters=count_parameters(model), bins=config.n_fft // 2 + 1,
+        step=state["step"], batch=BATCH_SIZE, segment=SEGMENT_FRAMES, hours=state["seconds"] / 3600,
+        machine=f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
+        validation=f"{last['validation']['mel_l1']:.3f}", **config.to_dict())
+    save_istft_vocoder(output, model.eval(), card, {"training-log.jsonl": "\n".join(log_lines) + "\n"})
+    return model

@@ -1,0 +1,169 @@
+"""A frame-rate vocoder: every layer runs at the mel's frame rate and an inverse STFT
+makes the waveform, as in Vocos (Siuzdak, 2023) and APNet2 (Du et al., 2023).
+
+    log mel [B, T, 80] -> conv -> ConvNeXt blocks -> linear -> log amplitude, phase
+                       -> spectrum [B, T, n_fft/2 + 1] -> inverse FFT per frame -> overlap-add
+
+HiFi-GAN upsamples 256x with convolutions at every sample; here the only per-sample
+work is one inverse FFT and an overlap-add, which is why it is ~30x cheaper.
+
+Frame t of the vocoder covers the same samples as mel frame t (the HiFi-GAN mel pads
+(n_fft - hop) / 2 on the left), so its spectrum can be trained against the STFT of
+the target audio frame by frame, phase included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class IstftVocoderConfig:
+    n_mels: int = 80
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    channels: int = 128
+    hidden: int = 512  # the ConvNeXt blocks' inner width
+    layers: int = 8
+    kernel_size: int = 7
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ConvNeXtBlock(nn.Module):
+    """Depthwise convolution, then a pointwise feed-forward layer, added to the input."""
+
+    def __init__(self, channels: int, hidden: int, kernel_size: int, layer_scale: float):
+        super().__init__()
+        self.depthwise = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
+        self.norm = nn.LayerNorm(channels, eps=1e-6)
+        self.expand = nn.Linear(channels, hidden)
+        self.project = nn.Linear(hidden, channels)
+        # Small residual branches at first keep a deep stack stable without warm-up tricks.
+        self.scale = nn.Parameter(torch.full((channels,), layer_scale))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, channels, T]."""
+        y = self.depthwise(x).transpose(1, 2)
+        y = self.project(F.gelu(self.expand(self.norm(y))))
+        return x + (self.scale * y).transpose(1, 2)
+
+
+class IstftVocoder(nn.Module):
+    def __init__(self, config: IstftVocoderConfig = IstftVocoderConfig()):
+        super().__init__()
+        if config.n_fft % config.hop_length:
+            raise ValueError("n_fft must be a multiple of hop_length")
+        self.config = config
+        self.sample_rate = config.sample_rate
+        self.hop_length = config.hop_length
+        self.overlap = config.n_fft // config.hop_length
+        # Where mel frame 0's window starts, relative to the first output sample.
+        self.left_pad = (config.n_fft - config.hop_length) // 2
+        self.embed = nn.Conv1d(config.n_mels, config.channels, config.kernel_size, padding=config.kernel_size // 2)
+        self.embed_norm = nn.LayerNorm(config.channels, eps=1e-6)
+        self.blocks = nn.ModuleList(ConvNeXtBlock(config.channels, config.hidden, config.kernel_size,
+                                                  1.0 / config.layers) for _ in range(config.layers))
+        self.final_norm = nn.LayerNorm(config.channels, eps=1e-6)
+        self.head = nn.Linear(config.channels, config.n_fft + 2)  # log amplitude and phase per bin
+        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+
+    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """mel [B, T, n_mels] -> (log amplitude, phase), each [B, T, n_fft/2 + 1]."""
+        x = self.embed(mel.transpose(1, 2))
+        x = self.embed_norm(x.transpose(1, 2)).transpose(1, 2)
+        for block in self.blocks:
+            x = block(x)
+        log_amplitude, phase = self.head(self.final_norm(x.transpose(1, 2))).chunk(2, dim=-1)
+        # exp(7) is far above any real speech amplitude; the clamp only stops overflow early in training.
+        return log_amplitude.clamp(max=7.0), phase
+
+    def overlap_add(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames [B, T, n_fft] -> [B, (T + overlap - 1) * hop]. Written as shifted sums of
+        hop-sized pieces so that it traces for any T and costs one pass over the samples."""
+        batch, n_frames, _ = frames.shape
+        pieces = frames.reshape(batch, n_frames, self.overlap, self.hop_length)
+        total = F.pad(pieces[:, :, 0], (0, 0, 0, self.overlap - 1))
+        for k in range(1, self.overlap):
+            total = total + F.pad(pieces[:, :, k], (0, 0, k, self.overlap - 1 - k))
+        return total.reshape(batch, -1)
+
+    def synthesize(self, log_amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """The inverse STFT: [B, T, bins] twice -> wave [B, T * hop]."""
+        amplitude = torch.exp(log_amplitude)
+        spectrum = torch.complex(amplitude * torch.cos(phase), amplitude * torch.sin(phase))
+        frames = torch.fft.irfft(spectrum, n=self.config.n_fft, dim=-1) * self.window
+        wave = self.overlap_add(frames)
+        envelope = self.overlap_add((self.window ** 2).expand(1, frames.shape[1], -1))
+        n_samples = frames.shape[1] * self.hop_length
+        wave = wave[:, self.left_pad:self.left_pad + n_samples]
+        return wave / envelope[:, self.left_pad:self.left_pad + n_samples].clamp(min=1e-3)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """mel [B, frames, n_mels] (natural log) -> wave [B, frames * hop]."""
+        return self.synthesize(*self.spectrum(mel)).clamp(-1.0, 1.0)
+
+
+# A trained vocoder on disk: config.json ({"type": "istft", "config": {...}}),
+# model.safetensors, MODEL_CARD.md.
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra_files: dict[str, str]) -> None:
+    """Written into a temporary folder beside `folder`, then renamed: never half a vocoder."""
+    from safetensors.torch import save_file
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        config = {"type": "istft", "config": model.config.to_dict()}
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, staging / WEIGHTS_FILE)
+        (staging / "MODEL_CARD.md").write_text(model_card, encoding="utf-8")
+        for name, text in extra_files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def load_istft_vocoder(folder: Path) -> IstftVocoder:
+    """Every way a vocoder folder can be broken ends in one VoiceError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from ..errors import VoiceError
+
+    try:
+        data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        if data.get("type") != "istft":
+            raise VoiceError(f"{folder}: not an iSTFT vocoder (type {data.get('type')!r})")
+        model = IstftVocoder(IstftVocoderConfig(**data["config"]))
+    except FileNotFoundError:
+        raise VoiceError(f"{folder} is not a vocoder: it has no {CONFIG_FILE}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise VoiceError(f"{folder / CONFIG_FILE} is corrupt: {e}") from None
+    try:
+        model.load_state_dict(load_file(folder / WEIGHTS_FILE))
+    except FileNotFoundError:
+        raise VoiceError(f"vocoder {folder.name}: {folder / WEIGHTS_FILE} is missing") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        first = str(e).splitlines()[0]
+        raise VoiceError(f"vocoder {folder.name}: {folder / WEIGHTS_FILE} is corrupt or does not fit "
+                         f"({first})") from None
+    return model.eval()
