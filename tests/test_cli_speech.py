@@ -197,3 +197,29 @@ def test_profile_a_voice_and_a_custom_architecture(tiny_voice):
 
 def test_profile_bad_architecture():
     assert_one_line_error(run("profile", "--arch", "sep3 | sep5"), 2, "unknown operation")
+
+
+def test_say_with_a_trained_istft_vocoder_on_every_backend(tiny_voice, tmp_path):
+    from lightspeech_cli.vocoder.istft import IstftVocoder, IstftVocoderConfig, save_istft_vocoder
+
+    folder = tmp_path / "istft"
+    save_istft_vocoder(folder, IstftVocoder(IstftVocoderConfig(channels=16, hidden=32, layers=2)), "# card\n", {})
+    outputs = {}
+    # ONNX cannot export the inverse FFT: the vocoder falls back to its own default there
+    for backend in ("eager", "torchscript", "onnx"):
+        out = tmp_path / f"{backend}.wav"
+        result = run("say", "Hello world.", "-v", tiny_voice.folder, "--vocoder", folder, "--backend", backend,
+                     "-o", out)
+        assert result.exit_code == 0, result.output
+        outputs[backend] = soundfile.read(out)[0]
+    assert len(outputs["eager"]) == 10 * 6 * 256 + int(0.2 * 22050)
+    for backend in ("torchscript", "onnx"):
+        assert np.abs(outputs[backend] - outputs["eager"]).max() < 1e-3
+    profile = run("profile", "-v", tiny_voice.folder, "--vocoder", folder, "--runs", "1", "--json")
+    assert profile.exit_code == 0, profile.output
+    voice_profile = json.loads(profile.stdout)["profiles"][0]
+    vocoder_row = voice_profile["components"][-1]
+    assert vocoder_row["component"] == "vocoder (IstftVocoder)" and vocoder_row["parameters"] > 0
+    assert voice_profile["vocoder_real_time_factor"] > 0
+    assert_one_line_error(run("say", "hi", "-v", tiny_voice.folder, "--vocoder", "nonesuch", "-o",
+                              tmp_path / "x.wav"), 5, "unknown vocoder")

@@ -1,10 +1,15 @@
-"""The embedded default voice: it loads, has LightSpeech's size, and speaks."""
+"""The embedded default voice and vocoder: they load, have their sizes, and speak."""
 
 import numpy as np
+import pytest
+import torch
 
 from lightspeech_cli.model.acoustic import count_parameters
 from lightspeech_cli.synthesize import Controls, Synthesizer
+from lightspeech_cli.vocoder import embedded_vocoders_dir, load_vocoder
 from lightspeech_cli.voice import DEFAULT_VOICE, embedded_voices_dir, find_voice
+
+DEFAULT_VOCODER = "en-us-istft"
 
 
 def test_the_default_voice_is_embedded_with_its_model_card():
@@ -16,13 +21,26 @@ def test_the_default_voice_is_embedded_with_its_model_card():
     assert (folder / "training-log.jsonl").read_text().strip()
 
 
-def test_the_default_voice_speaks_a_sentence_through_hifigan():
+def test_the_default_vocoder_is_embedded_small_and_exact_in_shape():
+    folder = embedded_vocoders_dir() / DEFAULT_VOCODER
+    card = (folder / "MODEL_CARD.md").read_text()
+    for fact in ("hibari-tts", "Steps", "Licence", "lightspeech train vocoder", "Parameters"):
+        assert fact in card
+    assert (folder / "training-log.jsonl").read_text().strip()
+    vocoder = load_vocoder(DEFAULT_VOCODER, find_voice(None).config.audio)
+    assert count_parameters(vocoder) <= 2_000_000
+    with torch.inference_mode():
+        assert vocoder(torch.full((2, 17, 80), -6.0)).shape == (2, 17 * 256)
+
+
+@pytest.mark.parametrize("vocoder", [None, "hifigan"])
+def test_the_default_voice_speaks_a_sentence(vocoder):
     voice = find_voice(None)
-    assert voice.name == DEFAULT_VOICE
+    assert voice.name == DEFAULT_VOICE and voice.config.vocoder == DEFAULT_VOCODER
     model = voice.load_model()
     assert count_parameters(model) < 2_000_000
-    synthesizer = Synthesizer(voice, threads=2)
-    assert synthesizer.vocoder_name == "hifigan"
+    synthesizer = Synthesizer(voice, vocoder=vocoder, threads=2)
+    assert synthesizer.vocoder_name == (vocoder or DEFAULT_VOCODER)
     sentence = synthesizer.sentences("The quick brown fox jumps over the lazy dog.")[0]
     utterance = synthesizer.synthesize(sentence, Controls())
     durations = np.array(utterance.durations)

@@ -16,6 +16,8 @@ from lightspeech_cli.train.features import extract_features, per_phoneme  # noqa
 from lightspeech_cli.train.fit import fit  # noqa: E402
 from lightspeech_cli.train.sentences import generated_sentences, ordinal_digits  # noqa: E402
 from lightspeech_cli.train.teacher import to_misaki  # noqa: E402
+from lightspeech_cli.train.vocoder import export_vocoder, fit_vocoder  # noqa: E402
+from lightspeech_cli.vocoder.istft import IstftVocoderConfig  # noqa: E402
 
 SENTENCES = ["Hello there, how are you?", "The quick brown fox jumps over the lazy dog.",
              "She paid $5.50 on Nov. 25, 2026.", "Is it raining in Paris today?"]
@@ -83,6 +85,21 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     card = (tmp_path / "voice" / "MODEL_CARD.md").read_text()
     assert "hibari-tts" in card and "sep5 | sep5 hidden=16" in card and "4 utterances" in card
     synthesizer = Synthesizer(voice, vocoder="griffinlim", backend="eager")
+    utterance = synthesizer.synthesize(synthesizer.sentences("Hello.")[0], Controls())
+    assert len(utterance.audio) == sum(utterance.durations) * 256
+
+    # the iSTFT vocoder trains on the same folder, resumes, and exports as a vocoder folder
+    tiny = IstftVocoderConfig(channels=16, hidden=32, layers=2)
+    fit_vocoder(work, voice.load_model(), steps=2, config=tiny, checkpoint_every=1, validate_every=1)
+    fit_vocoder(work, voice.load_model(), steps=3, config=tiny, checkpoint_every=1, validate_every=1)
+    log = [json.loads(line) for line in (work / "vocoder" / "log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [1, 2, 3] and log[-1]["validation"]["mel_l1"] > 0
+    with pytest.raises(ValueError, match="another configuration"):
+        fit_vocoder(work, voice.load_model(), steps=4, config=IstftVocoderConfig(channels=8, hidden=8, layers=1))
+    export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained")
+    card = (tmp_path / "vocoder" / "MODEL_CARD.md").read_text()
+    assert "hibari-tts" in card and "lightspeech train vocoder" in card and "3 x 16 segments" in card
+    synthesizer = Synthesizer(voice, vocoder=str(tmp_path / "vocoder"), backend="eager")
     utterance = synthesizer.synthesize(synthesizer.sentences("Hello.")[0], Controls())
     assert len(utterance.audio) == sum(utterance.durations) * 256
 

@@ -233,7 +233,8 @@ def profile(
     architectures: list[str] = typer.Option(["fastspeech2", "lightspeech"], "--arch",
                                             help="Architectures to compare, untrained (preset or description)."),
     text: Optional[str] = typer.Option(None, "--text", help="Text to profile on (default: a two-clause sentence)."),
-    vocoder: str = typer.Option("griffinlim", "--vocoder", help="Vocoder to time: hifigan or griffinlim."),
+    vocoder: Optional[str] = typer.Option(None, "--vocoder", help="Vocoder to time (default: the voice's, or "
+                                          "griffinlim without a voice)."),
     threads: int = typer.Option(1, "--threads", "-t", min=1, help="CPU threads."),
     runs: int = typer.Option(10, "--runs", min=1, help="Timed runs; the median is reported."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
@@ -267,6 +268,7 @@ def profile(
         if voice is not None:
             raise
         chosen = None  # no default voice installed: profile the architectures alone
+    vocoder = vocoder or (chosen.config.vocoder if chosen else "griffinlim")
     vocoder_module = load_vocoder(vocoder, chosen.config.audio if chosen else AudioConfig())
     if chosen is not None:
         ids, frontend_ms = phoneme_ids(content, chosen.config.symbol_set)
@@ -387,8 +389,9 @@ def print_profiles(profiles, threads: int, n_architectures: int) -> None:
         table.add_row("acoustic model (whole forward)", f"{p.acoustic_parameters:,}", f"{p.acoustic_ms:.2f}", "",
                       style="bold")
         console.print(table)
-        console.print(f"  {p.frames} frames = {p.audio_seconds:.2f} s of audio; end-to-end real-time factor "
-                      f"{p.real_time_factor:.4f} on {threads} thread(s)\n")
+        vocoder = f"; vocoder alone {p.vocoder_real_time_factor:.4f}" if p.vocoder_real_time_factor else ""
+        console.print(f"  {p.frames} frames = {p.audio_seconds:.2f} s of audio; real-time factor end to end "
+                      f"{p.real_time_factor:.4f}{vocoder}, on {threads} thread(s)\n")
     if n_architectures >= 2:
         first, last = profiles[-n_architectures], profiles[-1]
         console.print(f"{last.name} against {first.name}: {first.acoustic_parameters / last.acoustic_parameters:.1f}x "
@@ -483,11 +486,15 @@ def train_export(
     output: Path = typer.Option(..., "--output", "-o", help="Voice folder to write."),
     name: str = typer.Option("en-us-lightspeech", "--name", help="The voice's name."),
     sentences: Optional[int] = typer.Option(None, "--sentences", help="For the model card: the corpus size asked for."),
+    vocoder: str = typer.Option("hifigan", "--vocoder", help="The voice's default vocoder (checked to load)."),
 ) -> None:
     """Stage 4: write the trained model as a voice folder with its model card."""
+    from .spectrogram import AudioConfig
     from .train.export import export_voice
+    from .vocoder import load_vocoder
 
-    voice = export_voice(workdir, output, name, sentences)
+    load_vocoder(vocoder, AudioConfig())  # a voice never names a vocoder that does not load
+    voice = export_voice(workdir, output, name, sentences, vocoder)
     typer.echo(f"voice {voice.name} written to {output}", err=True)
 
 

@@ -53,11 +53,17 @@ class Profile:
     def real_time_factor(self) -> float:
         return self.total_ms / 1000 / self.audio_seconds if self.audio_seconds else float("nan")
 
+    @property
+    def vocoder_real_time_factor(self) -> float | None:
+        vocoder = next((r for r in self.rows if r.component.startswith("vocoder")), None)
+        return vocoder.milliseconds / 1000 / self.audio_seconds if vocoder and self.audio_seconds else None
+
     def to_dict(self) -> dict:
         return {"name": self.name, "architecture": self.architecture, "frames": self.frames,
                 "audio_seconds": self.audio_seconds, "acoustic_ms": self.acoustic_ms,
                 "acoustic_parameters": self.acoustic_parameters, "total_ms": self.total_ms,
                 "real_time_factor": self.real_time_factor,
+                "vocoder_real_time_factor": self.vocoder_real_time_factor,
                 "components": [r.__dict__ for r in self.rows]}
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
-from .export import DEFAULT_BACKENDS, compile_module
+from .export import BACKENDS, DEFAULT_BACKENDS, compile_module
 from .paths import cache_dir
 from .text import Sentence, frontend
 from .text.g2p import Phonemizer
@@ -61,8 +61,11 @@ class Synthesizer:
         self.acoustic = compile_module(voice.load_model(), "acoustic", backend or DEFAULT_BACKENDS["acoustic"],
                                        cache, threads)
         vocoder_module = load_vocoder(self.vocoder_name, voice.config.audio)
-        # Griffin-Lim is FFTs and a Python loop: nothing to compile.
-        vocoder_backend = "eager" if self.vocoder_name == "griffinlim" else backend or DEFAULT_BACKENDS["vocoder"]
+        # A vocoder may compile on fewer backends (Griffin-Lim is a Python loop; ONNX has no
+        # inverse FFT) and prefer another one; a backend it cannot use falls back to its own.
+        supported = getattr(vocoder_module, "backends", BACKENDS)
+        preferred = getattr(vocoder_module, "default_backend", DEFAULT_BACKENDS["vocoder"])
+        vocoder_backend = backend if backend in supported else preferred
         self.vocoder = compile_module(vocoder_module, "vocoder", vocoder_backend, cache, threads)
 
     def sentences(self, text: str) -> list[Sentence]:

@@ -26,7 +26,6 @@ from .space import SearchSpace, measure_latency_ms
 from .store import Result, ResultStore
 
 
-
 def references(space: SearchSpace) -> dict[str, str]:
     """The paper's LightSpeech and FastSpeech 2 at the search's hidden size, trained beside
     the candidates so the found architecture can be compared with both."""

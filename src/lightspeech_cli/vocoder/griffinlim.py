@@ -9,6 +9,9 @@ from ..spectrogram import AudioConfig, mel_filterbank
 
 
 class GriffinLim(nn.Module):
+    backends = ("eager",)  # FFTs and a Python loop: nothing to compile
+    default_backend = "eager"
+
     def __init__(self, config: AudioConfig = AudioConfig(), iterations: int = 32, momentum: float = 0.99,
                  power: float = 1.2):
         super().__init__()

@@ -61,6 +61,9 @@ class ConvNeXtBlock(nn.Module):
 
 
 class IstftVocoder(nn.Module):
+    backends = ("eager", "torchscript")  # ONNX has no complex numbers for the inverse FFT
+    default_backend = "torchscript"  # bench/vocoder_speed.txt
+
     def __init__(self, config: IstftVocoderConfig = IstftVocoderConfig()):
         super().__init__()
         if config.n_fft % config.hop_length:
