@@ -55,3 +55,18 @@ def test_the_default_voice_speaks_a_sentence(vocoder):
     rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
     assert 0.01 < rms(speech) < 0.5
     assert len(pause) == 0 or rms(pause) < rms(speech) / 2
+
+
+def test_say_speaks_through_the_shipped_vocoder(tmp_path):
+    import soundfile
+    from typer.testing import CliRunner
+
+    from lightspeech_cli.cli import app
+
+    out = tmp_path / "hello.wav"
+    result = CliRunner().invoke(app, ["say", "Hello there.", "--vocoder", DEFAULT_VOCODER, "--threads", "1",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    audio, rate = soundfile.read(out)
+    assert rate == 22050 and 0.5 < len(audio) / rate < 3
+    assert 0.01 < float(np.sqrt(np.mean(audio ** 2))) < 0.5

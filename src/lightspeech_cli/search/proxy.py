@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,9 +29,6 @@ class ProxyTask:
     seed: int = 0
     threads: int = 1
     peak_lr: float = 1e-3
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 _loaded: dict = {}

@@ -79,6 +79,3 @@ class ResultStore:
 
     def done(self, stage: str) -> set[str]:
         return {r.architecture for r in self.results(stage)}
-
-    def close(self) -> None:
-        self.connection.close()

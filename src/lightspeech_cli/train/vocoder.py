@@ -13,7 +13,7 @@ inference. Targets are the teacher's waveform and its STFT frame by frame:
                bands above 8 kHz and between frames do not see
 
 No adversarial loss: on two CPU cores its discriminators would cost more than the
-generator and the phase losses already give clean harmonics.
+generator; the phase losses supervise the phase directly instead.
 
     WORK/vocoder/checkpoint.pt   model, optimizer, step, seconds, config
     WORK/vocoder/log.jsonl       training and validation losses
@@ -102,7 +102,7 @@ class VocoderLoss(torch.nn.Module):
         log_amplitude, phase = model.spectrum(mel)
         wave = model.synthesize(log_amplitude, phase)
         amplitude = spectrum.abs()
-        weight = amplitude / amplitude.mean()
+        weight = amplitude  # the phase of a silent bin is noise: loud bins count most
         target_phase = torch.angle(spectrum)
 
         def weighted(error, w):
