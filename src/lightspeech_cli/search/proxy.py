@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ..model.acoustic import AcousticModel, ModelConfig
-from ..train.fit import batches, learning_rate, load_split, losses, validate
+from ..train.fit import batches, load_split, losses, optimization_step, validate
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,8 @@ def train_candidate(task: ProxyTask) -> dict:
     started = time.perf_counter()
     model.train()
     for step in range(1, task.steps + 1):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, task.peak_lr, warmup)
-        values = losses(model, next(stream))
-        optimizer.zero_grad()
-        values["total"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        optimization_step(model, optimizer, losses(model, next(stream))["total"], step, task.peak_lr, warmup,
+                          max_norm=1.0)
     validation = validate(model, heldout)
     return {"architecture": task.architecture, "validation": validation,
             "seconds": time.perf_counter() - started}

@@ -99,6 +99,50 @@ def learning_rate(step: int, peak: float, warmup: int) -> float:
     return peak * min(step / warmup, (warmup / step) ** 0.5)
 
 
+def optimization_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, step: int,
+                      peak_lr: float, warmup: int, max_norm: float) -> None:
+    """One update at `step` (counted from 1) of the warm-up and decay schedule, gradients clipped."""
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(step, peak_lr, warmup)
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+
+
+def restore_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                       required_config: dict | None = None) -> tuple[int, float]:
+    """Load `path` into the model and optimizer if it exists: (step, seconds trained), or
+    (0, 0.0) for a fresh start. With `required_config`, a checkpoint of another configuration
+    is refused before anything loads."""
+    if not path.exists():
+        return 0, 0.0
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if required_config is not None and state["config"] != required_config:
+        raise ValueError(f"{path} was trained with another configuration: {state['config']}")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["step"]), float(state["seconds"])
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int, seconds: float,
+                    config: dict) -> None:
+    """Written beside `path` and renamed: a kill never leaves half a checkpoint."""
+    staging = path.with_suffix(".part")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                "seconds": seconds, "config": config}, staging)
+    os.replace(staging, path)
+
+
+def log_entry(log, step: int, seconds: float, train: dict[str, torch.Tensor], validation: dict[str, float]) -> dict:
+    """Append one line to a training log, flushed, and return it."""
+    entry = {"step": step, "seconds": round(seconds, 1), "train": {k: round(v.item(), 4) for k, v in train.items()},
+             "validation": {k: round(v, 4) for k, v in validation.items()}}
+    log.write(json.dumps(entry) + "\n")
+    log.flush()
+    return entry
+
+
 def validate(model: AcousticModel, utterances: list[Utterance]) -> dict[str, float]:
     model.eval()
     totals: dict[str, float] = {}
@@ -119,12 +163,7 @@ def fit(corpus: Path, features: Path, run: Path, config: ModelConfig, steps: int
     torch.manual_seed(seed)
     model = AcousticModel(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
-    step, elapsed = 0, 0.0
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, elapsed = int(state["step"]), float(state["seconds"])
+    step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer)
     train = load_split(corpus, features, "train")
     heldout = load_split(corpus, features, "heldout", limit=100)
     stream = batches(train, max_frames, random.Random(seed + step))
@@ -133,27 +172,15 @@ def fit(corpus: Path, features: Path, run: Path, config: ModelConfig, steps: int
     last = {}
     started = time.perf_counter() - elapsed
     while step < steps:
-        batch = next(stream)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step + 1, peak_lr, warmup)
-        values = losses(model, batch)
-        optimizer.zero_grad()
-        values["total"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        values = losses(model, next(stream))
         step += 1
+        optimization_step(model, optimizer, values["total"], step, peak_lr, warmup, max_norm=1.0)
         if progress:
             progress(step, {k: v.item() for k, v in values.items()})
         if step % validate_every == 0 or step == steps:
             last = validate(model, heldout)
-            log.write(json.dumps({"step": step, "seconds": round(time.perf_counter() - started, 1),
-                                  "train": {k: round(v.item(), 4) for k, v in values.items()},
-                                  "validation": {k: round(v, 4) for k, v in last.items()}}) + "\n")
-            log.flush()
+            log_entry(log, step, time.perf_counter() - started, values, last)
         if step % checkpoint_every == 0 or step == steps:
-            staging = checkpoint_path.with_suffix(".part")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                        "seconds": time.perf_counter() - started, "config": config.to_dict()}, staging)
-            os.replace(staging, checkpoint_path)
+            save_checkpoint(checkpoint_path, model, optimizer, step, time.perf_counter() - started, config.to_dict())
     log.close()
     return last

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from torch.nn import functional as F
 from ..spectrogram import AudioConfig, MelSpectrogram
 from ..vocoder.istft import IstftVocoder, IstftVocoderConfig
 from .corpus import read_metadata
-from .fit import collate, learning_rate, load_split
+from .fit import collate, load_split, log_entry, optimization_step, restore_checkpoint, save_checkpoint
 
 SEGMENT_FRAMES = 32
 BATCH_SIZE = 16
@@ -145,14 +144,7 @@ def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderC
     torch.manual_seed(seed)
     model = IstftVocoder(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
-    step, elapsed = 0, 0.0
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        if state["config"] != config.to_dict():
-            raise ValueError(f"{checkpoint_path} was trained with another configuration: {state['config']}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, elapsed = int(state["step"]), float(state["seconds"])
+    step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer, required_config=config.to_dict())
     audio = AudioConfig(sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length,
                         win_length=config.n_fft, n_mels=config.n_mels)
     train = VocoderData(workdir, acoustic_model, "train")
@@ -168,27 +160,16 @@ def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderC
                                predicted=rng.random() < 0.5) for _ in range(BATCH_SIZE)]
         mel = torch.stack([p[0] for p in pairs])
         wave = torch.stack([p[1] for p in pairs])
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step + 1, peak_lr, warmup)
         values = criterion(model, mel, wave)
-        optimizer.zero_grad()
-        values["total"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        optimizer.step()
         step += 1
+        optimization_step(model, optimizer, values["total"], step, peak_lr, warmup, max_norm=10.0)
         if progress:
             progress(step, {k: v.item() for k, v in values.items()})
         if step % validate_every == 0 or step == steps:
-            entry = {"step": step, "seconds": round(time.perf_counter() - started, 1),
-                     "train": {k: round(v.item(), 4) for k, v in values.items()},
-                     "validation": {"mel_l1": round(validate(model, heldout, criterion.mel), 4)}}
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
+            entry = log_entry(log, step, time.perf_counter() - started, values,
+                              {"mel_l1": validate(model, heldout, criterion.mel)})
         if step % checkpoint_every == 0 or step == steps:
-            staging = checkpoint_path.with_suffix(".part")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                        "seconds": time.perf_counter() - started, "config": config.to_dict()}, staging)
-            os.replace(staging, checkpoint_path)
+            save_checkpoint(checkpoint_path, model, optimizer, step, time.perf_counter() - started, config.to_dict())
     log.close()
     return entry
 

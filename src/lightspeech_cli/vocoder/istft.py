@@ -15,9 +15,6 @@ the target audio frame by frame, phase included.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -128,21 +125,15 @@ def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra
     """Written into a temporary folder beside `folder`, then renamed: never half a vocoder."""
     from safetensors.torch import save_file
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    try:
+    from ..paths import replaced_folder
+
+    with replaced_folder(folder) as staging:
         config = {"type": "istft", "config": model.config.to_dict()}
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, staging / WEIGHTS_FILE)
         (staging / "MODEL_CARD.md").write_text(model_card, encoding="utf-8")
         for name, text in extra_files.items():
             (staging / name).write_text(text, encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 def load_istft_vocoder(folder: Path) -> IstftVocoder:
