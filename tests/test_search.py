@@ -204,3 +204,13 @@ def test_search_on_a_local_ray_instance(tmp_path, training_folder):
     with sqlite3.connect(tmp_path / "ray-search" / "results.sqlite") as connection:
         stages = dict(connection.execute("SELECT stage, count(*) FROM results GROUP BY stage").fetchall())
     assert stages["reference"] == 2 and stages["proxy"] >= 5 and stages["final"] >= 2
+
+
+def test_an_unreachable_ray_address_is_one_clear_error(tmp_path, training_folder):
+    pytest.importorskip("ray")
+    result = subprocess.run([sys.executable, "-m", "lightspeech_cli", "search", str(training_folder), "-o",
+                             str(tmp_path / "out"), "--ray", "127.0.0.1:1"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "cannot reach a Ray head at 127.0.0.1:1" in result.stderr

@@ -7,6 +7,7 @@ records every result the moment it exists.
 from __future__ import annotations
 
 import multiprocessing
+import socket
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Iterable, Iterator
 
@@ -36,6 +37,15 @@ class LocalRunner:
         return f"local process pool, {self.workers} worker(s)"
 
 
+def reachable_or_raise(address: str, timeout: float = 5.0) -> None:
+    """ray.init retries an unreachable HOST:PORT for minutes, printing warnings; fail at once."""
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as e:
+        raise ConnectionError(f"cannot reach a Ray head at {address} ({e})") from None
+
+
 class RayRunner:
     """Tasks on a Ray cluster (`address` as ray.init takes it: "auto", "ray://host:10001",
     or "local" to start one on this machine). Every node needs lightspeech installed and
@@ -44,6 +54,8 @@ class RayRunner:
     def __init__(self, address: str, num_cpus: int | None = None):
         import ray
 
+        if address not in ("auto", "local") and not address.startswith("ray://"):
+            reachable_or_raise(address)
         self.ray = ray
         if not ray.is_initialized():
             options = {"num_cpus": num_cpus} if address == "local" and num_cpus else {}
