@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 
@@ -6,23 +8,44 @@ def isolated_home(tmp_path, monkeypatch):
     """Every test gets its own config and cache folders, never the user's."""
     home = tmp_path / "lightspeech-home"
     monkeypatch.setenv("LIGHTSPEECH_HOME", str(home))
+    monkeypatch.delenv("LIGHTSPEECH_MIRROR", raising=False)
     return home
 
 
 TINY_ARCHITECTURE = "sep5 att2 | ffn sep9 hidden=16 predictor=sep"
 
 
-def make_tiny_voice(folder, architecture=TINY_ARCHITECTURE, vocoder="griffinlim"):
-    """A real voice folder with an untrained tiny model whose durations are 6 frames."""
-    from lightspeech_cli.model.acoustic import ModelConfig
-    from lightspeech_cli.profile import untrained_model
-    from lightspeech_cli.voice import VoiceConfig, save_voice
+def make_tiny_voice(folder, architecture=TINY_ARCHITECTURE, vocoder="griffinlim", onnx=True):
+    """A real voice folder (format 2: config, weights, ONNX) with an untrained tiny model
+    whose durations are 6 frames per phoneme; with onnx=False, an older format-1 folder."""
+    from lightspeech_cli.model.acoustic import untrained_model
+    from lightspeech_cli.model.export import save_voice
+    from lightspeech_cli.runtime.voice import ModelConfig, Voice, VoiceConfig
 
-    config = ModelConfig(architecture=architecture)
-    model = untrained_model(architecture, config.n_symbols)
-    return save_voice(folder, VoiceConfig(name=folder.name, model=config.to_dict(), vocoder=vocoder), model)
+    model = untrained_model(architecture, ModelConfig().n_symbols)
+    voice = save_voice(folder, VoiceConfig(name=folder.name, model=model.config, vocoder=vocoder), model)
+    if not onnx:
+        (folder / "model.onnx").unlink()
+        config = json.loads((folder / "config.json").read_text())
+        config["format"] = 1
+        (folder / "config.json").write_text(json.dumps(config))
+        voice = Voice(folder)
+    return voice
 
 
 @pytest.fixture
 def tiny_voice(tmp_path):
     return make_tiny_voice(tmp_path / "tiny-voice")
+
+
+def make_tiny_vocoder(folder, seed=0):
+    """A trained-vocoder folder (format 2) with a small untrained iSTFT network."""
+    import torch
+
+    from lightspeech_cli.model.istft import IstftVocoder, save_istft_vocoder
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+
+    torch.manual_seed(seed)
+    module = IstftVocoder(IstftVocoderConfig(channels=16, hidden=32, layers=2)).eval()
+    save_istft_vocoder(folder, module, "# card\n", {"training-log.jsonl": "{}\n"})
+    return module

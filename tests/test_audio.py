@@ -1,47 +1,88 @@
+import io
+import os
+
 import numpy as np
 import pytest
 import soundfile
 
-from lightspeech_cli import audio
-from lightspeech_cli.errors import AudioDeviceError, OutputError
+from lightspeech_cli.errors import AudioDeviceError, InputError, OutputError
+from lightspeech_cli.runtime import audio
 
 RATE = 22050
 TONE = (0.5 * np.sin(2 * np.pi * 440 * np.arange(RATE // 4) / RATE)).astype(np.float32)
 
 
-@pytest.mark.parametrize("name, file_format", [("a.wav", "WAV"), ("a.flac", "FLAC"), ("a.ogg", "OGG")])
+@pytest.mark.parametrize("name, file_format", [("a.wav", "WAV"), ("a.flac", "FLAC"), ("a.ogg", "OGG"),
+                                               ("a.MP3", "MP3")])
 def test_format_follows_extension(tmp_path, name, file_format):
     path = tmp_path / name
     audio.write_file(path, TONE, RATE)
     info = soundfile.info(path)
-    assert info.format == file_format and info.samplerate == RATE and info.frames == len(TONE)
+    assert info.format == file_format and info.samplerate == RATE
+    if file_format != "MP3":  # MP3 pads its frames
+        assert info.frames == len(TONE)
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left
 
 
-@pytest.mark.parametrize("make_path, message", [
-    (lambda tmp: tmp / "missing" / "a.wav", "does not exist"),
-    (lambda tmp: tmp / "a.mp3", "unknown audio format"),
-    (lambda tmp: tmp, "unknown audio format"),
-    (lambda tmp: (tmp / "folder.wav").mkdir() or tmp / "folder.wav", "is a folder"),
+def test_resampling_keeps_duration_and_pitch(tmp_path):
+    path = tmp_path / "phone.wav"
+    audio.write_file(path, TONE, RATE, out_rate=16000)
+    samples, rate = soundfile.read(path)
+    assert rate == 16000 and len(samples) == round(len(TONE) * 16000 / RATE)
+    spectrum = np.abs(np.fft.rfft(samples))
+    assert abs(spectrum.argmax() * rate / len(samples) - 440) < 5  # the tone is still 440 Hz
+
+
+@pytest.mark.parametrize("make_path, error, message", [
+    (lambda tmp: tmp / "missing" / "a.wav", OutputError, "does not exist"),
+    (lambda tmp: tmp / "a.aiff", InputError, "unknown audio format"),
+    (lambda tmp: tmp, InputError, "unknown audio format"),
+    (lambda tmp: (tmp / "folder.wav").mkdir() or tmp / "folder.wav", OutputError, "is a folder"),
 ])
-def test_unwritable_output_is_refused_before_anything_is_written(tmp_path, make_path, message):
+def test_unwritable_output_is_refused_before_anything_is_written(tmp_path, make_path, error, message):
     path = make_path(tmp_path)
     before = sorted(tmp_path.rglob("*"))
-    with pytest.raises(OutputError, match=message):
+    with pytest.raises(error, match=message):
         audio.write_file(path, TONE, RATE)
     assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path):
     path = tmp_path / "a.wav"
-    with pytest.raises(ValueError):
+    with pytest.raises(OutputError):
         audio.write_file(path, np.full(10, np.nan + 1j), RATE)  # soundfile rejects complex audio
     assert list(tmp_path.iterdir()) == []
 
 
-def test_wav_bytes_round_trip():
-    import io
+def test_files_follow_the_umask_and_an_overwrite_keeps_the_mode(tmp_path):
+    import lightspeech_cli.paths as paths
 
+    path = tmp_path / "a.wav"
+    audio.write_file(path, TONE, RATE)
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~paths.umask()  # 0644 under the usual 022, not 0600
+    os.chmod(path, 0o640)
+    audio.write_file(path, TONE, RATE)
+    assert (path.stat().st_mode & 0o777) == 0o640
+
+
+def test_writing_through_a_link_keeps_the_link(tmp_path):
+    target = tmp_path / "real.wav"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.wav"
+    link.symlink_to(target)
+    audio.write_file(link, TONE, RATE)
+    assert link.is_symlink() and soundfile.info(target).frames == len(TONE)
+
+
+def test_a_full_disk_is_one_output_error(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with pytest.raises(OutputError, match="standard output"):
+        with open("/dev/full", "wb") as full:
+            audio._write_out(full, b"x" * 100_000)
+
+
+def test_wav_bytes_round_trip():
     samples, rate = soundfile.read(io.BytesIO(audio.wav_bytes(TONE, RATE)))
     assert rate == RATE and np.allclose(samples, TONE, atol=1e-4)
 

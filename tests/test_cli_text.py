@@ -10,7 +10,7 @@ runner = CliRunner()
 
 
 def run(*args, input=None):
-    return runner.invoke(app, list(args), input=input)
+    return runner.invoke(app, [str(a) for a in args], input=input)
 
 
 def assert_one_line_error(result, code, message):
@@ -28,6 +28,11 @@ def test_phonemize_the_readme_example():
                     "on November twenty-fifth, twenty twenty-six at three forty-five P M.")
     assert phonemes.startswith("phonemes: D AA1 K T ER0 | S M IH1 TH | P EY1 D | W AH1 N |")
     assert phonemes.endswith("P IY1 | EH1 M .")
+
+
+def test_unquoted_words_are_joined():
+    result = run("phonemize", "Hello", "there")
+    assert result.stdout.splitlines()[0] == "text:     Hello there"
 
 
 def test_phonemize_reads_stdin_and_shows_word_sources():
@@ -50,8 +55,11 @@ def test_phonemize_uses_the_lexicon_in_the_config_folder(isolated_home):
     (["phonemize"], b"caf\xe9 latin-1", 2, "not UTF-8"),
     (["phonemize", "\U0001F600 \u4e16\u754c"], None, 2, "nothing to say"),
     (["phonemize", "x" * 100_001], None, 2, "too long"),
+    (["phonemize"], b"x" * 1_170_000, 2, "too long"),
     (["phonemize", "--lexicon", "/no/such/lexicon.txt", "hi"], None, 2, "cannot read lexicon"),
     (["phonemize", "[[HH QQ1]]"], None, 2, "not ARPAbet"),
+    (["phonemize", "hi", "--bogus"], None, 2, "No such option"),
+    (["phonemize", "hi", "-q", "--verbose"], None, 2, "contradict"),
 ])
 def test_bad_input_is_one_line_error(args, stdin, code, message):
     assert_one_line_error(run(*args, input=stdin), code, message)
@@ -70,6 +78,27 @@ def test_the_installed_command_reports_errors_without_traceback():
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr == "lightspeech: error: no text: the input is empty\n"
+
+
+def test_usage_errors_are_one_line_not_a_box():
+    result = subprocess.run([sys.executable, "-m", "lightspeech_cli", "say", "hi", "--backend", "tensorrt"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("lightspeech: error: ") and "tensorrt" in result.stderr
+    assert "\u256d" not in result.stderr and "Usage" not in result.stderr  # no Rich box
+
+
+def test_phonemize_with_a_closed_pipe_and_a_full_disk():
+    import os
+
+    closed = subprocess.run(f"{sys.executable} -m lightspeech_cli phonemize '{'Hello there. ' * 2000}' | head -c 10",
+                            shell=True, capture_output=True, text=True)
+    assert "Traceback" not in closed.stderr and "Exception" not in closed.stderr, closed.stderr
+    if os.path.exists("/dev/full"):
+        full = subprocess.run(f"{sys.executable} -m lightspeech_cli phonemize hi > /dev/full", shell=True,
+                              capture_output=True, text=True)
+        assert full.returncode == 3, full.stderr
+        assert full.stderr.startswith("lightspeech: error: cannot write to standard output"), full.stderr
 
 
 def test_version():

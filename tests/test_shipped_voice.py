@@ -1,24 +1,29 @@
-"""The embedded default voice and vocoder: they load, have their sizes, and speak."""
+"""The embedded default voice and vocoder: they load, have their sizes, speak, and the
+torch-free path gives the audio the torch path gives."""
+
+import json
+import shutil
 
 import numpy as np
 import pytest
-import torch
 
-from lightspeech_cli.model.acoustic import count_parameters
-from lightspeech_cli.synthesize import Controls, Synthesizer
-from lightspeech_cli.vocoder import embedded_vocoders_dir, load_vocoder
-from lightspeech_cli.voice import DEFAULT_VOICE, embedded_voices_dir, find_voice
+from lightspeech_cli.runtime.engine import load_vocoder
+from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
+from lightspeech_cli.runtime.vocoder import embedded_vocoders_dir
+from lightspeech_cli.runtime.voice import DEFAULT_VOICE, Voice, embedded_voices_dir, find_voice
 
 DEFAULT_VOCODER = "en-us-istft"
+SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 
 def test_the_default_voice_is_embedded_with_its_model_card():
     folder = embedded_voices_dir() / DEFAULT_VOICE
-    assert (folder / "model.safetensors").stat().st_size < 20e6
+    assert sum(f.stat().st_size for f in folder.iterdir()) < 20e6
     card = (folder / "MODEL_CARD.md").read_text()
     for fact in ("hibari-tts", "Steps", "Licence", "lightspeech train fit"):
         assert fact in card
     assert (folder / "training-log.jsonl").read_text().strip()
+    assert find_voice(None).has_onnx  # it speaks without torch
 
 
 def test_the_default_vocoder_is_embedded_small_and_exact_in_shape():
@@ -28,21 +33,18 @@ def test_the_default_vocoder_is_embedded_small_and_exact_in_shape():
         assert fact in card
     assert (folder / "training-log.jsonl").read_text().strip()
     vocoder = load_vocoder(DEFAULT_VOCODER, find_voice(None).config.audio)
-    assert count_parameters(vocoder) <= 2_000_000
-    with torch.inference_mode():
-        assert vocoder(torch.full((2, 17, 80), -6.0)).shape == (2, 17 * 256)
+    assert vocoder.parameters <= 2_000_000
+    assert vocoder(np.full((2, 17, 80), -6.0, np.float32)).shape == (2, 17 * 256)
 
 
 @pytest.mark.parametrize("vocoder", [None, "hifigan"])
 def test_the_default_voice_speaks_a_sentence(vocoder):
     voice = find_voice(None)
     assert voice.name == DEFAULT_VOICE and voice.config.vocoder == DEFAULT_VOCODER
-    model = voice.load_model()
-    assert count_parameters(model) < 2_000_000
     synthesizer = Synthesizer(voice, vocoder=vocoder, threads=2)
     assert synthesizer.vocoder_name == (vocoder or DEFAULT_VOCODER)
-    sentence = synthesizer.sentences("The quick brown fox jumps over the lazy dog.")[0]
-    utterance = synthesizer.synthesize(sentence, Controls())
+    sentence = synthesizer.sentences(SENTENCE)[0]
+    utterance = synthesizer.utterance(sentence, Controls())
     durations = np.array(utterance.durations)
     assert len(utterance.audio) == durations.sum() * 256
     # a trained voice gives real phonemes real lengths: 30 to 200 ms on average
@@ -55,6 +57,31 @@ def test_the_default_voice_speaks_a_sentence(vocoder):
     rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
     assert 0.01 < rms(speech) < 0.5
     assert len(pause) == 0 or rms(pause) < rms(speech) / 2
+
+
+def test_onnx_and_torch_give_the_same_audio_for_the_shipped_voice():
+    voice = find_voice(None)
+    audio = {}
+    for backend in ("onnx", "torchscript", "eager"):
+        synthesizer = Synthesizer(voice, backend=backend, threads=1)
+        audio[backend] = synthesizer.synthesize(SENTENCE + " Is it raining in Paris today?", pitch=1.1)
+    assert len(audio["onnx"]) == len(audio["eager"]) == len(audio["torchscript"])
+    # the same model and vocoder: equal to float rounding (measured 3e-5 of full scale)
+    assert np.abs(audio["onnx"] - audio["eager"]).max() < 1e-3
+    assert np.abs(audio["torchscript"] - audio["eager"]).max() < 1e-3
+
+
+def test_a_voice_folder_without_onnx_still_speaks(tmp_path):
+    """An older (format 1) voice is compiled once into the cache; the audio is the same."""
+    old = tmp_path / "old-voice"
+    shutil.copytree(embedded_voices_dir() / DEFAULT_VOICE, old)
+    (old / "model.onnx").unlink()
+    config = json.loads((old / "config.json").read_text())
+    config["format"] = 1
+    (old / "config.json").write_text(json.dumps(config))
+    expected = Synthesizer(find_voice(None), threads=1).synthesize(SENTENCE)
+    got = Synthesizer(Voice(old), threads=1).synthesize(SENTENCE)
+    assert np.abs(got - expected).max() < 1e-3
 
 
 def test_say_speaks_through_the_shipped_vocoder(tmp_path):

@@ -1,10 +1,16 @@
+import json
+
 import numpy as np
 import pytest
 import torch
 
-from lightspeech_cli.export import compile_module
-from lightspeech_cli.spectrogram import AudioConfig, MelSpectrogram, mel_filterbank
-from lightspeech_cli.vocoder import load_vocoder
+from lightspeech_cli.errors import VoiceError
+from lightspeech_cli.model.spectrogram import MelSpectrogram
+from lightspeech_cli.runtime.dsp import inverse_stft, mel_filterbank
+from lightspeech_cli.runtime.engine import load_vocoder
+from lightspeech_cli.runtime.voice import AudioConfig
+
+from .conftest import make_tiny_vocoder
 
 
 def buzz(seconds=0.3, frequency=150.0, rate=22050):
@@ -19,7 +25,7 @@ def tone(seconds=0.5, frequency=220.0, rate=22050):
 
 
 def test_mel_filterbank_is_slaney():
-    bank = mel_filterbank(AudioConfig())
+    bank = mel_filterbank(22050, 1024, 80, 0.0, 8000.0)
     assert bank.shape == (80, 513)
     assert (bank >= 0).all() and (bank.sum(1) > 0).all()
     # Slaney normalization: each triangle's area is 2 / bandwidth, so band 0 peaks highest
@@ -34,7 +40,9 @@ def test_mel_frames_follow_the_hop():
 
 
 def test_hifigan_loads_the_packaged_weights_and_resynthesizes():
-    vocoder = load_vocoder("hifigan", AudioConfig())
+    from lightspeech_cli.model.hifigan import load_hifigan
+
+    vocoder = load_hifigan()
     assert sum(p.numel() for p in vocoder.parameters()) == pytest.approx(13.9e6, rel=0.02)
     mel = MelSpectrogram()(buzz())
     with torch.inference_mode():
@@ -46,53 +54,55 @@ def test_hifigan_loads_the_packaged_weights_and_resynthesizes():
     assert (again - mel)[audible].abs().mean() < 0.5
 
 
-def test_griffin_lim_inverts_a_mel():
-    mel = MelSpectrogram()(tone(0.3))
+def test_griffin_lim_inverts_a_mel_in_numpy():
+    mel = MelSpectrogram()(tone(0.3)).numpy()
     wave = load_vocoder("griffinlim", AudioConfig())(mel)
     assert wave.shape == (1, mel.shape[1] * 256)
-    spectrum = torch.fft.rfft(wave[0])
-    assert abs(spectrum.abs().argmax().item() / len(wave[0]) * 22050 - 220) < 10
+    spectrum = np.abs(np.fft.rfft(wave[0]))
+    assert abs(spectrum.argmax() / len(wave[0]) * 22050 - 220) < 10
 
 
-def test_compiled_hifigan_matches_eager(tmp_path):
-    vocoder = load_vocoder("hifigan", AudioConfig())
-    mel = torch.randn(1, 12, 80) - 5
-    eager = compile_module(vocoder, "vocoder", "eager", tmp_path, 2)(mel)[0]
-    traced = compile_module(vocoder, "vocoder", "torchscript", tmp_path, 2)(torch.randn(1, 30, 80) - 5)[0]
-    assert traced.shape == (1, 30 * 256)  # traced once, runs any length
-    assert torch.allclose(compile_module(vocoder, "vocoder", "torchscript", tmp_path, 2)(mel)[0], eager, atol=1e-4)
+def test_compiled_hifigan_runs_without_torch_after_the_first_compile():
+    mel = (torch.randn(1, 12, 80) - 5).numpy()
+    eager = load_vocoder("hifigan", AudioConfig(), backend="eager")(mel)
+    for backend in ("torchscript", "onnx"):
+        compiled = load_vocoder("hifigan", AudioConfig(), backend=backend)
+        assert compiled(mel).shape == (1, 12 * 256)
+        assert np.allclose(compiled(mel), eager, atol=1e-4), backend
+        assert compiled(np.zeros((1, 30, 80), np.float32) - 5).shape == (1, 30 * 256)  # any length
 
 
 def test_unknown_vocoder_is_a_voice_error():
-    from lightspeech_cli.errors import VoiceError
-
     with pytest.raises(VoiceError, match="unknown vocoder"):
         load_vocoder("wavenet", AudioConfig())
 
 
-TINY_ISTFT = dict(channels=16, hidden=32, layers=2)
-
-
 def tiny_istft():
-    from lightspeech_cli.vocoder.istft import IstftVocoder, IstftVocoderConfig
+    from lightspeech_cli.model.istft import IstftVocoder
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
 
     torch.manual_seed(0)
-    return IstftVocoder(IstftVocoderConfig(**TINY_ISTFT)).eval()
+    return IstftVocoder(IstftVocoderConfig(channels=16, hidden=32, layers=2)).eval()
+
+
+def true_spectrum(wave, left_pad):
+    padded = torch.nn.functional.pad(wave, (left_pad, left_pad))
+    return torch.stft(padded, 1024, 256, 1024, torch.hann_window(1024), center=False,
+                      return_complex=True).transpose(1, 2)
 
 
 def test_istft_synthesis_inverts_the_stft_framed_like_the_mel():
     """Given the true amplitude and phase of each mel frame's window, the vocoder's
-    inverse STFT returns the waveform exactly: no offset, no edge loss."""
+    inverse STFT returns the waveform exactly (torch and numpy): no offset, no edge loss."""
     vocoder = tiny_istft()
     wave = buzz(0.5)[:, :40 * 256]
-    context = vocoder.left_pad
-    padded = torch.nn.functional.pad(wave, (context, context))
-    spectrum = torch.stft(padded, 1024, 256, 1024, torch.hann_window(1024), center=False,
-                          return_complex=True).transpose(1, 2)
+    spectrum = true_spectrum(wave, vocoder.left_pad)
     assert spectrum.shape[1] == MelSpectrogram()(wave).shape[1] == 40
-    rebuilt = vocoder.synthesize(torch.log(spectrum.abs() + 1e-12), torch.angle(spectrum))
-    assert rebuilt.shape == wave.shape
-    assert (rebuilt - wave).abs().max() < 1e-4
+    log_amplitude, phase = torch.log(spectrum.abs() + 1e-12), torch.angle(spectrum)
+    rebuilt = vocoder.synthesize(log_amplitude, phase)
+    assert rebuilt.shape == wave.shape and (rebuilt - wave).abs().max() < 1e-4
+    in_numpy = inverse_stft(log_amplitude.numpy(), phase.numpy(), 1024, 256, vocoder.left_pad)
+    assert in_numpy.shape == wave.shape and np.abs(in_numpy - wave.numpy()).max() < 1e-4
 
 
 def test_istft_vocoder_shapes_and_batches():
@@ -105,32 +115,47 @@ def test_istft_vocoder_shapes_and_batches():
         assert torch.allclose(batch[1], vocoder(mel[1:2])[0], atol=1e-5)
 
 
-def test_compiled_istft_matches_eager_at_any_length(tmp_path):
-    vocoder = tiny_istft()
+def test_istft_parameter_count_is_exact():
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+
+    from lightspeech_cli.model.istft import IstftVocoder
+
+    for config in (IstftVocoderConfig(), IstftVocoderConfig(channels=16, hidden=32, layers=2, kernel_size=5)):
+        assert config.parameters() == sum(p.numel() for p in IstftVocoder(config).parameters())
+
+
+def test_the_onnx_and_numpy_vocoder_matches_torch_on_every_backend(tmp_path):
+    module = make_tiny_vocoder(tmp_path / "my-vocoder")
     for frames in (5, 33, 200):
         mel = torch.randn(1, frames, 80) - 5
-        eager = compile_module(vocoder, "vocoder", "eager", tmp_path, 1)(mel)[0]
-        traced = compile_module(vocoder, "vocoder", "torchscript", tmp_path, 1)(mel)[0]
-        assert traced.shape == (1, frames * 256)
-        assert torch.allclose(traced, eager, atol=1e-5)
+        with torch.inference_mode():
+            expected = module(mel).numpy()
+        for backend in ("onnx", "torchscript", "eager"):
+            out = load_vocoder(str(tmp_path / "my-vocoder"), AudioConfig(), backend=backend)(mel.numpy())
+            assert out.shape == (1, frames * 256) and np.abs(out - expected).max() < 1e-4, backend
 
 
-def test_istft_vocoder_folders_load_and_fail_clearly(tmp_path):
-    from lightspeech_cli.errors import VoiceError
-    from lightspeech_cli.vocoder.istft import save_istft_vocoder
-
-    vocoder = tiny_istft()
+def test_vocoder_folders_load_and_fail_clearly(tmp_path):
     folder = tmp_path / "my-vocoder"
-    save_istft_vocoder(folder, vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
-    loaded = load_vocoder(str(folder), AudioConfig())
-    mel = torch.randn(1, 10, 80) - 5
-    with torch.inference_mode():
-        assert torch.equal(loaded(mel), vocoder(mel))
+    make_tiny_vocoder(folder)
+    assert load_vocoder(str(folder), AudioConfig()).parameters > 0
     with pytest.raises(VoiceError, match="the voice makes 40"):
         load_vocoder(str(folder), AudioConfig(n_mels=40))
+    config = json.loads((folder / "config.json").read_text())
+    for field, value, message in [("layers", 10 ** 6, "layers"), ("kernel_size", 4, "odd"), ("hidden", -1, "hidden"),
+                                  ("channels", "16", "whole number"), ("n_fft", 1000, "multiple")]:
+        broken = json.loads(json.dumps(config))
+        broken["config"][field] = value
+        (folder / "config.json").write_text(json.dumps(broken))
+        with pytest.raises(VoiceError, match=message):
+            load_vocoder(str(folder), AudioConfig())
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "model.onnx").write_bytes(b"\x00" * 100)
+    with pytest.raises(VoiceError, match="does not load"):
+        load_vocoder(str(folder), AudioConfig())
     (folder / "model.safetensors").write_bytes(b"\x00" * 100)
     with pytest.raises(VoiceError, match="corrupt"):
-        load_vocoder(str(folder), AudioConfig())
+        load_vocoder(str(folder), AudioConfig(), backend="eager")
     (folder / "config.json").write_text('{"type": "wavenet"}')
     with pytest.raises(VoiceError, match="not an iSTFT vocoder"):
         load_vocoder(str(folder), AudioConfig())

@@ -8,21 +8,19 @@ their decoders expand as much as a trained model's would and comparisons are fai
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from dataclasses import dataclass
 
 import torch
 
-from .model.acoustic import AcousticModel, ModelConfig, count_parameters
-from .spectrogram import AudioConfig
+from .model.acoustic import AcousticModel, count_parameters, untrained_model
+from .runtime.voice import AudioConfig
 from .text import frontend
-from .text.symbols import SymbolSet
+from .text.symbols import DEFAULT_SYMBOL_SET, SymbolSet
 
 DEFAULT_TEXT = ("The quick brown fox jumps over the lazy dog, and then it runs back home "
                 "before the sun sets over the hills.")
-FRAMES_PER_PHONEME = 6  # about what a trained voice predicts (70 ms)
 ACOUSTIC_COMPONENTS = ("encoder", "duration_predictor", "pitch_predictor", "energy_predictor",
                        "length_regulator", "decoder", "mel_projection", "postnet")
 
@@ -71,17 +69,10 @@ def _median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def untrained_model(architecture: str, n_symbols: int) -> AcousticModel:
-    torch.manual_seed(0)
-    model = AcousticModel(ModelConfig(architecture=architecture, n_symbols=n_symbols)).eval()
-    with torch.no_grad():
-        model.duration_predictor.project.weight.zero_()
-        model.duration_predictor.project.bias.fill_(math.log(FRAMES_PER_PHONEME + 1))
-    return model
-
-
-def profile_model(name: str, model: AcousticModel, ids: torch.Tensor, vocoder: torch.nn.Module | None,
-                  frontend_ms: float, runs: int, audio: AudioConfig = AudioConfig()) -> Profile:
+def profile_model(name: str, model: AcousticModel, ids: torch.Tensor, vocoder, frontend_ms: float, runs: int,
+                  audio: AudioConfig = AudioConfig()) -> Profile:
+    """Time each component of `model` (torch, eager) and then `vocoder` (the runtime's,
+    as `say` runs it) on the phoneme ids `ids`."""
     timings: dict[str, list[float]] = {c: [] for c in ACOUSTIC_COMPONENTS}
     started: dict[str, float] = {}
     handles = []
@@ -107,10 +98,11 @@ def profile_model(name: str, model: AcousticModel, ids: torch.Tensor, vocoder: t
             mel, _ = model(ids, one, one, one)
             whole.append(time.perf_counter() - start)
         if vocoder is not None:
-            vocoder(mel)
+            mel_array = mel.numpy()
+            vocoder(mel_array)
             for _ in range(max(1, runs // 2)):
                 start = time.perf_counter()
-                vocoder(mel)
+                vocoder(mel_array)
                 vocoder_times.append(time.perf_counter() - start)
     rows = [Row("text frontend", 0, frontend_ms)]
     for component in ACOUSTIC_COMPONENTS:
@@ -130,7 +122,7 @@ def profile_model(name: str, model: AcousticModel, ids: torch.Tensor, vocoder: t
             label = component.replace("_", " ")
         rows.append(Row(label, parameters, _median_ms(timings[component])))
     if vocoder is not None:
-        rows.append(Row(f"vocoder ({type(vocoder).__name__})", count_parameters(vocoder), _median_ms(vocoder_times)))
+        rows.append(Row(f"vocoder ({vocoder.name})", vocoder_parameters(vocoder), _median_ms(vocoder_times)))
     profile = Profile(name, str(model.config.arch), rows, _median_ms(whole), count_parameters(model),
                       mel.shape[1] * audio.hop_length / audio.sample_rate, mel.shape[1])
     for row in rows:
@@ -146,4 +138,79 @@ def phoneme_ids(text: str, symbol_set: str) -> tuple[torch.Tensor, float]:
         sentences = frontend(text)
         times.append(time.perf_counter() - start)
     phonemes = [p for s in sentences for p in s.phonemes]
+    if not phonemes:
+        from .errors import InputError
+
+        raise InputError("nothing to say: the text has no English words or numbers")
     return torch.tensor([SymbolSet(symbol_set).to_ids(phonemes)]), _median_ms(times)
+
+
+def vocoder_parameters(vocoder) -> int:
+    if vocoder.parameters is not None:
+        return vocoder.parameters
+    from .model.hifigan import load_hifigan  # the only vocoder whose count needs its torch module
+
+    return count_parameters(load_hifigan())
+
+
+@dataclass
+class Report:
+    threads: int
+    text: str
+    profiles: list[Profile]
+    architectures: int  # the last `architectures` profiles are the compared architectures
+
+    @property
+    def compression(self) -> float | None:
+        if self.architectures < 2:
+            return None
+        return self.profiles[-self.architectures].acoustic_parameters / self.profiles[-1].acoustic_parameters
+
+    @property
+    def speedup(self) -> float | None:
+        if self.architectures < 2:
+            return None
+        return self.profiles[-self.architectures].acoustic_ms / self.profiles[-1].acoustic_ms
+
+    def to_dict(self) -> dict:
+        summary = {"compression": self.compression, "speedup": self.speedup} if self.architectures >= 2 else {}
+        return {"threads": self.threads, "text": self.text, "profiles": [p.to_dict() for p in self.profiles],
+                **summary}
+
+
+def run_profile(voice: str | None, architectures: list[str], text: str | None, vocoder: str | None, threads: int,
+                runs: int) -> Report:
+    """The default (or named) voice if installed, then each architecture untrained, on the
+    same text; the vocoder is the voice's unless one is named (Griffin-Lim without a voice)."""
+    from .errors import InputError, VoiceError
+    from .model.arch import Architecture
+    from .runtime.engine import load_vocoder
+    from .runtime.voice import find_voice
+
+    torch.set_num_threads(threads)
+    for description in architectures:
+        try:
+            Architecture.parse(description)
+        except ValueError as e:
+            raise InputError(f"--arch: {e}") from None
+    content = text if text is not None else DEFAULT_TEXT
+    try:
+        chosen = find_voice(voice)
+    except VoiceError:
+        if voice is not None:
+            raise
+        chosen = None  # no default voice installed: profile the architectures alone
+    audio = chosen.config.audio if chosen else AudioConfig()
+    vocoder_module = load_vocoder(vocoder or (chosen.config.vocoder if chosen else "griffinlim"), audio,
+                                  threads=threads)
+    profiles = []
+    if chosen is not None:
+        ids, frontend_ms = phoneme_ids(content, chosen.config.symbol_set)
+        profiles.append(profile_model(f"voice {chosen.name}", chosen.load_model(), ids, vocoder_module, frontend_ms,
+                                      runs, audio))
+    ids, frontend_ms = phoneme_ids(content, DEFAULT_SYMBOL_SET)
+    for description in architectures:
+        model = untrained_model(description, len(SymbolSet(DEFAULT_SYMBOL_SET)))
+        name = description if description in ("fastspeech2", "lightspeech") else "custom"
+        profiles.append(profile_model(name, model, ids, vocoder_module, frontend_ms, runs))
+    return Report(threads, content, profiles, len(architectures))

@@ -11,38 +11,17 @@ z-scored logarithms; the user's controls are factors (1.0 = as trained).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
-from ..text.symbols import DEFAULT_SYMBOL_SET, SYMBOL_SETS
-from .arch import Architecture
+from ..errors import VoiceError
+from ..runtime.voice import ModelConfig
 from .ops import Layer
 
-
-@dataclass
-class ModelConfig:
-    architecture: str = "lightspeech"
-    n_symbols: int = len(SYMBOL_SETS[DEFAULT_SYMBOL_SET])
-    n_mels: int = 80
-    dropout: float = 0.1
-    predictor_kernel: int = 3
-    variance_bins: int = 256
-    # Range of the z-scored pitch and energy the embeddings quantize.
-    variance_min: float = -4.0
-    variance_max: float = 4.0
-    # Standard deviations of log F0 and log energy in the training data: they turn
-    # the user's multiplicative controls into shifts of the z-scored values.
-    pitch_log_std: float = 0.2
-    energy_log_std: float = 0.5
-
-    @property
-    def arch(self) -> Architecture:
-        return Architecture.parse(self.architecture)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+# What an untrained model predicts per phoneme, about what a trained voice does (70 ms):
+# profiling and tests get realistic lengths without training.
+UNTRAINED_FRAMES_PER_PHONEME = 6
 
 
 def sinusoid_positions(length: int, channels: int, device: torch.device) -> torch.Tensor:
@@ -183,7 +162,8 @@ class AcousticModel(nn.Module):
 
     def forward(self, ids: torch.Tensor, speed: torch.Tensor, pitch_factor: torch.Tensor,
                 energy_factor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inference: ids [B, T] (0 = padding) -> mel [B, F, n_mels], durations [B, T]."""
+        """Inference: ids [B, T] (0 = padding), factors (scalars, or [B, T] per phoneme)
+        -> mel [B, F, n_mels], durations [B, T]."""
         mask = (ids != 0).unsqueeze(-1).to(torch.float32)
         x = self.encoder(ids, mask)
         log_durations = self.duration_predictor(x, mask)
@@ -221,3 +201,37 @@ class AcousticModel(nn.Module):
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def untrained_model(architecture: str, n_symbols: int, seed: int = 0) -> AcousticModel:
+    """A model with random weights whose durations are a fixed 6 frames per phoneme."""
+    torch.manual_seed(seed)
+    model = AcousticModel(ModelConfig(architecture=architecture, n_symbols=n_symbols)).eval()
+    with torch.no_grad():
+        model.duration_predictor.project.weight.zero_()
+        model.duration_predictor.project.bias.fill_(math.log(UNTRAINED_FRAMES_PER_PHONEME + 1))
+    return model
+
+
+def load_acoustic_model(voice) -> AcousticModel:
+    """A voice's model with its weights, in eval mode; weights that are not finite or do
+    not fit the architecture end in one VoiceError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    model = AcousticModel(voice.config.model)
+    try:
+        state = load_file(voice.weights_path)
+    except FileNotFoundError:
+        raise VoiceError(f"voice {voice.name}: {voice.weights_path} is missing") from None
+    except (SafetensorError, OSError, ValueError) as e:
+        raise VoiceError(f"voice {voice.name}: {voice.weights_path} is corrupt ({e})") from None
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise VoiceError(f"voice {voice.name}: weight {name!r} holds NaN or infinite values")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).split("\n")[1].strip() if "\n" in str(e) else str(e)
+        raise VoiceError(f"voice {voice.name}: weights do not fit the architecture ({first[:200]})") from None
+    return model.eval()

@@ -5,16 +5,40 @@ Written as in the paper, encoder layers, `|`, decoder layers, then settings:
     sep5 sep25 sep13 sep9 | sep17 sep21 sep9 sep13 hidden=256 predictor=sep
 
 FastSpeech 2, LightSpeech and every candidate of the search are such strings; the
-search writes them and `--arch` reads them.
+search writes them and `--arch` reads them. This module is plain Python (no torch):
+a voice's config holds a description, and the runtime validates it without building
+the model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .ops import SEARCH_SPACE
-
+# The paper's search space, one token per operation; model/ops.py maps each to a layer.
+SEP_KERNELS = (1, 5, 9, 13, 17, 21, 25)
+ATTENTION_HEADS = (2, 4, 8)
+SEARCH_SPACE = tuple(f"sep{k}" for k in SEP_KERNELS) + tuple(f"att{h}" for h in ATTENTION_HEADS) + ("ffn", "identity")
 PREDICTOR_TYPES = ("conv", "sep")
+# Far beyond any sensible voice (FastSpeech 2 has 28.8M parameters), and small enough that
+# a hostile config cannot make the model builder allocate gigabytes.
+MAX_HIDDEN = 1024
+MAX_LAYERS = 12
+MAX_OPS_PER_LAYER = 3
+MAX_LAYER_PARAMETERS = 100_000_000
+MAX_DESCRIPTION_CHARS = 400
+
+
+def operation_parameters(op: str, hidden: int) -> int:
+    """Parameters of one operation of the search space (tests check it against torch)."""
+    h = hidden
+    if op.startswith("sep"):
+        kernel = int(op[3:])
+        return 2 * h + 2 * (h * kernel + h + h * h + h)  # norm, then twice depthwise + pointwise
+    if op.startswith("att"):
+        return 2 * h + 3 * h * h + 3 * h + h * h + h  # norm, qkv, output
+    if op == "ffn":
+        return 2 * h + h * 4 * h * 9 + 4 * h + 4 * h * h + h  # norm, kernel-9 expansion, projection
+    return 0
 
 
 @dataclass(frozen=True)
@@ -27,15 +51,25 @@ class Architecture:
 
     def __post_init__(self):
         for layer in self.encoder + self.decoder:
-            for op in layer.split("+"):
+            ops = layer.split("+")
+            if len(ops) > MAX_OPS_PER_LAYER:
+                raise ValueError(f"a layer joins at most {MAX_OPS_PER_LAYER} operations, not {len(ops)}")
+            for op in ops:
                 if op not in SEARCH_SPACE:
-                    raise ValueError(f"unknown operation {op!r}; the search space is {' '.join(SEARCH_SPACE)}")
+                    raise ValueError(f"unknown operation {op[:30]!r}; the search space is {' '.join(SEARCH_SPACE)}")
         if self.predictor not in PREDICTOR_TYPES:
-            raise ValueError(f"unknown predictor {self.predictor!r}; use {' or '.join(PREDICTOR_TYPES)}")
-        if self.hidden < 8 or self.hidden % 8:
-            raise ValueError(f"hidden size must be a positive multiple of 8, not {self.hidden}")
+            raise ValueError(f"unknown predictor {self.predictor[:30]!r}; use {' or '.join(PREDICTOR_TYPES)}")
+        if not 8 <= self.hidden <= MAX_HIDDEN or self.hidden % 8:
+            raise ValueError(f"hidden size must be a multiple of 8 from 8 to {MAX_HIDDEN}, not {self.hidden}")
         if not self.encoder or not self.decoder:
             raise ValueError("an architecture needs at least one encoder and one decoder layer")
+        if max(len(self.encoder), len(self.decoder)) > MAX_LAYERS:
+            raise ValueError(f"an encoder or decoder has at most {MAX_LAYERS} layers")
+        layer_parameters = sum(operation_parameters(op, self.hidden)
+                               for layer in self.encoder + self.decoder for op in layer.split("+"))
+        if layer_parameters > MAX_LAYER_PARAMETERS:
+            raise ValueError(f"the layers would hold {layer_parameters:,} parameters; at most "
+                             f"{MAX_LAYER_PARAMETERS:,} are allowed")
 
     def __str__(self) -> str:
         return (f"{' '.join(self.encoder)} | {' '.join(self.decoder)} "
@@ -47,6 +81,8 @@ class Architecture:
     @classmethod
     def parse(cls, text: str) -> "Architecture":
         """A preset name or a description string."""
+        if len(text) > MAX_DESCRIPTION_CHARS:
+            raise ValueError(f"an architecture description is at most {MAX_DESCRIPTION_CHARS} characters")
         text = text.strip()
         if text in PRESETS:
             return PRESETS[text]
@@ -65,7 +101,7 @@ class Architecture:
         unknown = set(settings) - {"hidden", "predictor", "postnet"}
         if unknown:
             raise ValueError(f"unknown architecture setting {sorted(unknown)[0]!r}")
-        if not settings.get("hidden", "256").isdigit():
+        if not settings.get("hidden", "256").isascii() or not settings.get("hidden", "256").isdigit():
             raise ValueError(f"hidden must be a number, not {settings['hidden']!r}")
         if settings.get("postnet", "0") not in ("0", "1"):
             raise ValueError(f"postnet must be 0 or 1, not {settings['postnet']!r}")

@@ -1,25 +1,20 @@
-"""The LightSpeech search space: one table from operation name to layer.
+"""The LightSpeech search space as layers: `OPERATIONS`, one table from operation name
+(the architecture description's tokens, model/arch.py) to the layer it builds.
 
 Every layer maps (x [B, T, H], mask [B, T, 1]) to a tensor of the same shape, is
 residual, and zeroes padded positions, so any sequence of them is a valid encoder or
-decoder. The names are the architecture description's tokens:
-
-    sep1 sep5 sep9 sep13 sep17 sep21 sep25   separable convolution, kernel K
-    att2 att4 att8                           multi-head self-attention, H heads
-    ffn                                      FastSpeech's convolutional feed-forward
-    identity                                 nothing (a skipped layer)
+decoder.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from torch import nn
 
-SEP_KERNELS = (1, 5, 9, 13, 17, 21, 25)
-ATTENTION_HEADS = (2, 4, 8)
-SEARCH_SPACE = tuple(f"sep{k}" for k in SEP_KERNELS) + tuple(f"att{h}" for h in ATTENTION_HEADS) + ("ffn", "identity")
+from .arch import SEARCH_SPACE
 
 
 class SeparableConvLayer(nn.Module):
@@ -95,16 +90,22 @@ class IdentityLayer(nn.Module):
         return x
 
 
-def build_op(name: str, hidden: int, dropout: float) -> nn.Module:
-    if name.startswith("sep") and name[3:].isdigit() and int(name[3:]) in SEP_KERNELS:
-        return SeparableConvLayer(hidden, int(name[3:]), dropout)
-    if name.startswith("att") and name[3:].isdigit() and int(name[3:]) in ATTENTION_HEADS:
-        return SelfAttentionLayer(hidden, int(name[3:]), dropout)
-    if name == "ffn":
-        return FeedForwardLayer(hidden, dropout)
-    if name == "identity":
-        return IdentityLayer()
-    raise ValueError(f"unknown operation {name!r}; the search space is {' '.join(SEARCH_SPACE)}")
+# name -> (hidden, dropout) -> layer
+OPERATIONS: dict[str, Callable[[int, float], nn.Module]] = {
+    "sep1": lambda hidden, dropout: SeparableConvLayer(hidden, 1, dropout),
+    "sep5": lambda hidden, dropout: SeparableConvLayer(hidden, 5, dropout),
+    "sep9": lambda hidden, dropout: SeparableConvLayer(hidden, 9, dropout),
+    "sep13": lambda hidden, dropout: SeparableConvLayer(hidden, 13, dropout),
+    "sep17": lambda hidden, dropout: SeparableConvLayer(hidden, 17, dropout),
+    "sep21": lambda hidden, dropout: SeparableConvLayer(hidden, 21, dropout),
+    "sep25": lambda hidden, dropout: SeparableConvLayer(hidden, 25, dropout),
+    "att2": lambda hidden, dropout: SelfAttentionLayer(hidden, 2, dropout),
+    "att4": lambda hidden, dropout: SelfAttentionLayer(hidden, 4, dropout),
+    "att8": lambda hidden, dropout: SelfAttentionLayer(hidden, 8, dropout),
+    "ffn": lambda hidden, dropout: FeedForwardLayer(hidden, dropout),
+    "identity": lambda hidden, dropout: IdentityLayer(),
+}
+assert tuple(OPERATIONS) == SEARCH_SPACE, "the table and the description language must name the same operations"
 
 
 class Layer(nn.Module):
@@ -113,7 +114,7 @@ class Layer(nn.Module):
 
     def __init__(self, spec: str, hidden: int, dropout: float):
         super().__init__()
-        self.ops = nn.ModuleList(build_op(op, hidden, dropout) for op in spec.split("+"))
+        self.ops = nn.ModuleList(OPERATIONS[op](hidden, dropout) for op in spec.split("+"))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         for op in self.ops:

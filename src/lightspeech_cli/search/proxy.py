@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch
 
-from ..model.acoustic import AcousticModel, ModelConfig
+from ..model.acoustic import AcousticModel
+from ..runtime.voice import ModelConfig
 from ..train.fit import batches, load_split, losses, optimization_step, validate
 
 

@@ -132,7 +132,8 @@ class Search:
 
     @staticmethod
     def parameters(architecture: str) -> int:
-        from ..model.acoustic import AcousticModel, ModelConfig, count_parameters
+        from ..model.acoustic import AcousticModel, count_parameters
+        from ..runtime.voice import ModelConfig
 
         return count_parameters(AcousticModel(ModelConfig(architecture=architecture)))
 
@@ -194,3 +195,59 @@ class Search:
         from .report import write_report
 
         return write_report(self.store, self.output, finalists, baselines, quality, self.budget, self.constraints)
+
+
+def parse_count(text: str) -> int:
+    """'1.8M', '800k' or '2000000' -> an integer."""
+    from ..errors import InputError
+
+    scale = {"k": 1_000, "m": 1_000_000}.get(text.strip()[-1:].lower(), 1)
+    number = text.strip()[:-1] if scale > 1 else text.strip()
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise InputError(f"--max-params: expected a number such as 2M or 800k, not {text!r}") from None
+    if not 0 < value < 1e12:
+        raise InputError(f"--max-params must be positive, not {text!r}")
+    return int(value)
+
+
+def plan_search(workdir: Path, budget: str, overrides: dict, max_params: str | None,
+                max_latency_ms: float | None, hidden: int) -> tuple[Budget, Constraints, SearchSpace]:
+    """The budget (with overrides), constraints and space of a search, after checking that
+    the training folder and the search's extra packages are there."""
+    from dataclasses import replace
+
+    from ..errors import InputError
+
+    if hidden % 8:
+        raise InputError(f"--hidden must be a multiple of 8 (attention has up to 8 heads), not {hidden}")
+    for needed in ("corpus/metadata.jsonl", "features/stats.json"):
+        if not (workdir / needed).exists():
+            raise InputError(f"{workdir} has no {needed}; run `lightspeech train corpus` and `train features` first")
+    try:
+        import lightgbm  # noqa: F401
+        import matplotlib  # noqa: F401
+    except ImportError as e:
+        raise InputError(f"the search needs {e.name}: pip install -e '.[search]'") from None
+    chosen = replace(BUDGETS[budget], **{k: v for k, v in overrides.items() if v is not None})
+    constraints = Constraints(parse_count(max_params) if max_params else None, max_latency_ms)
+    return chosen, constraints, SearchSpace(hidden)
+
+
+def make_runner(workers: int, ray_address: str | None):
+    """A Ray runner for `ray_address`, else a local process pool of `workers`."""
+    from ..errors import InputError
+
+    if not ray_address:
+        from .runners import LocalRunner
+
+        return LocalRunner(workers)
+    from .runners import RayRunner
+
+    try:
+        return RayRunner(ray_address)
+    except ImportError:
+        raise InputError("--ray needs Ray: pip install -e '.[search]'") from None
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise InputError(f"--ray {ray_address}: {e}") from None

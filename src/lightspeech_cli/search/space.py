@@ -18,7 +18,8 @@ import torch
 
 from ..model.acoustic import count_parameters
 from ..model.arch import Architecture
-from ..model.ops import SEARCH_SPACE, Layer
+from ..model.arch import SEARCH_SPACE
+from ..model.ops import Layer
 
 ENCODER_LAYERS = 4
 DECODER_LAYERS = 4
@@ -70,7 +71,8 @@ def one_hot(tokens: list[tuple[int, ...]]) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def _parameter_table(hidden: int, predictor: str) -> tuple[int, tuple[int, ...]]:
-    from ..model.acoustic import AcousticModel, ModelConfig
+    from ..model.acoustic import AcousticModel
+    from ..runtime.voice import ModelConfig
 
     identity = Architecture(("identity",) * ENCODER_LAYERS, ("identity",) * DECODER_LAYERS, hidden=hidden,
                             predictor=predictor)
@@ -82,7 +84,7 @@ def _parameter_table(hidden: int, predictor: str) -> tuple[int, tuple[int, ...]]
 def measure_latency_ms(architecture: Architecture, runs: int = 5) -> float:
     """Median milliseconds of one acoustic forward on one CPU thread, for a
     LATENCY_PHONEMES-long input expanded to 6 frames per phoneme."""
-    from ..profile import untrained_model
+    from ..model.acoustic import untrained_model
     from ..text.symbols import DEFAULT_SYMBOL_SET, SYMBOL_SETS
 
     threads = torch.get_num_threads()

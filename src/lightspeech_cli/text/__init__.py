@@ -1,14 +1,22 @@
-"""Text frontend: written English -> normalized words -> phonemes -> symbol ids."""
+"""Text frontend: written English -> sentences -> normalized words -> phonemes.
+
+    plain text  -> sentences.py (where sentences end) -> normalize.py -> g2p.py
+    SSML        -> ssml.py (runs of text with prosody, breaks) -> the same
+
+`plan_speech` gives what the synthesizer speaks: `Sentence`s (phonemes, and per-phoneme
+prosody when SSML asked for it) and `Pause`s. No torch, no numpy beyond the G2P.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import InputError
-from .g2p import Phonemizer, Word
-from .normalize import normalize, split_sentences
+from .g2p import TOKEN, Phonemizer, Word
+from .normalize import normalize, sentence_chunks
+from .sentences import sentence_spans
 
-# Longer input is refused, not silently cut: split it into lines and use `render`.
+# Longer input in one piece is refused, not silently cut: split it into lines.
 MAX_TEXT_CHARS = 100_000
 
 
@@ -22,19 +30,119 @@ def decode_input(data: bytes, source: str) -> str:
         raise InputError(f"{source} is not UTF-8 text (bad byte at offset {e.start})") from None
 
 
+@dataclass(frozen=True)
+class Prosody:
+    """Factors on top of the user's controls (1.0 = unchanged)."""
+
+    rate: float = 1.0
+    pitch: float = 1.0
+    volume: float = 1.0
+
+
+PLAIN = Prosody()
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of written text read with one prosody (SSML makes several)."""
+
+    text: str
+    prosody: Prosody = PLAIN
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A sentence ends here whatever the punctuation says (SSML <s>, <p>)."""
+
+
 @dataclass
 class Sentence:
     text: str  # normalized
     words: list[Word]
     phonemes: list[str]
+    # Per phoneme (rate, pitch, volume), when some part of the sentence is read differently.
+    prosody: list[tuple[float, float, float]] | None = field(default=None)
+
+
+def plan_speech(text: str, phonemizer: Phonemizer | None = None, ssml: bool | None = None) -> list[Sentence | Pause]:
+    """Sentences and pauses to speak. SSML when `ssml` is True, or when it is None and the
+    text starts with <speak>."""
+    if ssml or (ssml is None and text.lstrip().startswith("<speak")):
+        from .ssml import parse_ssml
+
+        return speak_runs(parse_ssml(text), phonemizer)
+    return speak_runs([Run(text)], phonemizer)
 
 
 def frontend(text: str, phonemizer: Phonemizer | None = None) -> list[Sentence]:
-    """Every speakable sentence of `text`; an empty list when nothing can be said."""
+    """Every speakable sentence of plain `text`; an empty list when nothing can be said."""
+    return [item for item in speak_runs([Run(text)], phonemizer) if isinstance(item, Sentence)]
+
+
+def speak_runs(items: list[Run | Pause | Boundary], phonemizer: Phonemizer | None = None) -> list[Sentence | Pause]:
     phonemizer = phonemizer or Phonemizer()
+    planned: list[Sentence | Pause] = []
+    block: list[Run] = []
+    for item in items + [Boundary()]:
+        if isinstance(item, Run):
+            block.append(item)
+            continue
+        planned += _block_sentences(block, phonemizer)
+        block = []
+        if isinstance(item, Pause):
+            planned.append(item)
+    return planned
+
+
+def _block_sentences(runs: list[Run], phonemizer: Phonemizer) -> list[Sentence]:
+    """Runs that flow into each other: sentences found across them, each part of a
+    sentence normalized on its own and read with its run's prosody."""
+    raw, spans = "", []
+    for run in runs:
+        spans.append((len(raw), len(raw) + len(run.text), run.prosody))
+        raw += run.text
     sentences = []
-    for chunk in split_sentences(normalize(text)):
-        phonemes = phonemizer.phonemes(chunk)
-        if any(p not in (".", ",", "?", "!", "|") for p in phonemes):
-            sentences.append(Sentence(chunk, phonemizer.words(chunk), phonemes))
+    for start, end in sentence_spans(raw):
+        normalized, pieces = "", []
+        for piece_start, piece_end, prosody in spans:
+            part = raw[max(start, piece_start):min(end, piece_end)]
+            words = normalize(part) if part.strip() else ""
+            if words:
+                normalized += " " if normalized else ""
+                pieces.append((len(normalized), prosody))
+                normalized += words
+        for chunk_start, chunk_end in sentence_chunks(normalized):
+            sentence = _sentence(normalized[chunk_start:chunk_end], chunk_start, pieces, phonemizer)
+            if sentence is not None:
+                sentences.append(sentence)
     return sentences
+
+
+def _sentence(chunk: str, offset: int, pieces: list[tuple[int, Prosody]], phonemizer: Phonemizer) -> Sentence | None:
+    words = phonemizer.words(chunk)
+    phonemes, owners = phonemizer.sequence(words)
+    if not any(p not in (".", ",", "?", "!", "|") for p in phonemes):
+        return None
+    prosody = None
+    if any(p != PLAIN for _, p in pieces):
+        starts = [offset + m.start() for m in TOKEN.finditer(chunk)]
+        word_prosody = [_prosody_at(start, pieces) for start in starts]
+        prosody = [(p.rate, p.pitch, p.volume) for p in (word_prosody[owner] for owner in owners)]
+    return Sentence(chunk, words, phonemes, prosody)
+
+
+def _prosody_at(position: int, pieces: list[tuple[int, Prosody]]) -> Prosody:
+    chosen = PLAIN
+    for start, prosody in pieces:
+        if start <= position:
+            chosen = prosody
+    return chosen
+
+
+__all__ = ["MAX_TEXT_CHARS", "Boundary", "Pause", "Prosody", "Run", "Sentence", "decode_input", "frontend",
+           "plan_speech", "speak_runs"]

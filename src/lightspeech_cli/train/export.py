@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 
 import torch
 
-from ..model.acoustic import AcousticModel, ModelConfig, count_parameters
-from ..voice import Voice, VoiceConfig, save_voice
+from ..errors import InputError
+from ..model.acoustic import AcousticModel, count_parameters
+from ..model.export import save_voice
+from ..runtime.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
 from .corpus import read_metadata
 
 MODEL_CARD = """# {name}
@@ -56,8 +57,19 @@ def describe_vocoder(name: str) -> str:
 
 
 def export_voice(workdir: Path, output: Path, name: str, sentences: int | None = None,
-                 vocoder: str = "hifigan") -> Voice:
-    state = torch.load(workdir / "run" / "checkpoint.pt", map_location="cpu", weights_only=True)
+                 vocoder: str = "en-us-istft") -> Voice:
+    """The trained checkpoint of `workdir` as a voice folder, its model card filled from the
+    checkpoint, the log and the corpus."""
+    from ..paths import checked_name
+    from ..runtime.engine import load_vocoder
+
+    checked_name(name, error=InputError)
+    checkpoint = workdir / "run" / "checkpoint.pt"
+    if not checkpoint.is_file():
+        raise InputError(f"{workdir} has no run/checkpoint.pt; run `lightspeech train fit` first")
+    audio = AudioConfig()
+    load_vocoder(vocoder, audio)  # a voice never names a vocoder that does not load
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     config = ModelConfig(**state["config"])
     model = AcousticModel(config)
     model.load_state_dict(state["model"])
@@ -65,19 +77,17 @@ def export_voice(workdir: Path, output: Path, name: str, sentences: int | None =
     metadata = read_metadata(workdir / "corpus")
     log_lines = (workdir / "run" / "log.jsonl").read_text().splitlines()
     last = json.loads(log_lines[-1]) if log_lines else {"validation": {}}
-    voice_config = VoiceConfig(name=name, model=config.to_dict(), vocoder=vocoder, licence="MIT",
+    voice_config = VoiceConfig(name=name, model=config, audio=audio, vocoder=vocoder, licence="MIT",
                                description="US English, distilled from hibari-tts (heart)", normalization=stats)
     card = MODEL_CARD.format(
         name=name, architecture=config.architecture, parameters=count_parameters(model),
         vocoder=describe_vocoder(vocoder), vocoder_name=vocoder,
-        sample_rate=22050, hop_length=256, step=state["step"], hours=state["seconds"] / 3600,
-        machine=f"{platform.machine()}, {torch.get_num_threads()} threads",
+        sample_rate=audio.sample_rate, hop_length=audio.hop_length, step=state["step"], hours=state["seconds"] / 3600,
+        machine=state.get("machine", "an unrecorded machine"),
         validation=", ".join(f"{k} {v:.3f}" for k, v in last["validation"].items()),
         utterances=len(metadata), audio_hours=audio_hours(workdir), heldout=sum(e["split"] == "heldout" for e in metadata),
         sentences=sentences or "N")
-    voice = save_voice(output, voice_config, model, card)
-    (output / "training-log.jsonl").write_text("\n".join(log_lines) + "\n")
-    return voice
+    return save_voice(output, voice_config, model.eval(), card, {"training-log.jsonl": "\n".join(log_lines) + "\n"})
 
 
 def audio_hours(workdir: Path) -> float:

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..spectrogram import AudioConfig, MelSpectrogram
+from ..model.spectrogram import MelSpectrogram
+from ..runtime.voice import AudioConfig
 from ..text.symbols import SymbolSet
 from .corpus import read_metadata, save_npz
 
@@ -47,7 +48,8 @@ def extract_features(corpus: Path, folder: Path, symbol_set: str = "arpabet-1", 
     symbols = SymbolSet(symbol_set)
     mel_spectrogram = MelSpectrogram(audio)
     raw = {}
-    for entry in read_metadata(corpus):
+    entries = read_metadata(corpus)
+    for done, entry in enumerate(entries, 1):
         path = folder / f"{entry['id']}.npz"
         if not path.exists():
             utterance = np.load(corpus / "utterances" / f"{entry['id']}.npz")
@@ -63,7 +65,7 @@ def extract_features(corpus: Path, folder: Path, symbol_set: str = "arpabet-1", 
                      ids=np.asarray(symbols.to_ids(entry["phonemes"]), np.int64))
         raw[entry["id"]] = (path, entry["split"])
         if progress:
-            progress()
+            progress(done, len(entries))
     stats = statistics(raw)
     (folder / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     return stats

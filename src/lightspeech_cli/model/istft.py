@@ -15,27 +15,13 @@ the target audio frame by frame, phase included.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-
-@dataclass(frozen=True)
-class IstftVocoderConfig:
-    n_mels: int = 80
-    sample_rate: int = 22050
-    n_fft: int = 1024
-    hop_length: int = 256
-    channels: int = 128
-    hidden: int = 512  # the ConvNeXt blocks' inner width
-    layers: int = 8
-    kernel_size: int = 7
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from ..runtime.vocoder import CONFIG_FILE, ONNX_FILE, VOCODER_FILES, WEIGHTS_FILE, IstftVocoderConfig, VocoderFolder
 
 
 class ConvNeXtBlock(nn.Module):
@@ -58,9 +44,6 @@ class ConvNeXtBlock(nn.Module):
 
 
 class IstftVocoder(nn.Module):
-    backends = ("eager", "torchscript")  # ONNX has no complex numbers for the inverse FFT
-    default_backend = "torchscript"  # bench/vocoder_speed.txt
-
     def __init__(self, config: IstftVocoderConfig = IstftVocoderConfig()):
         super().__init__()
         if config.n_fft % config.hop_length:
@@ -115,49 +98,37 @@ class IstftVocoder(nn.Module):
         return self.synthesize(*self.spectrum(mel)).clamp(-1.0, 1.0)
 
 
-# A trained vocoder on disk: config.json ({"type": "istft", "config": {...}}),
-# model.safetensors, MODEL_CARD.md.
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-
-
 def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra_files: dict[str, str]) -> None:
-    """Written into a temporary folder beside `folder`, then renamed: never half a vocoder."""
+    """A format-2 vocoder folder: config, weights, the network compiled to ONNX, card.
+    Written into a staging folder beside `folder`, then renamed: never half a vocoder."""
     from safetensors.torch import save_file
 
     from ..paths import replaced_folder
+    from .export import export_istft_network
 
-    with replaced_folder(folder) as staging:
-        config = {"type": "istft", "config": model.config.to_dict()}
+    with replaced_folder(folder, VOCODER_FILES) as staging:
+        config = {"type": "istft", "format": 2, "config": model.config.to_dict()}
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, staging / WEIGHTS_FILE)
+        export_istft_network(model, staging / ONNX_FILE)
         (staging / "MODEL_CARD.md").write_text(model_card, encoding="utf-8")
         for name, text in extra_files.items():
             (staging / name).write_text(text, encoding="utf-8")
 
 
-def load_istft_vocoder(folder: Path) -> IstftVocoder:
-    """Every way a vocoder folder can be broken ends in one VoiceError."""
+def load_istft_vocoder(vocoder: VocoderFolder) -> IstftVocoder:
+    """The torch module of a vocoder folder (training, torch backends); weights that do not
+    fit the config end in one VoiceError."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from ..errors import VoiceError
 
+    model = IstftVocoder(vocoder.config)
     try:
-        data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        if data.get("type") != "istft":
-            raise VoiceError(f"{folder}: not an iSTFT vocoder (type {data.get('type')!r})")
-        model = IstftVocoder(IstftVocoderConfig(**data["config"]))
-    except FileNotFoundError:
-        raise VoiceError(f"{folder} is not a vocoder: it has no {CONFIG_FILE}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise VoiceError(f"{folder / CONFIG_FILE} is corrupt: {e}") from None
-    try:
-        model.load_state_dict(load_file(folder / WEIGHTS_FILE))
-    except FileNotFoundError:
-        raise VoiceError(f"vocoder {folder.name}: {folder / WEIGHTS_FILE} is missing") from None
+        model.load_state_dict(load_file(vocoder.weights_path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        first = str(e).splitlines()[0]
-        raise VoiceError(f"vocoder {folder.name}: {folder / WEIGHTS_FILE} is corrupt or does not fit "
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise VoiceError(f"vocoder {vocoder.name}: {vocoder.weights_path} is corrupt or does not fit "
                          f"({first})") from None
     return model.eval()

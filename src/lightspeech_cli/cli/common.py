@@ -1,0 +1,169 @@
+"""What the commands share: the option definitions, typed choices, reading text, and
+how the CLI talks to the user (one `error:` line, --quiet and --verbose).
+
+Nothing heavy is imported here: `lightspeech --help` and `phonemize` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import InputError
+
+# --- talking to the user ---------------------------------------------------------------------
+
+
+class Verbosity:
+    """-q silences progress and summaries; --verbose adds details; errors always show."""
+
+    quiet = False
+    verbose = False
+
+
+def set_verbosity(quiet: bool, verbose: bool) -> None:
+    if quiet and verbose:
+        raise InputError("--quiet and --verbose contradict each other; choose one")
+    Verbosity.quiet, Verbosity.verbose = quiet, verbose
+
+
+def out(message: str) -> None:
+    """A line of the output asked for, on stdout; a full disk is one OutputError (a closed
+    pipe stays a BrokenPipeError, which the CLI ends quietly)."""
+    try:
+        typer.echo(message)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        from ..errors import OutputError
+
+        raise OutputError(f"cannot write to standard output: {e.strerror or e}") from None
+
+
+def info(message: str) -> None:
+    """A summary line on stderr, unless --quiet."""
+    if not Verbosity.quiet:
+        typer.echo(message, err=True)
+
+
+def detail(message: str) -> None:
+    """A line for --verbose only."""
+    if Verbosity.verbose:
+        typer.echo(f"lightspeech: {message}", err=True)
+
+
+def show_progress() -> bool:
+    return not Verbosity.quiet and sys.stderr is not None and sys.stderr.isatty()
+
+
+QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and the output asked for).")
+VERBOSE = typer.Option(False, "--verbose", "--debug", help="Print details: timings, what was loaded, and a "
+                       "traceback on an internal error.")
+
+
+# --- typed choices: a bad value is a usage error before anything loads -------------------------
+
+
+class Backend(str, Enum):
+    onnx = "onnx"
+    torchscript = "torchscript"
+    eager = "eager"
+
+
+class AudioFormat(str, Enum):
+    wav = "wav"
+    flac = "flac"
+    ogg = "ogg"
+    mp3 = "mp3"
+
+
+# --- options shared by say, render and serve ---------------------------------------------------
+
+VOICE = typer.Option(None, "--voice", "-v", help="Voice name, or the path of a voice folder.")
+VOCODER = typer.Option(None, "--vocoder", help="A shipped vocoder (en-us-istft), hifigan, griffinlim, or a vocoder "
+                       "folder (default: the voice's).")
+BACKEND = typer.Option(None, "--backend", show_default=False, case_sensitive=False,
+                       help="Inference engine for both models (default: onnx, ONNX Runtime; torchscript and eager "
+                            "load torch).")
+THREADS = typer.Option(None, "--threads", "-t", help="CPU threads (default: ONNX Runtime's choice, the physical "
+                       "cores).")
+SPEED = typer.Option(1.0, "--speed", help="Speaking rate factor: 1.5 is 50% faster (0.25 to 4).")
+RATE = typer.Option(None, "--rate", "-r", help="Speaking rate in words per minute (175 is --speed 1), as espeak-ng's "
+                    "-s and say's -r.", show_default=False)
+PITCH = typer.Option(1.0, "--pitch", help="Pitch factor: 1.1 is 10% higher (0.25 to 4).")
+ENERGY = typer.Option(1.0, "--energy", help="The voice's own energy factor (0.25 to 4): its loudness and timbre as "
+                      "the model makes them.")
+VOLUME = typer.Option(1.0, "--volume", help="Gain on the audio: 0.5 is half as loud (0 to 4).")
+SENTENCE_SILENCE = typer.Option(0.2, "--sentence-silence", help="Seconds of silence between sentences (Piper's "
+                                "name).")
+SAMPLE_RATE = typer.Option(None, "--sample-rate", help="Resample the output to this rate in Hz (e.g. 16000 for "
+                           "telephony and voice assistants).", show_default=False)
+LEXICON = typer.Option(None, "--lexicon", help="Pronunciation file: one 'WORD PH ON EMES' per line (default: "
+                       "~/.config/lightspeech/lexicon.txt if it exists).", dir_okay=False)
+SSML = typer.Option(None, "--ssml/--no-ssml", help="Read the input as SSML (default: when it starts with <speak>).",
+                    show_default=False)
+
+
+def controls(speed: float, rate: Optional[float], pitch: float, energy: float, volume: float):
+    """The synthesis controls, checked; --rate (words per minute) overrides --speed."""
+    from ..runtime.synthesizer import Controls, words_per_minute_to_speed
+
+    if rate is not None:
+        speed = words_per_minute_to_speed(rate)
+    return Controls(speed, pitch, energy, volume).check()
+
+
+def load_phonemizer(lexicon: Optional[Path]):
+    """The G2P with the user's lexicon: --lexicon, else lexicon.txt in the config folder."""
+    from ..paths import default_lexicon_path
+    from ..text.g2p import Phonemizer, read_lexicon
+
+    path = lexicon or default_lexicon_path()
+    if lexicon is None and not path.exists():
+        return Phonemizer()
+    return Phonemizer(read_lexicon(path))
+
+
+def make_synthesizer(voice, vocoder, backend, threads, lexicon):
+    import time
+
+    from ..runtime.synthesizer import Synthesizer
+
+    start = time.perf_counter()
+    synthesizer = Synthesizer(voice, vocoder=vocoder, backend=backend.value if backend else None, threads=threads,
+                              phonemizer=load_phonemizer(lexicon))
+    detail(f"loaded voice {voice.name} ({voice.folder}) and vocoder {synthesizer.vocoder_name} on "
+           f"{backend.value if backend else 'onnx'} in {time.perf_counter() - start:.2f} s")
+    return synthesizer
+
+
+def read_text(text: Optional[str]) -> str:
+    """The text from the argument, or all of stdin, checked for what we cannot speak."""
+    from ..text import MAX_TEXT_CHARS, decode_input
+
+    if text is None or text == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise InputError("no text: give it as an argument or on standard input")
+        data = sys.stdin.buffer.read(MAX_TEXT_CHARS * 4 + 1)
+        if len(data) > MAX_TEXT_CHARS * 4:
+            raise InputError(f"the input is too long (more than {MAX_TEXT_CHARS:,} characters); split it into lines "
+                             "and use 'lightspeech render', or pipe it to 'lightspeech say', which reads line by line")
+        text = decode_input(data, "the input")
+    return check_text(text)
+
+
+def check_text(text: str, where: str = "the text") -> str:
+    from ..text import MAX_TEXT_CHARS
+
+    if "\x00" in text:
+        raise InputError(f"{where} is binary, not text")
+    if not text.strip():
+        raise InputError(f"no text: {'the input' if where == 'the text' else where} is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"{where} is too long ({len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}): "
+                         "split it into lines and use 'lightspeech render'")
+    return text

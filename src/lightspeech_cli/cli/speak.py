@@ -1,0 +1,289 @@
+"""say, render, phonemize: parse, call the runtime, print."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+
+from ..errors import InputError
+from . import app
+from .common import (BACKEND, ENERGY, LEXICON, PITCH, QUIET, RATE, SAMPLE_RATE, SENTENCE_SILENCE, SPEED, SSML, THREADS,
+                     VERBOSE, VOCODER, VOICE, VOLUME, AudioFormat, Backend, check_text, controls, detail, info,
+                     load_phonemizer, make_synthesizer, out, read_text, set_verbosity, show_progress)
+
+WORDS = typer.Argument(None, help="Text to speak (unquoted words are joined); read from standard input when omitted "
+                       "or '-'.", show_default=False)
+
+
+def stdin_lines() -> Iterator[tuple[int, str]]:
+    """Standard input line by line, as each arrives (a pipe that stays open is spoken
+    line by line), each decoded and checked on its own."""
+    from ..text import decode_input
+
+    for number, data in enumerate(sys.stdin.buffer, 1):
+        yield number, decode_input(data, f"line {number} of the input")
+
+
+def spoken_lines(synthesizer, lines: Iterator[tuple[int, str]], chosen, silence: float, ssml: Optional[bool]):
+    """Audio for each line as it arrives. An SSML document (first line <speak ...>) is read
+    whole; a line with nothing to say is skipped; between lines, the sentence silence."""
+    spoke = False
+    for number, line in lines:
+        if not line.strip():
+            continue
+        if ssml or (ssml is None and not spoke and line.lstrip().startswith("<speak")):
+            line += "".join(rest for _, rest in lines)
+            ssml = True
+        check_text(line, f"line {number} of the input")
+        try:
+            items = synthesizer.plan(line, ssml)
+        except InputError as e:
+            if "nothing to say" not in str(e):
+                raise
+            detail(f"line {number}: nothing to say")
+            continue
+        for index, chunk in enumerate(synthesizer.stream_plan(items, chosen, silence)):
+            if index == 0 and spoke and silence:
+                yield synthesizer.silence(silence)
+            yield chunk
+        spoke = True
+    if not spoke:
+        raise InputError("nothing to say: the input has no English words or numbers")
+
+
+@app.command()
+def say(
+    words: Optional[list[str]] = WORDS,
+    file: Optional[str] = typer.Option(None, "--file", "-f", help="Read the text from this file ('-': standard "
+                                       "input, spoken line by line as it arrives).", show_default=False),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file (.wav, .flac, .ogg, .mp3), "
+                                         "or '-' for WAV on stdout.", show_default=False),
+    raw: bool = typer.Option(False, "--raw", help="Write 16-bit mono PCM to stdout, sentence by sentence."),
+    voice: Optional[str] = VOICE,
+    vocoder: Optional[str] = VOCODER,
+    backend: Optional[Backend] = BACKEND,
+    threads: Optional[int] = THREADS,
+    speed: float = SPEED,
+    rate: Optional[float] = RATE,
+    pitch: float = PITCH,
+    energy: float = ENERGY,
+    volume: float = VOLUME,
+    sentence_silence: float = SENTENCE_SILENCE,
+    sample_rate: Optional[int] = SAMPLE_RATE,
+    lexicon: Optional[Path] = LEXICON,
+    ssml: Optional[bool] = SSML,
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Speak text: play it, or write it with -o.
+
+    Text comes from the arguments, a file (-f), or standard input, which is spoken line
+    by line as it arrives. Long text is made sentence by sentence; playback and --raw
+    start after the first sentence.
+    """
+    import numpy as np
+
+    from ..runtime import audio
+    from ..runtime.engine import check_threads
+    from ..runtime.synthesizer import check_silence
+    from ..runtime.voice import find_voice
+
+    set_verbosity(quiet, verbose)
+    if raw and output:
+        raise InputError("--raw writes to stdout; drop -o, or drop --raw to write a file")
+    if words and file:
+        raise InputError("give the text as arguments or with -f, not both")
+    chosen = controls(speed, rate, pitch, energy, volume)
+    check_threads(threads)
+    check_silence(sentence_silence)
+    audio.check_sample_rate(sample_rate)
+    if output and output != "-":
+        audio.check_output_path(Path(output))
+    streaming = (not words or words == ["-"]) and file in (None, "-")
+    text = None
+    if not streaming:
+        if file is not None:
+            text = check_text(_read_file(Path(file)), str(file))
+        else:
+            text = read_text(" ".join(words))
+    elif sys.stdin is None or sys.stdin.isatty():
+        raise InputError("no text: give it as arguments, with -f FILE, or on standard input")
+    voice_folder = find_voice(voice)
+    speaker = None
+    if not output and not raw:
+        speaker = audio.open_output_stream(sample_rate or voice_folder.config.audio.sample_rate)
+    synthesizer = make_synthesizer(voice_folder, vocoder, backend, threads, lexicon)
+    if streaming:
+        chunks = spoken_lines(synthesizer, stdin_lines(), chosen, sentence_silence, ssml)
+    else:
+        # The whole text goes through the frontend first, so unspeakable text fails before any output starts.
+        chunks = synthesizer.stream_plan(synthesizer.plan(text, ssml), chosen, sentence_silence)
+    rate_out = synthesizer.sample_rate
+    if raw or output == "-":
+        audio.write_stdout(chunks, rate_out, raw=raw, out_rate=sample_rate)
+    elif output:
+        pieces = list(chunks)
+        audio.write_file(Path(output), np.concatenate(pieces), rate_out, sample_rate)
+        detail(f"wrote {output}: {sum(len(p) for p in pieces) / rate_out:.2f} s of audio")
+    else:
+        if sample_rate:
+            chunks = (audio.resample(chunk, rate_out, sample_rate) for chunk in chunks)
+        audio.play(chunks, speaker)
+
+
+def _read_file(path: Path) -> str:
+    from ..text import decode_input
+
+    try:
+        if path.is_dir():
+            raise InputError(f"cannot read {path}: it is a folder")
+        return decode_input(path.read_bytes(), str(path))
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror}") from None
+
+
+@app.command()
+def render(
+    input_file: str = typer.Argument(..., metavar="INPUT", help="Text file (one utterance per line), JSON Lines "
+                                     "(.jsonl, .ndjson), or '-' for standard input.", show_default=False),
+    output_dir: Path = typer.Option(..., "--output", "-o", help="Folder for the audio files and manifest.jsonl."),
+    paragraphs: bool = typer.Option(False, "--paragraphs", help="One utterance per paragraph (blank-line separated)."),
+    json_lines: bool = typer.Option(False, "--jsonl", help="Read the input as JSON Lines whatever its name."),
+    audio_format: AudioFormat = typer.Option(AudioFormat.wav, "--format", "-F", case_sensitive=False,
+                                             help="Audio format of the numbered files."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Render everything again, even what is up to date."),
+    voice: Optional[str] = VOICE,
+    vocoder: Optional[str] = VOCODER,
+    backend: Optional[Backend] = BACKEND,
+    threads: Optional[int] = THREADS,
+    speed: float = SPEED,
+    rate: Optional[float] = RATE,
+    pitch: float = PITCH,
+    energy: float = ENERGY,
+    volume: float = VOLUME,
+    sentence_silence: float = SENTENCE_SILENCE,
+    sample_rate: Optional[int] = SAMPLE_RATE,
+    lexicon: Optional[Path] = LEXICON,
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Render many utterances to numbered files plus a manifest.
+
+    Input is text (one utterance per non-empty line, or per paragraph) or JSON Lines
+    ({"text": ..., "file": ..., "speed": ..., "pitch": ..., "energy": ..., "volume": ...}).
+    Files whose text and settings are unchanged are kept, so a killed render resumes
+    where it stopped and an edited input redoes only what changed.
+    """
+    from ..runtime import audio
+    from ..runtime.engine import check_threads
+    from ..runtime.render import JSON_LINES_SUFFIXES, RenderFailures, read_input, read_jobs, render_jobs
+    from ..runtime.synthesizer import check_silence
+    from ..runtime.voice import find_voice
+
+    set_verbosity(quiet, verbose)
+    chosen = controls(speed, rate, pitch, energy, volume)
+    check_threads(threads)
+    check_silence(sentence_silence)
+    audio.check_sample_rate(sample_rate)
+    if audio_format.value != "wav" and f".{audio_format.value}" not in audio.supported_formats():
+        raise InputError(f"this libsndfile cannot write {audio_format.value}; use "
+                         f"{', '.join(f[1:] for f in audio.supported_formats())}")
+    path = None if input_file == "-" else Path(input_file)
+    content, source = read_input(path)
+    is_json_lines = json_lines or (path is not None and path.suffix.lower() in JSON_LINES_SUFFIXES)
+    jobs = read_jobs(content, source, is_json_lines, paragraphs, audio_format.value, chosen)
+    synthesizer = make_synthesizer(find_voice(voice), vocoder, backend, threads, lexicon)
+    settings = f"{synthesizer.identity()}\0{sample_rate}\0{sentence_silence}\0{lexicon_identity(lexicon)}"
+    progress = _progress_bar(len(jobs)) if show_progress() else None
+    try:
+        with progress or _nothing():
+            report = render_jobs(jobs, output_dir, synthesizer, settings, overwrite, sentence_silence, sample_rate,
+                                 progress=progress.update if progress else None)
+    except RenderFailures as failures:
+        _summary(failures.report, output_dir)
+        for line in failures.report.failed:
+            info(f"skipped {line}")
+        raise
+    _summary(report, output_dir)
+
+
+def lexicon_identity(lexicon: Optional[Path]) -> str:
+    from ..paths import default_lexicon_path
+
+    path = lexicon or default_lexicon_path()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _summary(report, folder: Path) -> None:
+    info(f"{report.files} files, {report.audio_seconds:.1f} s of audio in {folder} ({report.kept} already there, "
+         f"{report.moved} moved, {report.made} made); real-time factor {report.real_time_factor:.3f}")
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _progress_bar:
+    """rich's progress bar on stderr, only on a terminal."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("rendering"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                 console=Console(stderr=True))
+        self.task = self.progress.add_task("rendering", total=total)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+
+@app.command()
+def phonemize(
+    words: Optional[list[str]] = WORDS,
+    lexicon: Optional[Path] = LEXICON,
+    show_words: bool = typer.Option(False, "--words", help="Also show each word, its phonemes and where they came "
+                                    "from."),
+    ssml: Optional[bool] = SSML,
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Print the normalized text and its ARPAbet phonemes, sentence by sentence.
+
+    Words are separated by '|'. Copy a word's phonemes into [[...]] in your text, or
+    into a lexicon file, to change how it is said.
+    """
+    from ..text import Pause, plan_speech
+
+    set_verbosity(quiet, verbose)
+    items = plan_speech(read_text(" ".join(words) if words else None), load_phonemizer(lexicon), ssml)
+    if not any(not isinstance(item, Pause) for item in items):
+        raise InputError("nothing to say: the text has no English words or numbers")
+    for item in items:
+        if isinstance(item, Pause):
+            out(f"pause:    {item.seconds:g} s")
+            continue
+        out(f"text:     {item.text}")
+        out(f"phonemes: {' '.join(item.phonemes)}")
+        if show_words:
+            for word in item.words:
+                if word.source != "punctuation":
+                    out(f"  {word.text:<20} {' '.join(word.phonemes):<32} {word.source}")

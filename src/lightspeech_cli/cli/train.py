@@ -1,0 +1,171 @@
+"""train corpus|features|fit|export|vocoder|export-vocoder: parse, call train/, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app, sub_app
+from .common import QUIET, VERBOSE, info, set_verbosity, show_progress
+
+train_app = sub_app("Train a voice by distillation from the hibari-tts teacher (needs the '.[train]' extra).")
+app.add_typer(train_app, name="train")
+WORKDIR = typer.Argument(..., help="Training folder: corpus/, features/, run/ and vocoder/ live here.",
+                         show_default=False)
+THREADS = typer.Option(2, "--threads", "-t", min=1, max=256, help="CPU threads.")
+
+
+class Progress:
+    """rich's progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, total: int, description: str):
+        self.bar = None
+        if show_progress():
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
+
+            self.bar = Bar(TextColumn(description), BarColumn(), MofNCompleteColumn(), TextColumn("eta"),
+                           TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
+            self.task = self.bar.add_task(description, total=total, status="")
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc) if self.bar else False
+
+    def update(self, completed: int, total: int | None = None, status: str = "") -> None:
+        if self.bar:
+            self.bar.update(self.task, completed=completed, total=total, status=status)
+
+
+def _torch_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+@train_app.command("corpus")
+def train_corpus(
+    workdir: Path = WORKDIR,
+    sentences: int = typer.Option(6000, "--sentences", min=1, max=10_000_000, help="How many sentences the teacher "
+                                  "reads."),
+    seed: int = typer.Option(0, "--seed", help="Picks and orders the sentences."),
+    threads: int = typer.Option(1, "--threads", "-t", min=1, max=256, help="Teacher threads."),
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Stage 1: the teacher reads fortunes and generated sentences; resumable."""
+    from ..train.corpus import build_corpus
+    from ..train.sentences import training_sentences
+
+    set_verbosity(quiet, verbose)
+    texts = training_sentences(sentences, seed)
+    with Progress(len(texts), "teacher") as progress:
+        total = build_corpus(texts, workdir / "corpus", threads=threads,
+                             progress=lambda done, total: progress.update(done, total))
+    info(f"{total} utterances in {workdir / 'corpus'}")
+
+
+@train_app.command("features")
+def train_features(workdir: Path = WORKDIR, quiet: bool = QUIET, verbose: bool = VERBOSE) -> None:
+    """Stage 2: mel spectrograms, pitch, energy and their statistics; resumable."""
+    from ..train.features import extract_features
+
+    set_verbosity(quiet, verbose)
+    with Progress(0, "features") as progress:
+        stats = extract_features(workdir / "corpus", workdir / "features",
+                                 progress=lambda done, total: progress.update(done, total))
+    info(json.dumps(stats))
+
+
+@train_app.command("fit")
+def train_fit(
+    workdir: Path = WORKDIR,
+    arch: str = typer.Option("lightspeech", "--arch", help="Architecture preset or description."),
+    steps: int = typer.Option(10000, "--steps", min=1, max=100_000_000, help="Train until this step (resumes from "
+                              "run/)."),
+    max_frames: int = typer.Option(6000, "--max-frames", min=100, max=1_000_000, help="Frames per batch, padding "
+                                   "included."),
+    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
+    threads: int = THREADS,
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Stage 3: train (or continue training) the acoustic model; logs validation loss to run/log.jsonl."""
+    from ..train.fit import fit_workdir
+
+    set_verbosity(quiet, verbose)
+    _torch_threads(threads)
+    with Progress(steps, "fit") as progress:
+        last = fit_workdir(workdir, arch, steps, max_frames, lr, progress=lambda step, values: progress.update(
+            step, status=f"mel {values['mel']:.3f} dur {values['duration']:.3f}"))
+    info(f"validation: {json.dumps(last)}")
+
+
+@train_app.command("export")
+def train_export(
+    workdir: Path = WORKDIR,
+    output: Path = typer.Option(..., "--output", "-o", help="Voice folder to write (new, or a voice folder to "
+                                "replace)."),
+    name: str = typer.Option("en-us-lightspeech", "--name", help="The voice's name."),
+    sentences: Optional[int] = typer.Option(None, "--sentences", help="For the model card: the corpus size asked for."),
+    vocoder: str = typer.Option("en-us-istft", "--vocoder", help="The voice's default vocoder (checked to load)."),
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Stage 4: write the trained model as a voice folder (ONNX + weights) with its model card."""
+    from ..train.export import export_voice
+
+    set_verbosity(quiet, verbose)
+    voice = export_voice(workdir, output, name, sentences, vocoder)
+    info(f"voice {voice.name} written to {output}")
+
+
+@train_app.command("vocoder")
+def train_vocoder(
+    workdir: Path = WORKDIR,
+    voice: Optional[str] = typer.Option(None, "--voice", "-v", help="Voice whose predicted mels the vocoder also "
+                                        "learns from."),
+    steps: int = typer.Option(30000, "--steps", min=1, max=100_000_000, help="Train until this step (resumes from "
+                              "vocoder/)."),
+    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
+    threads: int = THREADS,
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Train (or continue training) the iSTFT vocoder on the corpus; logs to vocoder/log.jsonl."""
+    from ..runtime.voice import find_voice
+    from ..train.fit import read_stats
+    from ..train.vocoder import fit_vocoder
+
+    set_verbosity(quiet, verbose)
+    read_stats(workdir)
+    _torch_threads(threads)
+    acoustic_model = find_voice(voice).load_model()
+    with Progress(steps, "vocoder") as progress:
+        last = fit_vocoder(workdir, acoustic_model, steps, peak_lr=lr, progress=lambda step, values: progress.update(
+            step, status=f"mel {values['mel']:.3f} phase {values['phase']:.3f}"))
+    info(f"last log entry: {json.dumps(last)}")
+
+
+@train_app.command("export-vocoder")
+def train_export_vocoder(
+    workdir: Path = WORKDIR,
+    output: Path = typer.Option(..., "--output", "-o", help="Vocoder folder to write."),
+    name: str = typer.Option("en-us-istft", "--name", help="For the model card: the vocoder's name."),
+    voice: str = typer.Option("en-us-lightspeech", "--voice", help="For the model card: the voice it serves."),
+    quiet: bool = QUIET,
+    verbose: bool = VERBOSE,
+) -> None:
+    """Write the trained iSTFT vocoder as a folder `--vocoder` takes (ONNX + weights), with its model card."""
+    from ..train.vocoder import export_vocoder
+
+    set_verbosity(quiet, verbose)
+    export_vocoder(workdir, output, name, voice)
+    info(f"vocoder {name} written to {output}")

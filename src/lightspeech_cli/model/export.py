@@ -1,0 +1,126 @@
+"""Compiling torch models for inference: the builders' half of the engine.
+
+    onnx         exported to ONNX, run by ONNX Runtime: what voices and vocoders ship, and
+                 what the runtime uses by default (bench/backends.txt)
+    torchscript  torch.jit.script (the acoustic model: its lengths depend on the data, so
+                 it cannot be traced) or torch.jit.trace (convolutional vocoders)
+    eager        the nn.Module as it is
+
+The iSTFT vocoder ships its network only (mel -> log amplitude, phase): ONNX has no
+complex inverse FFT, and numpy's is as fast (bench/runtime_speed.txt). Torch runners
+take and return numpy arrays, so the synthesizer never sees a tensor.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..paths import atomic_write
+
+ONNX_OPSET = 17
+# Runs a compiled module: numpy arrays in, a tuple of numpy arrays out.
+Runner = Callable[..., tuple]
+
+
+def _acoustic_example() -> tuple:
+    ones = torch.ones(1, 12)
+    return (torch.randint(1, 10, (1, 12)), ones, ones, ones)
+
+
+def _export(module: torch.nn.Module, inputs: tuple, path: Path, names: list[str], outputs: list[str],
+            axes: dict) -> None:
+    with atomic_write(path) as f, warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes, which are dynamic axes here
+        torch.onnx.export(module.eval(), inputs, f, input_names=names, output_names=outputs, dynamic_axes=axes,
+                          dynamo=False, opset_version=ONNX_OPSET)
+
+
+def export_acoustic(model: torch.nn.Module, path: Path) -> None:
+    """ids [B, T]; speed, pitch, energy factors [B, T] (one per phoneme, so SSML can change
+    part of a sentence) -> mel [B, F, n_mels], durations [B, T]."""
+    per_phoneme = {0: "batch", 1: "phonemes"}
+    _export(model, _acoustic_example(), path, ["ids", "speed", "pitch", "energy"], ["mel", "durations"],
+            {"ids": per_phoneme, "speed": per_phoneme, "pitch": per_phoneme, "energy": per_phoneme,
+             "mel": {0: "batch", 1: "frames"}, "durations": per_phoneme})
+
+
+class _IstftNetwork(torch.nn.Module):
+    """The iSTFT vocoder up to its spectrum: what its ONNX graph holds."""
+
+    def __init__(self, vocoder: torch.nn.Module):
+        super().__init__()
+        self.vocoder = vocoder
+
+    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.vocoder.spectrum(mel)
+
+
+def export_istft_network(vocoder: torch.nn.Module, path: Path) -> None:
+    """mel [B, T, n_mels] -> log amplitude, phase [B, T, n_fft/2 + 1]."""
+    n_mels = vocoder.config.n_mels
+    _export(_IstftNetwork(vocoder), (torch.zeros(1, 20, n_mels),), path, ["mel"], ["log_amplitude", "phase"],
+            {"mel": {0: "batch", 1: "frames"}, "log_amplitude": {0: "batch", 1: "frames"},
+             "phase": {0: "batch", 1: "frames"}})
+
+
+def export_waveform_vocoder(vocoder: torch.nn.Module, path: Path, n_mels: int = 80) -> None:
+    """A vocoder whole (HiFi-GAN): mel [B, T, n_mels] -> wave [B, T * hop]."""
+    _export(vocoder, (torch.zeros(1, 20, n_mels),), path, ["mel"], ["wave"],
+            {"mel": {0: "batch", 1: "frames"}, "wave": {0: "batch", 1: "samples"}})
+
+
+def compile_torchscript(module: torch.nn.Module, kind: str, path: Path, n_mels: int = 80) -> None:
+    """Script (acoustic) or trace (vocoders) `module` and save it at `path`."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # torch 2.13 warns that TorchScript is deprecated
+        if kind == "acoustic":
+            compiled = torch.jit.script(module.eval())
+        else:
+            compiled = torch.jit.trace(module.eval(), (torch.zeros(1, 20, n_mels),), check_trace=False)
+        with atomic_write(path) as f:
+            torch.jit.save(compiled, f)
+
+
+def load_torchscript(path: Path) -> torch.nn.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.load(str(path))
+
+
+def torch_runner(module: torch.nn.Module) -> Runner:
+    """A torch module (eager or TorchScript) behind numpy in, numpy out."""
+    def run(*inputs: np.ndarray) -> tuple:
+        with torch.inference_mode():
+            out = module(*(torch.from_numpy(np.ascontiguousarray(x)) for x in inputs))
+        return tuple(o.numpy() for o in (out if isinstance(out, tuple) else (out,)))
+
+    return run
+
+
+def save_voice(folder: Path, config, model: torch.nn.Module, model_card: str = "",
+               extra_files: dict[str, str] | None = None):
+    """Write a format-2 voice folder: config, weights, the model compiled to ONNX, its card.
+    Written into a staging folder beside `folder`, then renamed: never half a voice; an
+    existing `folder` is replaced only if it holds nothing but a voice's files."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from ..paths import replaced_folder
+    from ..runtime.voice import CONFIG_FILE, CURRENT_FORMAT, MODEL_CARD_FILE, ONNX_FILE, VOICE_FILES, WEIGHTS_FILE, Voice
+
+    config.format = CURRENT_FORMAT
+    with replaced_folder(folder, VOICE_FILES) as staging:
+        (staging / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, staging / WEIGHTS_FILE)
+        export_acoustic(model, staging / ONNX_FILE)
+        if model_card:
+            (staging / MODEL_CARD_FILE).write_text(model_card, encoding="utf-8")
+        for name, text in (extra_files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
+    return Voice(folder)

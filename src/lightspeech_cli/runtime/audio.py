@@ -1,0 +1,162 @@
+"""Audio out: files (format from the extension), stdout (WAV or raw PCM), speakers.
+
+Files are encoded in memory and written through `paths.atomic_write`: a failed or
+interrupted write never leaves a half file under the name the user asked for, and a
+full disk or a file-size limit is one clear OutputError.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Iterable
+
+import numpy as np
+
+from ..errors import AudioDeviceError, InputError, OutputError
+from ..paths import atomic_write, write_target
+
+# extension: (libsndfile format, subtype); MP3 only where the installed libsndfile has it.
+FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+           ".mp3": ("MP3", "MPEG_LAYER_III")}
+SAMPLE_RATES = (8000, 192000)
+
+
+def to_pcm16(samples: np.ndarray) -> np.ndarray:
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+
+
+def supported_formats() -> list[str]:
+    import soundfile
+
+    available = soundfile.available_formats()
+    return [extension for extension, (name, _) in FORMATS.items() if name in available]
+
+
+def check_sample_rate(rate: int | None) -> int | None:
+    if rate is not None and not SAMPLE_RATES[0] <= rate <= SAMPLE_RATES[1]:
+        raise InputError(f"--sample-rate must be from {SAMPLE_RATES[0]} to {SAMPLE_RATES[1]} Hz, not {rate}")
+    return rate
+
+
+def check_output_path(path: Path) -> None:
+    """Fail before synthesis, not after, when the output cannot be written."""
+    extension = path.suffix.lower()
+    if extension not in FORMATS:
+        raise InputError(f"cannot write {path}: unknown audio format {extension or '(none)'!r}; "
+                         f"use {', '.join(supported_formats())}")
+    if extension not in supported_formats():
+        raise InputError(f"cannot write {path}: this libsndfile cannot write {extension}; "
+                         f"use {', '.join(supported_formats())}")
+    target = write_target(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+    if target.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder")
+    if target.exists() and not target.is_file():
+        raise OutputError(f"cannot write {path}: it is not a regular file")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write {path}: folder {folder} is not writable")
+
+
+def resample(samples: np.ndarray, rate: int, new_rate: int | None) -> np.ndarray:
+    """Polyphase resampling (scipy's, with its anti-aliasing filter); a no-op at the same rate."""
+    if not new_rate or new_rate == rate or not len(samples):
+        return samples
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    divisor = gcd(rate, new_rate)
+    return resample_poly(samples, new_rate // divisor, rate // divisor).astype(np.float32)
+
+
+def encode(samples: np.ndarray, rate: int, extension: str) -> bytes:
+    import soundfile
+
+    file_format, subtype = FORMATS[extension]
+    buffer = io.BytesIO()
+    try:
+        soundfile.write(buffer, samples, rate, format=file_format, subtype=subtype)
+    except (soundfile.LibsndfileError, ValueError, TypeError, RuntimeError) as e:
+        raise OutputError(f"cannot encode {extension} audio at {rate} Hz: {e}") from None
+    return buffer.getvalue()
+
+
+def write_file(path: Path, samples: np.ndarray, rate: int, out_rate: int | None = None) -> None:
+    check_output_path(path)
+    data = encode(resample(samples, rate, out_rate), out_rate or rate, path.suffix.lower())
+    try:
+        with atomic_write(path) as f:
+            f.write(data)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    return encode(samples, rate, ".wav")
+
+
+def _write_out(out: IO[bytes], data: bytes) -> None:
+    """Write to stdout; a closed pipe is the caller's BrokenPipeError, anything else one error."""
+    try:
+        out.write(data)
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise OutputError(f"cannot write to standard output: {e.strerror or e}") from None
+
+
+def write_stdout(chunks: Iterable[np.ndarray], rate: int, raw: bool, out_rate: int | None = None) -> None:
+    """Raw PCM streams chunk by chunk (for `aplay`); WAV needs its length up front."""
+    out = sys.stdout.buffer
+    if raw:
+        for chunk in chunks:
+            _write_out(out, to_pcm16(resample(chunk, rate, out_rate)).tobytes())
+    else:
+        chunks = list(chunks)
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        _write_out(out, wav_bytes(resample(samples, rate, out_rate), out_rate or rate))
+
+
+def play(chunks: Iterable[np.ndarray], stream) -> None:
+    """Play chunks as they are made: a thread synthesizes the next sentence while the
+    current one sounds (ONNX Runtime releases the GIL while it computes)."""
+    pending: queue.Queue = queue.Queue(maxsize=4)
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                pending.put(chunk)
+        except BaseException as e:  # handed to the main thread, which reports it
+            pending.put(e)
+        pending.put(None)
+
+    threading.Thread(target=produce, daemon=True).start()
+    with stream:
+        while (item := pending.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            stream.write(item.astype(np.float32).reshape(-1, 1))
+
+
+def open_output_stream(sample_rate: int):
+    """The speaker, checked before any synthesis so a missing device fails fast."""
+    hint = "write a file instead with -o out.wav, or pipe raw audio with --raw | aplay -f S16_LE -r " \
+           f"{sample_rate}"
+    try:
+        import sounddevice
+    except OSError:
+        raise AudioDeviceError("cannot play audio: the PortAudio library is not installed (Debian and Ubuntu: "
+                               f"apt install libportaudio2); {hint}") from None
+    try:
+        sounddevice.check_output_settings(samplerate=sample_rate, channels=1, dtype="float32")
+        return sounddevice.OutputStream(samplerate=sample_rate, channels=1, dtype="float32")
+    except (sounddevice.PortAudioError, ValueError) as e:
+        raise AudioDeviceError(f"cannot play audio: no usable output device ({e}); {hint}") from None

