@@ -148,9 +148,9 @@ def write_text(path: Path, text: str) -> None:
         f.write(text)
 
 
-def sweep_stale_parts(target: Path) -> None:
+def sweep_stale_parts(target: Path, older_than: float = STALE_PART_SECONDS) -> None:
     """Remove what killed writes of `target` left beside it (`.NAME.*.part`, old enough
-    that no live writer owns it)."""
+    that no live writer owns it; a caller that owns the folder may say 0)."""
     try:
         candidates = list(target.parent.glob(f".{glob_escape(target.name)}.*{PART_SUFFIX}"))
     except OSError:
@@ -158,7 +158,7 @@ def sweep_stale_parts(target: Path) -> None:
     now = time.time()
     for leftover in candidates:
         try:
-            if leftover.is_file() and not leftover.is_symlink() and now - leftover.stat().st_mtime > STALE_PART_SECONDS:
+            if leftover.is_file() and not leftover.is_symlink() and now - leftover.stat().st_mtime >= older_than:
                 leftover.unlink()
         except OSError:
             pass

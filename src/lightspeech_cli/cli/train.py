@@ -15,6 +15,8 @@ train_app = sub_app("Train a voice by distillation from the hibari-tts teacher (
 app.add_typer(train_app, name="train")
 WORKDIR = typer.Argument(..., help="Training folder: corpus/, features/, run/ and vocoder/ live here.",
                          show_default=False)
+RUN = typer.Option("run", "--run", help="Subfolder of the training folder for this model's checkpoint and log, "
+                   "so several architectures can train on one corpus.")
 THREADS = typer.Option(2, "--threads", "-t", min=1, max=256, help="CPU threads.")
 
 
@@ -93,17 +95,18 @@ def train_fit(
     max_frames: int = typer.Option(6000, "--max-frames", min=100, max=1_000_000, help="Frames per batch, padding "
                                    "included."),
     lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
+    run: str = RUN,
     threads: int = THREADS,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
-    """Stage 3: train (or continue training) the acoustic model; logs validation loss to run/log.jsonl."""
+    """Stage 3: train (or continue training) the acoustic model; logs validation loss to RUN/log.jsonl."""
     from ..train.fit import fit_workdir
 
     set_verbosity(quiet, verbose)
     _torch_threads(threads)
     with Progress(steps, "fit") as progress:
-        last = fit_workdir(workdir, arch, steps, max_frames, lr, progress=lambda step, values: progress.update(
+        last = fit_workdir(workdir, arch, steps, max_frames, lr, run, progress=lambda step, values: progress.update(
             step, status=f"mel {values['mel']:.3f} dur {values['duration']:.3f}"))
     info(f"validation: {json.dumps(last)}")
 
@@ -116,6 +119,7 @@ def train_export(
     name: str = typer.Option("en-us-lightspeech", "--name", help="The voice's name."),
     sentences: Optional[int] = typer.Option(None, "--sentences", help="For the model card: the corpus size asked for."),
     vocoder: str = typer.Option("en-us-istft", "--vocoder", help="The voice's default vocoder (checked to load)."),
+    run: str = RUN,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -123,7 +127,7 @@ def train_export(
     from ..train.export import export_voice
 
     set_verbosity(quiet, verbose)
-    voice = export_voice(workdir, output, name, sentences, vocoder)
+    voice = export_voice(workdir, output, name, sentences, vocoder, run)
     info(f"voice {voice.name} written to {output}")
 
 

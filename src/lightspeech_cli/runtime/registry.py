@@ -155,11 +155,18 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
     the whole download must average MIN_BYTES_PER_SECOND; `destination` holds exactly
     `size` bytes when this returns."""
     import requests
+    import urllib3
 
     check_url(url, "download")
     partial = destination.with_name(destination.name + PART_SUFFIX)
     allowed = max(MIN_DEADLINE_SECONDS, size / MIN_BYTES_PER_SECOND)
     deadline = time.monotonic() + allowed
+
+    def too_slow() -> VoiceError:
+        kept = partial.stat().st_size if partial.exists() else 0
+        return VoiceError(f"the download of {url} is too slow ({kept:,} of {size:,} bytes in {allowed:.0f} s); "
+                          "run the pull again to resume")
+
     for attempt in range(1, ATTEMPTS + 1):
         have = partial.stat().st_size if partial.exists() else 0
         if have > size:
@@ -167,6 +174,8 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
             have = 0
         if have == size:
             break
+        if time.monotonic() > deadline:
+            raise too_slow()
         headers = {"Range": f"bytes={have}-"} if have else {}
         try:
             with requests.get(url, headers=headers, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
@@ -180,8 +189,11 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
                 resumed = response.status_code == 206
                 have = have if resumed else 0  # 200: the server ignored Range and sends it all
                 with open(partial, "ab" if resumed else "wb") as f:
-                    # Small blocks: what arrived before a break is kept for the resume.
-                    for block in response.iter_content(1 << 13):
+                    # Blocks as they arrive (read1): what came before a break is kept for the
+                    # resume, and a server that trickles meets the deadline at every byte it sends.
+                    while block := response.raw.read1(1 << 16, decode_content=True):
+                        if time.monotonic() > deadline:
+                            raise too_slow()
                         if have + len(block) > size:
                             raise VoiceError(f"{url} sent more than the {size:,} bytes the manifest declares; "
                                              "refusing it (check the mirror)")
@@ -189,9 +201,6 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
                         have += len(block)
                         if report:
                             report(have, size)
-                        if time.monotonic() > deadline:
-                            raise VoiceError(f"the download of {url} is too slow ({have:,} of {size:,} bytes in "
-                                             f"{allowed:.0f} s); run the pull again to resume")
             if have >= size:
                 break
         except requests.exceptions.InvalidSchema:
@@ -200,7 +209,7 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
             raise InputError(f"the download URL {shown(url)} is unusable") from None
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.TooManyRedirects) as e:
+                requests.exceptions.TooManyRedirects, urllib3.exceptions.HTTPError) as e:
             if attempt == ATTEMPTS:
                 # A stall in the middle of the body surfaces as a ConnectionError wrapping a read timeout.
                 stalled = isinstance(e, requests.Timeout) or "timed out" in str(e).lower()

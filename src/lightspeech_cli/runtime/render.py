@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError, LightspeechError, OutputError
-from ..paths import atomic_write, remove_inside, shown
+from ..paths import atomic_write, remove_inside, shown, sweep_stale_parts
 from ..text import decode_input
 from .synthesizer import Controls, Synthesizer, check_silence
 
@@ -158,6 +158,7 @@ def prepare_folder(folder: Path, jobs: list[Job]) -> None:
         target = folder / job.file
         if target.is_symlink() or (target.exists() and not target.is_file()):
             raise OutputError(f"cannot write {target}: it exists and is not a regular file")
+        sweep_stale_parts(target, older_than=0)  # what a killed render of this folder was writing
 
 
 @dataclass

@@ -57,16 +57,17 @@ def describe_vocoder(name: str) -> str:
 
 
 def export_voice(workdir: Path, output: Path, name: str, sentences: int | None = None,
-                 vocoder: str = "en-us-istft") -> Voice:
+                 vocoder: str = "en-us-istft", run: str = "run") -> Voice:
     """The trained checkpoint of `workdir` as a voice folder, its model card filled from the
     checkpoint, the log and the corpus."""
     from ..paths import checked_name
     from ..runtime.engine import load_vocoder
 
     checked_name(name, error=InputError)
-    checkpoint = workdir / "run" / "checkpoint.pt"
+    checked_name(run, "run folder name", error=InputError)
+    checkpoint = workdir / run / "checkpoint.pt"
     if not checkpoint.is_file():
-        raise InputError(f"{workdir} has no run/checkpoint.pt; run `lightspeech train fit` first")
+        raise InputError(f"{workdir} has no {run}/checkpoint.pt; run `lightspeech train fit` first")
     audio = AudioConfig()
     load_vocoder(vocoder, audio)  # a voice never names a vocoder that does not load
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -75,7 +76,7 @@ def export_voice(workdir: Path, output: Path, name: str, sentences: int | None =
     model.load_state_dict(state["model"])
     stats = json.loads((workdir / "features" / "stats.json").read_text())
     metadata = read_metadata(workdir / "corpus")
-    log_lines = (workdir / "run" / "log.jsonl").read_text().splitlines()
+    log_lines = (workdir / run / "log.jsonl").read_text().splitlines()
     last = json.loads(log_lines[-1]) if log_lines else {"validation": {}}
     voice_config = VoiceConfig(name=name, model=config, audio=audio, vocoder=vocoder, licence="MIT",
                                description="US English, distilled from hibari-tts (heart)", normalization=stats)

@@ -199,8 +199,11 @@ def read_stats(workdir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def fit_workdir(workdir: Path, architecture: str, steps: int, max_frames: int, peak_lr: float, progress=None) -> dict:
-    """Train (or continue) `architecture` on a training folder; returns the last validation losses."""
+def fit_workdir(workdir: Path, architecture: str, steps: int, max_frames: int, peak_lr: float, run: str = "run",
+                progress=None) -> dict:
+    """Train (or continue) `architecture` in `workdir/run`; returns the last validation losses."""
+    from ..paths import checked_name
+
     from ..model.arch import Architecture
 
     try:
@@ -210,5 +213,6 @@ def fit_workdir(workdir: Path, architecture: str, steps: int, max_frames: int, p
     stats = read_stats(workdir)
     config = ModelConfig(architecture=architecture, pitch_log_std=stats["pitch_log_std"],
                          energy_log_std=stats["energy_log_std"])
-    return fit(workdir / "corpus", workdir / "features", workdir / "run", config, steps, max_frames, peak_lr,
+    checked_name(run, "run folder name", error=InputError)
+    return fit(workdir / "corpus", workdir / "features", workdir / run, config, steps, max_frames, peak_lr,
                progress=progress)
