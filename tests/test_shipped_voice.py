@@ -97,3 +97,13 @@ def test_say_speaks_through_the_shipped_vocoder(tmp_path):
     audio, rate = soundfile.read(out)
     assert rate == 22050 and 0.5 < len(audio) / rate < 3
     assert 0.01 < float(np.sqrt(np.mean(audio ** 2))) < 0.5
+
+
+def test_energy_and_volume_make_the_shipped_voice_louder_in_their_whole_range():
+    synthesizer = Synthesizer(find_voice(None), threads=1)
+    text = "The quick brown fox jumps over the lazy dog. Is it raining in Paris today?"
+    rms = lambda audio: float(np.sqrt(np.mean(audio ** 2)))  # noqa: E731
+    by_energy = [rms(synthesizer.synthesize(text, energy=e)) for e in (0.25, 0.5, 1.0, 1.5, 2.0)]
+    assert by_energy == sorted(by_energy), by_energy
+    by_volume = [rms(synthesizer.synthesize(text, volume=v)) for v in (0.25, 0.5, 1.0, 2.0)]
+    assert by_volume == sorted(by_volume) and by_volume[-1] > 1.5 * by_volume[2]

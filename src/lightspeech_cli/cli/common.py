@@ -50,6 +50,12 @@ def info(message: str) -> None:
         typer.echo(message, err=True)
 
 
+def warn(message: str) -> None:
+    """Something the user asked for that is skipped (unknown SSML), unless --quiet."""
+    if not Verbosity.quiet:
+        typer.echo(f"lightspeech: warning: {message}", err=True)
+
+
 def detail(message: str) -> None:
     """A line for --verbose only."""
     if Verbosity.verbose:
@@ -95,8 +101,8 @@ SPEED = typer.Option(1.0, "--speed", help="Speaking rate factor: 1.5 is 50% fast
 RATE = typer.Option(None, "--rate", "-r", help="Speaking rate in words per minute (175 is --speed 1), as espeak-ng's "
                     "-s and say's -r.", show_default=False)
 PITCH = typer.Option(1.0, "--pitch", help="Pitch factor: 1.1 is 10% higher (0.25 to 4).")
-ENERGY = typer.Option(1.0, "--energy", help="The voice's own energy factor (0.25 to 4): its loudness and timbre as "
-                      "the model makes them.")
+ENERGY = typer.Option(1.0, "--energy", help="The voice's own energy factor (0.25 to 2): its effort and timbre as "
+                      "the model makes them; for plain loudness use --volume.")
 VOLUME = typer.Option(1.0, "--volume", help="Gain on the audio: 0.5 is half as loud (0 to 4).")
 SENTENCE_SILENCE = typer.Option(0.2, "--sentence-silence", help="Seconds of silence between sentences (Piper's "
                                 "name).")

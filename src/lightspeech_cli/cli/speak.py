@@ -12,7 +12,7 @@ from ..errors import InputError
 from . import app
 from .common import (BACKEND, ENERGY, LEXICON, PITCH, QUIET, RATE, SAMPLE_RATE, SENTENCE_SILENCE, SPEED, SSML, THREADS,
                      VERBOSE, VOCODER, VOICE, VOLUME, AudioFormat, Backend, check_text, controls, detail, info,
-                     load_phonemizer, make_synthesizer, out, read_text, set_verbosity, show_progress)
+                     load_phonemizer, make_synthesizer, out, read_text, set_verbosity, show_progress, warn)
 
 WORDS = typer.Argument(None, help="Text to speak (unquoted words are joined); read from standard input when omitted "
                        "or '-'.", show_default=False)
@@ -39,7 +39,7 @@ def spoken_lines(synthesizer, lines: Iterator[tuple[int, str]], chosen, silence:
             ssml = True
         check_text(line, f"line {number} of the input")
         try:
-            items = synthesizer.plan(line, ssml)
+            items = synthesizer.plan(line, ssml, warn)
         except InputError as e:
             if "nothing to say" not in str(e):
                 raise
@@ -120,7 +120,7 @@ def say(
         chunks = spoken_lines(synthesizer, stdin_lines(), chosen, sentence_silence, ssml)
     else:
         # The whole text goes through the frontend first, so unspeakable text fails before any output starts.
-        chunks = synthesizer.stream_plan(synthesizer.plan(text, ssml), chosen, sentence_silence)
+        chunks = synthesizer.stream_plan(synthesizer.plan(text, ssml, warn), chosen, sentence_silence)
     rate_out = synthesizer.sample_rate
     if raw or output == "-":
         audio.write_stdout(chunks, rate_out, raw=raw, out_rate=sample_rate)
@@ -203,9 +203,8 @@ def render(
             report = render_jobs(jobs, output_dir, synthesizer, settings, overwrite, sentence_silence, sample_rate,
                                  progress=progress.update if progress else None)
     except RenderFailures as failures:
-        _summary(failures.report, output_dir)
         for line in failures.report.failed:
-            info(f"skipped {line}")
+            detail(f"skipped {line}")
         raise
     _summary(report, output_dir)
 
@@ -274,7 +273,7 @@ def phonemize(
     from ..text import Pause, plan_speech
 
     set_verbosity(quiet, verbose)
-    items = plan_speech(read_text(" ".join(words) if words else None), load_phonemizer(lexicon), ssml)
+    items = plan_speech(read_text(" ".join(words) if words else None), load_phonemizer(lexicon), ssml, warn)
     if not any(not isinstance(item, Pause) for item in items):
         raise InputError("nothing to say: the text has no English words or numbers")
     for item in items:

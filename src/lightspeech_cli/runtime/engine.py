@@ -84,13 +84,16 @@ def _version(distribution: str) -> str:
         return "absent"
 
 
+def model_code_folder() -> Path:
+    return Path(__file__).parent.parent / "model"
+
+
 def compiled_key(kind: str, backend: str, parts: list[bytes]) -> str:
     """A hash of what a compiled graph depends on: its kind and backend, `parts` (config,
     weights), the model code and exporter, and the versions of torch and ONNX Runtime."""
     digest = hashlib.sha256(f"{kind}\0{backend}\0".encode())
-    model_code = Path(__file__).parent.parent / "model"
     for source in MODEL_SOURCES:
-        digest.update((model_code / source).read_bytes())
+        digest.update((model_code_folder() / source).read_bytes())
     for distribution in ("torch", "onnxruntime", "lightspeech"):
         digest.update(f"{distribution}={_version(distribution)}\0".encode())
     for part in parts:

@@ -231,8 +231,12 @@ def render_jobs(jobs: list[Job], folder: Path, synthesizer: Synthesizer, setting
 
 
 class RenderFailures(LightspeechError):
+    """Some utterances had nothing to say; the others were rendered."""
+
     def __init__(self, report: RenderReport):
-        super().__init__(f"{len(report.failed)} of {report.files + len(report.failed)} utterances had nothing to say")
+        names = ", ".join(line.split(":")[0] for line in report.failed[:3]) + (", ..." if len(report.failed) > 3 else "")
+        super().__init__(f"{len(report.failed)} of {report.files + len(report.failed)} utterances had nothing to say "
+                         f"({names}); the other {report.files} were rendered")
         self.report = report
 
 

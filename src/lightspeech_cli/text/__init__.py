@@ -10,6 +10,7 @@ prosody when SSML asked for it) and `Pause`s. No torch, no numpy beyond the G2P.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..errors import InputError
 from .g2p import TOKEN, Phonemizer, Word
@@ -69,13 +70,18 @@ class Sentence:
     prosody: list[tuple[float, float, float]] | None = field(default=None)
 
 
-def plan_speech(text: str, phonemizer: Phonemizer | None = None, ssml: bool | None = None) -> list[Sentence | Pause]:
-    """Sentences and pauses to speak. SSML when `ssml` is True, or when it is None and the
-    text starts with <speak>."""
-    if ssml or (ssml is None and text.lstrip().startswith("<speak")):
+def is_ssml(text: str, ssml: bool | None = None) -> bool:
+    """SSML when asked for, or when not told and the text starts with <speak."""
+    return ssml if ssml is not None else text.lstrip().startswith("<speak")
+
+
+def plan_speech(text: str, phonemizer: Phonemizer | None = None, ssml: bool | None = None,
+                warn: Callable[[str], None] | None = None) -> list[Sentence | Pause]:
+    """Sentences and pauses to speak; `warn` hears what SSML asked for that is skipped."""
+    if is_ssml(text, ssml):
         from .ssml import parse_ssml
 
-        return speak_runs(parse_ssml(text), phonemizer)
+        return speak_runs(parse_ssml(text, warn), phonemizer)
     return speak_runs([Run(text)], phonemizer)
 
 
@@ -145,4 +151,4 @@ def _prosody_at(position: int, pieces: list[tuple[int, Prosody]]) -> Prosody:
 
 
 __all__ = ["MAX_TEXT_CHARS", "Boundary", "Pause", "Prosody", "Run", "Sentence", "decode_input", "frontend",
-           "plan_speech", "speak_runs"]
+           "is_ssml", "plan_speech", "speak_runs"]

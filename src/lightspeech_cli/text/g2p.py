@@ -39,6 +39,8 @@ SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
 VOICELESS = {"P", "T", "K", "F", "TH"}
 LONGEST_PIECE = 20  # the neural model decodes at most 20 phonemes
 LONGEST_WORD = 45  # longer "words" are noise (hashes, keyboard mashing), not read
+# Capitals that can be said as a word: vowels between clusters of at most two consonants.
+PRONOUNCEABLE = re.compile(r"[^AEIOUY]{0,2}(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})+[AEIOUY]{0,2}|[^AEIOUY]{0,2}(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})*[AEIOUY]{1,2}")
 
 
 @dataclass
@@ -284,14 +286,16 @@ class Phonemizer:
 
     @staticmethod
     def _is_letters(token: str, shouting: bool, neighbours: list[str]) -> bool:
-        """Acronyms (FBI, GPUs) and spelled letters (A M, plan B) are read letter by letter."""
+        """Acronyms (FBI, GPUs) and spelled letters (A M, plan B) are read letter by letter;
+        capitals the dictionary knows (NASA) or that can be said as a word (COVID, UNICEF)
+        are read as words."""
         body = token[:-1] if len(token) > 2 and token.endswith("s") else token
         if not (body.isalpha() and body.isupper()) or shouting:
             return False
         if len(body) == 1:
             # "A" is the article unless it stands among other single letters.
             return body != "A" or any(len(n) == 1 and n.isupper() for n in neighbours)
-        return len(body) <= 3 or body.lower() not in cmu_dictionary()
+        return len(body) <= 3 or (body.lower() not in cmu_dictionary() and not PRONOUNCEABLE.fullmatch(body))
 
     def phonemes(self, sentence: str) -> list[str]:
         """The symbol sequence a model reads: phones, `|` between words, punctuation."""

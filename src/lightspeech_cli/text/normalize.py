@@ -105,11 +105,19 @@ def _num2words(n: int, to: str) -> str:
     return num2words(n, to=to)
 
 
+# Past the trillions nobody says a number as one: its digits are read instead.
+LARGEST_SAID = 10 ** 15
+
+
 def cardinal(n: int) -> str:
+    if abs(n) >= LARGEST_SAID:
+        return ("minus " if n < 0 else "") + digits(str(abs(n)))
     return _american(_num2words(n, "cardinal"))
 
 
 def ordinal(n: int) -> str:
+    if n >= LARGEST_SAID:  # "...nine fifth": the digits, the last one as an ordinal
+        return digits(str(n)[:-1]) + " " + ordinal(int(str(n)[-1]))
     return _american(_num2words(n, "ordinal"))
 
 
@@ -127,7 +135,6 @@ def number(s: str) -> str:
     negative = s.startswith("-")
     s = s.lstrip("-")
     whole, _, fraction = s.partition(".")
-    # Past the trillions nobody says a number as one: read the digits.
     words = digits(whole) if len(whole) > 15 else cardinal(int(whole or "0"))
     if fraction:
         words += " point " + digits(fraction)
@@ -137,8 +144,14 @@ def number(s: str) -> str:
 # --- passes --------------------------------------------------------------------
 
 
+# Terminal colour and cursor codes (CSI and OSC sequences): pasted from a terminal, never read.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
+
+
 def clean_unicode(text: str) -> str:
-    """Fold typographic punctuation to ASCII, strip accents, drop control characters."""
+    """Fold typographic punctuation to ASCII, strip accents, drop control characters and
+    terminal escape codes."""
+    text = ANSI_ESCAPE.sub(" ", text)
     text = "".join(UNICODE_REPLACEMENTS.get(c, c) for c in text)
     text = unicodedata.normalize("NFKC", text)
     text = "".join(UNICODE_REPLACEMENTS.get(c, c) for c in text)
@@ -279,7 +292,8 @@ def expand_currency(text: str) -> str:
         return " and ".join(parts)
 
     scales = r"(?:\s?(thousand|million|billion|trillion|[kKmMbB][nN]?)\b)?"
-    return re.sub(r"([$£€¥₹])\s?(" + NUMBER + ")" + scales, money, text)
+    # "(?!\w)": "$1e999" is not one dollar followed by "e999".
+    return re.sub(r"([$£€¥₹])\s?(" + NUMBER + ")" + scales + r"(?![\w])", money, text)
 
 
 def expand_percentages(text: str) -> str:
@@ -293,6 +307,92 @@ def expand_units(text: str) -> str:
 
     symbols = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
     return re.sub(NUMBER_START + r"(-?(?:" + NUMBER + r"))\s?(" + symbols + r")(?![\w/])", unit, text)
+
+
+def expand_versions(text: str) -> str:
+    """v2.0 -> version two point oh; v1.2.3 -> version one point two point three."""
+    def version(m: re.Match) -> str:
+        parts = m.group(1).split(".")
+        return "version " + " point ".join("oh" if p == "0" and i else cardinal(int(p)) for i, p in enumerate(parts))
+
+    return re.sub(r"(?<![\w.])[vV](\d{1,6}(?:\.\d{1,6}){0,3})(?![\w.]|\.\d)", version, text)
+
+
+def expand_scientific(text: str) -> str:
+    """1e9 -> one times ten to the power of nine."""
+    def scientific(m: re.Match) -> str:
+        return f"{number(m.group(1))} times ten to the power of {number(m.group(2))}"
+
+    return re.sub(NUMBER_START + r"(\d{1,15}(?:\.\d{1,15})?)[eE]([+-]?\d{1,3})(?![\w.])", scientific, text)
+
+
+def expand_multipliers(text: str) -> str:
+    """2x faster -> two times faster; 4x4 and 1920 x 1080 -> four by four."""
+    text = re.sub(NUMBER_START + r"(\d+)\s?[xX\u00d7]\s?(\d+)(?![\w.])",
+                  lambda m: f"{number(m.group(1))} by {number(m.group(2))}", text)
+    return re.sub(NUMBER_START + r"(\d+(?:\.\d+)?)[xX\u00d7](?!\w)", lambda m: f"{number(m.group(1))} times", text)
+
+
+FRACTION_DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
+COMMON_DENOMINATORS = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16, 32, 64, 100}
+
+
+def expand_fractions(text: str) -> str:
+    """1/2 -> one half, 3/8 -> three eighths; a month/day (12/25) is a date; any other
+    a/b is "a over b". Dates with a year went to expand_dates before."""
+    def fraction(m: re.Match) -> str:
+        top, bottom = int(m.group(1)), int(m.group(2))
+        if bottom in COMMON_DENOMINATORS and top < 1000:
+            singular, plural = FRACTION_DENOMINATORS.get(bottom, (ordinal(bottom), ordinal(bottom) + "s"))
+            return f"{cardinal(top)} {singular if top == 1 else plural}"
+        if 1 <= top <= 12 and 1 <= bottom <= 31:
+            return _date(top, bottom, None)
+        return f"{cardinal(top)} over {cardinal(bottom)}"
+
+    return re.sub(NUMBER_START + r"(\d{1,6})/(\d{1,6})(?![\d/]|\.\d)", fraction, text)
+
+
+def expand_scaled_numbers(text: str) -> str:
+    """5k -> five thousand, 2.5M and 3bn -> two point five million, three billion (money
+    went to expand_currency first)."""
+    names = {"k": "thousand", "K": "thousand", "M": "million", "bn": "billion", "B": "billion"}
+    return re.sub(NUMBER_START + r"(\d+(?:\.\d+)?)(k|K|M|bn|B)\b",
+                  lambda m: f"{number(m.group(1))} {names[m.group(2)]}", text)
+
+
+ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
+# Kings and popes go up to the thirties; "Washington DC" is not the six hundredth.
+REGNAL = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")
+ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
+# Words after which a Roman numeral is a plain number: World War II, Chapter IV, Part III.
+ROMAN_COUNTED = {"war", "chapter", "part", "volume", "vol", "act", "scene", "book", "phase", "stage", "level",
+                 "type", "class", "section", "bowl", "episode", "season", "article", "title", "appendix", "mark"}
+
+
+def roman_value(numeral: str) -> int:
+    total = 0
+    for i, character in enumerate(numeral):
+        value = ROMAN_VALUES[character]
+        following = ROMAN_VALUES[numeral[i + 1]] if i + 1 < len(numeral) else 0
+        total += -value if value < following else value
+    return total
+
+
+def expand_roman_numerals(text: str) -> str:
+    """Henry VIII -> Henry the eighth (after a name), World War II -> World War two (after
+    a counted word). A lone I stays the pronoun; nothing else is touched."""
+    def roman(m: re.Match) -> str:
+        word, numeral = m.group(1), m.group(2)
+        if not ROMAN.fullmatch(numeral) or numeral == "I" and word.lower() not in ROMAN_COUNTED:
+            return m.group()
+        value = roman_value(numeral)
+        if word.lower() in ROMAN_COUNTED:
+            return f"{word} {cardinal(value)}"
+        if word[0].isupper() and word[1:].islower() and REGNAL.fullmatch(numeral) and len(numeral) + (numeral in "VX") > 1:
+            return f"{word} the {ordinal(value)}"
+        return m.group()
+
+    return re.sub(r"\b([A-Za-z][a-z]+) ([IVXLCDM]{1,8})\b(?!['\w])", roman, text)
 
 
 def expand_ordinals(text: str) -> str:
@@ -336,6 +436,8 @@ def expand_initials(text: str) -> str:
 
 def expand_symbols(text: str) -> str:
     text = re.sub(r"\band/or\b", "and or", text)
+    text = re.sub(r"(?<=\s)vs(?=\s)", "versus", text)
+    text = re.sub(r"(?<=[A-Za-z])-(?=\d)", " ", text)  # COVID-19, F-16: one name, no pause
     text = re.sub(r"#\s?(?=\d)", " number ", text)
     text = re.sub(r"(?<=\d)\s?[-–]\s?(?=\d)", " to ", text)  # ranges: 5-10
     text = re.sub(r"(?<![\w])-(?=\d)", " minus ", text)  # a sign, not a hyphen
@@ -346,8 +448,8 @@ def expand_numbers(text: str) -> str:
     def plain(m: re.Match) -> str:
         s = m.group()
         if re.fullmatch(r"\d{4}", s) and 1100 <= int(s) <= 2099:
-            return year(int(s))
-        return number(s)
+            return f" {year(int(s))} "
+        return f" {number(s)} "  # apart from any letters it touched: MP3 -> MP three
 
     return re.sub(NUMBER, plain, text)
 
@@ -355,20 +457,25 @@ def expand_numbers(text: str) -> str:
 def tidy(text: str) -> str:
     """Keep letters, apostrophes, inline-phoneme brackets and the punctuation that
     shapes prosody; everything else (emoji, foreign scripts) has no reading and goes."""
+    # Every pattern that starts with optional space only starts after a non-space
+    # ("(?<!\s)"), so long runs of blanks or punctuation are scanned once, not once per position.
+    punctuation_run = re.compile(r"(?<!\s)\s*([,.?!;:])(?:\s*[,.;:])*")  # ", ." -> ","
     text = re.sub(r"[\"()\[\]{}]", " ", text)
     text = re.sub(r"[^A-Za-z0-9' ,.?!;:\-]", " ", text)
-    text = re.sub(r"\s+", " ", text)  # first, so no pattern below scans long blank runs
-    text = re.sub(r"\s*([,.?!;:])(?:\s*[,.;:])*", r"\1 ", text)  # ", ." -> ","
+    text = re.sub(r"\s+", " ", text)
+    text = punctuation_run.sub(r"\1 ", text)
     text = re.sub(r"(?<![A-Za-z])'|'(?![A-Za-z])", " ", text)  # quotes, not o'clock
     text = re.sub(r"\s-\s|--+|(?<![A-Za-z])-|-(?![A-Za-z])", ", ", text)
-    text = re.sub(r"\s*([,.?!;:])(?:\s*[,.;:])*", r"\1 ", text)
+    text = re.sub(r"\s+", " ", text)
+    text = punctuation_run.sub(r"\1 ", text)
     text = re.sub(r"\s+", " ", text).strip()
     return text.lstrip(",.;:!? ").strip()
 
 
 PASSES = [
-    expand_urls_and_emails, expand_phone_numbers, expand_dates, expand_times,
-    expand_currency, expand_percentages, expand_units, expand_ordinals,
+    expand_urls_and_emails, expand_phone_numbers, expand_dates, expand_times, expand_versions,
+    expand_scientific, expand_currency, expand_percentages, expand_units, expand_multipliers,
+    expand_fractions, expand_scaled_numbers, expand_ordinals, expand_roman_numerals,
     expand_abbreviations, expand_symbols, expand_numbers, tidy,
 ]
 

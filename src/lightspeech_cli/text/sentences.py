@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-CANDIDATE = re.compile(r"([.?!]+)([\"'\u201d\u2019)\]]*)(\s+)(?=([\"'\u201c\u2018(\[]?)(\S))")
+CANDIDATE = re.compile(r"(?<![.?!])([.?!]++)([\"'\u201d\u2019)\]]*)(\s+)(?=([\"'\u201c\u2018(\[]?)(\S))")
 BLANK_LINE = re.compile(r"\n\s*\n")
 OPENING = "\"'(\u201c\u2018["
 

@@ -1,0 +1,301 @@
+"""SSML in: runs of text with prosody, pauses and sentence boundaries out.
+
+    <speak>                              the document
+    <p>, <s>                             a paragraph (a pause after it) and a sentence
+    <break time="500ms" strength="strong"/>
+    <prosody rate="slow|80%|+20%" pitch="high|+10%|-2st" volume="loud|+6dB">
+    <emphasis level="strong|moderate|reduced|none">   read as a change of prosody
+    <say-as interpret-as="characters|spell-out|cardinal|number|ordinal|date|time|telephone" format="mdy">
+    <phoneme alphabet="arpabet|ipa" ph="...">         IPA is mapped to the voice's ARPAbet
+    <sub alias="...">
+
+Any other element is skipped (its text is read) with a warning. Parsed by defusedxml:
+no DTD, no entity expansion, so a document cannot make the parser blow up or read files.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Callable
+
+from ..errors import InputError
+from . import Boundary, Pause, Prosody, Run
+from .g2p import LETTER_NAMES
+from .normalize import DIGIT_WORDS, MONTHS, cardinal, digits, expand_times, number, ordinal, year
+
+PARAGRAPH_PAUSE = 0.5
+MAX_BREAK_SECONDS = 10.0
+BREAK_STRENGTHS = {"none": 0.0, "x-weak": 0.1, "weak": 0.2, "medium": 0.4, "strong": 0.7, "x-strong": 1.2}
+RATES = {"x-slow": 0.5, "slow": 0.75, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
+PITCHES = {"x-low": 0.8, "low": 0.9, "medium": 1.0, "default": 1.0, "high": 1.1, "x-high": 1.2}
+VOLUMES = {"silent": 0.0, "x-soft": 0.35, "soft": 0.6, "medium": 1.0, "default": 1.0, "loud": 1.4, "x-loud": 1.8}
+EMPHASIS = {"strong": Prosody(0.85, 1.1, 1.3), "moderate": Prosody(0.9, 1.05, 1.15),
+            "reduced": Prosody(1.1, 0.95, 0.85), "none": Prosody()}
+FACTOR_RANGE, VOLUME_RANGE = (0.25, 4.0), (0.0, 4.0)
+
+Warn = Callable[[str], None]
+
+
+def parse_ssml(text: str, warn: Warn | None = None) -> list[Run | Pause | Boundary]:
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        root = fromstring(text.strip(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise InputError("the SSML declares a DTD or entities, which lightspeech does not expand") from None
+    except ParseError as e:
+        raise InputError(f"the SSML is not well-formed XML: {e}") from None
+    if _tag(root) != "speak":
+        raise InputError(f"SSML must start with <speak>, not <{_tag(root)}>")
+    items: list[Run | Pause | Boundary] = []
+    _walk(root, Prosody(), items, warn or (lambda message: None))
+    return items
+
+
+def _tag(element) -> str:
+    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
+
+
+def _text(element) -> str:
+    return "".join(element.itertext())
+
+
+def _walk(element, prosody: Prosody, items: list, warn: Warn) -> None:
+    """Append what `element` says (its text, its children, not its tail)."""
+    if element.text:
+        items.append(Run(element.text, prosody))
+    for child in element:
+        _element(child, prosody, items, warn)
+        if child.tail:
+            items.append(Run(child.tail, prosody))
+
+
+def _element(element, prosody: Prosody, items: list, warn: Warn) -> None:
+    tag = _tag(element)
+    if tag == "break":
+        items.append(Pause(_break_seconds(element, warn)))
+    elif tag in ("p", "paragraph"):
+        items.append(Boundary())
+        _walk(element, prosody, items, warn)
+        items.append(Pause(PARAGRAPH_PAUSE))
+    elif tag in ("s", "sentence"):
+        items.append(Boundary())
+        _walk(element, prosody, items, warn)
+        items.append(Boundary())
+    elif tag == "prosody":
+        _walk(element, _prosody(element, prosody, warn), items, warn)
+    elif tag == "emphasis":
+        level = element.get("level", "moderate")
+        if level not in EMPHASIS:
+            warn(f"<emphasis level={level!r}> is not one of {', '.join(EMPHASIS)}; read as moderate")
+            level = "moderate"
+        extra = EMPHASIS[level]
+        _walk(element, _combined(prosody, extra.rate, extra.pitch, extra.volume), items, warn)
+    elif tag == "say-as":
+        items.append(Run(_say_as(element, warn), prosody))
+    elif tag == "phoneme":
+        items.append(Run(_phoneme(element), prosody))
+    elif tag == "sub":
+        alias = element.get("alias")
+        if alias is None:
+            warn("<sub> without alias: its text is read")
+        items.append(Run(alias if alias is not None else _text(element), prosody))
+    else:
+        if tag != "speak":
+            warn(f"<{tag}> is not supported; its text is read as it is")
+        _walk(element, prosody, items, warn)
+
+
+def _seconds(value: str) -> float | None:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*", value)
+    if not match:
+        return None
+    seconds = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+    return min(seconds, MAX_BREAK_SECONDS)
+
+
+def _break_seconds(element, warn: Warn) -> float:
+    if element.get("time") is not None:
+        seconds = _seconds(element.get("time"))
+        if seconds is not None:
+            return seconds
+        warn(f"<break time={element.get('time')!r}> is not a time such as 500ms or 2s; a medium break is used")
+    strength = element.get("strength", "medium")
+    if strength not in BREAK_STRENGTHS:
+        warn(f"<break strength={strength!r}> is not one of {', '.join(BREAK_STRENGTHS)}; a medium break is used")
+        strength = "medium"
+    return BREAK_STRENGTHS[strength]
+
+
+def _relative(value: str, named: dict[str, float], semitones: bool, decibels: bool) -> float | None:
+    """A factor from SSML's ways of saying one: a name, "150%", "+20%", "-2st", "+6dB", "1.5"."""
+    value = value.strip()
+    if value in named:
+        return named[value]
+    if match := re.fullmatch(r"([+-]?)(\d+(?:\.\d+)?)%", value):
+        amount = float(match.group(2)) / 100
+        return 1 + amount if match.group(1) == "+" else 1 - amount if match.group(1) == "-" else amount
+    if semitones and (match := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)st", value)):
+        return 2 ** (float(match.group(1)) / 12)
+    if decibels and (match := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)dB", value)):
+        return 10 ** (float(match.group(1)) / 20)
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        return float(value)
+    return None
+
+
+def _prosody(element, prosody: Prosody, warn: Warn) -> Prosody:
+    factors = {}
+    for attribute, named, semitones, decibels in (("rate", RATES, False, False), ("pitch", PITCHES, True, False),
+                                                   ("volume", VOLUMES, False, True)):
+        value = element.get(attribute)
+        if value is None:
+            continue
+        factor = _relative(value, named, semitones, decibels)
+        if factor is None or not math.isfinite(factor):
+            warn(f"<prosody {attribute}={value!r}> is not understood; ignored")
+            continue
+        factors[attribute] = factor
+    return _combined(prosody, factors.get("rate", 1.0), factors.get("pitch", 1.0), factors.get("volume", 1.0))
+
+
+def _combined(prosody: Prosody, rate: float, pitch: float, volume: float) -> Prosody:
+    def clamp(value, bounds):
+        return min(max(value, bounds[0]), bounds[1])
+
+    return Prosody(clamp(prosody.rate * rate, FACTOR_RANGE), clamp(prosody.pitch * pitch, FACTOR_RANGE),
+                   clamp(prosody.volume * volume, VOLUME_RANGE))
+
+
+# --- say-as --------------------------------------------------------------------------------
+
+
+def _say_as(element, warn: Warn) -> str:
+    kind = (element.get("interpret-as") or "").lower()
+    text = _text(element).strip()
+    if kind in ("characters", "spell-out", "verbatim"):
+        return _characters(text)
+    if kind in ("cardinal", "number"):
+        return _cardinal(text, warn)
+    if kind == "ordinal":
+        found = re.fullmatch(r"\s*(\d{1,15})(?:st|nd|rd|th)?\s*", text)
+        if found:
+            return ordinal(int(found.group(1)))
+        warn(f"<say-as interpret-as='ordinal'> needs a whole number, not {text[:30]!r}; read as it is")
+        return text
+    if kind == "date":
+        return _date(text, (element.get("format") or "mdy").lower(), warn)
+    if kind == "time":
+        return expand_times(re.sub(r"\s*([AaPp])\.?\s*[Mm]\.?$", r" \1M", text))
+    if kind == "telephone":
+        groups = re.findall(r"\d+", text)
+        return ", ".join(digits(group) for group in groups) if groups else text
+    warn(f"<say-as interpret-as={kind!r}> is not supported; its text is read as it is")
+    return text
+
+
+def _characters(text: str) -> str:
+    """Each character on its own: letters by name (as inline phonemes, so "A" is never
+    the article), digits as words; anything else is dropped."""
+    spoken = []
+    for character in text:
+        if character.upper() in LETTER_NAMES and character.isascii():
+            spoken.append(f"[[{LETTER_NAMES[character.upper()]}]]")
+        elif character.isdigit() and character.isascii():
+            spoken.append(DIGIT_WORDS[int(character)])
+    return " ".join(spoken)
+
+
+def _cardinal(text: str, warn: Warn) -> str:
+    cleaned = text.replace(",", "").strip()
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", cleaned) and len(cleaned) < 40:
+        return number(cleaned)
+    warn(f"<say-as interpret-as='cardinal'> needs a number, not {text[:30]!r}; read as it is")
+    return text
+
+
+def _date(text: str, date_format: str, warn: Warn) -> str:
+    fields = [int(part) for part in re.findall(r"\d+", text)]
+    order = [c for c in date_format if c in "dmy"]
+    if len(fields) != len(order) or len(set(order)) != len(order) or not order:
+        warn(f"<say-as interpret-as='date' format={date_format!r}> does not fit {text[:30]!r}; read as it is")
+        return text
+    value = dict(zip(order, fields))
+    if not (1 <= value.get("m", 1) <= 12 and 1 <= value.get("d", 1) <= 31 and 0 <= value.get("y", 2000) <= 9999):
+        warn(f"<say-as interpret-as='date'>: {text[:30]!r} is not a date; read as it is")
+        return text
+    words = []
+    if "m" in value:
+        words.append(MONTHS[value["m"] - 1])
+    if "d" in value:
+        words.append(ordinal(value["d"]) if "m" in value else f"the {ordinal(value['d'])}")
+    if "y" in value:
+        year_words = year(value["y"]) if value["y"] >= 100 else cardinal(value["y"])
+        words.append(("," if len(words) > 1 else "") + " " + year_words if words else year_words)
+    return " ".join(w for w in words if w).replace(" ,", ",").strip()
+
+
+# --- phoneme -------------------------------------------------------------------------------
+
+# IPA -> ARPAbet, longest symbols first; vowels carry the stress the IPA marks before them.
+IPA_VOWELS = {
+    "aɪ": "AY", "aʊ": "AW", "eɪ": "EY", "oʊ": "OW", "əʊ": "OW", "ɔɪ": "OY", "ɝ": "ER", "ɜɹ": "ER", "ɜr": "ER",
+    "ɜ": "ER", "ɚ": "ER", "ɑ": "AA", "ɒ": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɔ": "AO", "ɛ": "EH", "e": "EH",
+    "ɪ": "IH", "i": "IY", "ʊ": "UH", "u": "UW", "o": "OW", "a": "AA",
+}
+IPA_CONSONANTS = {
+    "tʃ": "CH", "t͡ʃ": "CH", "ʧ": "CH", "dʒ": "JH", "d͡ʒ": "JH", "ʤ": "JH", "ʃ": "SH", "ʒ": "ZH", "θ": "TH",
+    "ð": "DH", "ŋ": "NG", "j": "Y", "ɹ": "R", "r": "R", "ɾ": "T", "ɡ": "G", "g": "G", "b": "B", "d": "D",
+    "f": "F", "h": "HH", "k": "K", "l": "L", "m": "M", "n": "N", "p": "P", "s": "S", "t": "T", "v": "V", "w": "W",
+    "z": "Z",
+}
+IPA_IGNORED = set("ː ˑ.‿") | {"\u0329", "\u032f"}
+
+
+def ipa_to_arpabet(ipa: str) -> list[str]:
+    """IPA as the voice's ARPAbet with stress; a symbol it cannot map is an InputError."""
+    symbols = sorted({**IPA_VOWELS, **IPA_CONSONANTS}, key=len, reverse=True)
+    phones, stress, position = [], "0", 0
+    while position < len(ipa):
+        character = ipa[position]
+        if character in "ˈ'":
+            stress, position = "1", position + 1
+            continue
+        if character in "ˌ,":
+            stress, position = "2", position + 1
+            continue
+        if character in IPA_IGNORED:
+            position += 1
+            continue
+        match = next((s for s in symbols if ipa.startswith(s, position)), None)
+        if match is None:
+            raise InputError(f"<phoneme alphabet='ipa'>: cannot map {character!r} in {ipa[:40]!r} to this voice's "
+                             "phonemes; write them in ARPAbet with alphabet='arpabet'")
+        if match in IPA_VOWELS:
+            vowel = IPA_VOWELS[match]
+            if match in ("ʌ", "ɝ") and stress == "0":
+                stress = "1"  # these are the stressed forms of ə and ɚ
+            phones.append(vowel + stress)
+            stress = "0"
+        else:
+            phones.append(IPA_CONSONANTS[match])
+        position += len(match)
+    return phones
+
+
+def _phoneme(element) -> str:
+    alphabet = (element.get("alphabet") or "arpabet").lower()
+    ph = element.get("ph")
+    if ph is None:
+        raise InputError("<phoneme> needs a ph attribute")
+    if alphabet in ("arpabet", "x-arpabet", "cmu"):
+        phones = ph.replace(",", " ").split()
+    elif alphabet == "ipa":
+        phones = ipa_to_arpabet(ph.replace(" ", ""))
+    else:
+        raise InputError(f"<phoneme alphabet={alphabet!r}> is not supported; use arpabet or ipa")
+    return f"[[{' '.join(phones)}]]"
