@@ -7,6 +7,7 @@ import torch
 
 pytest.importorskip("hibari")
 
+from lightspeech_cli.errors import InputError  # noqa: E402
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer  # noqa: E402
 from lightspeech_cli.runtime.vocoder import IstftVocoderConfig  # noqa: E402
 from lightspeech_cli.runtime.voice import AudioConfig, ModelConfig  # noqa: E402
@@ -92,14 +93,21 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     tiny = IstftVocoderConfig(channels=16, hidden=32, layers=2)
     fit_vocoder(work, voice.load_model(), steps=2, config=tiny, checkpoint_every=1, validate_every=1)
     fit_vocoder(work, voice.load_model(), steps=3, config=tiny, checkpoint_every=1, validate_every=1)
+    # adversarial fine-tuning continues the same run, on the voice's own mels
+    fit_vocoder(work, voice.load_model(), steps=5, config=tiny, checkpoint_every=1, validate_every=1,
+                adversarial=True, predicted_share=1.0)
     log = [json.loads(line) for line in (work / "vocoder" / "log.jsonl").read_text().splitlines()]
-    assert [entry["step"] for entry in log] == [1, 2, 3] and log[-1]["validation"]["mel_l1"] > 0
-    with pytest.raises(ValueError, match="another configuration"):
-        fit_vocoder(work, voice.load_model(), steps=4, config=IstftVocoderConfig(channels=8, hidden=8, layers=1))
+    assert [entry["step"] for entry in log] == [1, 2, 3, 4, 5] and log[-1]["validation"]["mel_l1"] > 0
+    assert "adversarial" in log[-1]["train"] and "discriminator" in log[-1]["train"]
+    assert "adversarial" not in log[2]["train"] and log[-1]["validation"]["predicted_mel_l1"] > 0
+    assert "discriminators" in torch.load(work / "vocoder" / "checkpoint.pt", weights_only=True)
+    with pytest.raises(InputError, match="another configuration"):
+        fit_vocoder(work, voice.load_model(), steps=6, config=IstftVocoderConfig(channels=8, hidden=8, layers=1))
     export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained")
     card = (tmp_path / "vocoder" / "MODEL_CARD.md").read_text()
-    assert "hibari-tts" in card and "lightspeech train vocoder" in card and "3 x 16 segments" in card
-    assert "HiFi-GAN V1 universal: 0." in card  # measured at export, not typed
+    assert "hibari-tts" in card and "5 x 16 segments" in card
+    assert "from step 4, also adversarial" in card and "--steps 3\n" in card
+    assert "--steps 5 --adversarial --predicted-share 1" in card and "50% then 100%" in card
     synthesizer = Synthesizer(voice, vocoder=str(tmp_path / "vocoder"))
     utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls())
     assert len(utterance.audio) == sum(utterance.durations) * 256

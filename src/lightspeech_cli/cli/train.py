@@ -139,6 +139,10 @@ def train_vocoder(
     steps: int = typer.Option(30000, "--steps", min=1, max=100_000_000, help="Train until this step (resumes from "
                               "vocoder/)."),
     lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
+    adversarial: bool = typer.Option(False, "--adversarial", help="Train against multi-period and multi-resolution "
+                                     "discriminators too (fine-tuning; they continue from the checkpoint)."),
+    predicted_share: float = typer.Option(0.5, "--predicted-share", min=0.0, max=1.0, help="Share of input mels that "
+                                          "are the voice's own predictions rather than the teacher's."),
     threads: int = THREADS,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
@@ -153,7 +157,8 @@ def train_vocoder(
     _torch_threads(threads)
     acoustic_model = find_voice(voice).load_model()
     with Progress(steps, "vocoder") as progress:
-        last = fit_vocoder(workdir, acoustic_model, steps, peak_lr=lr, progress=lambda step, values: progress.update(
+        last = fit_vocoder(workdir, acoustic_model, steps, peak_lr=lr, adversarial=adversarial,
+                           predicted_share=predicted_share, progress=lambda step, values: progress.update(
             step, status=f"mel {values['mel']:.3f} phase {values['phase']:.3f}"))
     info(f"last log entry: {json.dumps(last)}")
 

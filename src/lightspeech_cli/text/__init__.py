@@ -9,6 +9,7 @@ prosody when SSML asked for it) and `Pause`s. No torch, no numpy beyond the G2P.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -118,6 +119,9 @@ def _block_sentences(runs: list[Run], phonemizer: Phonemizer) -> list[Sentence]:
         for piece_start, piece_end, prosody in spans:
             part = raw[max(start, piece_start):min(end, piece_end)]
             words = normalize(part) if part.strip() else ""
+            marks = re.findall(r"[.?!,;:]", part) if not words else []
+            if marks and normalized:  # "you</emphasis>?": the question mark belongs to the sentence
+                normalized += {";": ",", ":": ","}.get(marks[-1], marks[-1])
             if words:
                 normalized += " " if normalized else ""
                 pieces.append((len(normalized), prosody))

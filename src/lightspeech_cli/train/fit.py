@@ -114,34 +114,43 @@ def optimization_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, 
 
 
 def restore_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                       required_config: dict | None = None) -> tuple[int, float]:
+                       required_config: dict | None = None, extras: dict | None = None) -> tuple[int, float]:
     """Load `path` into the model and optimizer if it exists: (step, seconds trained), or
     (0, 0.0) for a fresh start. With `required_config`, a checkpoint of another configuration
-    is refused before anything loads."""
+    is refused before anything loads. `extras` (name -> module or optimizer, e.g. a
+    discriminator) are loaded where the checkpoint has them and left fresh where not."""
     if not path.exists():
         return 0, 0.0
     state = torch.load(path, map_location="cpu", weights_only=True)
     if required_config is not None and state["config"] != required_config:
-        raise ValueError(f"{path} was trained with another configuration: {state['config']}")
+        raise InputError(f"{path} was trained with another configuration: {state['config']}")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
+    for name, target in (extras or {}).items():
+        if name in state:
+            target.load_state_dict(state[name])
     return int(state["step"]), float(state["seconds"])
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int, seconds: float,
-                    config: dict) -> None:
+                    config: dict, extras: dict | None = None) -> None:
     """Written beside `path` and renamed: a kill never leaves half a checkpoint. The
     machine and threads it trained on go in too, for the model card."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "seconds": seconds,
+             "config": config, "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads"}
+    state.update({name: value.state_dict() if hasattr(value, "state_dict") else value
+                  for name, value in (extras or {}).items()})
     with atomic_write(path) as f:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                    "seconds": seconds, "config": config,
-                    "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads"}, f)
+        torch.save(state, f)
 
 
-def log_entry(log, step: int, seconds: float, train: dict[str, torch.Tensor], validation: dict[str, float]) -> dict:
+def log_entry(log, step: int, seconds: float, train: dict[str, torch.Tensor], validation: dict[str, float],
+              settings: dict | None = None) -> dict:
     """Append one line to a training log, flushed, and return it."""
     entry = {"step": step, "seconds": round(seconds, 1), "train": {k: round(v.item(), 4) for k, v in train.items()},
              "validation": {k: round(v, 4) for k, v in validation.items()}}
+    if settings:
+        entry["settings"] = settings
     log.write(json.dumps(entry) + "\n")
     log.flush()
     return entry

@@ -36,7 +36,8 @@ from ..model.spectrogram import MelSpectrogram
 from ..runtime.vocoder import IstftVocoderConfig
 from ..runtime.voice import AudioConfig
 from .corpus import read_metadata
-from .fit import collate, load_split, log_entry, optimization_step, restore_checkpoint, save_checkpoint
+from .fit import (collate, learning_rate, load_split, log_entry, optimization_step, restore_checkpoint,
+                  save_checkpoint)
 
 SEGMENT_FRAMES = 32
 BATCH_SIZE = 16
@@ -93,7 +94,9 @@ class VocoderLoss(torch.nn.Module):
         self.mel = MelSpectrogram(audio)
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
 
-    def forward(self, model: IstftVocoder, mel: torch.Tensor, target_with_context: torch.Tensor) -> dict:
+    def forward(self, model: IstftVocoder, mel: torch.Tensor, target_with_context: torch.Tensor
+                ) -> tuple[dict, torch.Tensor, torch.Tensor]:
+        """(losses, the vocoder's waveform, the target waveform) for a batch of segments."""
         c = self.config
         context = model.left_pad
         target = target_with_context[:, context:target_with_context.shape[1] - context]
@@ -121,7 +124,7 @@ class VocoderLoss(torch.nn.Module):
             "stft": sum(F.l1_loss(log_magnitude(wave, n), log_magnitude(target, n)) for n in (512, 2048)) / 2,
         }
         values["total"] = sum(LOSS_WEIGHTS[name] * value for name, value in values.items())
-        return values
+        return values, wave, target
 
 
 def validate(model: torch.nn.Module, mels: list[torch.Tensor], mel_spectrogram: MelSpectrogram) -> float:
@@ -146,15 +149,27 @@ def heldout_mels(workdir: Path) -> list[torch.Tensor]:
 
 def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderConfig = IstftVocoderConfig(),
                 peak_lr: float = 1e-3, warmup: int = 500, checkpoint_every: int = 200, validate_every: int = 1000,
-                seed: int = 0, progress=None) -> dict:
-    """Train until `steps`; returns the last logged entry."""
+                seed: int = 0, adversarial: bool = False, predicted_share: float = 0.5, progress=None) -> dict:
+    """Train until `steps`; returns the last logged entry.
+
+    With `adversarial`, discriminators join (or continue, from the checkpoint): the
+    vocoder then also learns to sound real to them (LSGAN + feature matching), which the
+    reconstruction losses alone cannot teach. `predicted_share` of the input mels are
+    the voice's own teacher-forced predictions, so the vocoder learns the mels it will hear."""
+    from ..model.discriminators import Discriminators, adversarial_loss, discriminator_loss, feature_matching_loss
+
     run = workdir / "vocoder"
     run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run / "checkpoint.pt"
     torch.manual_seed(seed)
     model = IstftVocoder(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
-    step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer, required_config=config.to_dict())
+    discriminators = Discriminators()
+    discriminator_optimizer = torch.optim.AdamW(discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99),
+                                                weight_decay=0.01)
+    extras = {"discriminators": discriminators, "discriminator_optimizer": discriminator_optimizer}
+    step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer, required_config=config.to_dict(),
+                                       extras=extras)
     audio = AudioConfig(sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length,
                         win_length=config.n_fft, n_mels=config.n_mels)
     train = VocoderData(workdir, acoustic_model, "train")
@@ -167,21 +182,81 @@ def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderC
     model.train()
     while step < steps:
         pairs = [train.segment(rng.randrange(len(train)), SEGMENT_FRAMES, model.left_pad, config.hop_length, rng,
-                               predicted=rng.random() < 0.5) for _ in range(BATCH_SIZE)]
+                               predicted=rng.random() < predicted_share) for _ in range(BATCH_SIZE)]
         mel = torch.stack([p[0] for p in pairs])
         wave = torch.stack([p[1] for p in pairs])
-        values = criterion(model, mel, wave)
+        values, generated, target = criterion(model, mel, wave)
         step += 1
+        if adversarial:
+            for group in discriminator_optimizer.param_groups:  # the generator's schedule
+                group["lr"] = learning_rate(step, peak_lr, warmup)
+            real = discriminators(target)
+            scores = discriminator_loss(real, discriminators(generated.detach()))
+            discriminator_optimizer.zero_grad()
+            scores.backward()
+            torch.nn.utils.clip_grad_norm_(discriminators.parameters(), 10.0)
+            discriminator_optimizer.step()
+            fake = discriminators(generated)  # feature matching compares with `real` from before the update
+            values["adversarial"] = adversarial_loss(fake)
+            values["feature_matching"] = feature_matching_loss(real, fake)
+            values["discriminator"] = scores.detach()
+            values["total"] = (values["total"] + ADVERSARIAL_WEIGHTS["adversarial"] * values["adversarial"]
+                               + ADVERSARIAL_WEIGHTS["feature_matching"] * values["feature_matching"])
         optimization_step(model, optimizer, values["total"], step, peak_lr, warmup, max_norm=10.0)
         if progress:
             progress(step, {k: v.item() for k, v in values.items()})
         if step % validate_every == 0 or step == steps:
             entry = log_entry(log, step, time.perf_counter() - started, values,
-                              {"mel_l1": validate(model, heldout.mel, criterion.mel)})
+                              {"mel_l1": validate(model, heldout.mel, criterion.mel),
+                               "predicted_mel_l1": validate_predicted(model, heldout, criterion.mel)},
+                              {"adversarial": adversarial, "predicted_share": predicted_share, "peak_lr": peak_lr})
         if step % checkpoint_every == 0 or step == steps:
-            save_checkpoint(checkpoint_path, model, optimizer, step, time.perf_counter() - started, config.to_dict())
+            save_checkpoint(checkpoint_path, model, optimizer, step, time.perf_counter() - started, config.to_dict(),
+                            extras if adversarial else None)
     log.close()
     return entry
+
+
+FIRST_SETTINGS = {"adversarial": False, "predicted_share": 0.5, "peak_lr": 1e-3}  # before the log recorded them
+
+
+def training_phases(entries: list[dict]) -> list[tuple[int, dict]]:
+    """(first logged step, settings) of each stretch of training with the same settings."""
+    phases: list[tuple[int, dict]] = []
+    for entry in entries:
+        settings = entry.get("settings", FIRST_SETTINGS)
+        if not phases or phases[-1][1] != settings:
+            phases.append((entry["step"], settings))
+    return phases
+
+
+def _commands(workdir: Path, voice: str, phases: list[tuple[int, dict]], entries: list[dict]) -> str:
+    """The `train vocoder` commands that made the log: one per phase, to its last step."""
+    lines = []
+    for index, (_, settings) in enumerate(phases):
+        end = phases[index + 1][0] - 1 if index + 1 < len(phases) else entries[-1]["step"]
+        last_step = max(e["step"] for e in entries if e["step"] <= end)
+        options = f" --adversarial --predicted-share {settings['predicted_share']:g}" if settings["adversarial"] else ""
+        options += f" --lr {settings['peak_lr']:g}" if settings["peak_lr"] != 1e-3 else ""
+        lines.append(f"lightspeech train vocoder WORK --voice {voice} --steps {last_step}{options}")
+    return "\n".join(lines)
+
+
+# Relative to the reconstruction losses above; HiFi-GAN's and Vocos's choice (1 and 2).
+ADVERSARIAL_WEIGHTS = {"adversarial": 1.0, "feature_matching": 2.0}
+
+
+def validate_predicted(model: IstftVocoder, data: VocoderData, mel_spectrogram: MelSpectrogram) -> float:
+    """Mel L1 of the vocoder's audio from the voice's predicted mels against the true mels:
+    how well the pair together matches the teacher."""
+    training = model.training
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for predicted, true in zip(data.predicted, data.mel):
+            total += F.l1_loss(mel_spectrogram(model(predicted.float().unsqueeze(0))), true.float().unsqueeze(0)).item()
+    model.train(training)
+    return total / len(data)
 
 
 MODEL_CARD = """# {name}
@@ -196,13 +271,13 @@ an inverse STFT, so no layer runs at the sample rate. Trained on CPU for the voi
 | Audio | {sample_rate} Hz, 80 mel bands (HiFi-GAN V1's mel: 0-8 kHz, n_fft 1024, hop 256) |
 | Steps | {step:,} x {batch} segments of {segment} frames ({hours:.1f} h of training on {machine}) |
 | Validation mel L1 (20 held-out utterances, true mels) | {validation} (HiFi-GAN V1 universal: {reference}, measured on the same utterances by `train export-vocoder`) |
-| Losses | log amplitude MSE, anti-wrapped phase / group delay / phase time difference (amplitude-weighted), mel L1, log STFT L1 at 512 and 2048 points; no adversarial loss |
+| Losses | log amplitude MSE, anti-wrapped phase / group delay / phase time difference (amplitude-weighted), mel L1, log STFT L1 at 512 and 2048 points; {adversarial} |
 | Licence | MIT (weights); see Data for the teacher's terms |
 
 ## Data
 The same corpus as the voice {voice}: its training utterances (the held-out ones never seen), the
-teacher's audio as target. Half of the input mels are the teacher's, half the voice's own
-teacher-forced predictions, so the vocoder knows the mels it will hear.
+teacher's audio as target. {predicted} of the input mels were the voice's own teacher-forced
+predictions (the rest the teacher's), so the vocoder knows the mels it will hear.
 
 ## Teacher
 hibari-tts 0.2.1 (Apache-2.0), voice "heart", itself distilled from Kokoro-82M (Apache-2.0) voice af_heart.
@@ -212,7 +287,7 @@ hibari-tts 0.2.1 (Apache-2.0), voice "heart", itself distilled from Kokoro-82M (
 pip install -e '.[train]'
 lightspeech train corpus WORK --sentences 6000
 lightspeech train features WORK
-lightspeech train vocoder WORK --voice {voice} --steps {step}
+{commands}
 lightspeech train export-vocoder WORK -o VOCODER --name {name}
 ```
 The training log is `training-log.jsonl` beside this card.
@@ -237,12 +312,21 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str) -> IstftV
     model = IstftVocoder(config)
     model.load_state_dict(state["model"])
     log_lines = (run / "log.jsonl").read_text().splitlines()
-    last = json.loads(log_lines[-1]) if log_lines else {"validation": {"mel_l1": float("nan")}}
+    entries = [json.loads(line) for line in log_lines if line.strip()]
+    last = entries[-1] if entries else {"validation": {"mel_l1": float("nan")}}
+    phases = training_phases(entries)
+    adversarial_from = next((start for start, settings in phases if settings["adversarial"]), None)
+    shares = sorted({settings["predicted_share"] for _, settings in phases})
     card = MODEL_CARD.format(
         name=name, voice=voice, parameters=count_parameters(model), bins=config.n_fft // 2 + 1,
         step=state["step"], batch=BATCH_SIZE, segment=SEGMENT_FRAMES, hours=state["seconds"] / 3600,
         machine=state.get("machine", "an unrecorded machine"),
         validation=f"{last['validation']['mel_l1']:.3f}",
-        reference=f"{validate(load_hifigan(), heldout_mels(workdir), MelSpectrogram()):.3f}", **config.to_dict())
+        reference=f"{validate(load_hifigan(), heldout_mels(workdir), MelSpectrogram()):.3f}",
+        adversarial=(f"from step {adversarial_from:,}, also adversarial (multi-period and multi-resolution "
+                     "discriminators, LSGAN) and feature matching" if adversarial_from is not None
+                     else "no adversarial loss"),
+        predicted=" then ".join(f"{share:.0%}" for share in shares).capitalize(),
+        commands=_commands(workdir, voice, phases, entries), **config.to_dict())
     save_istft_vocoder(output, model.eval(), card, {"training-log.jsonl": "\n".join(log_lines) + "\n"})
     return model
