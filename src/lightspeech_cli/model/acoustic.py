@@ -25,13 +25,13 @@ UNTRAINED_FRAMES_PER_PHONEME = 6
 
 
 def sinusoid_positions(length: int, channels: int, device: torch.device) -> torch.Tensor:
+    """[length, channels]: sine in the even channels, cosine in the odd ones. Built by
+    interleaving rather than by slice assignment, which ONNX makes a slow ScatterND."""
     position = torch.arange(length, device=device, dtype=torch.float32).unsqueeze(1)
     frequency = torch.exp(torch.arange(0, channels, 2, device=device, dtype=torch.float32)
                           * (-math.log(10000.0) / channels))
-    table = torch.zeros(length, channels, device=device)
-    table[:, 0::2] = torch.sin(position * frequency)
-    table[:, 1::2] = torch.cos(position * frequency)
-    return table
+    angles = position * frequency
+    return torch.stack([torch.sin(angles), torch.cos(angles)], dim=-1).reshape(length, channels)
 
 
 class LayerStack(nn.Module):
