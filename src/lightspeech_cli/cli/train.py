@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from ..errors import InputError
 from . import app, sub_app
 from .common import QUIET, VERBOSE, info, set_verbosity, show_progress
 
@@ -58,18 +59,29 @@ def train_corpus(
     sentences: int = typer.Option(6000, "--sentences", min=1, max=10_000_000, help="How many sentences the teacher "
                                   "reads."),
     seed: int = typer.Option(0, "--seed", help="Picks and orders the sentences."),
+    heldout: Optional[Path] = typer.Option(None, "--heldout", help="Sentences (one a line) to hold out for "
+                                           "validation and benchmarks, never trained on; by default the last 150 "
+                                           "utterances.", show_default=False),
     threads: int = typer.Option(1, "--threads", "-t", min=1, max=256, help="Teacher threads."),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
     """Stage 1: the teacher reads fortunes and generated sentences; resumable."""
+    from ..text import decode_input
     from ..train.corpus import build_corpus
     from ..train.sentences import training_sentences
 
     set_verbosity(quiet, verbose)
-    texts = training_sentences(sentences, seed)
+    held = None
+    if heldout:
+        try:
+            data = heldout.read_bytes()
+        except OSError as e:
+            raise InputError(f"cannot read {heldout}: {e.strerror}") from None
+        held = [line.strip() for line in decode_input(data, str(heldout)).splitlines() if line.strip()]
+    texts = training_sentences(sentences, seed, exclude=frozenset(held or ()))
     with Progress(len(texts), "teacher") as progress:
-        total = build_corpus(texts, workdir / "corpus", threads=threads,
+        total = build_corpus(texts, workdir / "corpus", threads=threads, heldout=held,
                              progress=lambda done, total: progress.update(done, total))
     info(f"{total} utterances in {workdir / 'corpus'}")
 

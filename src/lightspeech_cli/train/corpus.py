@@ -51,18 +51,27 @@ def save_npz(path: Path, **arrays) -> None:
 
 
 def build_corpus(sentences: list[str], folder: Path, audio: AudioConfig = AudioConfig(), threads: int = 1,
-                 progress=None) -> int:
-    """Synthesize every sentence not yet in `folder`; returns the number of utterances."""
+                 progress=None, heldout: list[str] | None = None) -> int:
+    """Synthesize every sentence not yet in `folder`; returns the number of utterances.
+
+    With `heldout`, exactly those sentences are the held-out split (after the others,
+    which must not repeat them); without it, the last HELD_OUT utterances are."""
     utterances = folder / "utterances"
     utterances.mkdir(parents=True, exist_ok=True)
     metadata_path = folder / "metadata.jsonl"
-    entries = []
-    for sentence in sentences:
-        for chunk in frontend(sentence):
-            entries.append({"text": chunk.text, "phonemes": chunk.phonemes})
+
+    def read(texts: list[str], split: str) -> list[dict]:
+        return [{"text": chunk.text, "phonemes": chunk.phonemes, "split": split}
+                for sentence in texts for chunk in frontend(sentence)]
+
+    if heldout is None:
+        entries = read(sentences, "train")
+        for entry in entries[-HELD_OUT:]:
+            entry["split"] = "heldout"
+    else:
+        entries = read(sentences, "train") + read(heldout, "heldout")
     for number, entry in enumerate(entries, 1):
         entry["id"] = f"{number:05d}"
-        entry["split"] = "heldout" if number > len(entries) - HELD_OUT else "train"
     with open(metadata_path.with_suffix(".part"), "w", encoding="utf-8") as f:
         for entry in entries:
             f.write(json.dumps(entry) + "\n")

@@ -109,11 +109,13 @@ def generated_sentences(count: int, seed: int = 0) -> list[str]:
     return [s[0].upper() + s[1:] for s in sentences]
 
 
-def training_sentences(count: int, seed: int = 0) -> list[str]:
-    """`count` sentences: about one in six generated, the rest quotes, shuffled with `seed`."""
+def training_sentences(count: int, seed: int = 0, exclude: frozenset[str] = frozenset()) -> list[str]:
+    """`count` sentences: about one in six generated, the rest quotes, shuffled with `seed`;
+    none of `exclude` (the held-out sentences) among them."""
     rng = random.Random(seed)
-    quotes = fortune_sentences() if FORTUNES.is_dir() else []
+    quotes = [q for q in fortune_sentences() if q not in exclude] if FORTUNES.is_dir() else []
     generated = generated_sentences(max(count // 6, count - len(quotes)), seed)
+    generated = [g for g in generated if g not in exclude]
     chosen = rng.sample(quotes, min(len(quotes), count - len(generated))) + generated
     rng.shuffle(chosen)
     return chosen[:count]
