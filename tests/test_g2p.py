@@ -114,6 +114,37 @@ def test_capitals_are_words_when_they_can_be_said(sentence, word, source):
     assert words[word] == source
 
 
+@pytest.mark.parametrize("word, phonemes", [
+    ("JSON", "JH EY1 S AH0 N"), ("JSONs", "JH EY1 S AH0 N Z"), ("JPEG", "JH EY1 P EH2 G"),
+    ("XPATH", "EH1 K S P AE2 TH"),
+    # no word starts "NG" or "MS", and "GINX" and "SFT" are no words: letter by letter
+    ("NGINX", "EH1 N JH IY1 AY1 EH1 N EH1 K S"), ("MSFT", "EH1 M EH1 S EH1 F T IY1"),
+])
+def test_a_spelled_letter_before_a_word(word, phonemes):
+    assert word_phonemes(f"I use {word} here.", word) == phonemes
+
+
+def test_a_damaged_dictionary_cache_is_rebuilt(isolated_home):
+    from lightspeech_cli.text import g2p
+
+    zebra = ["Z", "IY1", "B", "R", "AH0"]
+    frontend_cache = isolated_home / "cache" / "frontend"
+    frontend_cache.mkdir(parents=True)
+    (frontend_cache / "cmudict-3618488-123.txt").write_bytes(b"aardvark AA1 R D V AA2 R K\n")  # an older layout
+    g2p.cmu_dictionary.cache_clear()
+    try:
+        assert g2p.dictionary_phones("zebra") == zebra
+        [cached] = frontend_cache.glob("cmudict-*.txt")
+        whole = cached.read_bytes()
+        for damaged in (whole[:whole.index(b"\nzebra ")], whole.replace(b"\nzebra Z IY1", b"\nzebra Z EH1")):
+            cached.write_bytes(damaged)
+            g2p.cmu_dictionary.cache_clear()
+            assert g2p.dictionary_phones("zebra") == zebra
+            assert cached.read_bytes() == whole
+    finally:
+        g2p.cmu_dictionary.cache_clear()
+
+
 def test_the_sorted_dictionary_matches_the_cmu_dictionary():
     from lightspeech_cli.text.g2p import _package_dir, cmu_dictionary
 

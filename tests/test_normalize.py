@@ -89,6 +89,45 @@ from lightspeech_cli.text.normalize import normalize, split_sentences
     ("a Ph.D. in physics", "a P H D in physics"),
     # terminal colour codes are never read aloud
     ("\x1b[31mred\x1b[0m 31 m", "red thirty-one meters"),
+    # ...nor any other ECMA-48 sequence: 8-bit CSI, OSC, DCS, APC, charset designations, ESC 7
+    ("\x9b31mred", "red"),
+    ("\x1bPqdata\x1b\\hi", "hi"),
+    ("\x1b(Bhi", "hi"),
+    ("\x1b]0;title\x07hi \x9d0;title\x9cthere", "hi there"),
+    ("\x1b_app\x1b\\hi \x90dcs\x9cthere\x1b7", "hi there"),
+    # versions: after a v, or with two dots or more, the parts are numbers and the dots never end a sentence
+    ("v2.0 2x 1/2", "version two point oh two times one half"),
+    ("Python 3.12.1 is out.", "Python three point twelve point one is out."),
+    ("version 2.0.1 and 1.05.3", "version two point oh point one and one point oh five point three"),
+    ("Get v2.1.", "Get version two point one."),
+    ("192.168.0.1", "one nine two dot one six eight dot zero dot one"),
+    ("on 25.12.2026", "on the twenty-fifth of December, twenty twenty-six"),
+    # numbers around a slash
+    ("open 24/7", "open twenty-four seven"),
+    ("Windows 10/11", "Windows ten or eleven"),
+    ("due 3/15 or by Mon 10/11", "due March fifteenth or by Mon October eleventh"),
+    # ranges say the unit once, at the end
+    ("1-2 pm", "one to two P M"),
+    ("9am-5pm and 10:30-11:00", "nine A M to five P M and ten thirty to eleven o'clock"),
+    ("$5-10 or $5.50-$10 or $1-2 million", "five to ten dollars or five dollars and fifty cents to ten dollars or "
+     "one to two million dollars"),
+    ("50%-60% and 5-10%", "fifty to sixty percent and five to ten percent"),
+    ("1.5-2x and 2x-3x", "one point five to two times and two to three times"),
+    ("5-10 min and 5 km - 10 km", "five to ten minutes and five to ten kilometers"),
+    ("Mon-Fri and Sat\u2013Sun", "Monday to Friday and Saturday to Sunday"),
+    # multipliers and dimensions: a dimension has no space around its x, or one on each side
+    ("x2 speed", "times two speed"),
+    ("4x4x4 and 2 x 3", "four by four by four and two by three"),
+    # decades
+    ("1990s", "nineteen nineties"),
+    ("the 90s and the '80s", "the nineties and the eighties"),
+    ("1800s and 2000s", "eighteen hundreds and two thousands"),
+    # units without a number
+    ("km/h", "kilometers per hour"),
+    ("GHz and MHz", "gigahertz and megahertz"),
+    # hashtags, sharps, resolutions
+    ("#hashtag and C#", "hashtag and C sharp"),
+    ("4K video and 5k steps", "four K video and five thousand steps"),
 ])
 def test_normalize(written, spoken):
     assert normalize(written) == spoken
@@ -114,7 +153,9 @@ def test_long_sentences_are_chunked_at_commas_then_spaces():
 
 
 @pytest.mark.parametrize("hostile", ["'" * 100_000, "." * 100_000, "1.2." * 25_000, " ," * 50_000, "- " * 50_000,
-                                     "$1 " * 30_000, "1/2/" * 25_000, "a." * 50_000, "Mr. " * 25_000, "A. " * 30_000])
+                                     "$1 " * 30_000, "1/2/" * 25_000, "a." * 50_000, "Mr. " * 25_000, "A. " * 30_000,
+                                     "1x" * 50_000, "$1-" * 33_000, "1%-" * 33_000, "1:1-" * 25_000, "1 km-" * 20_000,
+                                     "\x1b]" + "a" * 99_998, "\x9b" + "0" * 99_999, "'90s" * 25_000])
 def test_the_frontend_is_fast_on_hostile_text(hostile):
     import time
 

@@ -19,6 +19,7 @@ from lightspeech_cli.text.sentences import split_into_sentences
     ("He lives on Main St. He met St. Patrick.", ["He lives on Main St.", "He met St. Patrick."]),
     ("cats, e.g. tabbies, etc. The end", ["cats, e.g. tabbies, etc.", "The end"]),
     ("Version 2.0 is out. Get v2.1 now.", ["Version 2.0 is out.", "Get v2.1 now."]),
+    ("Python 3.12.1 is out. Version 2.0.1 too.", ["Python 3.12.1 is out.", "Version 2.0.1 too."]),
     ('He said "Stop." Then he left.', ['He said "Stop."', "Then he left."]),
     ("Wait... what? Yes!", ["Wait... what?", "Yes!"]),
     ("Para one\n\npara two", ["Para one", "para two"]),
@@ -31,6 +32,11 @@ def test_sentence_ends(text, sentences):
 def test_the_splitter_then_the_normalizer_read_initials_and_abbreviations():
     texts = [s.text for s in frontend("Ask James T. Kirk and J. R. R. Tolkien. The U.S. Army is big.")]
     assert texts == ["Ask James T Kirk and J R R Tolkien.", "The U S Army is big."]
+
+
+def test_the_dots_of_a_version_never_end_a_sentence():
+    texts = [s.text for s in frontend("Python 3.12.1 is out. Get version 2.0.1 now.")]
+    assert texts == ["Python three point twelve point one is out.", "Get version two point oh point one now."]
 
 
 @pytest.mark.parametrize("hostile", ["1. 2. 3. " * 2000, "Mr. " * 5000, "A. " * 5000, "a" * 100_000, "." * 50_000])

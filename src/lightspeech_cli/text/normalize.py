@@ -55,6 +55,7 @@ TRAILING_ABBREVIATIONS = {
 UNITS = {
     # symbol: (singular, plural)
     "km/h": ("kilometer per hour", "kilometers per hour"),
+    "m/s": ("meter per second", "meters per second"),
     "mph": ("mile per hour", "miles per hour"),
     "km": ("kilometer", "kilometers"), "m": ("meter", "meters"),
     "cm": ("centimeter", "centimeters"), "mm": ("millimeter", "millimeters"),
@@ -62,7 +63,9 @@ UNITS = {
     "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"), "mg": ("milligram", "milligrams"),
     "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"), "oz": ("ounce", "ounces"),
     "l": ("liter", "liters"), "ml": ("milliliter", "milliliters"),
-    "ms": ("millisecond", "milliseconds"), "Hz": ("hertz", "hertz"),
+    "ms": ("millisecond", "milliseconds"), "sec": ("second", "seconds"), "secs": ("second", "seconds"),
+    "min": ("minute", "minutes"), "mins": ("minute", "minutes"), "hr": ("hour", "hours"),
+    "hrs": ("hour", "hours"), "Hz": ("hertz", "hertz"),
     "kHz": ("kilohertz", "kilohertz"), "MHz": ("megahertz", "megahertz"),
     "GHz": ("gigahertz", "gigahertz"), "KB": ("kilobyte", "kilobytes"),
     "MB": ("megabyte", "megabytes"), "GB": ("gigabyte", "gigabytes"),
@@ -144,8 +147,18 @@ def number(s: str) -> str:
 # --- passes --------------------------------------------------------------------
 
 
-# Terminal colour and cursor codes (CSI and OSC sequences): pasted from a terminal, never read.
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
+# Terminal control sequences (ECMA-48), pasted from a terminal, are never read. In order:
+# CSI, 7-bit (ESC [) and 8-bit (U+009B), colours and cursor moves: parameters,
+# intermediates, one final byte; the control strings OSC, DCS, SOS, PM and APC (ESC ] P X
+# ^ _, or U+009D 90 98 9E 9F), up to BEL or the string terminator (ESC \ or U+009C), or to
+# the end of an unterminated one; every other escape sequence: ESC, intermediates (the
+# charset designations ESC ( B, ESC ) 0) and one final byte (ESC 7, ESC c). Each match
+# starts at an escape character and cannot back up past the next: linear.
+ANSI_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]"
+)
 
 
 def clean_unicode(text: str) -> str:
@@ -217,6 +230,22 @@ def _date(month: int, day: int, year_: int | None) -> str:
     return words + (f", {year(year_)}" if year_ is not None else "")
 
 
+# Day names by their first three letters, for "Mon-Fri".
+DAYS = {d[:3].lower(): d for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
+DAY_NAME = (r"(Mon(?:day)?|Tue(?:s(?:day)?)?|Wed(?:nesday)?|Thu(?:r(?:s(?:day)?)?)?|Fri(?:day)?|Sat(?:urday)?|"
+            r"Sun(?:day)?)\.?")
+# A hyphen between two numbers, times, amounts or days is "to"; clean_unicode made an
+# en dash " - " already.
+RANGE = r"\s?-\s?"
+AT_END = re.compile(r"\s*$")
+
+
+def _at_end(m: re.Match) -> bool:
+    """Whether only space follows the match (matched in place: slicing the rest of the
+    text at every match would make a pass quadratic)."""
+    return AT_END.match(m.string, m.end()) is not None
+
+
 def expand_dates(text: str) -> str:
     def iso(m: re.Match) -> str:
         y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -228,6 +257,12 @@ def expand_dates(text: str) -> str:
             y += 2000 if y < 50 else 1900
         month, day = (a, b) if a <= 12 else (b, a)  # US order unless impossible
         return _date(month, day, y) if 1 <= month <= 12 and 1 <= day <= 31 else m.group()
+
+    def dotted(m: re.Match) -> str:
+        day, month = int(m.group(1)), int(m.group(2))  # 25.12.2026: written day first wherever dots are used
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return m.group()
+        return f"the {ordinal(day)} of {MONTHS[month - 1]}, {year(int(m.group(3)))}"
 
     def month_day(m: re.Match) -> str:
         day = int(m.group(2))
@@ -243,79 +278,163 @@ def expand_dates(text: str) -> str:
                   r"Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
     text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", iso, text)
     text = re.sub(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b", slashed, text)
+    text = re.sub(NUMBER_START + r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\w|\.\d)", dotted, text)
     text = re.sub(month_name + r" (\d{1,2})(?:st|nd|rd|th)?\b(?:,? (\d{4})\b)?", month_day, text)
     text = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)? " + month_name + r"(?:,? (\d{4})\b)?", day_month, text)
     # A month abbreviation left on its own ("in Nov.") is still the month.
-    return re.sub(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.",
+    text = re.sub(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.",
                   lambda m: MONTHS[_month_number(m.group(1)) - 1], text)
+    # A lone "Sun" or "Sat" may be a word; in a range ("Mon-Fri") it is a day.
+    return re.sub(r"\b" + DAY_NAME + RANGE + DAY_NAME + r"(?!\w)",
+                  lambda m: f"{DAYS[m.group(1)[:3].lower()]} to {DAYS[m.group(2)[:3].lower()]}", text)
+
+
+MERIDIEM = r"\s?([AaPp])\.?\s?[Mm]\.?(?![A-Za-z])"
+
+
+def _clock(hour: int, minute: int | None, meridiem: str | None) -> str | None:
+    """A time as said ("three forty-five P M", "twelve o'clock", "seven oh five"), or None
+    for what is no time (25:00). `minute` is None when only the hour was written."""
+    if hour > 23 or (minute or 0) > 59:
+        return None
+    words = cardinal(hour)
+    if minute == 0 and not meridiem:
+        words += " o'clock" if hour <= 12 else " hundred"
+    elif minute:
+        words += (" oh " if minute < 10 else " ") + cardinal(minute)
+    if meridiem:
+        words += " A M" if meridiem.lower() == "a" else " P M"
+    return words
 
 
 def expand_times(text: str) -> str:
-    def clock(m: re.Match) -> str:
-        hour, minute = int(m.group(1)), int(m.group(2) or 0)
-        meridiem = m.group(3)
-        if hour > 23 or minute > 59:
-            return m.group()
-        words = cardinal(hour)
-        if minute == 0:
-            words += "" if meridiem else " o'clock" if hour <= 12 else " hundred"
-        elif minute < 10:
-            words += " oh " + cardinal(minute)
-        else:
-            words += " " + cardinal(minute)
-        if meridiem:
-            words += " A M" if meridiem.lower() == "a" else " P M"
-            if m.group().endswith(".") and re.match(r"\s*$", m.string[m.end():]):
-                words += "."  # "p.m." closed the sentence too
-        return words
+    def closing(m: re.Match) -> str:
+        return "." if m.group().endswith(".") and _at_end(m) else ""  # "p.m." closed the sentence too
 
-    meridiem = r"\s?([AaPp])\.?\s?[Mm]\.?(?![A-Za-z])"
-    text = re.sub(r"\b(\d{1,2}):(\d{2})(?::\d{2})?(?:" + meridiem + r")?", clock, text)
-    return re.sub(r"\b(\d{1,2})()" + meridiem, clock, text)
+    def minutes(written: str | None) -> int | None:
+        return int(written) if written else None
+
+    def span(m: re.Match) -> str:
+        hour, minute, meridiem, last_hour, last_minute, last_meridiem = m.groups()
+        if not (minute or meridiem or last_minute or last_meridiem):
+            return m.group()  # "10-20 people": numbers, not times
+        first = _clock(int(hour), minutes(minute), meridiem)
+        last = _clock(int(last_hour), minutes(last_minute), last_meridiem)
+        if first is None or last is None:
+            return m.group()
+        return f"{first} to {last}{closing(m)}"
+
+    def clock(m: re.Match) -> str:
+        words = _clock(int(m.group(1)), minutes(m.group(2)), m.group(3))
+        return m.group() if words is None else words + closing(m)
+
+    time = r"(\d{1,2})(?::(\d{2}))?(?:" + MERIDIEM + ")?"
+    # 10:30-11:00, 9am-5pm, 1-2 pm: a range of times when one end has minutes or a meridiem.
+    text = re.sub(r"(?<![\d.:,])" + time + RANGE + time, span, text)
+    text = re.sub(r"\b(\d{1,2}):(\d{2})(?::\d{2})?(?:" + MERIDIEM + r")?", clock, text)
+    return re.sub(r"\b(\d{1,2})()" + MERIDIEM, clock, text)
+
+
+def _money(symbol: str, amount: str, scale: str | None) -> str:
+    """An amount in words with its currency: "five dollars and fifty cents", "two million pounds"."""
+    unit, units, cent, cents = CURRENCIES[symbol]
+    amount = amount.replace(",", "")
+    if scale:
+        return f"{number(amount)} {SCALES[scale.lower()]} {units}"
+    whole, _, fraction = amount.partition(".")
+    whole_n = int(whole or "0")
+    cents_n = int((fraction + "0")[:2]) if fraction else 0
+    parts = []
+    if whole_n or not cents_n:
+        parts.append(f"{cardinal(whole_n)} {unit if whole_n == 1 else units}")
+    if cents_n:
+        parts.append(f"{cardinal(cents_n)} {cent if cents_n == 1 else cents}")
+    return " and ".join(parts)
 
 
 def expand_currency(text: str) -> str:
-    def money(m: re.Match) -> str:
-        unit, units, cent, cents = CURRENCIES[m.group(1)]
-        amount = m.group(2).replace(",", "")
-        scale = m.group(3)
-        if scale:
-            return f"{number(amount)} {SCALES[scale.lower()]} {units}"
-        whole, _, fraction = amount.partition(".")
-        whole_n = int(whole or "0")
-        cents_n = int((fraction + "0")[:2]) if fraction else 0
-        parts = []
-        if whole_n or not cents_n:
-            parts.append(f"{cardinal(whole_n)} {unit if whole_n == 1 else units}")
-        if cents_n:
-            parts.append(f"{cardinal(cents_n)} {cent if cents_n == 1 else cents}")
-        return " and ".join(parts)
+    def span(m: re.Match) -> str:
+        symbol, first, last, scale = m.groups()
+        # "$5-10": "five to ten dollars", the unit said once; "$5.50-10" needs both.
+        start = _money(symbol, first, None) if "." in first and not scale else number(first)
+        return f"{start} to {_money(symbol, last, scale)}"
 
+    symbol = "([$£€¥₹])"
     scales = r"(?:\s?(thousand|million|billion|trillion|[kKmMbB][nN]?)\b)?"
     # "(?!\w)": "$1e999" is not one dollar followed by "e999".
-    return re.sub(r"([$£€¥₹])\s?(" + NUMBER + ")" + scales + r"(?![\w])", money, text)
+    text = re.sub(symbol + r"\s?(" + NUMBER + ")" + RANGE + r"(?:\1\s?)?(" + NUMBER + ")" + scales + r"(?!\w)",
+                  span, text)
+    return re.sub(symbol + r"\s?(" + NUMBER + ")" + scales + r"(?!\w)",
+                  lambda m: _money(m.group(1), m.group(2), m.group(3)), text)
 
 
 def expand_percentages(text: str) -> str:
-    return re.sub(NUMBER_START + r"(-?(?:" + NUMBER + r"))\s?%", lambda m: number(m.group(1)) + " percent", text)
+    amount = NUMBER_START + r"(-?(?:" + NUMBER + r"))"
+    text = re.sub(amount + r"\s?%?" + RANGE + "(" + NUMBER + r")\s?%",
+                  lambda m: f"{number(m.group(1))} to {number(m.group(2))} percent", text)  # 50-60%, 50%-60%
+    return re.sub(amount + r"\s?%", lambda m: number(m.group(1)) + " percent", text)
+
+
+# Unit symbols read even without a number: nobody says "G H z" or "k m slash h".
+SPOKEN_ALONE = ("km/h", "m/s", "kHz", "MHz", "GHz", "Hz")
+
+
+def _quantity(amount: str, symbol: str) -> str:
+    singular, plural = UNITS[symbol]
+    return f"{number(amount)} {singular if amount == '1' else plural}"
 
 
 def expand_units(text: str) -> str:
-    def unit(m: re.Match) -> str:
-        singular, plural = UNITS[m.group(2)]
-        return f"{number(m.group(1))} {singular if m.group(1) == '1' else plural}"
+    def span(m: re.Match) -> str:  # 5-10 min, 5 km-10 km: "five to ten minutes"
+        first, first_unit, last, unit = m.groups()
+        if first_unit and first_unit != unit:
+            return f"{_quantity(first, first_unit)} to {_quantity(last, unit)}"
+        return f"{number(first)} to {_quantity(last, unit)}"
 
-    symbols = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-    return re.sub(NUMBER_START + r"(-?(?:" + NUMBER + r"))\s?(" + symbols + r")(?![\w/])", unit, text)
+    symbols = "(" + "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True)) + ")"
+    amount = NUMBER_START + r"(-?(?:" + NUMBER + r"))\s?"
+    text = re.sub(amount + "(?:" + symbols + r"\s?)?-\s?(" + NUMBER + r")\s?" + symbols + r"(?![\w/])", span, text)
+    text = re.sub(amount + symbols + r"(?![\w/])", lambda m: _quantity(m.group(1), m.group(2)), text)
+    alone = "|".join(re.escape(u) for u in SPOKEN_ALONE)
+    return re.sub(r"(?<![\w/°])(" + alone + r")(?![\w/])", lambda m: UNITS[m.group(1)][1], text)
+
+
+def _version_part(part: str, first: bool) -> str:
+    """3 -> three and 12 -> twelve; after a dot, 0 -> oh and 05 -> oh five."""
+    if first or not part.startswith("0"):
+        return cardinal(int(part))
+    return " ".join("oh" if d == "0" else DIGIT_WORDS[int(d)] for d in part)
 
 
 def expand_versions(text: str) -> str:
-    """v2.0 -> version two point oh; v1.2.3 -> version one point two point three."""
-    def version(m: re.Match) -> str:
-        parts = m.group(1).split(".")
-        return "version " + " point ".join("oh" if p == "0" and i else cardinal(int(p)) for i, p in enumerate(parts))
+    """v2.0 -> version two point oh; v1.2.3 -> version one point two point three; with two
+    or more dots a number is a version too, its parts numbers, not decimals (Python
+    3.12.1 -> three point twelve point one); four parts up to 255 are an IP address."""
+    def spoken(version: str) -> str:
+        return " point ".join(_version_part(p, i == 0) for i, p in enumerate(version.split(".")))
 
-    return re.sub(r"(?<![\w.])[vV](\d{1,6}(?:\.\d{1,6}){0,3})(?![\w.]|\.\d)", version, text)
+    def dotted(m: re.Match) -> str:
+        parts = m.group(1).split(".")
+        if len(parts) == 4 and all(int(p) <= 255 for p in parts):
+            return " dot ".join(digits(p) for p in parts)  # 192.168.0.1
+        return spoken(m.group(1))
+
+    text = re.sub(r"(?<![\w.])[vV](\d{1,6}(?:\.\d{1,6}){0,3})(?!\w|\.\d)", lambda m: "version " + spoken(m.group(1)),
+                  text)
+    return re.sub(NUMBER_START + r"(\d{1,6}(?:\.\d{1,6}){2,3})(?!\w|\.\d)", dotted, text)
+
+
+def _plural(words: str) -> str:
+    return words[:-1] + "ies" if words.endswith("y") else words + "s"
+
+
+def expand_decades(text: str) -> str:
+    """1990s -> nineteen nineties, 1800s -> eighteen hundreds, the '90s and the 90s -> the nineties."""
+    def decade(m: re.Match) -> str:
+        n = int(m.group(1))
+        return _plural(year(n) if n >= 1000 else cardinal(n))
+
+    return re.sub(r"(?<![\w.,'])'?([1-9]0|1\d\d0|20\d0)'?s\b", decade, text)
 
 
 def expand_scientific(text: str) -> str:
@@ -327,26 +446,50 @@ def expand_scientific(text: str) -> str:
 
 
 def expand_multipliers(text: str) -> str:
-    """2x faster -> two times faster; 4x4 and 1920 x 1080 -> four by four."""
-    text = re.sub(NUMBER_START + r"(\d+)\s?[xX\u00d7]\s?(\d+)(?![\w.])",
-                  lambda m: f"{number(m.group(1))} by {number(m.group(2))}", text)
-    return re.sub(NUMBER_START + r"(\d+(?:\.\d+)?)[xX\u00d7](?!\w)", lambda m: f"{number(m.group(1))} times", text)
+    """2x faster -> two times faster; 1.5-2x and 2x-3x -> ... to two times; x2 -> times two;
+    a dimension, 4x4 or 1920 x 1080 (no space around the x, or one on each side) -> four by
+    four, so "2x 1/2" is two times a half."""
+    decimal = r"(\d+(?:\.\d+)?)"
+    text = re.sub(NUMBER_START + decimal + "[xX]?" + RANGE + decimal + r"[xX](?!\w)",
+                  lambda m: f"{number(m.group(1))} to {number(m.group(2))} times", text)
+    # Starting only where a word starts keeps "1x1x1x..." linear.
+    text = re.sub(r"(?<![\w.,])(\d+(?:[xX]\d+)+|\d+(?: [xX] \d+)+)(?!\w|\.\d)",
+                  lambda m: " by ".join(number(n) for n in re.split(r" ?[xX] ?", m.group(1))), text)
+    text = re.sub(NUMBER_START + decimal + r"[xX](?!\w)", lambda m: f"{number(m.group(1))} times", text)
+    return re.sub(r"(?<![\w.])x" + decimal + r"(?!\w|\.\d)", lambda m: f"times {number(m.group(1))}", text)
 
 
 FRACTION_DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 COMMON_DENOMINATORS = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16, 32, 64, 100}
+# Words after which a month/day is a date: "on 12/25", "due 3/15", "Mon 10/11".
+DATE_WORDS = {"on", "by", "until", "till", "til", "since", "from", "due", "before", "after", "through", "thru",
+              "dated", "starting", "ending", "expires", "born"} | set(DAYS) | {d.lower() for d in DAYS.values()}
+
+
+def _previous_word(text: str, position: int) -> str:
+    """The word just before `position` ("" when there is none), looking back a few characters only."""
+    before = text[max(0, position - 40):position]
+    words = before.split()
+    return words[-1].strip(".,;:") if words and before[-1:].isspace() else ""
 
 
 def expand_fractions(text: str) -> str:
-    """1/2 -> one half, 3/8 -> three eighths; a month/day (12/25) is a date; any other
-    a/b is "a over b". Dates with a year went to expand_dates before."""
+    """24/7 -> twenty-four seven; a month/day after a word that introduces a date (on 12/25)
+    -> December twenty-fifth; 1/2 -> one half, 3/8 -> three eighths; after a name, the
+    alternatives of a version (Windows 10/11 -> ten or eleven); any other a/b -> a over b.
+    Dates with a year went to expand_dates before."""
     def fraction(m: re.Match) -> str:
         top, bottom = int(m.group(1)), int(m.group(2))
+        if (top, bottom) == (24, 7):
+            return "twenty-four seven"  # all day, every day
+        previous = _previous_word(m.string, m.start())
+        if previous.lower() in DATE_WORDS and 1 <= top <= 12 and 1 <= bottom <= 31:
+            return _date(top, bottom, None)
         if bottom in COMMON_DENOMINATORS and top < 1000:
             singular, plural = FRACTION_DENOMINATORS.get(bottom, (ordinal(bottom), ordinal(bottom) + "s"))
             return f"{cardinal(top)} {singular if top == 1 else plural}"
-        if 1 <= top <= 12 and 1 <= bottom <= 31:
-            return _date(top, bottom, None)
+        if previous[:1].isupper():
+            return f"{cardinal(top)} or {cardinal(bottom)}"
         return f"{cardinal(top)} over {cardinal(bottom)}"
 
     return re.sub(NUMBER_START + r"(\d{1,6})/(\d{1,6})(?![\d/]|\.\d)", fraction, text)
@@ -354,9 +497,10 @@ def expand_fractions(text: str) -> str:
 
 def expand_scaled_numbers(text: str) -> str:
     """5k -> five thousand, 2.5M and 3bn -> two point five million, three billion (money
-    went to expand_currency first)."""
-    names = {"k": "thousand", "K": "thousand", "M": "million", "bn": "billion", "B": "billion"}
-    return re.sub(NUMBER_START + r"(\d+(?:\.\d+)?)(k|K|M|bn|B)\b",
+    went to expand_currency first). A capital K is a resolution or a race (4K video, a 5K
+    run), said "four K"."""
+    names = {"k": "thousand", "M": "million", "bn": "billion", "B": "billion"}
+    return re.sub(NUMBER_START + r"(\d+(?:\.\d+)?)(k|M|bn|B)\b",
                   lambda m: f"{number(m.group(1))} {names[m.group(2)]}", text)
 
 
@@ -428,7 +572,7 @@ def expand_initials(text: str) -> str:
     their period (James T. Kirk), which is kept only at the end of the sentence."""
     def dotted(m: re.Match) -> str:
         letters = " ".join(c.upper() for c in m.group(1) if c.isalpha())
-        return letters + ("." if re.match(r"\s*$", m.string[m.end():]) else "")
+        return letters + ("." if _at_end(m) else "")
 
     text = re.sub(r"(?<![\w.])((?:[A-Za-z]{1,2}\.){2,})(?![\w.])", dotted, text)
     return re.sub(r"(?<![\w.'])([A-Z])\.(?=\s+\S)", r"\1", text)
@@ -439,6 +583,8 @@ def expand_symbols(text: str) -> str:
     text = re.sub(r"(?<=\s)vs(?=\s)", "versus", text)
     text = re.sub(r"(?<=[A-Za-z])-(?=\d)", " ", text)  # COVID-19, F-16: one name, no pause
     text = re.sub(r"#\s?(?=\d)", " number ", text)
+    text = re.sub(r"(?<![\w#])([A-G])#(?![\w#])", r"\1 sharp", text)  # C#, F#
+    text = re.sub(r"(?<![\w#])#(?=[A-Za-z])", "", text)  # a hashtag is read as its word
     text = re.sub(r"(?<=\d)\s?[-–]\s?(?=\d)", " to ", text)  # ranges: 5-10
     text = re.sub(r"(?<![\w])-(?=\d)", " minus ", text)  # a sign, not a hyphen
     return "".join(SYMBOLS.get(c, c) for c in text)
@@ -474,7 +620,7 @@ def tidy(text: str) -> str:
 
 PASSES = [
     expand_urls_and_emails, expand_phone_numbers, expand_dates, expand_times, expand_versions,
-    expand_scientific, expand_currency, expand_percentages, expand_units, expand_multipliers,
+    expand_decades, expand_scientific, expand_currency, expand_percentages, expand_units, expand_multipliers,
     expand_fractions, expand_scaled_numbers, expand_ordinals, expand_roman_numerals,
     expand_abbreviations, expand_symbols, expand_numbers, tidy,
 ]
