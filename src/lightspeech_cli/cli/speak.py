@@ -1,4 +1,4 @@
-"""say, render, phonemize: parse, call the runtime, print."""
+"""say, phonemize: parse, call the runtime, print."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import typer
 from ..errors import InputError
 from . import app
 from .common import (BACKEND, ENERGY, LEXICON, PITCH, QUIET, RATE, SAMPLE_RATE, SENTENCE_SILENCE, SPEED, SSML, THREADS,
-                     VERBOSE, VOCODER, VOICE, VOLUME, AudioFormat, Backend, check_text, controls, detail, info,
-                     load_phonemizer, make_synthesizer, out, read_text, set_verbosity, show_progress, warn)
+                     VERBOSE, VOCODER, VOICE, VOLUME, Backend, check_text, controls, detail, load_phonemizer,
+                     make_synthesizer, out, read_text, set_verbosity, warn)
 
 WORDS = typer.Argument(None, help="Text to speak (unquoted words are joined); read from standard input when omitted "
                        "or '-'.", show_default=False)
@@ -143,116 +143,6 @@ def _read_file(path: Path) -> str:
         return decode_input(path.read_bytes(), str(path))
     except OSError as e:
         raise InputError(f"cannot read {path}: {e.strerror}") from None
-
-
-@app.command()
-def render(
-    input_file: str = typer.Argument(..., metavar="INPUT", help="Text file (one utterance per line), JSON Lines "
-                                     "(.jsonl, .ndjson), or '-' for standard input.", show_default=False),
-    output_dir: Path = typer.Option(..., "--output", "-o", help="Folder for the audio files and manifest.jsonl."),
-    paragraphs: bool = typer.Option(False, "--paragraphs", help="One utterance per paragraph (blank-line separated)."),
-    json_lines: bool = typer.Option(False, "--jsonl", help="Read the input as JSON Lines whatever its name."),
-    audio_format: AudioFormat = typer.Option(AudioFormat.wav, "--format", "-F", case_sensitive=False,
-                                             help="Audio format of the numbered files."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Render everything again, even what is up to date."),
-    voice: Optional[str] = VOICE,
-    vocoder: Optional[str] = VOCODER,
-    backend: Optional[Backend] = BACKEND,
-    threads: Optional[int] = THREADS,
-    speed: float = SPEED,
-    rate: Optional[float] = RATE,
-    pitch: float = PITCH,
-    energy: float = ENERGY,
-    volume: float = VOLUME,
-    sentence_silence: float = SENTENCE_SILENCE,
-    sample_rate: Optional[int] = SAMPLE_RATE,
-    lexicon: Optional[Path] = LEXICON,
-    quiet: bool = QUIET,
-    verbose: bool = VERBOSE,
-) -> None:
-    """Render many utterances to numbered files plus a manifest.
-
-    Input is text (one utterance per non-empty line, or per paragraph) or JSON Lines
-    ({"text": ..., "file": ..., "speed": ..., "pitch": ..., "energy": ..., "volume": ...}).
-    Files whose text and settings are unchanged are kept, so a killed render resumes
-    where it stopped and an edited input redoes only what changed.
-    """
-    from ..runtime import audio
-    from ..runtime.engine import check_threads
-    from ..runtime.render import JSON_LINES_SUFFIXES, RenderFailures, read_input, read_jobs, render_jobs
-    from ..runtime.synthesizer import check_silence
-    from ..runtime.voice import find_voice
-
-    set_verbosity(quiet, verbose)
-    chosen = controls(speed, rate, pitch, energy, volume)
-    check_threads(threads)
-    check_silence(sentence_silence)
-    audio.check_sample_rate(sample_rate)
-    if audio_format.value != "wav" and f".{audio_format.value}" not in audio.supported_formats():
-        raise InputError(f"this libsndfile cannot write {audio_format.value}; use "
-                         f"{', '.join(f[1:] for f in audio.supported_formats())}")
-    path = None if input_file == "-" else Path(input_file)
-    content, source = read_input(path)
-    is_json_lines = json_lines or (path is not None and path.suffix.lower() in JSON_LINES_SUFFIXES)
-    jobs = read_jobs(content, source, is_json_lines, paragraphs, audio_format.value, chosen)
-    synthesizer = make_synthesizer(find_voice(voice), vocoder, backend, threads, lexicon)
-    settings = f"{synthesizer.identity()}\0{sample_rate}\0{sentence_silence}\0{lexicon_identity(lexicon)}"
-    progress = _progress_bar(len(jobs)) if show_progress() else None
-    try:
-        with progress or _nothing():
-            report = render_jobs(jobs, output_dir, synthesizer, settings, overwrite, sentence_silence, sample_rate,
-                                 progress=progress.update if progress else None)
-    except RenderFailures as failures:
-        for line in failures.report.failed:
-            detail(f"skipped {line}")
-        raise
-    _summary(report, output_dir)
-
-
-def lexicon_identity(lexicon: Optional[Path]) -> str:
-    from ..paths import default_lexicon_path
-
-    path = lexicon or default_lexicon_path()
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
-
-
-def _summary(report, folder: Path) -> None:
-    info(f"{report.files} files, {report.audio_seconds:.1f} s of audio in {folder} ({report.kept} already there, "
-         f"{report.moved} moved, {report.made} made); real-time factor {report.real_time_factor:.3f}")
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-class _progress_bar:
-    """rich's progress bar on stderr, only on a terminal."""
-
-    def __init__(self, total: int):
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self.progress = Progress(TextColumn("rendering"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                 console=Console(stderr=True))
-        self.task = self.progress.add_task("rendering", total=total)
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
-
-    def update(self, done: int, total: int) -> None:
-        self.progress.update(self.task, completed=done, total=total)
 
 
 @app.command()
