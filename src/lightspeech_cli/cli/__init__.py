@@ -117,4 +117,4 @@ def sub_app(help_text: str) -> typer.Typer:
                        context_settings={"help_option_names": ["-h", "--help"]})
 
 
-from . import speak, render, voices, profile, train, search  # noqa: E402,F401,I001 - each adds its commands to `app`, in this order
+from . import speak, render, voices, profile, train, search, serve  # noqa: E402,F401,I001 - each adds its commands to `app`, in this order

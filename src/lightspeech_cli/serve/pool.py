@@ -1,0 +1,130 @@
+"""Voices kept loaded, and a bounded pool of threads that speak, shared by both servers.
+
+A request is admitted only while fewer than `workers + queue_limit` are in progress
+(else `Busy`: HTTP 503); its sentences are then made one at a time on the worker
+threads, one ONNX Runtime thread each, so concurrent requests share the cores fairly
+and a long text cannot starve a short one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+import numpy as np
+
+from ..errors import InputError, LightspeechError
+from ..runtime.synthesizer import Controls, Synthesizer
+from ..runtime.voice import Voice, find_voice, installed_voice_names, looks_like_path
+
+
+class Busy(LightspeechError):
+    """Every worker is busy and the queue is full."""
+
+
+@dataclass(frozen=True)
+class VoiceSummary:
+    name: str
+    language: str
+    description: str
+    licence: str
+
+    @classmethod
+    def of(cls, voice: Voice) -> "VoiceSummary":
+        return cls(voice.name, voice.config.language, voice.config.description, voice.config.licence)
+
+
+class SpeakerPool:
+    def __init__(self, default_voice: str | None, workers: int, queue_limit: int, max_chars: int,
+                 vocoder: str | None = None):
+        """Loads the default voice (a name or a folder) before anything is served, so a
+        missing or broken voice is an error at start, not on the first request."""
+        self.workers, self.queue_limit, self.max_chars = workers, queue_limit, max_chars
+        self.vocoder = vocoder
+        default = self._warmed_up(default_voice)
+        self.default_voice = default.voice.name
+        self._synthesizers: dict[str, Synthesizer] = {self.default_voice: default}
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="speak")
+        self._lock = threading.Lock()
+        self.in_progress = 0
+        self.served = 0
+
+    # --- voices ----------------------------------------------------------------------------
+
+    def voices(self) -> list[VoiceSummary]:
+        """The default voice, then every other installed voice that reads (a broken one is
+        not offered)."""
+        summaries = [VoiceSummary.of(self._synthesizers[self.default_voice].voice)]
+        for name in installed_voice_names():
+            if name != self.default_voice:
+                try:
+                    summaries.append(VoiceSummary.of(find_voice(name)))
+                except LightspeechError:
+                    continue
+        return summaries
+
+    async def synthesizer(self, name: str | None) -> Synthesizer:
+        """The synthesizer for a voice name (clients name voices, never folders), loaded on
+        a worker thread the first time it is asked for, then kept."""
+        name = name or self.default_voice
+        if name in self._synthesizers:
+            return self._synthesizers[name]
+        if looks_like_path(name) or name not in installed_voice_names():
+            raise InputError(f"unknown voice {name[:60]!r}; voices: {', '.join(v.name for v in self.voices())}")
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self._load, name)
+
+    def _load(self, name: str) -> Synthesizer:
+        with self._lock:  # two first requests for one voice load it once
+            if name not in self._synthesizers:
+                self._synthesizers[name] = self._warmed_up(name)
+            return self._synthesizers[name]
+
+    def _warmed_up(self, voice: str | None) -> Synthesizer:
+        """A loaded voice that has spoken once: ONNX Runtime's first run plans its memory
+        (a few hundred ms), which the first listener should not wait for."""
+        synthesizer = Synthesizer.load(voice, vocoder=self.vocoder, threads=1)
+        synthesizer.synthesize("Ready.")
+        return synthesizer
+
+    # --- speaking --------------------------------------------------------------------------
+
+    def admit(self) -> None:
+        """Count a request in, or refuse it when the workers and the queue are full."""
+        with self._lock:
+            if self.in_progress >= self.workers + self.queue_limit:
+                raise Busy(f"busy: {self.in_progress} requests in progress; try again shortly")
+            self.in_progress += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self.in_progress -= 1
+            self.served += 1
+
+    def check_text(self, text: object) -> str:
+        if not isinstance(text, str):
+            raise InputError("the input must be text (a JSON string)")
+        if not text.strip():
+            raise InputError("the input is empty")
+        if len(text) > self.max_chars:
+            raise InputError(f"the input is too long ({len(text):,} characters; the limit is {self.max_chars:,})")
+        if "\x00" in text:
+            raise InputError("the input is binary, not text")
+        return text
+
+    async def stream(self, synthesizer: Synthesizer, text: str, controls: Controls,
+                     ssml: bool | None = None) -> AsyncIterator[np.ndarray]:
+        """float32 audio, a sentence (or pause) at a time, each made as its own task on the
+        worker threads (so requests take turns). The caller has admitted the request. The
+        whole text is planned before the first audio, so a text with nothing to say fails
+        before anything is sent; SSML that is skipped is not the listener's concern."""
+        loop = asyncio.get_running_loop()
+        items = await loop.run_in_executor(self.executor, synthesizer.plan, text, ssml, lambda _: None)
+        chunks = synthesizer.stream_plan(items, controls.check())
+        while (chunk := await loop.run_in_executor(self.executor, next, chunks, None)) is not None:
+            yield chunk
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,157 @@
+"""The Wyoming server, as Home Assistant's voice pipeline talks to it (`wyoming` package).
+
+    describe                                      -> info: the voices
+    synthesize (text, voice)                      -> audio-start, audio-chunk..., audio-stop
+    synthesize-start, synthesize-chunk...,        -> the same, each sentence spoken as soon as
+    synthesize-stop                                  the next one begins; then synthesize-stopped
+
+Audio is 16-bit mono PCM at the voice's rate, in chunks of CHUNK_SAMPLES. A failure is an
+`error` event; the connection stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import numpy as np
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
+from wyoming.server import AsyncEventHandler
+from wyoming.tts import (Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped,
+                         SynthesizeVoice)
+
+from .. import __version__
+from ..errors import InputError, LightspeechError
+from ..runtime import audio
+from ..runtime.synthesizer import DEFAULT_SENTENCE_SILENCE, Controls
+from ..text.sentences import sentence_spans
+from .pool import SpeakerPool
+
+CHUNK_SAMPLES = 4096
+log = logging.getLogger("lightspeech.wyoming")
+
+
+def describe(pool: SpeakerPool) -> Info:
+    voices = [TtsVoice(name=v.name, description=v.description or v.name, installed=True, version=None,
+                       attribution=Attribution(name=f"lightspeech ({v.licence} licence)", url=""),
+                       languages=[v.language]) for v in pool.voices()]
+    return Info(tts=[TtsProgram(name="lightspeech", description="lightspeech: offline text to speech",
+                                attribution=Attribution(name="lightspeech", url=""), installed=True,
+                                version=__version__, voices=voices, supports_synthesize_streaming=True)])
+
+
+def parse(kind, event: Event):
+    """A client's event as `kind`, checked: its JSON may hold anything."""
+    try:
+        parsed = kind.from_event(event)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InputError(f"a malformed {event.type} event") from None
+    voice_name = getattr(getattr(parsed, "voice", None), "name", None)
+    if not isinstance(getattr(parsed, "text", ""), str) or not isinstance(voice_name, (str, type(None))):
+        raise InputError(f"a malformed {event.type} event: its text and voice name must be strings")
+    return parsed
+
+
+class SpeechHandler(AsyncEventHandler):
+    """One client connection; Home Assistant opens one per answer."""
+
+    def __init__(self, pool: SpeakerPool, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        super().__init__(reader, writer)
+        self.pool = pool
+        host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
+        self.client = f"{host}:{port}"
+        self.answering = False  # from a synthesize (or synthesize-start) to its last event
+        self.streaming = False  # between synthesize-start and synthesize-stop
+        self.failed = False  # an error was sent for this stream: the rest of its text is dropped
+        self.voice: str | None = None
+        self.pending = ""  # streamed text whose last sentence may not have ended yet
+        self.chars = 0
+        self.started = False  # audio-start sent for this answer
+        self.samples = 0
+        self.rate = 0
+        self.began = 0.0
+
+    async def handle_event(self, event: Event) -> bool:
+        try:
+            if Describe.is_type(event.type):
+                await self.write_event(describe(self.pool).event())
+            elif Synthesize.is_type(event.type) and not self.streaming:  # in a stream it repeats the text
+                request = parse(Synthesize, event)
+                self.begin(request.voice)
+                self.chars = len(request.text)
+                try:
+                    await self.speak(request.text, ssml=True if request.text_format == "ssml" else None)
+                finally:
+                    await self.finish("synthesize")
+            elif SynthesizeStart.is_type(event.type):
+                self.begin(parse(SynthesizeStart, event).voice)
+                self.streaming = True
+            elif SynthesizeChunk.is_type(event.type) and self.streaming and not self.failed:
+                text = parse(SynthesizeChunk, event).text
+                self.pending += text
+                self.chars += len(text)
+                await self.speak_finished_sentences()
+            elif SynthesizeStop.is_type(event.type) and self.streaming:
+                self.streaming = False
+                try:
+                    if self.pending.strip():
+                        await self.speak(self.pending)
+                finally:
+                    await self.finish("synthesize-stream")
+                    await self.write_event(SynthesizeStopped().event())
+        except LightspeechError as e:
+            log.warning("wyoming %s error: %s", self.client, e)
+            self.failed, self.pending = True, ""
+            await self.write_event(Error(text=str(e), code=type(e).__name__).event())
+        return True
+
+    def begin(self, voice: SynthesizeVoice | None) -> None:
+        self.voice = voice.name if voice else None
+        self.answering, self.failed, self.started = True, False, False
+        self.pending, self.chars, self.samples, self.began = "", 0, 0, time.perf_counter()
+
+    async def speak_finished_sentences(self) -> None:
+        """Speak every sentence of the pending text that is followed by the start of
+        another (only then is its end certain: "Dr." may go on); keep the rest."""
+        spans = sentence_spans(self.pending)
+        if len(spans) > 1:
+            done, self.pending = self.pending[:spans[-1][0]], self.pending[spans[-1][0]:]
+            await self.speak(done)
+        if len(self.pending) > self.pool.max_chars:
+            raise InputError(f"the input is too long (a sentence of more than {self.pool.max_chars:,} characters)")
+
+    async def speak(self, text: str, ssml: bool | None = None) -> None:
+        text = self.pool.check_text(text)
+        synthesizer = await self.pool.synthesizer(self.voice)
+        self.rate = synthesizer.sample_rate
+        self.pool.admit()
+        try:
+            if self.samples:  # the stream's earlier sentences were spoken: the usual pause between sentences
+                await self.send(synthesizer.silence(DEFAULT_SENTENCE_SILENCE))
+            async for chunk in self.pool.stream(synthesizer, text, Controls(), ssml):
+                await self.send(chunk)
+        finally:
+            self.pool.release()
+
+    async def send(self, samples: np.ndarray) -> None:
+        if self.writer.is_closing():  # a write failed: the client went away, so stop speaking for it
+            raise ConnectionResetError
+        if not self.started:
+            await self.write_event(AudioStart(rate=self.rate, width=2, channels=1).event())
+            self.started = True
+        pcm = audio.to_pcm16(samples).tobytes()
+        for offset in range(0, len(pcm), CHUNK_SAMPLES * 2):
+            await self.write_event(AudioChunk(audio=pcm[offset:offset + CHUNK_SAMPLES * 2], rate=self.rate, width=2,
+                                              channels=1).event())
+        self.samples += len(samples)
+
+    async def finish(self, kind: str) -> None:
+        if self.started:
+            await self.write_event(AudioStop().event())
+        self.answering = False
+        log.info("wyoming %s %s %d chars -> %.2f s of audio in %.3f s", self.client, kind, self.chars,
+                 self.samples / self.rate if self.rate else 0.0, time.perf_counter() - self.began)
