@@ -82,6 +82,30 @@ def test_controls_change_the_audio(tiny_voice, tmp_path):
     assert len(frames("--pitch", "1.5")) == len(normal) and not np.allclose(frames("--pitch", "1.5"), normal)
 
 
+def test_energy_changes_the_audio_not_its_length(tiny_voice, tmp_path):
+    def audio(energy):
+        out = tmp_path / f"{energy}.wav"
+        assert run("say", "Hello world.", "-v", tiny_voice.folder, "-o", out, "--energy", energy).exit_code == 0
+        return soundfile.read(out)[0]
+
+    normal, strong, weak = audio("1"), audio("1.5"), audio("0.5")
+    assert len(strong) == len(weak) == len(normal) == HELLO_FRAMES * HOP
+    assert not np.allclose(strong, normal, atol=1e-3) and not np.allclose(weak, normal, atol=1e-3)
+
+
+def test_ssml_on_streamed_stdin_is_read_as_one_document(tiny_voice, tmp_path):
+    """A document over several lines of a pipe: its tags are markup, not words, and its break is a pause."""
+    document = '<speak>\nHello world.\n<break time="500ms"/>\nHello world.\n</speak>\n'
+    streamed, argument = tmp_path / "streamed.wav", tmp_path / "argument.wav"
+    assert run("say", "-v", tiny_voice.folder, "-o", streamed, input=document).exit_code == 0
+    assert run("say", document, "-v", tiny_voice.folder, "-o", argument).exit_code == 0
+    samples = soundfile.read(streamed)[0]
+    assert len(samples) == 2 * HELLO_FRAMES * HOP + int(0.5 * 22050)
+    assert np.array_equal(samples, soundfile.read(argument)[0])
+    pause = samples[HELLO_FRAMES * HOP:HELLO_FRAMES * HOP + int(0.5 * 22050)]
+    assert not pause.any()
+
+
 def test_resampled_output(tiny_voice, tmp_path):
     out = tmp_path / "phone.wav"
     assert run("say", "Hello world.", "-v", tiny_voice.folder, "-o", out, "--sample-rate", "16000").exit_code == 0

@@ -66,6 +66,30 @@ def show_progress() -> bool:
     return not Verbosity.quiet and sys.stderr is not None and sys.stderr.isatty()
 
 
+def print_table(columns: list[str], rows: list[list[str]], title: str | None = None,
+                right: frozenset[str] = frozenset()) -> None:
+    """A Rich table on a terminal; when stdout is a pipe or a file, plain space-aligned
+    columns with every value whole (Rich would fit them into 80 columns and cut them),
+    so grep, awk and cut see what the table says. `right`: the columns of numbers."""
+    if sys.stdout is not None and sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="right" if column in right else "left")
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    if title:
+        out(title)
+    widths = [max(len(value) for value in [column] + [row[i] for row in rows]) for i, column in enumerate(columns)]
+    for row in [columns] + rows:
+        cells = (v.rjust(w) if c in right else v.ljust(w) for v, w, c in zip(row, widths, columns))
+        out("  ".join(cells).rstrip())
+
+
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and the output asked for).")
 VERBOSE = typer.Option(False, "--verbose", "--debug", help="Print details: timings, what was loaded, and a "
                        "traceback on an internal error.")

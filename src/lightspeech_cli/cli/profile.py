@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import app
-from .common import QUIET, VERBOSE, check_text, out, set_verbosity
+from .common import QUIET, VERBOSE, check_text, out, print_table, set_verbosity
 
 
 @app.command()
@@ -46,23 +46,15 @@ def profile(
 
 
 def print_report(report) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
+    numbers = frozenset({"parameters", "median ms", "share"})
     for p in report.profiles:
-        table = Table(title=f"{p.name}: {p.architecture}", title_justify="left")
-        for column in ("component", "parameters", "median ms", "share"):
-            table.add_column(column, justify="left" if column == "component" else "right")
-        for row in p.rows:
-            table.add_row(row.component, f"{row.parameters:,}", f"{row.milliseconds:.2f}", f"{row.share:.1%}")
-        table.add_row("acoustic model (whole forward)", f"{p.acoustic_parameters:,}", f"{p.acoustic_ms:.2f}", "",
-                      style="bold")
-        console.print(table)
+        rows = [[row.component, f"{row.parameters:,}", f"{row.milliseconds:.2f}", f"{row.share:.1%}"] for row in p.rows]
+        rows.append(["acoustic model (whole forward)", f"{p.acoustic_parameters:,}", f"{p.acoustic_ms:.2f}", ""])
+        print_table(["component", "parameters", "median ms", "share"], rows, f"{p.name}: {p.architecture}", numbers)
         vocoder = f"; vocoder alone {p.vocoder_real_time_factor:.4f}" if p.vocoder_real_time_factor else ""
-        console.print(f"  {p.frames} frames = {p.audio_seconds:.2f} s of audio; real-time factor end to end "
-                      f"{p.real_time_factor:.4f}{vocoder}, on {report.threads} thread(s)\n")
+        out(f"  {p.frames} frames = {p.audio_seconds:.2f} s of audio; real-time factor end to end "
+            f"{p.real_time_factor:.4f}{vocoder}, on {report.threads} thread(s)\n")
     if report.compression is not None:
         first, last = report.profiles[-report.architectures], report.profiles[-1]
-        console.print(f"{last.name} against {first.name}: {report.compression:.1f}x fewer parameters, acoustic model "
-                      f"{report.speedup:.1f}x faster on {report.threads} thread(s)")
+        out(f"{last.name} against {first.name}: {report.compression:.1f}x fewer parameters, acoustic model "
+            f"{report.speedup:.1f}x faster on {report.threads} thread(s)")

@@ -11,8 +11,8 @@ import typer
 
 from ..errors import InputError
 from . import app
-from .common import (BACKEND, ENERGY, LEXICON, PITCH, QUIET, RATE, SAMPLE_RATE, SENTENCE_SILENCE, SPEED, THREADS, VERBOSE,
-                     VOCODER, VOICE, VOLUME, AudioFormat, Backend, controls, detail, info, make_synthesizer,
+from .common import (BACKEND, ENERGY, LEXICON, PITCH, QUIET, RATE, SAMPLE_RATE, SENTENCE_SILENCE, SPEED, THREADS,
+                     VERBOSE, VOCODER, VOICE, VOLUME, AudioFormat, Backend, controls, detail, info, make_synthesizer,
                      set_verbosity, show_progress)
 
 
