@@ -20,7 +20,8 @@ from .common import (BACKEND, ENERGY, LEXICON, PITCH, QUIET, RATE, SAMPLE_RATE, 
 def render(
     input_file: str = typer.Argument(..., metavar="INPUT", help="Text file (one utterance per line), JSON Lines "
                                      "(.jsonl, .ndjson), or '-' for standard input.", show_default=False),
-    output_dir: Path = typer.Option(..., "--output", "-o", help="Folder for the audio files and manifest.jsonl."),
+    output_dir: Path = typer.Option(..., "--output", "-o", metavar="FOLDER",
+                                    help="Folder for the audio files and manifest.jsonl."),
     paragraphs: bool = typer.Option(False, "--paragraphs", help="One utterance per paragraph (blank-line separated)."),
     json_lines: bool = typer.Option(False, "--jsonl", help="Read the input as JSON Lines whatever its name."),
     audio_format: AudioFormat = typer.Option(AudioFormat.wav, "--format", "-F", case_sensitive=False,

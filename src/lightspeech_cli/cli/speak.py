@@ -58,9 +58,10 @@ def spoken_lines(synthesizer, lines: Iterator[tuple[int, str]], chosen, silence:
 def say(
     words: Optional[list[str]] = WORDS,
     file: Optional[str] = typer.Option(None, "--file", "-f", help="Read the text from this file ('-': standard "
-                                       "input, spoken line by line as it arrives).", show_default=False),
+                                       "input, spoken line by line as it arrives).", show_default=False,
+                                       metavar="FILE"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file (.wav, .flac, .ogg, .mp3), "
-                                         "or '-' for WAV on stdout.", show_default=False),
+                                         "or '-' for WAV on stdout.", show_default=False, metavar="FILE"),
     raw: bool = typer.Option(False, "--raw", help="Write 16-bit mono PCM to stdout, sentence by sentence."),
     voice: Optional[str] = VOICE,
     vocoder: Optional[str] = VOCODER,
