@@ -113,15 +113,6 @@ def test_resampled_output(tiny_voice, tmp_path):
     assert info.samplerate == 16000 and info.frames == round(HELLO_FRAMES * HOP * 16000 / 22050)
 
 
-def test_say_with_every_backend_gives_the_same_audio(tiny_voice, tmp_path):
-    for backend in ("eager", "torchscript", "onnx"):
-        assert run("say", "Hello.", "-v", tiny_voice.folder, "--backend", backend, "-o",
-                   tmp_path / f"{backend}.wav").exit_code == 0
-    eager = soundfile.read(tmp_path / "eager.wav")[0]
-    for backend in ("torchscript", "onnx"):
-        assert np.allclose(soundfile.read(tmp_path / f"{backend}.wav")[0], eager, atol=2e-3)
-
-
 def test_say_with_a_trained_vocoder_folder(tiny_voice, tmp_path):
     make_tiny_vocoder(tmp_path / "istft")
     out = tmp_path / "x.wav"
