@@ -1,33 +1,37 @@
 """Vocoder speed: the iSTFT vocoder against HiFi-GAN V1, and end to end against hibari-tts.
 
-    python bench/vocoder_speed.py [--vocoder en-us-istft] [--threads 1] [--repeats 5]
+    python bench/vocoder_speed.py [--vocoder en-us-istft] [--threads 1] [--repeats 7] > bench/vocoder_speed.txt
 
-One process, one thread by default. Three measurements, each the median of `repeats`:
-1. vocoder alone: the default voice's mels for the texts below, through HiFi-GAN V1
-   (eager, its default) and through the new vocoder on each backend; real-time factor
-   (seconds of compute per second of audio) and the ratio to HiFi-GAN;
+One process, one thread by default; pause anything else that runs while it measures. Three
+measurements, each timed `repeats` times after a warm-up, the systems taking turns within
+each repeat (so a slow moment of the machine hits all of them); every figure is printed as
+the median with the minimum and maximum, and every ratio as the median of the per-repeat
+ratios with their minimum and maximum:
+1. vocoder alone: the default voice's mels for the texts below, through HiFi-GAN V1 and
+   through the iSTFT vocoder, on the onnx and torchscript backends; real-time factor
+   (seconds of compute per second of audio) and the speed-up over HiFi-GAN;
 2. end to end, text to waveform (frontend, acoustic model, vocoder, as `say` runs them),
-   with the new vocoder and with HiFi-GAN;
-3. hibari-tts on the same texts in the same process (its own G2P and ONNX model), when
-   installed ('.[test]' or '.[train]').
+   with the iSTFT vocoder and with HiFi-GAN, default (onnx) backend;
+3. hibari-tts on the same texts in the same process, when installed ('.[test]' or '.[train]'),
+   against (2).
+The header names the machine, the date and the library versions.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
+import platform
 import statistics
 import time
+from importlib import metadata
 
-import torch
+import numpy as np
 
-from lightspeech_cli.export import compile_module
-from lightspeech_cli.model.acoustic import count_parameters
-from lightspeech_cli.paths import cache_dir
-from lightspeech_cli.synthesize import Controls, Synthesizer
-from lightspeech_cli.text import frontend
-from lightspeech_cli.text.symbols import SymbolSet
-from lightspeech_cli.vocoder import load_vocoder
-from lightspeech_cli.voice import find_voice
+from lightspeech_cli.runtime.engine import load_vocoder
+from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
+from lightspeech_cli.runtime.voice import find_voice
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -39,62 +43,100 @@ TEXTS = [
 ]
 
 
-def median_seconds(function, repeats: int) -> float:
-    function()  # warm-up
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}"
+
+
+def version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def take_turns(functions: dict[str, callable], repeats: int) -> dict[str, list[float]]:
+    """Seconds per call of each function, `repeats` rounds after one warm-up round; in each
+    round every function runs once, in turn."""
+    for function in functions.values():
         function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    seconds = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def spread(values: list[float], digits: int = 4, scale: float = 1.0) -> str:
+    """median (min-max)"""
+    median, low, high = (scale * v for v in (statistics.median(values), min(values), max(values)))
+    return f"{median:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+
+
+def ratio_spread(slow: list[float], fast: list[float]) -> str:
+    """How many times faster `fast` is than `slow`: per repeat, then median (min-max)."""
+    return spread([s / f for s, f in zip(slow, fast)], 2) + "x"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--vocoder", default="en-us-istft")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--texts", type=int, default=len(TEXTS), help="use the first N texts (a quick check)")
+    parser.add_argument("--no-hifigan", action="store_true", help="leave HiFi-GAN out (a quick check)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    texts = TEXTS[:args.texts]
     voice = find_voice(None)
     audio = voice.config.audio
-    symbols = SymbolSet(voice.config.symbol_set)
-    model = voice.load_model()
+    speaker = Synthesizer(voice, vocoder="griffinlim", threads=args.threads)
     mels = []
-    with torch.inference_mode():
-        for text in TEXTS:
-            for sentence in frontend(text):
-                one = torch.tensor(1.0)
-                mels.append(model(torch.tensor([symbols.to_ids(sentence.phonemes)]), one, one, one)[0])
+    for text in texts:
+        for sentence in speaker.sentences(text):
+            ids = np.asarray([speaker.symbols.to_ids(sentence.phonemes)], np.int64)
+            ones = np.ones(ids.shape, np.float32)
+            mels.append(speaker.acoustic(ids, ones, ones, ones)[0])
     audio_seconds = sum(m.shape[1] for m in mels) * audio.hop_length / audio.sample_rate
-    print(f"{len(mels)} sentences, {audio_seconds:.1f} s of audio; {args.threads} thread(s); median of "
-          f"{args.repeats}; torch {torch.__version__}")
+    print(f"# bench/vocoder_speed.py, {datetime.date.today().isoformat()}; machine: {machine()}")
+    print(f"# python {platform.python_version()}, onnxruntime {version('onnxruntime')}, torch {version('torch')}, "
+          f"lightspeech {version('lightspeech')}")
+    print(f"{len(mels)} sentences, {audio_seconds:.1f} s of audio; {args.threads} thread(s); {args.repeats} repeats, "
+          "each figure the median (min-max)")
 
     print("\n1. vocoder alone (real-time factor: compute seconds per audio second)")
-    runs = [("hifigan", "eager"), (args.vocoder, "eager"), (args.vocoder, "torchscript")]
-    factors = {}
-    for name, backend in runs:
-        module = load_vocoder(name, audio)
-        runner = compile_module(module, "vocoder", backend, cache_dir() / "compiled", args.threads)
-        seconds = median_seconds(lambda: [runner(mel) for mel in mels], args.repeats)
-        factors[(name, backend)] = seconds / audio_seconds
-        print(f"  {name:12} {backend:12} {count_parameters(module):>11,} parameters  RTF {seconds / audio_seconds:.5f}"
-              f"  ({audio_seconds / seconds:,.0f}x faster than real time)")
-    best = min(factors[(args.vocoder, b)] for b in ("eager", "torchscript"))
-    print(f"  {args.vocoder} is {factors[('hifigan', 'eager')] / best:.1f}x faster than HiFi-GAN V1")
+    runs = [] if args.no_hifigan else [("hifigan", "onnx")]
+    runs += [(args.vocoder, "onnx"), (args.vocoder, "torchscript")]
+    vocoders = {f"{name} {backend}": load_vocoder(name, audio, backend, args.threads) for name, backend in runs}
+    seconds = take_turns({label: (lambda v=v: [v(mel) for mel in mels]) for label, v in vocoders.items()},
+                         args.repeats)
+    for label, values in seconds.items():
+        parameters = vocoders[label].parameters
+        counted = f"{parameters:>11,} parameters" if parameters else f"{'':>22}"
+        print(f"  {label:28} {counted}  RTF {spread(values, 5, 1 / audio_seconds)}")
+    if not args.no_hifigan:
+        for backend in ("onnx", "torchscript"):
+            print(f"  {args.vocoder} {backend} is {ratio_spread(seconds['hifigan onnx'], seconds[f'{args.vocoder} {backend}'])}"
+                  " faster than HiFi-GAN V1 (onnx)")
 
-    print("\n2. end to end, text to waveform, default backends")
-    end_to_end = {}
-    for name in (args.vocoder, "hifigan"):
-        synthesizer = Synthesizer(voice, vocoder=name, threads=args.threads)
-
-        def speak():
-            return [synthesizer.synthesize(s, Controls()) for text in TEXTS for s in synthesizer.sentences(text)]
-
-        spoken = sum(len(u.audio) for u in speak()) / synthesizer.sample_rate
-        seconds = median_seconds(speak, args.repeats)
-        end_to_end[name] = seconds / spoken
-        print(f"  lightspeech + {name:12} RTF {seconds / spoken:.4f}  ({spoken / seconds:,.0f}x faster than real time)")
+    print("\n2. end to end, text to waveform, onnx backend")
+    names = [args.vocoder] + ([] if args.no_hifigan else ["hifigan"])
+    synthesizers = {name: Synthesizer(voice, vocoder=name, threads=args.threads) for name in names}
+    spoken = {name: sum(len(s.utterance(sentence, Controls()).audio) for text in texts
+                        for sentence in s.sentences(text)) / s.sample_rate for name, s in synthesizers.items()}
+    end_to_end = take_turns({name: (lambda s=s: [s.utterance(sentence, Controls()) for text in texts
+                                                 for sentence in s.sentences(text)])
+                             for name, s in synthesizers.items()}, args.repeats)
+    for name, values in end_to_end.items():
+        print(f"  lightspeech + {name:14} RTF {spread(values, 4, 1 / spoken[name])}")
 
     try:
         from hibari import Hibari
@@ -102,13 +144,19 @@ def main() -> None:
         print("\n3. hibari-tts: not installed")
         return
     teacher = Hibari(threads=args.threads)
-    spoken = sum(len(teacher(text, seed=1)) for text in TEXTS) / teacher.sample_rate
-    seconds = median_seconds(lambda: [teacher(text, seed=1) for text in TEXTS], args.repeats)
-    print(f"\n3. hibari-tts (same texts, same process)\n  hibari-tts{'':18} RTF {seconds / spoken:.4f}  "
-          f"({spoken / seconds:,.0f}x faster than real time)")
-    ratio = (seconds / spoken) / end_to_end[args.vocoder]
-    print(f"  lightspeech + {args.vocoder} is {ratio:.2f}x {'faster' if ratio > 1 else 'slower'} than hibari-tts "
-          "end to end")
+    teacher_spoken = sum(len(teacher(text, seed=1)) for text in texts) / teacher.sample_rate
+    ours = synthesizers[args.vocoder]
+    both = take_turns({
+        "hibari": lambda: [teacher(text, seed=1) for text in texts],
+        "ours": lambda: [ours.utterance(sentence, Controls()) for text in texts for sentence in ours.sentences(text)],
+    }, args.repeats)
+    print(f"\n3. hibari-tts (same texts, same process, taking turns with lightspeech + {args.vocoder})")
+    print(f"  hibari-tts{'':18} RTF {spread(both['hibari'], 4, 1 / teacher_spoken)}")
+    print(f"  lightspeech + {args.vocoder:14} RTF {spread(both['ours'], 4, 1 / spoken[args.vocoder])}")
+    per_repeat = [(h / teacher_spoken) / (o / spoken[args.vocoder]) for h, o in zip(both["hibari"], both["ours"])]
+    verdict = "faster" if statistics.median(per_repeat) > 1 else "slower"
+    print(f"  lightspeech + {args.vocoder} vs hibari-tts, per second of audio: {spread(per_repeat, 2)}x "
+          f"(above 1 = lightspeech faster; median: {verdict})")
 
 
 if __name__ == "__main__":
