@@ -82,6 +82,15 @@ def plot(proxy: list[Result], final: list[Result], references: dict[str, str], w
     os.replace(staging, path)
 
 
+def _ranked(store: ResultStore, budget) -> str:
+    """How many unseen candidates the predictor ranked: what the search recorded, which is
+    fewer than the pool it drew (repeats and candidates over the parameter limit are dropped)."""
+    ranked = store.get_state("ranked")
+    if ranked is None:
+        return f"up to {budget.pool:,} ranked (the number was not recorded)"
+    return f"{ranked:,} ranked (of {budget.pool:,} drawn; repeats and those over the parameter limit dropped)"
+
+
 def write_report(store: ResultStore, output: Path, finalists: list[str], references: dict[str, str], quality: dict,
                  budget, constraints) -> dict:
     final = store.results("final")
@@ -109,7 +118,7 @@ def write_report(store: ResultStore, output: Path, finalists: list[str], referen
         "# Architecture search results", "",
         f"Winner: `{winner.architecture}`", "",
         f"Constraints: {limits}. Budget: {budget.candidates} sampled candidates x {budget.proxy_steps} steps on "
-        f"{budget.train_utterances} utterances, {budget.pool:,} ranked, {budget.finalists} best predicted + the best "
+        f"{budget.train_utterances} utterances, {_ranked(store, budget)}, {budget.finalists} best predicted + the best "
         f"trained x {budget.final_steps} steps. Loss: total validation loss (mel L1 + duration + pitch + energy) on "
         f"{budget.validation_utterances} held-out utterances. Latency: one acoustic forward, 1 CPU thread, 60 "
         "phonemes (360 frames, 4.2 s of audio), median of 5.", "",

@@ -175,6 +175,7 @@ class Search:
         finalists.append(best_trained)
         self.log(f"ranked {len(pool):,} unseen candidates; finalists: {len(finalists) - 1} best predicted "
                  "and the best proxy-trained")
+        self.store.set_state("ranked", len(pool))  # the report states this, not the pool it drew from
         self.store.set_state("finalists", finalists)
         return finalists
 
