@@ -1,17 +1,25 @@
 """Where lightspeech keeps its files, and the only ways it writes and deletes them.
 
-    config_dir()   lexicon.txt, config.json
-    cache_dir()    voices/ (installed voices), downloads/, compiled/, vocoders/, locks/
+    config_dir()   lexicon.txt (your pronunciations), config.json (e.g. "mirror")
+    cache_dir()    voices/ (installed voices), compiled/ (models compiled for this machine),
+                   downloads/ (archives being downloaded), locks/ (one pull or import of a
+                   voice at a time), frontend/ (the pronouncing dictionary, sorted once)
 
-LIGHTSPEECH_HOME overrides both (tests, portable installs); otherwise they follow the
-platform's conventions (platformdirs).
+LIGHTSPEECH_HOME overrides both (HOME/config, HOME/cache: tests, portable installs);
+otherwise they follow the platform's conventions (platformdirs: ~/.config/lightspeech
+and ~/.cache/lightspeech on Linux).
 
-Three rules hold everywhere:
+Four rules hold everywhere:
 - a name that becomes a path (a voice, a vocoder) is one safe component: `checked_name`;
 - nothing is deleted unless it lies inside the folder it belongs to: `remove_inside`;
+- only a regular file (or nothing) is ever replaced by a write: never a folder, a FIFO,
+  a device or a socket: `check_replaceable`;
 - a file is written under a temporary name beside its target and renamed into place,
   with the mode the user's umask gives a new file: `atomic_write`. A killed write
-  leaves only a `.NAME.*.part` file, which `sweep_stale_parts` removes later.
+  leaves only a `.NAME.XXXXXXXX.part` file, which `sweep_stale_parts` removes later.
+
+Files the user names are read with a bound (`read_limited`), so /dev/zero or a huge
+file is one clear error rather than a machine out of memory.
 """
 
 from __future__ import annotations
@@ -22,11 +30,12 @@ import shutil
 import stat
 import tempfile
 import time
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from .errors import LightspeechError, OutputError
+from .errors import InputError, LightspeechError, OutputError
 
 PART_SUFFIX = ".part"
 # A staging file this old belongs to a killed process, not to one still writing.
@@ -59,6 +68,13 @@ def shown(value: object, limit: int = 60) -> str:
     terminal codes printed as escapes, long values cut."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "...'"
+
+
+def terminal_text(text: str) -> str:
+    """Text from outside (a model card) made safe to print: control and format characters
+    (terminal escape sequences, carriage returns, bidirectional overrides) are dropped,
+    newlines and tabs kept."""
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf"))
 
 
 def checked_name(name: object, what: str = "voice name", error: type[LightspeechError] = LightspeechError) -> str:
@@ -120,15 +136,35 @@ def new_file_mode(existing: Path | None = None) -> int:
 def write_target(path: Path) -> Path:
     """Where writing `path` really goes: through a link to the file it names, as `cp` and
     shells do, so a link the user made stays a link."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse to write `path` unless it is a regular file or does not exist: renaming a
+    file over a FIFO, a device (as root, /dev/full) or a socket would replace it."""
+    try:
+        mode = os.stat(path).st_mode  # through a link: `path` is the link's target to writers
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+    if stat.S_ISDIR(mode):
+        raise OutputError(f"cannot write {path}: it is a folder")
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"cannot write {path}: it is not a regular file (a FIFO, device or socket); "
+                          "lightspeech only replaces regular files")
 
 
 @contextmanager
-def atomic_write(path: Path, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+def atomic_write(path: Path, mode: str = "wb", encoding: str | None = None, sweep: bool = True) -> Iterator[IO]:
     """A file object whose content replaces `path` whole when the block ends without an
-    error; on an error (or a kill) `path` is untouched."""
+    error; on an error (or a kill) `path` is untouched. Any failure to write (a full disk,
+    a file-size limit) is an OutputError. `sweep` removes what killed writes left in the
+    folder first; a caller writing many files into one folder sweeps it once itself."""
     path = write_target(path)
-    sweep_stale_parts(path)
+    check_replaceable(path)
+    if sweep:
+        sweep_stale_parts(path.parent, also=path.name)
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PART_SUFFIX)
     except OSError as e:
@@ -137,35 +173,66 @@ def atomic_write(path: Path, mode: str = "wb", encoding: str | None = None) -> I
         os.fchmod(handle, new_file_mode(path if path.exists() else None))
         with os.fdopen(handle, mode, encoding=encoding) as f:
             yield f
+        check_replaceable(path)  # again: something else may have taken the name meanwhile
         os.replace(temporary, path)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
 
 
-def write_text(path: Path, text: str) -> None:
-    with atomic_write(path, "w", encoding="utf-8") as f:
-        f.write(text)
+# What tempfile.mkstemp names a staging file of atomic_write: ".NAME." + 8 random characters + ".part".
+STAGING_FILE = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(PART_SUFFIX))
+# What lightspeech writes into folders the user names: audio, render manifests, voice archives.
+# Staging files of these are clearly ours wherever they are; of other names, only when
+# that very name is written again.
+OUTPUT_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".jsonl", ".tar.gz")
 
 
-def sweep_stale_parts(target: Path, older_than: float = STALE_PART_SECONDS) -> None:
-    """Remove what killed writes of `target` left beside it (`.NAME.*.part`, old enough
-    that no live writer owns it; a caller that owns the folder may say 0)."""
+def sweep_stale_parts(folder: Path, older_than: float = STALE_PART_SECONDS, also: str | None = None) -> None:
+    """Remove what killed writes left in `folder`: staging files of audio, manifests and
+    archives (and of the file named `also`, whatever its kind) that are regular files of
+    this user, untouched for `older_than` seconds, so no live writer owns them (a caller
+    that owns the folder may say 0)."""
     try:
-        candidates = list(target.parent.glob(f".{glob_escape(target.name)}.*{PART_SUFFIX}"))
+        entries = list(os.scandir(folder))
     except OSError:
         return
     now = time.time()
-    for leftover in candidates:
+    for entry in entries:
+        match = STAGING_FILE.fullmatch(entry.name)
+        if not match or not (match["name"] == also or match["name"].lower().endswith(OUTPUT_SUFFIXES)):
+            continue
         try:
-            if leftover.is_file() and not leftover.is_symlink() and now - leftover.stat().st_mtime >= older_than:
-                leftover.unlink()
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and now - info.st_mtime >= older_than:
+                os.unlink(entry.path)
         except OSError:
             pass
 
 
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
+def read_limited(path: Path | None, limit: int, what: str, hint: str = "") -> bytes:
+    """The bytes of a file the user named (standard input when `path` is None), refused
+    beyond `limit` bytes: at most limit + 1 are ever read, so /dev/zero or a FIFO that
+    never ends is one InputError, never a machine out of memory."""
+    import sys
+
+    try:
+        if path is None:
+            if sys.stdin is None:
+                raise InputError("no input: standard input is closed")
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            if path.is_dir():
+                raise InputError(f"cannot read {path}: it is a folder")
+            with open(path, "rb") as f:
+                data = f.read(limit + 1)
+    except OSError as e:
+        raise InputError(f"cannot read {what}: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise InputError(f"{what} is too long (more than {limit:,} bytes){'; ' + hint if hint else ''}")
+    return data
 
 
 @contextmanager

@@ -21,21 +21,29 @@ WORDS = typer.Argument(None, help="Text to speak (unquoted words are joined); re
 def stdin_lines() -> Iterator[tuple[int, str]]:
     """Standard input line by line, as each arrives (a pipe that stays open is spoken
     line by line), each decoded and checked on its own."""
-    from ..text import decode_input
+    from ..text import MAX_TEXT_CHARS, decode_input
 
-    for number, data in enumerate(sys.stdin.buffer, 1):
+    limit = MAX_TEXT_CHARS * 4  # bytes: UTF-8 takes at most 4 a character
+    for number, data in enumerate(iter(lambda: sys.stdin.buffer.readline(limit + 1), b""), 1):
+        if len(data) > limit:
+            raise InputError(f"line {number} of the input is too long (more than {MAX_TEXT_CHARS:,} characters)")
         yield number, decode_input(data, f"line {number} of the input")
 
 
 def spoken_lines(synthesizer, lines: Iterator[tuple[int, str]], chosen, silence: float, ssml: Optional[bool]):
     """Audio for each line as it arrives. An SSML document (first line <speak ...>) is read
     whole; a line with nothing to say is skipped; between lines, the sentence silence."""
+    from ..text import MAX_TEXT_CHARS
+
     spoke = False
     for number, line in lines:
         if not line.strip():
             continue
         if ssml or (ssml is None and not spoke and line.lstrip().startswith("<speak")):
-            line += "".join(rest for _, rest in lines)
+            for _, rest in lines:  # the whole document, but no more than check_text takes
+                line += rest
+                if len(line) > MAX_TEXT_CHARS:
+                    break
             ssml = True
         check_text(line, f"line {number} of the input")
         try:
@@ -85,8 +93,6 @@ def say(
     by line as it arrives. Long text is made sentence by sentence; playback and --raw
     start after the first sentence.
     """
-    import numpy as np
-
     from ..runtime import audio
     from ..runtime.engine import check_threads
     from ..runtime.synthesizer import check_silence
@@ -126,9 +132,9 @@ def say(
     if raw or output == "-":
         audio.write_stdout(chunks, rate_out, raw=raw, out_rate=sample_rate)
     elif output:
-        pieces = list(chunks)
-        audio.write_file(Path(output), np.concatenate(pieces), rate_out, sample_rate)
-        detail(f"wrote {output}: {sum(len(p) for p in pieces) / rate_out:.2f} s of audio")
+        samples = audio.collect(chunks, rate_out)  # at most audio.MAX_OUTPUT_SECONDS
+        audio.write_file(Path(output), samples, rate_out, sample_rate)
+        detail(f"wrote {output}: {len(samples) / rate_out:.2f} s of audio")
     else:
         if sample_rate:
             chunks = (audio.resample(chunk, rate_out, sample_rate) for chunk in chunks)
@@ -136,14 +142,11 @@ def say(
 
 
 def _read_file(path: Path) -> str:
-    from ..text import decode_input
+    from ..paths import read_limited
+    from ..text import MAX_TEXT_CHARS, decode_input
 
-    try:
-        if path.is_dir():
-            raise InputError(f"cannot read {path}: it is a folder")
-        return decode_input(path.read_bytes(), str(path))
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from None
+    data = read_limited(path, MAX_TEXT_CHARS * 4, str(path), "split it into lines and use 'lightspeech render'")
+    return decode_input(data, str(path))
 
 
 @app.command()

@@ -1,8 +1,11 @@
 """Audio out: files (format from the extension), stdout (WAV or raw PCM), speakers.
 
 Files are encoded in memory and written through `paths.atomic_write`: a failed or
-interrupted write never leaves a half file under the name the user asked for, and a
-full disk or a file-size limit is one clear OutputError.
+interrupted write never leaves a half file under the name the user asked for, only a
+regular file is ever replaced, and a full disk or a file-size limit is one clear
+OutputError. A file or a WAV on stdout holds at most MAX_OUTPUT_SECONDS of audio (SSML
+breaks, long sentence silences and slow speech add up); raw output and playback stream
+and have no such bound.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from typing import IO, Iterable
 import numpy as np
 
 from ..errors import AudioDeviceError, InputError, OutputError
-from ..paths import atomic_write, write_target
+from ..paths import atomic_write, check_replaceable, write_target
 
 # extension: (libsndfile format, subtype); MP3 only where the installed libsndfile has it.
 FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
            ".mp3": ("MP3", "MPEG_LAYER_III")}
 SAMPLE_RATES = (8000, 192000)
+# One hour: far beyond any one utterance, and small enough to hold in memory and encode
+# (about 320 MB as float32 at 22050 Hz).
+MAX_OUTPUT_SECONDS = 3600
 
 
 def to_pcm16(samples: np.ndarray) -> np.ndarray:
@@ -54,12 +60,9 @@ def check_output_path(path: Path) -> None:
                          f"use {', '.join(supported_formats())}")
     target = write_target(path)
     folder = target.parent
-    if not folder.is_dir():
+    if not os.path.isdir(folder):
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
-    if target.is_dir():
-        raise OutputError(f"cannot write {path}: it is a folder")
-    if target.exists() and not target.is_file():
-        raise OutputError(f"cannot write {path}: it is not a regular file")
+    check_replaceable(target)
     if not os.access(folder, os.W_OK):
         raise OutputError(f"cannot write {path}: folder {folder} is not writable")
 
@@ -91,11 +94,21 @@ def encode(samples: np.ndarray, rate: int, extension: str) -> bytes:
 def write_file(path: Path, samples: np.ndarray, rate: int, out_rate: int | None = None) -> None:
     check_output_path(path)
     data = encode(resample(samples, rate, out_rate), out_rate or rate, path.suffix.lower())
-    try:
-        with atomic_write(path) as f:
-            f.write(data)
-    except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+    with atomic_write(path) as f:
+        f.write(data)
+
+
+def collect(chunks: Iterable[np.ndarray], rate: int, what: str = "the audio") -> np.ndarray:
+    """The chunks as one array, refused as soon as they pass MAX_OUTPUT_SECONDS, before
+    memory runs out."""
+    pieces, total = [], 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > MAX_OUTPUT_SECONDS * rate:
+            raise InputError(f"{what} would be longer than {MAX_OUTPUT_SECONDS / 60:g} minutes, the most one file "
+                             "holds; split the text into shorter pieces (raw output and playback have no limit)")
+        pieces.append(chunk)
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
 
 def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
@@ -120,8 +133,7 @@ def write_stdout(chunks: Iterable[np.ndarray], rate: int, raw: bool, out_rate: i
         for chunk in chunks:
             _write_out(out, to_pcm16(resample(chunk, rate, out_rate)).tobytes())
     else:
-        chunks = list(chunks)
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        samples = collect(chunks, rate)
         _write_out(out, wav_bytes(resample(samples, rate, out_rate), out_rate or rate))
 
 
