@@ -3,6 +3,7 @@
 the name asked for after a failure."""
 
 import pytest
+import soundfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -93,9 +94,17 @@ def test_render(voice_and_vocoder, tmp_path_factory, lines, json_lines, extra):
     if not source.exists():
         return
     extra = [e for e in extra if e not in ("--ssml", "--no-ssml")]
-    result = runner.invoke(app, ["render", str(source), "-o", str(folder / "out"), "-v", voice, "--vocoder", vocoder,
-                                 *extra])
+    out = folder / "out"
+    result = runner.invoke(app, ["render", str(source), "-o", str(out), "-v", voice, "--vocoder", vocoder, *extra])
     check(result)
+    # Success or failure (some lines with nothing to say, a bad option): every file under a
+    # final name is a whole one the manifest records, and no staging file is left.
+    present = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    manifest = (out / "manifest.jsonl").read_text().splitlines() if "manifest.jsonl" in present else []
+    recorded = [json.loads(line)["file"] for line in manifest]
+    assert [name for name in present if name != "manifest.jsonl"] == sorted(recorded), (result.exit_code, present)
+    for name in recorded:
+        assert soundfile.info(out / name).frames >= 0
 
 
 def _encodable(text: str) -> bool:

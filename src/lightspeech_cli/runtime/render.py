@@ -1,15 +1,21 @@
 """`lightspeech render`: many utterances to numbered files and a manifest.
 
-The whole input is read and checked before the first synthesis. Each file is written
-atomically and recorded in `manifest.jsonl` with a key: a hash of everything that shaped
-it (text, voice, vocoder, controls, format, sample rate, pronunciations). A render that
-was killed, or run again after the input changed, keeps the files whose key still
-matches, moves files whose line moved (an inserted line shifts the numbers), and makes
-only what changed.
+The whole input is read (at most MAX_INPUT_BYTES, MAX_UTTERANCES utterances) and checked
+before the first synthesis. Each file is written atomically, holds at most an hour of
+audio (audio.MAX_OUTPUT_SECONDS), and is recorded in `manifest.jsonl` with a key: a hash
+of everything that shaped it (text, voice, vocoder, controls, format, sample rate,
+pronunciations). A render that was killed, or run again after the input changed, keeps
+the files whose key still matches, moves files whose line moved (an inserted line shifts
+the numbers), and makes only what changed.
+
+The manifest left in the folder is read as hostile: an entry that is not exactly what
+render writes is dropped (its file is made again), a name is never followed out of the
+folder, and a manifest that is not a regular file is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,18 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from ..errors import InputError, LightspeechError, OutputError
-from ..paths import atomic_write, remove_inside, shown, sweep_stale_parts
+from ..paths import atomic_write, read_limited, remove_inside, shown, sweep_stale_parts
 from ..text import decode_input
+from .audio import MAX_OUTPUT_SECONDS
 from .synthesizer import Controls, Synthesizer, check_silence
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 MANIFEST = "manifest.jsonl"
 MAX_UTTERANCE_CHARS = 20_000
+# A long audiobook is 1 MB of text; beyond these, split the input into several renders.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_UTTERANCES = 100_000
+# The manifest of the largest input: its text (JSON escapes can double it) and a line's fields.
+MAX_MANIFEST_BYTES = 2 * MAX_INPUT_BYTES + 200 * MAX_UTTERANCES
+MAX_FILE_NAME_BYTES = 255  # what Linux and macOS file systems take
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 JOB_FIELDS = ("text", "file", "speed", "pitch", "energy", "volume")
+MOVES_PREFIX = ".render-moves."
 
 
 @dataclass
@@ -45,23 +57,20 @@ def read_input(path: Path | None) -> tuple[str, str]:
     """(content, name for messages) of a file, or of standard input when `path` is None."""
     import sys
 
-    if path is None:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise InputError("no input: give a file, or '-' with text on standard input")
-        return decode_input(sys.stdin.buffer.read(), "the input"), "<stdin>"
-    try:
-        if path.is_dir():
-            raise InputError(f"cannot read {path}: it is a folder")
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from None
-    return decode_input(data, str(path)), str(path)
+    if path is None and (sys.stdin is None or sys.stdin.isatty()):
+        raise InputError("no input: give a file, or '-' with text on standard input")
+    name = "the input" if path is None else str(path)
+    data = read_limited(path, MAX_INPUT_BYTES, name, "split it into several renders")
+    return decode_input(data, name), "<stdin>" if path is None else str(path)
 
 
 def _number(value: object, name: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{where}: {name} must be a number, not {shown(value)}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # a whole number of hundreds of digits
+        raise InputError(f"{where}: {name} is out of range: {shown(value)}") from None
 
 
 def _checked_text(text: str, where: str) -> str:
@@ -71,12 +80,25 @@ def _checked_text(text: str, where: str) -> str:
     return text
 
 
+def plain_file_name(name: object) -> bool:
+    """Whether `name` is a file render may write in its folder: no folder part, not
+    hidden, printable, short enough for the file system, with an audio suffix."""
+    return (isinstance(name, str) and Path(name).name == name and not name.startswith(".") and name.isprintable()
+            and len(name.encode("utf-8")) <= MAX_FILE_NAME_BYTES and Path(name).suffix.lower().lstrip(".") in FORMATS)
+
+
 def read_jobs(content: str, source: str, json_lines: bool, paragraphs: bool, audio_format: str,
               controls: Controls) -> list[Job]:
     """Every utterance of the input, each checked: texts, file names, controls."""
     if audio_format not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {audio_format!r}")
-    jobs = []
+    jobs: list[Job] = []
+
+    def add(job: Job) -> None:
+        if len(jobs) == MAX_UTTERANCES:
+            raise InputError(f"{source} has more than {MAX_UTTERANCES:,} utterances; split it into several renders")
+        jobs.append(job)
+
     if json_lines:
         for number, line in enumerate(content.splitlines(), 1):
             if not line.strip():
@@ -92,22 +114,23 @@ def read_jobs(content: str, source: str, json_lines: bool, paragraphs: bool, aud
             if unknown:
                 raise InputError(f"{where}: unknown field {shown(unknown[0])}")
             name = entry.get("file", f"{len(jobs) + 1:04d}.{audio_format}")
-            if not isinstance(name, str) or Path(name).name != name or name.startswith(".") or \
-                    not name.isprintable() or Path(name).suffix.lower().lstrip(".") not in FORMATS:
-                raise InputError(f"{where}: 'file' must be a plain file name ending in .wav, .flac, .ogg or .mp3, "
-                                 f"not {shown(name)}")
+            if not plain_file_name(name):
+                raise InputError(f"{where}: 'file' must be a plain file name (at most {MAX_FILE_NAME_BYTES} bytes) "
+                                 f"ending in .wav, .flac, .ogg or .mp3, not {shown(name)}")
             values = {k: _number(entry[k], k, where) for k in ("speed", "pitch", "energy", "volume") if k in entry}
             job_controls = Controls(**{**controls.__dict__, **values})
             try:
                 job_controls.check()
             except InputError as e:
                 raise InputError(f"{where}: {e}") from None
-            jobs.append(Job(_checked_text(entry["text"], where), name, job_controls))
+            add(Job(_checked_text(entry["text"], where), name, job_controls))
     else:
         blocks = content.split("\n\n") if paragraphs else content.splitlines()
-        texts = [(" ".join(b.split()), i) for i, b in enumerate(blocks, 1) if b.strip()]
-        jobs = [Job(_checked_text(t, f"{source}:{line}" if not paragraphs else f"{source}: paragraph {line}"),
-                    f"{i:04d}.{audio_format}", controls) for i, (t, line) in enumerate(texts, 1)]
+        for number, block in enumerate(blocks, 1):
+            text = " ".join(block.split())
+            if text:
+                where = f"{source}: paragraph {number}" if paragraphs else f"{source}:{number}"
+                add(Job(_checked_text(text, where), f"{len(jobs) + 1:04d}.{audio_format}", controls))
     if not jobs:
         raise InputError(f"{source} has no text to render")
     names = [j.file for j in jobs]
@@ -123,29 +146,68 @@ def job_key(job: Job, settings: str) -> str:
 
 
 def read_manifest(folder: Path) -> dict[str, dict]:
-    """file -> its manifest entry; a missing or damaged manifest is an empty one."""
-    entries = {}
+    """file -> its entry in the manifest a previous render left. Only entries exactly as
+    render writes them count: a plain file name, a key, a length in seconds; anything else
+    is dropped, and its file made again. A missing, damaged or oversized manifest is an
+    empty one."""
     try:
-        lines = (folder / MANIFEST).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return entries
-    for line in lines:
+        # prepare_folder refused a link or a FIFO; these flags keep it so if one appears since.
+        handle = os.open(folder / MANIFEST, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with open(handle, "rb") as f:
+            data = f.read(MAX_MANIFEST_BYTES + 1)
+    except OSError:
+        return {}
+    if len(data) > MAX_MANIFEST_BYTES:
+        return {}
+    entries = {}
+    for line in data.decode("utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(entry, dict) and isinstance(entry.get("file"), str) and isinstance(entry.get("key"), str):
+        if (isinstance(entry, dict) and plain_file_name(entry.get("file")) and isinstance(entry.get("key"), str)
+                and type(entry.get("seconds")) in (int, float) and 0 <= entry["seconds"] <= MAX_OUTPUT_SECONDS):
             entries[entry["file"]] = entry
     return entries
 
 
 def _write_manifest(folder: Path, entries: list[dict]) -> None:
-    with atomic_write(folder / MANIFEST, "w", encoding="utf-8") as f:
+    with atomic_write(folder / MANIFEST, "w", encoding="utf-8", sweep=False) as f:
         for entry in entries:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
+@contextlib.contextmanager
+def _manifest_log(folder: Path, entries: list[dict]):
+    """The manifest while a render runs: written whole with `entries` (the files already
+    right), then a line appended as each file is made. A kill loses at most the line being
+    written (a half line is dropped when read), and recording a file costs one line, not
+    a rewrite of the whole manifest. Yields the function that appends."""
+    path = folder / MANIFEST
+    _write_manifest(folder, entries)
+    try:
+        log = open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW), "w", encoding="utf-8")
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+
+    def append(entry: dict) -> None:
+        try:
+            log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            log.flush()
+        except OSError as e:  # a full disk, a file-size limit
+            raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+
+    try:
+        yield append
+    finally:
+        with contextlib.suppress(OSError):  # a failed append was reported already
+            log.close()
+
+
 def prepare_folder(folder: Path, jobs: list[Job]) -> None:
+    """The output folder, made if needed, refused before any synthesis if a file render
+    writes (the audio, the manifest) is there as anything but a regular file; what a
+    killed render of this folder left is swept."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -154,11 +216,17 @@ def prepare_folder(folder: Path, jobs: list[Job]) -> None:
         raise OutputError(f"cannot create {folder}: {e.strerror}") from None
     if not os.access(folder, os.W_OK):
         raise OutputError(f"cannot write to {folder}")
-    for job in jobs:
-        target = folder / job.file
-        if target.is_symlink() or (target.exists() and not target.is_file()):
-            raise OutputError(f"cannot write {target}: it exists and is not a regular file")
-        sweep_stale_parts(target, older_than=0)  # what a killed render of this folder was writing
+    try:
+        for name in [MANIFEST] + [job.file for job in jobs]:
+            target = folder / name
+            if target.is_symlink() or (target.exists() and not target.is_file()):
+                raise OutputError(f"cannot write {target}: it exists and is not a regular file; move it away or "
+                                  "choose another folder")
+    except OSError as e:  # a folder name so long that the names in it are too long
+        raise OutputError(f"cannot write to {folder}: {e.strerror or e}") from None
+    sweep_stale_parts(folder, older_than=0)  # the render owns its folder: any staging file there is a killed one's
+    for leftover in folder.glob(f"{MOVES_PREFIX}*"):
+        remove_inside(leftover, folder)
 
 
 @dataclass
@@ -189,42 +257,41 @@ def render_jobs(jobs: list[Job], folder: Path, synthesizer: Synthesizer, setting
     previous = {} if overwrite else read_manifest(folder)
     keys = [job_key(job, settings) for job in jobs]
     moved = _reuse_moved_files(folder, jobs, keys, previous)
-    manifest, failed = [], []
-    report = RenderReport(len(jobs), 0.0, 0, 0, len(moved), 0.0, 0.0, failed)
-    for done, (job, key) in enumerate(zip(jobs, keys), 1):
-        path = folder / job.file
-        entry = previous.get(job.file)
-        if job.file in moved or (entry and entry.get("key") == key and path.is_file()):
-            seconds = float(moved[job.file]["seconds"] if job.file in moved else entry["seconds"])
-            report.kept += job.file not in moved
-        else:
-            start = time.perf_counter()
-            try:
-                plan = synthesizer.plan(job.text, ssml=False)
-            except InputError as e:
-                failed.append(f"{job.file}: {e}")
-                if progress:
-                    progress(done, len(jobs))
-                continue
-            chunks = list(synthesizer.stream_plan(plan, job.controls, sentence_silence))
-            samples = audio.resample(np.concatenate(chunks), synthesizer.sample_rate, sample_rate)
-            rate = sample_rate or synthesizer.sample_rate
-            data = audio.encode(samples, rate, path.suffix.lower())
-            try:
-                with atomic_write(path) as f:
-                    f.write(data)
-            except OSError as e:
-                raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-            report.synthesis_seconds += time.perf_counter() - start
-            seconds = len(samples) / rate
-            report.made_seconds += seconds
-            report.made += 1
-        manifest.append({"text": job.text, "file": job.file, "seconds": round(seconds, 3), "key": key})
-        _write_manifest(folder, manifest)
-        if progress:
-            progress(done, len(jobs))
+    done = {}  # file -> its manifest entry, for every file that is right
+    for job, key in zip(jobs, keys):
+        entry = moved.get(job.file) or previous.get(job.file)
+        if job.file in moved or (entry and entry["key"] == key and (folder / job.file).is_file()):
+            done[job.file] = {"text": job.text, "file": job.file, "seconds": entry["seconds"], "key": key}
+    failed: list[str] = []
+    report = RenderReport(len(jobs), 0.0, 0, len(done) - len(moved), len(moved), 0.0, 0.0, failed)
+    rate = sample_rate or synthesizer.sample_rate
+    with _manifest_log(folder, list(done.values())) as record:
+        for number, (job, key) in enumerate(zip(jobs, keys), 1):
+            if job.file not in done:
+                start = time.perf_counter()
+                try:
+                    plan = synthesizer.plan(job.text, ssml=False)
+                except InputError as e:
+                    failed.append(f"{job.file}: {e}")
+                else:
+                    chunks = synthesizer.stream_plan(plan, job.controls, sentence_silence)
+                    samples = audio.resample(audio.collect(chunks, synthesizer.sample_rate, job.file),
+                                             synthesizer.sample_rate, sample_rate)
+                    path = folder / job.file
+                    with atomic_write(path, sweep=False) as f:  # prepare_folder swept the folder
+                        f.write(audio.encode(samples, rate, path.suffix.lower()))
+                    report.synthesis_seconds += time.perf_counter() - start
+                    report.made_seconds += len(samples) / rate
+                    report.made += 1
+                    done[job.file] = {"text": job.text, "file": job.file, "seconds": round(len(samples) / rate, 3),
+                                      "key": key}
+                    record(done[job.file])
+            if progress:
+                progress(number, len(jobs))
+    manifest = [done[job.file] for job in jobs if job.file in done]
+    _write_manifest(folder, manifest)  # whole, in input order
     report.files = len(manifest)
-    report.audio_seconds = sum(e["seconds"] for e in manifest)
+    report.audio_seconds = sum(entry["seconds"] for entry in manifest)
     if failed:
         raise RenderFailures(report)
     return report
@@ -253,7 +320,10 @@ def _reuse_moved_files(folder: Path, jobs: list[Job], keys: list[str], previous:
               not (previous.get(job.file, {}).get("key") == key and (folder / job.file).is_file())}
     if not wanted:
         return {}
-    aside = Path(tempfile.mkdtemp(dir=folder, prefix=".render-moves."))
+    try:
+        aside = Path(tempfile.mkdtemp(dir=folder, prefix=MOVES_PREFIX))
+    except OSError as e:
+        raise OutputError(f"cannot write to {folder}: {e.strerror or e}") from None
     try:
         for target, (_, source) in wanted.items():
             try:
@@ -265,5 +335,7 @@ def _reuse_moved_files(folder: Path, jobs: list[Job], keys: list[str], previous:
             os.replace(aside / target, folder / target)
             moved[target] = previous[source]
         return moved
+    except OSError as e:  # a full disk while copying
+        raise OutputError(f"cannot write to {folder}: {e.strerror or e}") from None
     finally:
         remove_inside(aside, folder)
