@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -81,8 +82,8 @@ def voices_list(as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBO
 @voices_app.command("info")
 def voices_info(name: str = NAME, as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBOSE) -> None:
     """A voice's configuration and model card (or its manifest entry if not installed)."""
-    from ..paths import checked_name
-    from ..runtime.registry import find_entry
+    from ..paths import checked_name, read_limited, terminal_text
+    from ..runtime.registry import MAX_ARCHIVE_MEMBER, find_entry
     from ..runtime.voice import MODEL_CARD_FILE, find_voice, installed_voice_names, looks_like_path
 
     set_verbosity(quiet, verbose)
@@ -96,14 +97,16 @@ def voices_info(name: str = NAME, as_json: bool = JSON, quiet: bool = QUIET, ver
         return
     voice = find_voice(name)
     card_path = voice.folder / MODEL_CARD_FILE
-    card = card_path.read_text(encoding="utf-8", errors="replace") if card_path.is_file() else ""
-    if as_json:
+    card = ""
+    if card_path.is_file():
+        card = read_limited(card_path, MAX_ARCHIVE_MEMBER, str(card_path)).decode("utf-8", errors="replace")
+    if as_json:  # JSON escapes control characters itself
         out(json.dumps({"folder": str(voice.folder), "installed": True, "config": voice.config.to_dict(),
-                               "model_card": card}, indent=2))
+                        "model_card": card}, indent=2))
         return
     out(json.dumps(voice.config.to_dict(), indent=2))
     if card:
-        out("\n" + card)
+        out("\n" + terminal_text(card))  # an archive's card must not send escape sequences to the terminal
 
 
 @voices_app.command("pull")
@@ -163,7 +166,7 @@ def voices_import(
     from ..runtime.registry import install_archive
 
     set_verbosity(quiet, verbose)
-    if not archive.is_file():
+    if not os.path.isfile(archive):  # False too for a name too long to exist
         raise InputError(f"cannot read {archive}: no such file")
     voice = install_archive(archive, name)
     info(f"installed {voice.folder.name} in {voice.folder}")

@@ -8,8 +8,9 @@
 A voice archive is what `voices export` writes: a .tar.gz of the voice folder's files.
 Every archive, downloaded or imported, is checked the same way before anything is
 installed: size and sha256 (downloads), only regular files with the known names, each
-once, within size limits; a config that validates; weights that are finite; and the
-compiled model runs (`verify_voice`). Every name is one safe path component, and an
+once, within size limits; a config that validates; weights with exactly the tensors and
+shapes the config's model needs, all finite; and the compiled model runs
+(`verify_voice`). Every name is one safe path component, and an
 installed voice is only ever replaced or removed inside the voices folder.
 """
 
@@ -32,9 +33,10 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from ..errors import InputError, OutputError, VoiceError
-from ..paths import PART_SUFFIX, STALE_PART_SECONDS, cache_dir, checked_name, config_dir, remove_inside, shown
-from .voice import (CONFIG_FILE, REQUIRED, VOICE_FILES, SchemaError, Voice, embedded_voices_dir, installed_voices_dir,
-                    integer, read_json, read_section, text)
+from ..paths import (PART_SUFFIX, STALE_PART_SECONDS, cache_dir, checked_name, config_dir, remove_inside, shown,
+                     umask)
+from .voice import (CONFIG_FILE, REQUIRED, VOICE_FILES, ModelConfig, SchemaError, Voice, embedded_voices_dir,
+                    installed_voices_dir, integer, read_json, read_section, text)
 from .voice import name as name_check
 
 MANIFEST = Path(__file__).parent.parent / "assets" / "manifest.json"
@@ -250,33 +252,111 @@ def safe_extract(archive: Path, into: Path) -> None:
                 if member.size > MAX_ARCHIVE_MEMBER or total > MAX_ARCHIVE_TOTAL:
                     raise VoiceError(f"{archive.name}: {name!r} is too large; refusing the archive")
             for member in members:
-                source = tar.extractfile(member)
-                with open(into / member.name, "wb") as f:
-                    copied = _copy_at_most(source, f, member.size)
-                if copied != member.size:
+                data = tar.extractfile(member).read()  # at most member.size bytes, checked above
+                if len(data) != member.size:
                     raise VoiceError(f"{archive.name}: {member.name!r} is truncated")
+                try:
+                    (into / member.name).write_bytes(data)
+                except OSError as e:  # the disk's fault (full, a file-size limit), not the archive's
+                    raise OutputError(f"cannot install {archive.name} into {into.parent}: {e.strerror or e}") from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise VoiceError(f"{archive.name} is not a valid voice archive ({e})") from None
     except OSError as e:
-        raise VoiceError(f"{archive.name} is not a valid voice archive ({e.strerror or e})") from None
+        raise VoiceError(f"cannot read {archive.name} ({e.strerror or e})") from None
 
 
-def _copy_at_most(source, target, limit: int) -> int:
-    copied = 0
-    while copied <= limit and (block := source.read(1 << 16)):
-        target.write(block)
-        copied += len(block)
-    return copied
+def expected_weights(model: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor an acoustic model of this config holds: the modules
+    of model/acoustic.py and model/ops.py, spelled out without torch (a test checks this
+    against the torch model's state_dict for every kind of layer)."""
+    arch, h = model.arch, model.arch.hidden
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def norm(prefix: str, size: int = h) -> None:
+        shapes[f"{prefix}.weight"], shapes[f"{prefix}.bias"] = (size,), (size,)
+
+    def layer(prefix: str, weight: tuple[int, ...]) -> None:  # Linear, Conv1d, Embedding: bias = output size
+        shapes[f"{prefix}.weight"], shapes[f"{prefix}.bias"] = weight, weight[:1]
+
+    def stack(prefix: str, layers: tuple[str, ...]) -> None:
+        for i, spec in enumerate(layers):
+            for j, op in enumerate(spec.split("+")):
+                at = f"{prefix}.layers.{i}.ops.{j}"
+                if op.startswith("sep"):
+                    norm(f"{at}.norm")
+                    for block in range(2):
+                        layer(f"{at}.blocks.{block}.0", (h, 1, int(op[3:])))
+                        layer(f"{at}.blocks.{block}.1", (h, h, 1))
+                elif op.startswith("att"):
+                    norm(f"{at}.norm")
+                    layer(f"{at}.qkv", (3 * h, h))
+                    layer(f"{at}.out", (h, h))
+                elif op == "ffn":
+                    norm(f"{at}.norm")
+                    layer(f"{at}.expand", (4 * h, h, 9))
+                    layer(f"{at}.project", (h, 4 * h, 1))
+        norm(f"{prefix}.norm")
+
+    shapes["encoder.embedding.weight"] = (model.n_symbols, h)
+    stack("encoder.stack", arch.encoder)
+    k = model.predictor_kernel
+    for predictor in ("duration_predictor", "pitch_predictor", "energy_predictor"):
+        for block in range(2):
+            at = f"{predictor}.blocks.{block}"
+            if arch.predictor == "sep":
+                layer(f"{at}.0", (h, 1, k))
+                layer(f"{at}.1", (h, h, 1))
+                norm(f"{at}.3.module")
+            else:
+                layer(f"{at}.0", (h, h, k))
+                norm(f"{at}.2.module")
+        layer(f"{predictor}.project", (1, h))
+    shapes["pitch_embedding.weight"] = shapes["energy_embedding.weight"] = (model.variance_bins, h)
+    stack("decoder", arch.decoder)
+    layer("mel_projection", (model.n_mels, h))
+    if arch.postnet:  # five convolutions of 512 channels, each with a batch norm
+        channels = [model.n_mels] + [512] * 4 + [model.n_mels]
+        for i in range(5):
+            index = 4 * i  # conv, norm, tanh, dropout
+            layer(f"postnet.convs.{index}", (channels[i + 1], channels[i], 5))
+            norm(f"postnet.convs.{index + 1}", channels[i + 1])
+            shapes[f"postnet.convs.{index + 1}.running_mean"] = shapes[f"postnet.convs.{index + 1}.running_var"] = \
+                (channels[i + 1],)
+            shapes[f"postnet.convs.{index + 1}.num_batches_tracked"] = ()
+    return shapes
+
+
+def check_weights(voice: Voice) -> None:
+    """That the weights file holds exactly the tensors the config's model needs, with
+    their shapes: another architecture's weights are refused. Reads only the file's
+    header."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(voice.weights_path, framework="numpy") as weights:
+            shapes = {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise VoiceError(f"voice {voice.name}: {voice.weights_path.name} is corrupt ({str(e)[:200]})") from None
+    expected = expected_weights(voice.config.model)
+    problems = [f"{shown(name)} is missing" for name in sorted(set(expected) - set(shapes))]
+    problems += [f"{shown(name)} is not part of it" for name in sorted(set(shapes) - set(expected))]
+    problems += [f"{shown(name)} has shape {list(shapes[name])}, not {list(expected[name])}"
+                 for name in sorted(set(expected) & set(shapes)) if shapes[name] != expected[name]]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise VoiceError(f"voice {voice.name}: its weights do not fit the model its config describes: "
+                         f"{problems[0]}{more}")
 
 
 def verify_voice(voice: Voice) -> None:
-    """What an archive must pass before it is installed: its weights are finite, and its
-    model runs (compiled with torch first if the folder carries no ONNX) and makes finite
-    mel frames of the right width."""
+    """What an archive must pass before it is installed: its weights fit its config and
+    are finite, and its model loads, runs (compiled with torch first if the folder
+    carries no ONNX) and makes finite mel frames of the right width."""
     import numpy as np
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
+    check_weights(voice)
     try:
         weights = load_file(voice.weights_path)
     except (SafetensorError, OSError, ValueError) as e:
@@ -323,6 +403,7 @@ def install_archive(archive: Path, name: str | None = None) -> Voice:
         voices.mkdir(parents=True, exist_ok=True)
         sweep_staging(voices)
         staging = Path(tempfile.mkdtemp(dir=voices, prefix=STAGING_PREFIX))
+        os.chmod(staging, 0o777 & ~umask())  # mkdtemp's is private; the installed voice follows the umask
     except OSError as e:
         raise OutputError(f"cannot write to the cache {voices}: {e.strerror}") from None
     try:
@@ -364,7 +445,10 @@ def pull(name: str, report: Callable[[int, int], None] | None = None) -> Voice:
                              "the file was removed, pull again or check the mirror")
         try:
             voice = install_archive(archive, name)
-            (voice.folder / ".sha256").write_text(entry.sha256)
+            try:
+                (voice.folder / ".sha256").write_text(entry.sha256)
+            except OSError as e:
+                raise OutputError(f"cannot write to the cache {voice.folder}: {e.strerror or e}") from None
         finally:
             archive.unlink(missing_ok=True)
     return voice
@@ -374,23 +458,23 @@ def export_archive(voice: Voice, output: Path) -> Path:
     """Pack a voice folder into a .tar.gz that `voices import` and `voices pull` accept."""
     from ..paths import atomic_write, write_target
 
-    if write_target(output).is_dir():
-        raise OutputError(f"cannot write {output}: it is a folder")
-    if not write_target(output).parent.is_dir():
+    if not os.path.isdir(write_target(output).parent):
         raise OutputError(f"cannot write {output}: folder {output.parent} does not exist")
-    try:
-        # gzip's header carries a time unless told otherwise: mtime=0 keeps the sha256 stable.
-        with atomic_write(output) as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed, \
-                tarfile.open(fileobj=packed, mode="w") as tar:
-            for name in sorted(VOICE_FILES):
-                path = voice.folder / name
-                if path.is_file():
-                    data = path.read_bytes()
-                    info = tarfile.TarInfo(name)
-                    info.size, info.mode, info.mtime = len(data), 0o644, 0  # reproducible archives
-                    tar.addfile(info, io.BytesIO(data))
-    except OSError as e:
-        raise OutputError(f"cannot write {output}: {e.strerror or e}") from None
+    files = {}
+    for name in sorted(VOICE_FILES):
+        path = voice.folder / name
+        try:
+            if path.is_file():
+                files[name] = path.read_bytes()
+        except OSError as e:
+            raise VoiceError(f"cannot read {path}: {e.strerror or e}") from None
+    # gzip's header carries a time unless told otherwise: mtime=0 keeps the sha256 stable.
+    with atomic_write(output) as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed, \
+            tarfile.open(fileobj=packed, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0  # reproducible archives
+            tar.addfile(info, io.BytesIO(data))
     return output
 
 
@@ -420,7 +504,9 @@ def folder_size(path: Path) -> int:
     return total
 
 
-CACHE_PARTS = ("voices", "compiled", "downloads", "locks")
+# Everything lightspeech keeps in the cache folder (paths.py says what each holds): `cache
+# --clean` removes these and nothing else, whatever else someone put there.
+CACHE_PARTS = ("voices", "compiled", "downloads", "locks", "frontend")
 
 
 def clean_cache(include_voices: bool) -> list[str]:
@@ -428,16 +514,16 @@ def clean_cache(include_voices: bool) -> list[str]:
     `include_voices`), plus staging leftovers; returns what was removed."""
     root = cache_dir()
     removed = []
-    if not root.is_dir():
-        return removed
-    for entry in sorted(root.iterdir()):
-        if entry.name == "voices" and not include_voices:
-            sweep_staging(entry)
-            continue
-        remove_inside(entry, root)
-        removed.append(entry.name)
+    for part in CACHE_PARTS:
+        path = root / part
+        if part == "voices" and not include_voices:
+            sweep_staging(path)
+        elif path.exists() or path.is_symlink():
+            remove_inside(path, root)
+            removed.append(part)
     return removed
 
 
-__all__ = ["Entry", "clean_cache", "download", "export_archive", "find_entry", "folder_size", "install_archive",
-           "mirror", "pull", "read_manifest", "remove", "safe_extract", "sha256_of", "verify_voice"]
+__all__ = ["Entry", "check_weights", "clean_cache", "download", "expected_weights", "export_archive", "find_entry",
+           "folder_size", "install_archive", "mirror", "pull", "read_manifest", "remove", "safe_extract", "sha256_of",
+           "verify_voice"]
