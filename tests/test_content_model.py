@@ -1,0 +1,160 @@
+"""The acoustic model's numbers: durations, the frame-to-phoneme map and the variance
+adaptor's inputs, checked value by value on tiny untrained models."""
+
+import math
+
+import pytest
+import torch
+
+from lightspeech_cli.model.acoustic import AcousticModel, LengthRegulator, VariancePredictor, untrained_model
+from lightspeech_cli.runtime.voice import ModelConfig
+
+ONE = torch.tensor(1.0)
+TINY = "sep5 | sep5 hidden=16"
+
+
+def model_predicting(frames_plus_one: float, architecture: str = TINY) -> AcousticModel:
+    """exp(log duration) = `frames_plus_one` for every phoneme; pitch and energy predicted as 0."""
+    model = untrained_model(architecture, 75)
+    with torch.no_grad():
+        model.duration_predictor.project.bias.fill_(math.log(frames_plus_one))
+        for predictor in (model.pitch_predictor, model.energy_predictor):
+            predictor.project.weight.zero_()
+            predictor.project.bias.zero_()
+    return model
+
+
+@pytest.mark.parametrize("predicted", [0.3, 0.05, 0.45])
+def test_a_negative_duration_prediction_is_zero_frames_not_minus_one(predicted):
+    """exp(log d) - 1 = -0.7 rounds to -1: without the clamp the phoneme would take a frame
+    away from the utterance."""
+    with torch.no_grad():
+        mel, durations = model_predicting(predicted)(torch.randint(1, 75, (1, 5)), ONE, ONE, ONE)
+    assert durations.tolist() == [[0] * 5]
+    assert mel.shape == (1, 1, 80) and mel.abs().sum() == 0  # one masked frame, silent
+
+
+def test_durations_are_whole_frames_of_integer_type():
+    with torch.no_grad():
+        _, durations = model_predicting(4.0)(torch.randint(1, 75, (2, 3)), ONE, ONE, ONE)
+    assert durations.dtype == torch.int64 and durations.tolist() == [[3, 3, 3], [3, 3, 3]]
+
+
+def test_padding_positions_get_no_frames_whatever_the_predictor_says():
+    ids = torch.tensor([[5, 6, 7, 0, 0]])
+    with torch.no_grad():
+        mel, durations = model_predicting(4.0)(ids, ONE, ONE, ONE)
+    assert durations.tolist() == [[3, 3, 3, 0, 0]] and mel.shape[1] == 9
+
+
+@pytest.mark.parametrize("durations, frames", [
+    ([0, 2, 0, 1, 0], [1, 1, 3]),  # zero-duration phonemes at both ends and in the middle
+    ([1, 1, 1, 1], [0, 1, 2, 3]),  # one frame each: frame i is phoneme i
+    ([3, 0, 0, 1], [0, 0, 0, 3]),
+    ([0, 0, 0, 4], [3, 3, 3, 3]),  # only the last phoneme sounds
+])
+def test_the_regulator_maps_each_frame_to_its_phoneme(durations, frames):
+    x = torch.arange(len(durations), dtype=torch.float32).view(1, -1, 1) + 1  # phoneme i carries i + 1
+    out, mask = LengthRegulator()(x, torch.tensor([durations]))
+    assert out[0, :, 0].tolist() == [f + 1 for f in frames]
+    assert mask[0, :, 0].tolist() == [1.0] * len(frames)
+
+
+def test_the_regulator_copies_every_channel_and_keeps_the_dtype():
+    x = torch.arange(12, dtype=torch.float64).view(1, 3, 4)
+    out, mask = LengthRegulator()(x, torch.tensor([[1, 2, 1]]))
+    assert out.dtype == mask.dtype == torch.float64
+    assert out[0].tolist() == [x[0, 0].tolist(), x[0, 1].tolist(), x[0, 1].tolist(), x[0, 2].tolist()]
+
+
+@pytest.mark.parametrize("speed, frames", [(0.25, 32), (4.0, 2), (0.5, 16), (2.0, 4)])
+def test_the_speed_limits_multiply_and_divide_the_frames(speed, frames):
+    with torch.no_grad():
+        mel, durations = model_predicting(9.0)(torch.randint(1, 75, (1, 3)), torch.tensor(speed), ONE, ONE)
+    assert durations.tolist() == [[frames] * 3] and mel.shape[1] == 3 * frames
+
+
+def bucket_inputs(model: AcousticModel):
+    seen = {}
+    model.pitch_embedding.register_forward_hook(lambda m, i, o: seen.__setitem__("pitch", i[0].clone()))
+    model.energy_embedding.register_forward_hook(lambda m, i, o: seen.__setitem__("energy", i[0].clone()))
+    return seen
+
+
+def bucket(model, value: float) -> int:
+    return torch.bucketize(torch.tensor(value), model.bin_edges).item()
+
+
+def test_per_phoneme_pitch_and_energy_factors_shift_each_phoneme_alone():
+    model = model_predicting(4.0)
+    model.pitch_log_std, model.energy_log_std = 0.5, 0.25
+    seen = bucket_inputs(model)
+    pitch = torch.tensor([[1.0, math.exp(1.0), math.exp(-0.5)]])
+    energy = torch.tensor([[math.exp(0.5), 1.0, math.exp(-0.25)]])
+    with torch.no_grad():
+        model(torch.tensor([[4, 5, 6]]), ONE, pitch, energy)
+    # log(factor) / std standard deviations away from the predicted 0
+    assert seen["pitch"].tolist() == [[bucket(model, 0.0), bucket(model, 2.0), bucket(model, -1.0)]]
+    assert seen["energy"].tolist() == [[bucket(model, 2.0), bucket(model, 0.0), bucket(model, -1.0)]]
+
+
+def test_the_pitch_and_energy_embeddings_are_added_to_the_phonemes():
+    model = model_predicting(2.0)
+    ids = torch.tensor([[4, 5, 6]])
+    with torch.no_grad():
+        normal, _ = model(ids, ONE, ONE, ONE)
+        model.pitch_embedding.weight.zero_()
+        no_pitch, _ = model(ids, ONE, ONE, ONE)
+        model.energy_embedding.weight.zero_()
+        neither, _ = model(ids, ONE, ONE, ONE)
+    assert not torch.allclose(normal, no_pitch) and not torch.allclose(no_pitch, neither)
+
+
+def test_the_variance_predictor_says_zero_at_padding_and_ignores_what_padding_holds():
+    torch.manual_seed(0)
+    predictor = VariancePredictor(8, "sep", 3, 0.0).eval()
+    with torch.no_grad():
+        predictor.project.bias.fill_(0.5)
+        x = torch.randn(1, 5, 8)
+        mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 0.0]]).unsqueeze(-1)
+        out = predictor(x, mask)
+        noisy = x.clone()
+        noisy[:, 3:] = 100.0
+        again = predictor(noisy, mask)
+    assert out.shape == (1, 5)
+    assert out[0, 3:].tolist() == [0.0, 0.0]
+    assert torch.equal(out, again)
+    assert (out[0, :3] != 0).all()
+
+
+def test_training_uses_the_given_durations_pitch_and_energy_not_the_predicted_ones():
+    model = AcousticModel(ModelConfig(architecture=TINY, n_symbols=75)).eval()
+    seen = bucket_inputs(model)
+    ids = torch.tensor([[4, 5, 6, 7]])
+    durations = torch.tensor([[2, 0, 3, 1]])
+    pitch = torch.tensor([[0.0, 1.0, -1.0, 2.0]])
+    energy = torch.tensor([[-2.0, 0.0, 0.5, 1.0]])
+    with torch.no_grad():
+        out = model.training_forward(ids, durations, pitch, energy)
+    assert seen["pitch"].tolist() == [[bucket(model, v) for v in pitch[0].tolist()]]
+    assert seen["energy"].tolist() == [[bucket(model, v) for v in energy[0].tolist()]]
+    assert out["mel"].shape == (1, 6, 80) and out["frame_mask"].shape == (1, 6, 1)
+    for name in ("log_durations", "pitch", "energy"):
+        assert out[name].shape == (1, 4)
+    with torch.no_grad():
+        mask = torch.ones(1, 4, 1)
+        x = model.encoder(ids, mask)
+        assert torch.allclose(out["log_durations"], model.duration_predictor(x, mask))
+        assert torch.allclose(out["pitch"], model.pitch_predictor(x, mask))
+        assert torch.allclose(out["energy"], model.energy_predictor(x, mask))
+    assert "mel_before_postnet" not in out
+
+
+def test_training_with_a_postnet_returns_the_mel_before_and_after_it():
+    model = AcousticModel(ModelConfig(architecture="sep5 | sep5 hidden=16 postnet=1", n_symbols=75)).eval()
+    with torch.no_grad():
+        out = model.training_forward(torch.tensor([[4, 5]]), torch.tensor([[2, 1]]), torch.zeros(1, 2),
+                                     torch.zeros(1, 2))
+        refined = model.postnet(out["mel_before_postnet"], out["frame_mask"])
+    assert out["mel_before_postnet"].shape == out["mel"].shape == (1, 3, 80)
+    assert torch.allclose(out["mel"], refined) and not torch.allclose(out["mel"], out["mel_before_postnet"])

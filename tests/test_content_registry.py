@@ -1,0 +1,264 @@
+"""The voice archive checks, one at a time: each test breaks exactly one rule and expects
+exactly that check's refusal, so removing any single check fails a test here. The limits
+are lowered with monkeypatch, so no test needs a 100 MB archive."""
+
+import io
+import json
+import tarfile
+
+import numpy as np
+import pytest
+
+from lightspeech_cli.errors import InputError, VoiceError
+from lightspeech_cli.runtime import registry
+from lightspeech_cli.runtime.voice import Voice, installed_voices_dir
+
+from .conftest import make_tiny_voice
+
+
+@pytest.fixture(scope="module")
+def good_files(tmp_path_factory):
+    """The files of a real, installable tiny voice."""
+    folder = make_tiny_voice(tmp_path_factory.mktemp("source") / "tiny").folder
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def archive_of(path, members, kinds=None):
+    """A .tar.gz with `members` (name -> bytes, in order); `kinds` makes some of them links."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            if kinds and name in kinds:
+                info.type, info.linkname, info.size = kinds[name], "config.json", 0
+                tar.addfile(info)
+            else:
+                tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def extract(tmp_path, members, kinds=None):
+    archive = archive_of(tmp_path / "voice.tar.gz", members, kinds)
+    into = tmp_path / "into"
+    into.mkdir(exist_ok=True)
+    registry.safe_extract(archive, into)
+    return into
+
+
+def test_a_good_archive_extracts_every_file_byte_for_byte(tmp_path, good_files):
+    into = extract(tmp_path, list(good_files.items()))
+    assert {p.name: p.read_bytes() for p in into.iterdir()} == good_files
+
+
+# --- each structural check alone ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["/tmp/config.json", "../config.json", "sub/config.json"])
+def test_a_member_path_that_is_not_one_plain_name_is_an_unsafe_path(tmp_path, good_files, name):
+    members = [(k, v) for k, v in good_files.items() if k != "config.json"] + [(name, good_files["config.json"])]
+    with pytest.raises(VoiceError, match="unsafe path"):
+        extract(tmp_path, members)
+
+
+def test_a_member_outside_the_allow_list_is_an_unexpected_file(tmp_path, good_files):
+    with pytest.raises(VoiceError, match="unexpected file"):
+        extract(tmp_path, [*good_files.items(), ("run.sh", b"rm -rf ~")])
+
+
+@pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE])
+def test_a_member_that_is_not_a_regular_file_is_refused(tmp_path, good_files, kind):
+    members = [(k, v) for k, v in good_files.items() if k != "MODEL_CARD.md"] + [("MODEL_CARD.md", b"")]
+    with pytest.raises(VoiceError, match="not a regular file"):
+        extract(tmp_path, members, {"MODEL_CARD.md": kind})
+
+
+def test_a_member_that_appears_twice_is_refused(tmp_path, good_files):
+    with pytest.raises(VoiceError, match="appears twice"):
+        extract(tmp_path, [*good_files.items(), ("config.json", b"{}")])
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x1f\x8b\x08\x00garbage", b"plain text, not gzip"])
+def test_bytes_that_are_no_archive_are_refused(tmp_path, garbage):
+    archive = tmp_path / "garbage.tar.gz"
+    archive.write_bytes(garbage)
+    with pytest.raises(VoiceError, match="not a valid voice archive"):
+        registry.safe_extract(archive, tmp_path)
+
+
+# --- the size limits: the member limit and the total limit, each alone ------------------------
+
+
+def largest(files):
+    return max(len(v) for v in files.values())
+
+
+def test_one_member_over_the_member_limit_is_refused(tmp_path, good_files, monkeypatch):
+    monkeypatch.setattr(registry, "MAX_ARCHIVE_MEMBER", largest(good_files) - 1)
+    monkeypatch.setattr(registry, "MAX_ARCHIVE_TOTAL", 10 * sum(map(len, good_files.values())))
+    with pytest.raises(VoiceError, match="too large"):
+        extract(tmp_path, list(good_files.items()))
+
+
+def test_a_member_exactly_at_the_member_limit_is_accepted(tmp_path, good_files, monkeypatch):
+    monkeypatch.setattr(registry, "MAX_ARCHIVE_MEMBER", largest(good_files))
+    monkeypatch.setattr(registry, "MAX_ARCHIVE_TOTAL", sum(map(len, good_files.values())))
+    extract(tmp_path, list(good_files.items()))  # the total is exactly at its limit too
+
+
+def test_members_each_small_enough_but_too_large_together_are_refused(tmp_path, good_files, monkeypatch):
+    total = sum(map(len, good_files.values()))
+    monkeypatch.setattr(registry, "MAX_ARCHIVE_MEMBER", largest(good_files))
+    monkeypatch.setattr(registry, "MAX_ARCHIVE_TOTAL", total - 1)
+    with pytest.raises(VoiceError, match="too large"):
+        extract(tmp_path, list(good_files.items()))
+
+
+# --- data that does not match its header -----------------------------------------------------
+
+
+def lenient_reader(change):
+    """A tar reader that does not notice a member's data ends early (or runs on), as
+    tarfile on a damaged or crafted stream may not: the size check must."""
+    original = tarfile.TarFile.extractfile
+
+    def extractfile(tar, member):
+        return io.BytesIO(change(original(tar, member).read()))
+
+    return extractfile
+
+
+@pytest.mark.parametrize("change", [lambda data: data[:-1], lambda data: data[: len(data) // 2],
+                                    lambda data: data + b"!", lambda data: data + b"x" * 200_000])
+def test_member_data_shorter_or_longer_than_its_header_is_refused(tmp_path, good_files, monkeypatch, change):
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", lenient_reader(change))
+    with pytest.raises(VoiceError, match="truncated"):
+        extract(tmp_path, list(good_files.items()))
+
+
+def test_the_real_tar_reader_refuses_a_cut_archive(tmp_path, good_files):
+    archive = archive_of(tmp_path / "whole.tar.gz", list(good_files.items()))
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(VoiceError, match="not a valid voice archive|truncated"):
+        registry.safe_extract(cut, tmp_path)
+
+
+# --- verify before install --------------------------------------------------------------------
+
+
+def install(tmp_path, files, name=None):
+    return registry.install_archive(archive_of(tmp_path / "voice.tar.gz", list(files.items())), name)
+
+
+def test_install_puts_a_checked_voice_under_its_name_or_the_given_one(tmp_path, good_files):
+    voice = install(tmp_path, good_files)
+    assert voice.folder == installed_voices_dir() / "tiny" and voice.name == "tiny"
+    assert {p.name for p in voice.folder.iterdir()} == set(good_files)
+    other = install(tmp_path, good_files, "other-name")
+    assert other.folder == installed_voices_dir() / "other-name"
+    assert sorted(p.name for p in installed_voices_dir().iterdir()) == ["other-name", "tiny"]  # no staging left
+
+
+def test_install_replaces_an_older_copy(tmp_path, good_files):
+    install(tmp_path, good_files)
+    card = {**good_files, "MODEL_CARD.md": b"# the new card\n"}
+    voice = install(tmp_path, card)
+    assert (voice.folder / "MODEL_CARD.md").read_bytes() == b"# the new card\n"
+
+
+def test_install_refuses_a_bad_name_before_touching_anything(tmp_path, good_files):
+    with pytest.raises(InputError):
+        install(tmp_path, good_files, "../escape")
+    assert not installed_voices_dir().exists() or list(installed_voices_dir().iterdir()) == []
+
+
+def broken_weights(files, tmp_path, how):
+    from safetensors.numpy import load_file, save_file
+
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(files["model.safetensors"])
+    state = load_file(path)
+    how(state)
+    save_file(state, path)
+    return {**files, "model.safetensors": path.read_bytes()}
+
+
+def nan_in_one_weight(state):
+    state["mel_projection.bias"] = np.full_like(state["mel_projection.bias"], np.nan)
+
+
+@pytest.mark.parametrize("files, message", [
+    (lambda files, tmp: broken_weights(files, tmp, nan_in_one_weight), "NaN"),
+    (lambda files, tmp: {**files, "model.safetensors": b"not safetensors"}, "corrupt"),
+    (lambda files, tmp: {**files, "model.onnx": b"\x08\x07garbage"}, "does not load"),
+])
+def test_an_archive_whose_model_fails_verification_installs_nothing(tmp_path, good_files, files, message):
+    with pytest.raises(VoiceError, match=message):
+        install(tmp_path, files(good_files, tmp_path))
+    assert list(installed_voices_dir().iterdir()) == []  # no voice, no staging folder
+
+
+def test_verify_voice_runs_the_model_and_checks_its_output(tmp_path, good_files, monkeypatch):
+    folder = tmp_path / "voice"
+    folder.mkdir()
+    for name, data in good_files.items():
+        (folder / name).write_bytes(data)
+    registry.verify_voice(Voice(folder))  # the good voice passes
+    from lightspeech_cli.runtime import engine
+
+    def runner_making(mel, durations):
+        return lambda voice, backend, threads: (lambda *inputs: (mel, durations))
+
+    n_mels = Voice(folder).config.audio.n_mels
+    good_durations = np.full((1, 5), 6, np.int64)
+    cases = {
+        "wrong width": (np.zeros((1, 30, n_mels + 1), np.float32), good_durations, "shape"),
+        "no batch axis": (np.zeros((30, n_mels), np.float32), good_durations, "shape"),
+        "two utterances": (np.zeros((2, 30, n_mels), np.float32), good_durations, "shape"),
+        "durations misshapen": (np.zeros((1, 30, n_mels), np.float32), np.ones((1, 4), np.int64), "shape"),
+        "infinite frames": (np.full((1, 30, n_mels), np.inf, np.float32), good_durations, "NaN or infinite"),
+        "NaN frames": (np.full((1, 30, n_mels), np.nan, np.float32), good_durations, "NaN or infinite"),
+    }
+    for label, (mel, durations, message) in cases.items():
+        monkeypatch.setattr(engine, "acoustic_model", runner_making(mel, durations))
+        with pytest.raises(VoiceError, match=message):
+            registry.verify_voice(Voice(folder))
+
+    def crashing(voice, backend, threads):
+        def run(*inputs):
+            raise RuntimeError("ONNX Runtime fell over\nsecond line")
+        return run
+
+    monkeypatch.setattr(engine, "acoustic_model", crashing)
+    with pytest.raises(VoiceError, match=r"does not run \(ONNX Runtime fell over\)$"):
+        registry.verify_voice(Voice(folder))
+
+
+# --- manifests and URLs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["https://example.org/voices", "http://127.0.0.1:8000/"])
+def test_http_and_https_mirrors_are_usable(url):
+    assert registry.check_url(url) == url
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/", "https://", "example.org/voices",
+                                 "http://[::1", ""])
+def test_other_mirror_urls_are_refused(url):
+    with pytest.raises(InputError, match="unusable"):
+        registry.check_url(url)
+
+
+def test_a_manifest_is_read_field_by_field(tmp_path):
+    entry = {"name": "a-voice", "file": "a-voice.tar.gz", "size": 10, "sha256": "0" * 64}
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"base_url": "https://example.org/v", "voices": [entry]}))
+    base_url, entries = registry.read_manifest(path)
+    assert base_url == "https://example.org/v"
+    assert entries == [registry.Entry("a-voice", "", "", "", "", "a-voice.tar.gz", 10, "0" * 64)]
+    path.write_text(json.dumps({"base_url": 5, "voices": []}))
+    assert registry.read_manifest(path) == ("", [])
+    for broken in ([], {"voices": {}}, {"base_url": "x"}):
+        path.write_text(json.dumps(broken))
+        with pytest.raises(VoiceError, match="expected"):
+            registry.read_manifest(path)
