@@ -18,7 +18,16 @@ WORKDIR = typer.Argument(..., help="Training folder: corpus/, features/, run/ an
                          show_default=False)
 RUN = typer.Option("run", "--run", help="Subfolder of the training folder for this model's checkpoint and log, "
                    "so several architectures can train on one corpus.")
-THREADS = typer.Option(2, "--threads", "-t", min=1, max=256, help="CPU threads.")
+
+
+def _checked_threads(threads: int) -> int:
+    """The bound say and render use: from 1 to a few per core."""
+    from ..runtime.engine import check_threads
+
+    return check_threads(threads)
+
+
+THREADS = typer.Option(2, "--threads", "-t", callback=_checked_threads, help="CPU threads.")
 
 
 class Progress:
@@ -62,7 +71,7 @@ def train_corpus(
     heldout: Optional[Path] = typer.Option(None, "--heldout", help="Sentences (one a line) to hold out for "
                                            "validation and benchmarks, never trained on; by default the last 150 "
                                            "utterances.", show_default=False),
-    threads: int = typer.Option(1, "--threads", "-t", min=1, max=256, help="Teacher threads."),
+    threads: int = typer.Option(1, "--threads", "-t", callback=_checked_threads, help="Teacher threads."),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:

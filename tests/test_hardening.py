@@ -1,0 +1,411 @@
+"""Careless and hostile input that once ended in a traceback, a hang, an unbounded read or
+a replaced special file: each case ends in one `error:` line and a documented exit
+status, and leaves everything outside lightspeech's own folders as it was.
+
+FIFOs stand in for devices (never a real /dev entry as an output); /dev/full is only ever
+opened for writing, as the standard output of a child process."""
+
+import io
+import json
+import os
+import resource
+import stat
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile
+from typer.testing import CliRunner
+
+from lightspeech_cli import paths
+from lightspeech_cli.cli import app
+from lightspeech_cli.errors import OutputError
+from lightspeech_cli.runtime import audio, registry
+from lightspeech_cli.runtime.voice import ModelConfig, installed_voices_dir
+
+from .conftest import make_tiny_voice
+from .test_cli_text import assert_one_line_error
+
+runner = CliRunner()
+LONG_NAME = "x" * 300  # beyond the 255 bytes a file name may have
+
+
+def run(*args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def run_process(*args, stdin=None, stdout=subprocess.PIPE, timeout=120, file_size_limit=None, close_stdout=False):
+    """The CLI in a child process: for standard streams and resource limits."""
+    def limit():
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+        if close_stdout:  # as a shell's >&- does
+            os.close(1)
+
+    return subprocess.run([sys.executable, "-m", "lightspeech_cli", *map(str, args)], stdin=stdin, stdout=stdout,
+                          stderr=subprocess.PIPE, timeout=timeout, preexec_fn=limit)
+
+
+def assert_one_line(process, code, message):
+    lines = process.stderr.decode().strip().splitlines()
+    assert process.returncode == code, process.stderr.decode()
+    assert len(lines) == 1 and lines[0].startswith("lightspeech: error: ") and message in lines[0], lines
+
+
+@pytest.fixture
+def endless_fifo(tmp_path):
+    """A FIFO that gives far more than any limit (50 MB, no newline) and never ends: what
+    /dev/zero is to a reader, without touching /dev. Reading it whole would hang."""
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def feed():
+        try:
+            with open(fifo, "wb") as f:
+                for _ in range(800):
+                    f.write(b"a" * 65536)
+                done.wait(300)
+        except BrokenPipeError:  # the reader stopped at its limit: what we want
+            pass
+
+    threading.Thread(target=feed, daemon=True).start()
+    yield fifo
+    done.set()
+
+
+# --- 1. only regular files are ever replaced -------------------------------------------------
+
+
+def test_voices_export_refuses_a_fifo(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert_one_line_error(run("voices", "export", "en-us-lightspeech", "-o", fifo), 3, "not a regular file")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_say_refuses_a_fifo_and_a_link_to_one(tmp_path):
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.wav"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        assert_one_line_error(run("say", "hi", "-o", target), 3, "not a regular file")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink()
+
+
+def test_atomic_write_never_replaces_a_special_file(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="not a regular file"):
+        with paths.atomic_write(fifo) as f:
+            f.write(b"x")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["fifo"]  # no staging file left
+
+
+def test_render_refuses_a_fifo_among_its_files(tiny_voice, tmp_path):
+    text, out = tmp_path / "input.txt", tmp_path / "out"
+    text.write_text("One.\nTwo.\n")
+    out.mkdir()
+    os.mkfifo(out / "0002.wav")
+    assert_one_line_error(run("render", text, "-o", out, "-v", tiny_voice.folder), 3, "not a regular file")
+    assert stat.S_ISFIFO(os.lstat(out / "0002.wav").st_mode) and not (out / "0001.wav").exists()
+
+
+# --- 2. cache --clean removes lightspeech's parts only ---------------------------------------
+
+
+def test_cache_clean_leaves_what_is_not_lightspeechs(isolated_home):
+    root = paths.cache_dir()
+    for part in registry.CACHE_PARTS:
+        (root / part).mkdir(parents=True)
+        (root / part / "something").write_text("x")
+    (root / "otherapp").mkdir()
+    (root / "otherapp" / "data").write_text("keep")
+    (root / "notes.txt").write_text("keep")
+    shown = run("cache").stdout
+    assert all(part in shown for part in registry.CACHE_PARTS)
+    assert run("cache", "--clean").exit_code == 0
+    assert (root / "voices" / "something").exists() and not (root / "frontend").exists()
+    assert run("cache", "--clean", "--all").exit_code == 0
+    assert sorted(p.name for p in root.iterdir()) == ["notes.txt", "otherapp"]
+    assert (root / "otherapp" / "data").read_text() == "keep"
+
+
+# --- 3. every read of a user's file is bounded ------------------------------------------------
+
+
+def test_say_file_reads_with_a_bound(endless_fifo, tmp_path):
+    assert_one_line(run_process("say", "-f", endless_fifo, "-o", tmp_path / "a.wav"), 2, "too long")
+
+
+def test_render_reads_a_file_with_a_bound(endless_fifo, tmp_path):
+    assert_one_line(run_process("render", endless_fifo, "-o", tmp_path / "out"), 2, "too long")
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_reads_standard_input_with_a_bound(endless_fifo, tmp_path):
+    with open(endless_fifo, "rb") as stdin:
+        assert_one_line(run_process("render", "-", "-o", tmp_path / "out", stdin=stdin), 2, "too long")
+
+
+def test_streamed_say_reads_a_line_with_a_bound(endless_fifo, tmp_path, tiny_voice):
+    with open(endless_fifo, "rb") as stdin:
+        process = run_process("say", "-v", tiny_voice.folder, "-o", tmp_path / "a.wav", stdin=stdin)
+    assert_one_line(process, 2, "line 1 of the input is too long")
+
+
+def test_read_limited_reads_no_more_than_it_needs(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"a" * 1001)
+    assert paths.read_limited(path, 1001, "it") == b"a" * 1001
+    with pytest.raises(paths.InputError, match=r"more than 1,000 bytes\); split"):
+        paths.read_limited(path, 1000, "it", "split")
+
+
+# --- 4. one output holds a bounded length of audio -----------------------------------------
+
+
+@pytest.fixture
+def short_limit(monkeypatch):
+    monkeypatch.setattr(audio, "MAX_OUTPUT_SECONDS", 5)
+
+
+def test_long_silences_are_refused_in_a_file(tiny_voice, tmp_path, short_limit):
+    out = tmp_path / "a.wav"
+    many = "One. Two. Three. Four."
+    assert_one_line_error(run("say", many, "-v", tiny_voice.folder, "--sentence-silence", "3", "-o", out), 2,
+                          "longer than")
+    assert not out.exists()
+    breaks = "<speak>" + "hi <break time='10s'/>" * 3 + "</speak>"
+    assert_one_line_error(run("say", breaks, "-v", tiny_voice.folder, "-o", "-"), 2, "longer than")
+    streamed = run("say", many, "-v", tiny_voice.folder, "--sentence-silence", "3", "--raw")
+    assert streamed.exit_code == 0 and len(streamed.stdout_bytes) > 2 * 5 * 22050  # a stream may go on
+
+
+def test_render_refuses_an_utterance_too_long(tiny_voice, tmp_path, short_limit):
+    text, out = tmp_path / "input.txt", tmp_path / "out"
+    text.write_text("Short.\nOne. Two. Three. Four.\n")
+    assert_one_line_error(run("render", text, "-o", out, "-v", tiny_voice.folder, "--sentence-silence", "3"), 2,
+                          "0002.wav would be longer than")
+    assert not (out / "0002.wav").exists()
+    assert [json.loads(line)["file"] for line in (out / "manifest.jsonl").read_text().splitlines()] == ["0001.wav"]
+
+
+# --- 5. render's manifest is hostile ----------------------------------------------------------
+
+
+def rendered(tiny_voice, tmp_path, lines="One.\nTwo.\n"):
+    text, out = tmp_path / "input.txt", tmp_path / "out"
+    text.write_text(lines)
+    assert run("render", text, "-o", out, "-v", tiny_voice.folder).exit_code == 0
+    return text, out
+
+
+def test_a_manifest_that_is_a_fifo_or_a_link_is_refused(tiny_voice, tmp_path):
+    text, out = rendered(tiny_voice, tmp_path)
+    (out / "manifest.jsonl").unlink()
+    os.mkfifo(out / "manifest.jsonl")
+    assert_one_line(run_process("render", text, "-o", out, "-v", tiny_voice.folder, timeout=60), 3,
+                    "not a regular file")
+    (out / "manifest.jsonl").unlink()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    (out / "manifest.jsonl").symlink_to(outside)
+    assert_one_line_error(run("render", text, "-o", out, "-v", tiny_voice.folder), 3, "not a regular file")
+    assert outside.read_text() == "keep"
+
+
+@pytest.mark.parametrize("seconds", ["abc", None, True, -1, 1e999, 10 ** 400, [1]])
+def test_bad_manifest_entries_are_redone(tiny_voice, tmp_path, seconds):
+    text, out = rendered(tiny_voice, tmp_path)
+    entries = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    entries[0]["seconds"] = seconds
+    (out / "manifest.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+    for _ in range(2):  # and every later run too
+        result = run("render", text, "-o", out, "-v", tiny_voice.folder)
+        assert result.exit_code == 0, result.output
+    assert json.loads((out / "manifest.jsonl").read_text().splitlines()[0])["seconds"] > 0
+
+
+def test_a_manifest_never_brings_in_a_file_from_outside(tiny_voice, tmp_path):
+    text, out = rendered(tiny_voice, tmp_path)
+    secret = tmp_path / "secret.wav"
+    secret.write_bytes((out / "0001.wav").read_bytes() + b"SECRET")
+    entries = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    entries[0]["file"] = "../secret.wav"  # with 0001.wav's key: "move it into place"
+    (out / "manifest.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+    (out / "0001.wav").unlink()
+    assert run("render", text, "-o", out, "-v", tiny_voice.folder).exit_code == 0
+    assert b"SECRET" not in (out / "0001.wav").read_bytes() and secret.exists()
+
+
+def test_a_failing_manifest_write_is_an_output_error(tiny_voice, tmp_path):
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    jobs.write_text(json.dumps({"text": "Hi." + "." * 15_000}) + "\n")  # a short sound, a long manifest line
+    process = run_process("render", jobs, "-o", out, "-v", tiny_voice.folder, "--sample-rate", "8000",
+                          file_size_limit=12_000)
+    assert_one_line(process, 3, "manifest.jsonl: File too large")
+
+
+def test_a_killed_renders_leftovers_are_swept(tiny_voice, tmp_path):
+    text, out = rendered(tiny_voice, tmp_path)
+    (out / ".render-moves.abc123").mkdir()
+    (out / ".render-moves.abc123" / "0001.wav").write_bytes(b"x")
+    (out / ".0001.wav.abcd1234.part").write_bytes(b"x")
+    assert run("render", text, "-o", out, "-v", tiny_voice.folder).exit_code == 0
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+# --- 6. names too long and numbers too big are input errors -----------------------------------
+
+
+def test_names_too_long_are_one_line_errors(tmp_path):
+    folder = make_tiny_voice(tmp_path / "voice").folder
+    assert_one_line_error(run("say", "hi", "-o", tmp_path / f"{LONG_NAME}.wav"), 3, "File name too long")
+    assert_one_line_error(run("voices", "export", folder, "-o", tmp_path / LONG_NAME), 3, "File name too long")
+    assert_one_line_error(run("say", "hi", "-v", tmp_path / LONG_NAME / "voice", "-o", tmp_path / "a.wav"), 2,
+                          "File name too long")
+    assert_one_line_error(run("voices", "import", tmp_path / LONG_NAME), 2, "cannot read")
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(json.dumps({"text": "hi", "file": LONG_NAME + ".wav"}) + "\n")
+    assert_one_line_error(run("render", jobs, "-o", tmp_path / "out", "-v", folder), 2, "jobs.jsonl:1: 'file'")
+
+
+def test_a_huge_whole_number_in_json_lines_is_an_input_error(tiny_voice, tmp_path):
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"text": "hi"}\n{"text": "hi", "speed": 1' + "0" * 400 + "}\n")
+    assert_one_line_error(run("render", jobs, "-o", tmp_path / "out", "-v", tiny_voice.folder), 2,
+                          "jobs.jsonl:2: speed is out of range")
+
+
+# --- 7, 8. standard output closed, full, or its reader gone -----------------------------------
+
+
+def test_a_closed_stdout_is_an_output_error(tmp_path, tiny_voice):
+    for command in (["phonemize", "hi"], ["say", "hi", "-v", tiny_voice.folder, "-o", "-"]):
+        assert_one_line(run_process(*command, stdout=None, close_stdout=True), 3, "cannot write to standard output")
+    written = tmp_path / "a.wav"  # with nothing to print, a closed stdout is no matter
+    assert run_process("say", "hi", "-v", tiny_voice.folder, "-o", written, stdout=None, close_stdout=True
+                       ).returncode == 0
+    assert soundfile.info(written).frames > 0
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("command", [["--help"], ["say", "--help"], ["--version"], ["phonemize", "hi"]])
+def test_a_full_stdout_is_an_output_error(command):
+    with open("/dev/full", "w") as full:  # opened for writing only, never an output path
+        assert_one_line(run_process(*command, stdout=full), 3, "No space left on device")
+
+
+@pytest.mark.parametrize("command", [["phonemize", "Hello there. " * 2000], ["say", "Hello there. " * 40, "--raw"]])
+def test_a_reader_that_goes_away_ends_with_141(command, tiny_voice):
+    if command[0] == "say":
+        command += ["-v", str(tiny_voice.folder)]
+    process = subprocess.Popen([sys.executable, "-m", "lightspeech_cli", *command], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.read(10)
+    process.stdout.close()  # as `| head -c 10` does
+    assert process.wait(timeout=120) == 141
+    assert process.stderr.read() == b""
+
+
+# --- 9. nothing from outside sends escape sequences to the terminal ---------------------------
+
+
+def test_voices_info_strips_control_characters_from_the_card(tmp_path):
+    folder = make_tiny_voice(tmp_path / "voice").folder
+    (folder / "MODEL_CARD.md").write_text("# Card\n\x1b[2J\x1b]0;pwned\x07cleared\r\tindented\u202eevil\n")
+    result = run("voices", "info", folder)
+    assert result.exit_code == 0
+    card = result.stdout.split("# Card")[1]
+    assert not any(c in card for c in "\x1b\x07\r\u202e")
+    assert "cleared" in card and "\tindented" in card and card.count("\n") >= 2
+    assert "\\u001b" in run("voices", "info", folder, "--json").stdout  # JSON escapes it itself
+
+
+# --- 10, 11. imports: output failures named as such; modes follow the umask -------------------
+
+
+def test_a_write_limit_during_import_is_an_output_error(tmp_path):
+    voice = make_tiny_voice(tmp_path / "voice")
+    archive = registry.export_archive(voice, tmp_path / "voice.tar.gz")
+    process = run_process("voices", "import", archive, file_size_limit=120_000)  # below model.onnx's size
+    assert_one_line(process, 3, "File too large")
+    assert not [p for p in installed_voices_dir().iterdir() if not p.name.startswith(".")]
+
+
+def test_installed_and_written_files_follow_the_umask(tmp_path, tiny_voice):
+    folder_mode, file_mode = 0o777 & ~paths.umask(), 0o666 & ~paths.umask()
+    archive = tmp_path / "voice.tar.gz"
+    assert run("voices", "export", tiny_voice.folder, "-o", archive).exit_code == 0
+    assert stat.S_IMODE(archive.stat().st_mode) == file_mode
+    assert run("voices", "import", archive, "--name", "imported").exit_code == 0
+    installed = installed_voices_dir() / "imported"
+    assert stat.S_IMODE(installed.stat().st_mode) == folder_mode
+    assert {stat.S_IMODE(p.stat().st_mode) for p in installed.iterdir()} == {file_mode}
+    text = tmp_path / "input.txt"
+    text.write_text("One.\n")
+    assert run("render", text, "-o", tmp_path / "out", "-v", tiny_voice.folder).exit_code == 0
+    assert stat.S_IMODE((tmp_path / "out" / "manifest.jsonl").stat().st_mode) == file_mode
+
+
+# --- 12. a voice's weights must fit its config --------------------------------------------------
+
+
+@pytest.mark.parametrize("architecture", ["lightspeech", "fastspeech2",
+                                          "sep1 att4+ffn identity | ffn att8 sep21 hidden=32 predictor=conv postnet=1"])
+def test_expected_weights_match_the_torch_model(architecture):
+    from lightspeech_cli.model.acoustic import AcousticModel
+
+    config = ModelConfig(architecture=architecture, variance_bins=17, predictor_kernel=5, n_mels=40)
+    model = AcousticModel(config)
+    assert registry.expected_weights(config) == {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def test_weights_of_another_architecture_are_refused_at_import(tmp_path):
+    voice = make_tiny_voice(tmp_path / "voice")
+    other = make_tiny_voice(tmp_path / "other", architecture="sep5 | sep5 hidden=16")
+    files = {p.name: p.read_bytes() for p in voice.folder.iterdir()}
+    files["model.safetensors"] = other.weights_path.read_bytes()
+    archive = tmp_path / "mixed.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert_one_line_error(run("voices", "import", archive), 5, "do not fit the model")
+    assert not installed_voices_dir().exists() or not [p for p in installed_voices_dir().iterdir()
+                                                         if not p.name.startswith(".")]
+
+
+# --- 13. train's --threads has say's bound ------------------------------------------------------
+
+
+def test_train_threads_are_bounded_by_the_cores(tmp_path):
+    too_many = 4 * (os.cpu_count() or 1) + 1
+    for command in (["train", "fit"], ["train", "corpus"], ["train", "vocoder"]):
+        assert_one_line_error(run(*command, tmp_path, "--threads", too_many), 2, "--threads must be from 1 to")
+
+
+# --- 15. what killed writes left is swept by the next write in that folder ---------------------
+
+
+def test_old_staging_files_of_any_output_are_swept(tmp_path):
+    old = time.time() - 2 * paths.STALE_PART_SECONDS
+    names = {".a.wav.abcd_123.part": True, ".b.FLAC.zzzzzzzz.part": True, ".c.tar.gz.12345678.part": True,
+             ".notes.txt.abcd1234.part": False,  # not a kind of file lightspeech writes: not clearly ours
+             ".d.wav.part": False, "e.wav.abcd1234.part": False}  # not atomic_write's shape
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (old, old))
+    (tmp_path / ".fresh.wav.abcd1234.part").write_bytes(b"x")  # a live writer's, maybe
+    audio.write_file(tmp_path / "new.wav", np.zeros(1, np.float32), 22050)
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {name for name, swept in names.items() if not swept} | {".fresh.wav.abcd1234.part", "new.wav"}
+    assert soundfile.info(tmp_path / "new.wav").frames == 1
