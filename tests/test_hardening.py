@@ -160,6 +160,13 @@ def test_streamed_say_reads_a_line_with_a_bound(endless_fifo, tmp_path, tiny_voi
     assert_one_line(process, 2, "line 1 of the input is too long")
 
 
+def test_the_config_file_is_read_with_a_bound(isolated_home):
+    (isolated_home / "config").mkdir(parents=True)
+    (isolated_home / "config" / "config.json").write_text('{"mirror": "http://x/"' + " " * 100_000 + "}")
+    with pytest.raises(paths.InputError, match="config.json is too long"):
+        registry.mirror("http://default")
+
+
 def test_read_limited_reads_no_more_than_it_needs(tmp_path):
     path = tmp_path / "big.txt"
     path.write_bytes(b"a" * 1001)

@@ -33,10 +33,10 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from ..errors import InputError, OutputError, VoiceError
-from ..paths import (PART_SUFFIX, STALE_PART_SECONDS, cache_dir, checked_name, config_dir, remove_inside, shown,
-                     umask)
-from .voice import (CONFIG_FILE, REQUIRED, VOICE_FILES, ModelConfig, SchemaError, Voice, embedded_voices_dir,
-                    installed_voices_dir, integer, read_json, read_section, text)
+from ..paths import (PART_SUFFIX, STALE_PART_SECONDS, cache_dir, checked_name, config_dir, read_limited, remove_inside,
+                     shown, umask)
+from .voice import (CONFIG_FILE, MAX_CONFIG_BYTES, REQUIRED, VOICE_FILES, ModelConfig, SchemaError, Voice,
+                    embedded_voices_dir, installed_voices_dir, integer, read_json, read_section, text)
 from .voice import name as name_check
 
 MANIFEST = Path(__file__).parent.parent / "assets" / "manifest.json"
@@ -105,9 +105,10 @@ def mirror(default: str) -> str:
         return check_url(url)
     config = config_dir() / "config.json"
     if config.exists():
+        data = read_limited(config, MAX_CONFIG_BYTES, str(config))
         try:
-            settings = json.loads(config.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            settings = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise InputError(f"{config} is not valid JSON: {e}") from None
         if isinstance(settings, dict) and "mirror" in settings:
             if not isinstance(settings["mirror"], str):
