@@ -158,3 +158,63 @@ def test_training_with_a_postnet_returns_the_mel_before_and_after_it():
         refined = model.postnet(out["mel_before_postnet"], out["frame_mask"])
     assert out["mel_before_postnet"].shape == out["mel"].shape == (1, 3, 80)
     assert torch.allclose(out["mel"], refined) and not torch.allclose(out["mel"], out["mel_before_postnet"])
+
+
+def regulator_input(model: AcousticModel) -> dict:
+    seen = {}
+    model.length_regulator.register_forward_hook(lambda m, i, o: seen.__setitem__("x", i[0].clone()))
+    return seen
+
+
+def test_the_adaptor_adds_both_embeddings_to_the_encoder_output():
+    """What reaches the length regulator is encoder + pitch embedding + energy embedding,
+    each of its phoneme's bucket, in inference and in training alike."""
+    model = model_predicting(3.0)
+    model.pitch_log_std = model.energy_log_std = 0.5
+    with torch.no_grad():
+        model.pitch_embedding.weight.normal_()
+        model.energy_embedding.weight.normal_()
+    seen = regulator_input(model)
+    ids = torch.tensor([[4, 5, 6, 0]])
+    pitch = torch.tensor([[1.0, math.exp(0.5), math.exp(-1.0), 1.0]])
+    energy = torch.tensor([[math.exp(1.0), 1.0, 1.0, 1.0]])
+    with torch.no_grad():
+        model(ids, ONE, pitch, energy)
+        mask = (ids != 0).unsqueeze(-1).float()
+        encoded = model.encoder(ids, mask)
+        pitch_values = torch.log(pitch) / 0.5  # the predictors say 0
+        energy_values = torch.log(energy) / 0.5
+        expected = (encoded + model.pitch_embedding(torch.bucketize(pitch_values, model.bin_edges))
+                    + model.energy_embedding(torch.bucketize(energy_values, model.bin_edges)))
+    assert torch.allclose(seen["x"], expected, atol=1e-5)
+    with torch.no_grad():
+        model.training_forward(ids, torch.tensor([[1, 1, 1, 0]]), pitch_values, energy_values)
+    assert torch.allclose(seen["x"], expected, atol=1e-5)
+
+
+def test_padded_frames_of_a_batch_are_exactly_silent():
+    model = model_predicting(3.0)
+    ids = torch.tensor([[4, 5, 6, 7], [4, 5, 0, 0]])
+    with torch.no_grad():
+        mel, durations = model(ids, ONE, ONE, ONE)
+        trained = model.training_forward(ids, durations, torch.zeros(2, 4), torch.zeros(2, 4))
+    assert durations.tolist() == [[2, 2, 2, 2], [2, 2, 0, 0]]
+    for out in (mel, trained["mel"]):
+        assert torch.isfinite(out).all()
+        assert out[1, 4:].abs().sum() == 0 and out[1, :4].abs().sum() > 0
+    assert trained["log_durations"][1, 2:].tolist() == [0.0, 0.0]  # the predictors see the padding mask
+    assert trained["pitch"][1, 2:].tolist() == [0.0, 0.0] and trained["energy"][1, 2:].tolist() == [0.0, 0.0]
+    assert trained["frame_mask"][1, :, 0].tolist() == [1.0] * 4 + [0.0] * 4
+
+
+def test_inference_refines_the_mel_with_the_postnet():
+    model = model_predicting(3.0, "sep5 | sep5 hidden=16 postnet=1").eval()
+    seen = {}
+    model.mel_projection.register_forward_hook(lambda m, i, o: seen.__setitem__("projected", o.clone()))
+    ids = torch.tensor([[4, 5, 6]])
+    with torch.no_grad():
+        mel, _ = model(ids, ONE, ONE, ONE)
+        frame_mask = torch.ones(1, mel.shape[1], 1)
+        refined = model.postnet(seen["projected"] * frame_mask, frame_mask)
+    assert mel.shape == (1, 6, 80)
+    assert torch.allclose(mel, refined) and not torch.allclose(mel, seen["projected"])
