@@ -34,6 +34,7 @@ def test_addresses_are_spoken_character_by_character(written, spoken):
     ("On 1/31/50 we met.", "On January thirty-first, nineteen fifty we met."),  # ... and 50-99
     ("On 2/12/00 we met.", "On February twelfth, two thousand we met."),
     ("On 12/31/99 we met.", "On December thirty-first, nineteen ninety-nine we met."),
+    ("On 1/1/0100 we met.", "On January first, one hundred we met."),  # four digits: the year as written
     ("Born March 1 2020.", "Born March first, twenty twenty."),
     ("Born March 31, 2020.", "Born March thirty-first, twenty twenty."),
     ("Born Sept. 5, 1990.", "Born September fifth, nineteen ninety."),
@@ -145,6 +146,7 @@ def test_scales_multipliers_symbols_and_tidying(written, spoken):
 def test_clean_unicode_turns_controls_and_odd_spaces_into_spaces():
     assert normalize_module.clean_unicode("a\u200bb\u2003c\x07d") == "a b c d"
     assert normalize_module.clean_unicode("\u00bd") == " one half "
+    assert normalize_module.clean_unicode("5\u2033") == "5''"  # NFKC makes a double prime two primes: folded too
 
 
 def test_inline_phonemes_are_kept_between_normalized_text():
