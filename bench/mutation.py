@@ -195,25 +195,31 @@ def run_campaign(key: str, campaign: Campaign, tree: Path, settings: dict, jobs:
 # --- equivalents and the report ----------------------------------------------------------------
 
 
+KINDS = ("equivalent", "unreachable")
+
+
 @dataclass
 class Equivalent:
     module: str
     function: str
+    kind: str  # equivalent: computes the same; unreachable: code the campaign cannot run (still a survivor)
     line: str  # the mutated line, stripped, as it appears after "+" in the diff
     reason: str
     used: bool = field(default=False)
 
 
 def read_equivalents(path: Path) -> list[Equivalent]:
-    """Lines `module | function | mutated line | reason`; # starts a comment line."""
+    """Lines `module | function | kind | mutated line | reason`; # starts a comment line."""
     found = []
     if not path.exists():
         return found
-    for raw in path.read_text().splitlines():
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
-        module, function, line, reason = (part.strip() for part in raw.split(" | ", 3))
-        found.append(Equivalent(module, function, line, reason))
+        parts = [part.strip() for part in raw.split(" | ", 4)]
+        if len(parts) != 5 or parts[2] not in KINDS:
+            raise SystemExit(f"{path}:{number}: expected `module | function | {'/'.join(KINDS)} | line | reason`")
+        found.append(Equivalent(*parts))
     return found
 
 
@@ -246,7 +252,9 @@ def report(results: list[dict], equivalents: list[Equivalent], started: str, tot
         f"# machine: {platform.node()} / {platform.machine()} / {os.cpu_count()} cores, {jobs} mutmut children; "
         f"python {platform.python_version()}",
         f"# date: {started}; took {total_seconds / 60:.1f} min",
-        "# score = killed / (mutants - equivalent); equivalents are listed in bench/mutation_equivalent.txt",
+        "# score = killed / (mutants - equivalent); raw = killed / mutants. Survivors that compute the same as the",
+        "# original (EQUIVALENT) or sit in code the campaign cannot run (UNREACHABLE, still counted as survivors)",
+        "# are explained in bench/mutation_equivalent.txt; every other survivor is listed as SURVIVED.",
         "",
         f"{'module':<22} {'mutants':>7} {'killed':>6} {'survived':>8} {'no tests':>8} {'equivalent':>10} "
         f"{'score':>6} {'raw':>6} {'minutes':>7}",
@@ -263,7 +271,7 @@ def report(results: list[dict], equivalents: list[Equivalent], started: str, tot
                 counts["killed"] += 1
                 continue
             equivalent = match_equivalent(module, name, mutant["diff"], equivalents)
-            if equivalent:
+            if equivalent and equivalent.kind == "equivalent":
                 counts["equivalent"] += 1
             counts[status if status in counts else "other"] += 1
             survivors.append((name, status, equivalent, mutant["diff"]))
@@ -282,7 +290,7 @@ def report(results: list[dict], equivalents: list[Equivalent], started: str, tot
         if not survivors:
             details.append("# no survivors")
         for name, status, equivalent, diff in survivors:
-            verdict = f"EQUIVALENT: {equivalent.reason}" if equivalent else status.upper()
+            verdict = f"{equivalent.kind.upper()}: {equivalent.reason}" if equivalent else status.upper()
             details.append(f"--- {name}  [{verdict}]")
             details.extend("    " + line for line in diff_body(diff))
     counted = all_mutants - all_equivalent
@@ -321,7 +329,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--keep", type=Path, help="copy each campaign's scratch folder here (for mutmut browse)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--report-only", type=Path, nargs="+", metavar="JSON",
+                        help="run nothing: write the report from results saved with --json")
     args = parser.parse_args()
+    if args.report_only:
+        results = [result for path in args.report_only for result in json.loads(path.read_text())]
+        seconds = sum(result["seconds"] for result in results)
+        text = report(results, read_equivalents(args.equivalents), "see the runs", seconds, args.jobs)
+        args.output.write_text(text)
+        print(summary(text))
+        return
 
     settings = mutmut_settings(REPO)
     started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -340,9 +357,13 @@ def main() -> None:
     args.output.write_text(text)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
-    print("\n".join(line for line in text.splitlines() if not line.startswith(("#", "---", "    ")) and line)
-          .split("\n## ")[0])
+    print(summary(text))
     print(f"written to {args.output}")
+
+
+def summary(text: str) -> str:
+    """The score table of a report."""
+    return "\n".join(line for line in text.split("\n## ")[0].splitlines() if line and not line.startswith("#"))
 
 
 if __name__ == "__main__":
