@@ -416,3 +416,34 @@ def test_old_staging_files_of_any_output_are_swept(tmp_path):
     left = {p.name for p in tmp_path.iterdir()}
     assert left == {name for name, swept in names.items() if not swept} | {".fresh.wav.abcd1234.part", "new.wav"}
     assert soundfile.info(tmp_path / "new.wav").frames == 1
+
+
+# --- 16. lexicons are read with a bound -------------------------------------------------------
+
+
+@pytest.fixture
+def huge_lexicon(tmp_path):
+    """A well-formed lexicon just past the limit: read whole, it would be accepted."""
+    from lightspeech_cli.text.g2p import MAX_LEXICON_BYTES
+
+    path = tmp_path / "huge-lexicon.txt"
+    line = b"tomato T AH0 M AA1 T OW2\n"
+    path.write_bytes(line * (MAX_LEXICON_BYTES // len(line) + 1))
+    return path
+
+
+def test_a_lexicon_that_never_ends_is_refused(endless_fifo):
+    assert_one_line(run_process("phonemize", "--lexicon", endless_fifo, "hi"), 2, "too long")
+
+
+def test_every_lexicon_is_read_with_a_bound(huge_lexicon, tiny_voice, tmp_path, isolated_home):
+    from lightspeech_cli.cli.render import lexicon_identity
+
+    assert_one_line_error(run("say", "hi", "-v", tiny_voice.folder, "--lexicon", huge_lexicon, "-o",
+                              tmp_path / "a.wav"), 2, "too long")
+    with pytest.raises(paths.InputError, match="too long"):
+        lexicon_identity(huge_lexicon)
+    paths.default_lexicon_path().parent.mkdir(parents=True)
+    huge_lexicon.rename(paths.default_lexicon_path())
+    assert_one_line_error(run("phonemize", "hi"), 2, "too long")
+

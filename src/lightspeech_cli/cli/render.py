@@ -82,13 +82,18 @@ def render(
 
 
 def lexicon_identity(lexicon: Optional[Path]) -> str:
+    """The lexicon's part of every file's key: a digest of its content (the settings are
+    hashed once per file, so a lexicon of megabytes would cost that much per file), or
+    "" when there is no lexicon."""
+    import hashlib
+
     from ..paths import default_lexicon_path
+    from ..text.g2p import lexicon_bytes
 
     path = lexicon or default_lexicon_path()
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+    if lexicon is None and not path.exists():
         return ""
+    return hashlib.sha256(lexicon_bytes(path)).hexdigest()
 
 
 def _summary(report, folder: Path) -> None:

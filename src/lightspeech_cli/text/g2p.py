@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..paths import read_limited
 from .normalize import INLINE_PHONEMES
 from .symbols import PHONES, PUNCTUATION, WORD_BOUNDARY
 from .tagger import load_tagger
@@ -40,6 +41,9 @@ SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
 VOICELESS = {"P", "T", "K", "F", "TH"}
 LONGEST_PIECE = 20  # the neural model decodes at most 20 phonemes
 LONGEST_WORD = 45  # longer "words" are noise (hashes, keyboard mashing), not read
+# Room for a whole pronouncing dictionary (CMU's is 3.6 MB); /dev/zero or a FIFO that never
+# ends is refused here instead of filling memory.
+MAX_LEXICON_BYTES = 8 * 1024 * 1024
 # Capitals that can be said as a word: vowels between clusters of at most two consonants,
 # starting the way an English word can (COVID, UNICEF; not JSON, whose "JS" no word starts with).
 ONSET = r"(?:BL|BR|CH|CL|CR|DR|FL|FR|GL|GR|KN|PH|PL|PR|SC|SH|SK|SL|SM|SN|SP|ST|SW|TH|TR|TW|WH|WR|[^AEIOUY])?"
@@ -74,12 +78,17 @@ def parse_phonemes(text: str, where: str) -> list[str]:
     return phones
 
 
+def lexicon_bytes(path: Path) -> bytes:
+    """A lexicon file's content, read with a bound (MAX_LEXICON_BYTES)."""
+    return read_limited(path, MAX_LEXICON_BYTES, f"lexicon {path}")
+
+
 def read_lexicon(path: Path) -> dict[str, list[str]]:
     """A user lexicon: one `WORD PH ON EMES` per line; `#` starts a comment."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read lexicon {path}: {getattr(e, 'strerror', None) or e}") from None
+        lines = lexicon_bytes(path).decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise InputError(f"cannot read lexicon {path}: it is not UTF-8 text (bad byte at offset {e.start})") from None
     lexicon = {}
     for number, line in enumerate(lines, 1):
         line = line.split("#", 1)[0].strip()
