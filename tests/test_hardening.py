@@ -447,3 +447,29 @@ def test_every_lexicon_is_read_with_a_bound(huge_lexicon, tiny_voice, tmp_path, 
     huge_lexicon.rename(paths.default_lexicon_path())
     assert_one_line_error(run("phonemize", "hi"), 2, "too long")
 
+
+# --- 17. SSML pauses and the library's audio are bounded ----------------------------------------
+
+
+def test_the_pauses_of_one_ssml_document_are_bounded():
+    from lightspeech_cli.text.ssml import MAX_BREAK_SECONDS, MAX_DOCUMENT_PAUSE_SECONDS
+
+    breaks = int(MAX_DOCUMENT_PAUSE_SECONDS // MAX_BREAK_SECONDS)
+    at_most = "<speak>hi" + f"<break time='{MAX_BREAK_SECONDS:g}s'/>" * breaks + "</speak>"
+    assert run("phonemize", at_most).exit_code == 0
+    assert_one_line_error(run("phonemize", at_most.replace("hi", "hi<p>there</p>")), 2, "minutes of pauses")
+
+
+def test_the_library_holds_at_most_an_hour_of_audio(tiny_voice, tmp_path, short_limit):
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.runtime.synthesizer import Synthesizer
+
+    synthesizer = Synthesizer(tiny_voice)
+    many = "One. Two. Three. Four."
+    with pytest.raises(InputError, match="longer than"):
+        synthesizer.synthesize(many, sentence_silence=3)
+    with pytest.raises(InputError, match="longer than"):
+        synthesizer.write(many, tmp_path / "a.wav", sentence_silence=3)
+    assert not (tmp_path / "a.wav").exists()
+    assert len(synthesizer.synthesize("One.")) > 0
+

@@ -198,13 +198,17 @@ class Synthesizer:
         return self.stream_plan(self.plan(text, ssml), controls, sentence_silence)
 
     def synthesize(self, text: str, **options) -> np.ndarray:
-        """The whole text as one float32 array at `sample_rate` (options as in `stream`)."""
-        chunks = list(self.stream(text, **options))
-        return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        """The whole text as one float32 array at `sample_rate` (options as in `stream`).
+        As for a file the CLI writes, at most an hour (audio.MAX_OUTPUT_SECONDS): long
+        silences and slow speech are an InputError, not a MemoryError. `stream` has no bound."""
+        from .audio import collect
+
+        return collect(self.stream(text, **options), self.sample_rate)
 
     def write(self, text: str, path: str | Path, sample_rate: int | None = None, **options) -> Path:
         """Speak `text` into an audio file (.wav, .flac, .ogg, .mp3 where supported),
-        optionally resampled to `sample_rate`; written atomically."""
+        optionally resampled to `sample_rate`; written atomically; at most an hour, as
+        `synthesize`."""
         from .audio import check_output_path, write_file
 
         path = Path(path)

@@ -2,7 +2,7 @@
 
     <speak>                              the document
     <p>, <s>                             a paragraph (a pause after it) and a sentence
-    <break time="500ms" strength="strong"/>
+    <break time="500ms" strength="strong"/>          at most 10 s each, 10 minutes of pauses per document
     <prosody rate="slow|80%|+20%" pitch="high|+10%|-2st" volume="loud|+6dB">
     <emphasis level="strong|moderate|reduced|none">   read as a change of prosody
     <say-as interpret-as="characters|spell-out|cardinal|number|ordinal|date|time|telephone" format="mdy">
@@ -26,6 +26,9 @@ from .normalize import DIGIT_WORDS, MONTHS, cardinal, digits, expand_times, numb
 
 PARAGRAPH_PAUSE = 0.5
 MAX_BREAK_SECONDS = 10.0
+# All the pauses of one document together (breaks and paragraph ends): a document of
+# nothing but breaks would otherwise stream hours of silence.
+MAX_DOCUMENT_PAUSE_SECONDS = 600.0
 BREAK_STRENGTHS = {"none": 0.0, "x-weak": 0.1, "weak": 0.2, "medium": 0.4, "strong": 0.7, "x-strong": 1.2}
 RATES = {"x-slow": 0.5, "slow": 0.75, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 PITCHES = {"x-low": 0.8, "low": 0.9, "medium": 1.0, "default": 1.0, "high": 1.1, "x-high": 1.2}
@@ -53,6 +56,10 @@ def parse_ssml(text: str, warn: Warn | None = None) -> list[Run | Pause | Bounda
         raise InputError(f"SSML must start with <speak>, not <{_tag(root)}>")
     items: list[Run | Pause | Boundary] = []
     _walk(root, Prosody(), items, warn or (lambda message: None))
+    paused = sum(item.seconds for item in items if isinstance(item, Pause))
+    if paused > MAX_DOCUMENT_PAUSE_SECONDS:
+        raise InputError(f"the SSML asks for {paused / 60:.1f} minutes of pauses (<break> and paragraph ends); one "
+                         f"document may have at most {MAX_DOCUMENT_PAUSE_SECONDS / 60:g} minutes")
     return items
 
 
