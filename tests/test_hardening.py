@@ -372,7 +372,7 @@ def test_expected_weights_match_the_torch_model(architecture):
 
     config = ModelConfig(architecture=architecture, variance_bins=17, predictor_kernel=5, n_mels=40)
     model = AcousticModel(config)
-    assert registry.expected_weights(config) == {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert config.expected_weights() == {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
 def test_weights_of_another_architecture_are_refused_at_import(tmp_path):
@@ -472,4 +472,94 @@ def test_the_library_holds_at_most_an_hour_of_audio(tiny_voice, tmp_path, short_
         synthesizer.write(many, tmp_path / "a.wav", sentence_silence=3)
     assert not (tmp_path / "a.wav").exists()
     assert len(synthesizer.synthesize("One.")) > 0
+
+
+# --- 18. weights that do not fit their config are refused at load ------------------------------
+
+
+def test_voice_weights_that_do_not_fit_are_refused_at_load(tmp_path):
+    import shutil
+
+    from lightspeech_cli.errors import VoiceError
+    from lightspeech_cli.runtime.voice import Voice
+
+    folder = make_tiny_voice(tmp_path / "mixed").folder
+    other = make_tiny_voice(tmp_path / "other", architecture="sep5 | sep5 hidden=16")
+    shutil.copy(other.weights_path, folder / "model.safetensors")  # the ONNX model still runs
+    with pytest.raises(VoiceError, match="its weights do not fit the model its config describes"):
+        Voice(folder)
+    assert_one_line_error(run("say", "hi", "-v", folder, "-o", tmp_path / "a.wav"), 5, "do not fit the model")
+    shutil.copytree(folder, installed_voices_dir() / "mixed")
+    assert_one_line_error(run("say", "hi", "-v", "mixed", "-o", tmp_path / "a.wav"), 5, "do not fit the model")
+    assert not (tmp_path / "a.wav").exists()
+
+
+def test_expected_vocoder_weights_match_the_torch_model():
+    from lightspeech_cli.model.istft import IstftVocoder
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+
+    config = IstftVocoderConfig(n_mels=40, n_fft=512, hop_length=128, channels=16, hidden=24, layers=3, kernel_size=5)
+    state = IstftVocoder(config).state_dict()
+    assert config.expected_weights() == {k: tuple(v.shape) for k, v in state.items()}
+    assert config.parameters() == sum(v.numel() for v in state.values())
+
+
+def test_vocoder_weights_that_do_not_fit_are_refused_at_load(tmp_path, tiny_voice):
+    from safetensors.torch import save_file
+
+    from lightspeech_cli.model.istft import IstftVocoder
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+
+    from .conftest import make_tiny_vocoder
+
+    folder = tmp_path / "vocoder"
+    make_tiny_vocoder(folder)
+    assert run("say", "hi", "-v", tiny_voice.folder, "--vocoder", folder, "-o", tmp_path / "a.wav").exit_code == 0
+    smaller = IstftVocoder(IstftVocoderConfig(channels=8, hidden=32, layers=2))
+    save_file(smaller.state_dict(), folder / "model.safetensors")
+    assert_one_line_error(run("say", "hi", "-v", tiny_voice.folder, "--vocoder", folder, "-o", tmp_path / "b.wav"),
+                          5, "vocoder vocoder: its weights do not fit")
+
+
+# --- 19. voice and vocoder folders: paths too long, files that are not regular ----------------
+
+
+def test_a_voice_or_vocoder_path_too_long_is_an_input_error(tmp_path):
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.runtime.vocoder import find_vocoder_folder
+    from lightspeech_cli.runtime.voice import find_voice
+
+    with pytest.raises(InputError, match="File name too long"):
+        find_voice(str(tmp_path / LONG_NAME / "voice"))
+    with pytest.raises(InputError, match="File name too long"):
+        find_vocoder_folder(str(tmp_path / LONG_NAME / "vocoder"))
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.onnx", "model.safetensors"])
+def test_a_voice_file_that_is_a_fifo_is_refused(tmp_path, name):
+    folder = make_tiny_voice(tmp_path / "voice").folder
+    (folder / name).unlink()
+    os.mkfifo(folder / name)  # opened for reading, it would wait for a writer forever
+    process = run_process("say", "hi", "-v", folder, "-o", tmp_path / "a.wav", timeout=60)
+    assert_one_line(process, 5, f"{folder / name} is not a regular file")
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.onnx", "model.safetensors"])
+def test_a_vocoder_file_that_is_a_fifo_is_refused(tmp_path, tiny_voice, name):
+    from .conftest import make_tiny_vocoder
+
+    folder = tmp_path / "vocoder"
+    make_tiny_vocoder(folder)
+    (folder / name).unlink()
+    os.mkfifo(folder / name)
+    process = run_process("say", "hi", "-v", tiny_voice.folder, "--vocoder", folder, "-o", tmp_path / "a.wav",
+                          timeout=60)
+    assert_one_line(process, 5, f"{folder / name} is not a regular file")
+
+
+def test_a_model_card_that_is_a_fifo_is_not_read(tmp_path):
+    folder = make_tiny_voice(tmp_path / "voice").folder
+    os.mkfifo(folder / "MODEL_CARD.md")
+    process = run_process("voices", "info", folder, timeout=60)
+    assert process.returncode == 0 and b'"name": "voice"' in process.stdout
 

@@ -8,10 +8,10 @@
 A voice archive is what `voices export` writes: a .tar.gz of the voice folder's files.
 Every archive, downloaded or imported, is checked the same way before anything is
 installed: size and sha256 (downloads), only regular files with the known names, each
-once, within size limits; a config that validates; weights with exactly the tensors and
-shapes the config's model needs, all finite; and the compiled model runs
-(`verify_voice`). Every name is one safe path component, and an
-installed voice is only ever replaced or removed inside the voices folder.
+once, within size limits; a config that validates and weights with exactly the tensors
+and shapes the config's model needs (what `Voice` checks at every load); weights all
+finite; and the compiled model runs (`verify_voice`). Every name is one safe path
+component, and an installed voice is only ever replaced or removed inside the voices folder.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 from ..errors import InputError, OutputError, VoiceError
 from ..paths import (PART_SUFFIX, STALE_PART_SECONDS, cache_dir, checked_name, config_dir, read_limited, remove_inside,
                      shown, umask)
-from .voice import (CONFIG_FILE, MAX_CONFIG_BYTES, REQUIRED, VOICE_FILES, ModelConfig, SchemaError, Voice,
-                    embedded_voices_dir, installed_voices_dir, integer, read_json, read_section, text)
+from .voice import (CONFIG_FILE, MAX_CONFIG_BYTES, REQUIRED, VOICE_FILES, SchemaError, Voice, embedded_voices_dir,
+                    installed_voices_dir, integer, read_json, read_section, text)
 from .voice import name as name_check
 
 MANIFEST = Path(__file__).parent.parent / "assets" / "manifest.json"
@@ -266,98 +266,15 @@ def safe_extract(archive: Path, into: Path) -> None:
         raise VoiceError(f"cannot read {archive.name} ({e.strerror or e})") from None
 
 
-def expected_weights(model: ModelConfig) -> dict[str, tuple[int, ...]]:
-    """Name -> shape of every tensor an acoustic model of this config holds: the modules
-    of model/acoustic.py and model/ops.py, spelled out without torch (a test checks this
-    against the torch model's state_dict for every kind of layer)."""
-    arch, h = model.arch, model.arch.hidden
-    shapes: dict[str, tuple[int, ...]] = {}
-
-    def norm(prefix: str, size: int = h) -> None:
-        shapes[f"{prefix}.weight"], shapes[f"{prefix}.bias"] = (size,), (size,)
-
-    def layer(prefix: str, weight: tuple[int, ...]) -> None:  # Linear, Conv1d, Embedding: bias = output size
-        shapes[f"{prefix}.weight"], shapes[f"{prefix}.bias"] = weight, weight[:1]
-
-    def stack(prefix: str, layers: tuple[str, ...]) -> None:
-        for i, spec in enumerate(layers):
-            for j, op in enumerate(spec.split("+")):
-                at = f"{prefix}.layers.{i}.ops.{j}"
-                if op.startswith("sep"):
-                    norm(f"{at}.norm")
-                    for block in range(2):
-                        layer(f"{at}.blocks.{block}.0", (h, 1, int(op[3:])))
-                        layer(f"{at}.blocks.{block}.1", (h, h, 1))
-                elif op.startswith("att"):
-                    norm(f"{at}.norm")
-                    layer(f"{at}.qkv", (3 * h, h))
-                    layer(f"{at}.out", (h, h))
-                elif op == "ffn":
-                    norm(f"{at}.norm")
-                    layer(f"{at}.expand", (4 * h, h, 9))
-                    layer(f"{at}.project", (h, 4 * h, 1))
-        norm(f"{prefix}.norm")
-
-    shapes["encoder.embedding.weight"] = (model.n_symbols, h)
-    stack("encoder.stack", arch.encoder)
-    k = model.predictor_kernel
-    for predictor in ("duration_predictor", "pitch_predictor", "energy_predictor"):
-        for block in range(2):
-            at = f"{predictor}.blocks.{block}"
-            if arch.predictor == "sep":
-                layer(f"{at}.0", (h, 1, k))
-                layer(f"{at}.1", (h, h, 1))
-                norm(f"{at}.3.module")
-            else:
-                layer(f"{at}.0", (h, h, k))
-                norm(f"{at}.2.module")
-        layer(f"{predictor}.project", (1, h))
-    shapes["pitch_embedding.weight"] = shapes["energy_embedding.weight"] = (model.variance_bins, h)
-    stack("decoder", arch.decoder)
-    layer("mel_projection", (model.n_mels, h))
-    if arch.postnet:  # five convolutions of 512 channels, each with a batch norm
-        channels = [model.n_mels] + [512] * 4 + [model.n_mels]
-        for i in range(5):
-            index = 4 * i  # conv, norm, tanh, dropout
-            layer(f"postnet.convs.{index}", (channels[i + 1], channels[i], 5))
-            norm(f"postnet.convs.{index + 1}", channels[i + 1])
-            shapes[f"postnet.convs.{index + 1}.running_mean"] = shapes[f"postnet.convs.{index + 1}.running_var"] = \
-                (channels[i + 1],)
-            shapes[f"postnet.convs.{index + 1}.num_batches_tracked"] = ()
-    return shapes
-
-
-def check_weights(voice: Voice) -> None:
-    """That the weights file holds exactly the tensors the config's model needs, with
-    their shapes: another architecture's weights are refused. Reads only the file's
-    header."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(voice.weights_path, framework="numpy") as weights:
-            shapes = {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise VoiceError(f"voice {voice.name}: {voice.weights_path.name} is corrupt ({str(e)[:200]})") from None
-    expected = expected_weights(voice.config.model)
-    problems = [f"{shown(name)} is missing" for name in sorted(set(expected) - set(shapes))]
-    problems += [f"{shown(name)} is not part of it" for name in sorted(set(shapes) - set(expected))]
-    problems += [f"{shown(name)} has shape {list(shapes[name])}, not {list(expected[name])}"
-                 for name in sorted(set(expected) & set(shapes)) if shapes[name] != expected[name]]
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise VoiceError(f"voice {voice.name}: its weights do not fit the model its config describes: "
-                         f"{problems[0]}{more}")
-
-
 def verify_voice(voice: Voice) -> None:
-    """What an archive must pass before it is installed: its weights fit its config and
-    are finite, and its model loads, runs (compiled with torch first if the folder
-    carries no ONNX) and makes finite mel frames of the right width."""
+    """What an archive must pass before it is installed, beyond what `Voice` checks at
+    every load (its files, and weights that fit its config): the weights are finite, and
+    the model loads, runs (compiled with torch first if the folder carries no ONNX) and
+    makes finite mel frames of the right width."""
     import numpy as np
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    check_weights(voice)
     try:
         weights = load_file(voice.weights_path)
     except (SafetensorError, OSError, ValueError) as e:
@@ -525,6 +442,5 @@ def clean_cache(include_voices: bool) -> list[str]:
     return removed
 
 
-__all__ = ["Entry", "check_weights", "clean_cache", "download", "expected_weights", "export_archive", "find_entry",
-           "folder_size", "install_archive", "mirror", "pull", "read_manifest", "remove", "safe_extract", "sha256_of",
-           "verify_voice"]
+__all__ = ["Entry", "clean_cache", "download", "export_archive", "find_entry", "folder_size", "install_archive",
+           "mirror", "pull", "read_manifest", "remove", "safe_extract", "sha256_of", "verify_voice"]

@@ -17,13 +17,15 @@ A vocoder folder describes itself, like a voice:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
 from ..errors import VoiceError
 from ..paths import checked_name, shown
-from .voice import REQUIRED, AudioConfig, Check, SchemaError, integer, looks_like_path, read_json, read_section
+from .voice import (REQUIRED, AudioConfig, Check, SchemaError, check_file, check_folder, check_weights, integer,
+                    looks_like_path, read_json, read_section)
 
 BUILTIN_VOCODERS = ("hifigan", "griffinlim")
 VOCODER_FORMATS = (1, 2)
@@ -72,12 +74,25 @@ class IstftVocoderConfig:
                              f"{MAX_VOCODER_PARAMETERS:,} this lightspeech loads")
         return config
 
-    def parameters(self) -> int:
-        """The network's exact parameter count (model/istft.py's layers; a test checks it)."""
+    def expected_weights(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every tensor of the network (model/istft.py's layers, spelled
+        out without torch; a test checks this against the torch module's state_dict)."""
         c, h, k, bins = self.channels, self.hidden, self.kernel_size, self.n_fft + 2
-        embed = self.n_mels * c * k + c + 2 * c  # convolution, then its norm
-        block = c * k + c + 2 * c + c * h + h + h * c + c + c  # depthwise, norm, expand, project, scale
-        return embed + self.layers * block + 2 * c + c * bins + bins  # blocks, final norm, head
+        shapes = {"embed.weight": (c, self.n_mels, k), "embed.bias": (c,),
+                  "embed_norm.weight": (c,), "embed_norm.bias": (c,)}
+        for i in range(self.layers):  # ConvNeXt blocks: depthwise, norm, expand, project, scale
+            shapes.update({f"blocks.{i}.depthwise.weight": (c, 1, k), f"blocks.{i}.depthwise.bias": (c,),
+                           f"blocks.{i}.norm.weight": (c,), f"blocks.{i}.norm.bias": (c,),
+                           f"blocks.{i}.expand.weight": (h, c), f"blocks.{i}.expand.bias": (h,),
+                           f"blocks.{i}.project.weight": (c, h), f"blocks.{i}.project.bias": (c,),
+                           f"blocks.{i}.scale": (c,)})
+        shapes.update({"final_norm.weight": (c,), "final_norm.bias": (c,), "head.weight": (bins, c),
+                       "head.bias": (bins,)})
+        return shapes
+
+    def parameters(self) -> int:
+        """The network's exact parameter count."""
+        return sum(math.prod(shape) for shape in self.expected_weights().values())
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,9 +124,10 @@ class VocoderFolder:
 
     @classmethod
     def read(cls, folder: Path) -> "VocoderFolder":
+        """The folder's config checked, and the files it needs: regular files, the weights
+        fitting the config."""
         where = str(folder / CONFIG_FILE)
-        if not folder.is_dir():
-            raise VoiceError(f"no vocoder folder at {folder}")
+        check_folder(folder, "vocoder")
         data = read_json(folder / CONFIG_FILE, "vocoder")
         if not isinstance(data, dict) or data.get("type") != "istft":
             kind = data.get("type") if isinstance(data, dict) else data
@@ -122,10 +138,11 @@ class VocoderFolder:
                                     "format": (integer(min(VOCODER_FORMATS), max(VOCODER_FORMATS)), REQUIRED),
                                     "config": (lambda v: v, REQUIRED)}, where)
         vocoder = cls(folder, IstftVocoderConfig.parse(clean["config"], f"{where} config"), clean["format"])
-        if vocoder.has_onnx and not vocoder.onnx_path.is_file():
-            raise VoiceError(f"vocoder {folder.name}: {vocoder.onnx_path} is missing")
-        if not vocoder.weights_path.is_file():
-            raise VoiceError(f"vocoder {folder.name}: {vocoder.weights_path} is missing")
+        owner = f"vocoder {folder.name}"
+        if vocoder.has_onnx:
+            check_file(vocoder.onnx_path, owner)
+        check_file(vocoder.weights_path, owner)
+        check_weights(vocoder.weights_path, vocoder.config.expected_weights(), owner)
         return vocoder
 
     def check_fits(self, audio: AudioConfig) -> None:

@@ -12,6 +12,11 @@ compiles them once into the cache (engine.py). Every field of config.json is che
 here for type and range, so a hostile or corrupt file becomes one VoiceError rather
 than a crash, a huge allocation or noise later. model/arch.py, which parses the
 architecture description, is plain Python: the voice format includes it.
+
+Loading a folder (`Voice`, and vocoder.py's `VocoderFolder`) also checks its files
+before anything runs: each one read is a regular file (never a FIFO that would hang
+the read), and the weights' tensor names and shapes, read from the safetensors header,
+are those the config's model needs (the ONNX model would otherwise run on regardless).
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import json
 import math
 import os
 import re
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import VoiceError
+from ..errors import InputError, VoiceError
 from ..paths import cache_dir, checked_name, shown
 from ..text.symbols import SYMBOL_SETS
 
@@ -215,6 +221,67 @@ class ModelConfig:
 
         return Architecture.parse(self.architecture)
 
+    def expected_weights(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every tensor an acoustic model of this config holds: the modules
+        of model/acoustic.py and model/ops.py, spelled out without torch (a test checks this
+        against the torch model's state_dict for every kind of layer). A voice's weights
+        must have exactly these (`check_weights`)."""
+        arch, h = self.arch, self.arch.hidden
+        shapes: dict[str, tuple[int, ...]] = {}
+
+        def norm(prefix: str, size: int = h) -> None:
+            shapes[f"{prefix}.weight"], shapes[f"{prefix}.bias"] = (size,), (size,)
+
+        def layer(prefix: str, weight: tuple[int, ...]) -> None:  # Linear, Conv1d, Embedding: bias = output size
+            shapes[f"{prefix}.weight"], shapes[f"{prefix}.bias"] = weight, weight[:1]
+
+        def stack(prefix: str, layers: tuple[str, ...]) -> None:
+            for i, spec in enumerate(layers):
+                for j, op in enumerate(spec.split("+")):
+                    at = f"{prefix}.layers.{i}.ops.{j}"
+                    if op.startswith("sep"):
+                        norm(f"{at}.norm")
+                        for block in range(2):
+                            layer(f"{at}.blocks.{block}.0", (h, 1, int(op[3:])))
+                            layer(f"{at}.blocks.{block}.1", (h, h, 1))
+                    elif op.startswith("att"):
+                        norm(f"{at}.norm")
+                        layer(f"{at}.qkv", (3 * h, h))
+                        layer(f"{at}.out", (h, h))
+                    elif op == "ffn":
+                        norm(f"{at}.norm")
+                        layer(f"{at}.expand", (4 * h, h, 9))
+                        layer(f"{at}.project", (h, 4 * h, 1))
+            norm(f"{prefix}.norm")
+
+        shapes["encoder.embedding.weight"] = (self.n_symbols, h)
+        stack("encoder.stack", arch.encoder)
+        k = self.predictor_kernel
+        for predictor in ("duration_predictor", "pitch_predictor", "energy_predictor"):
+            for block in range(2):
+                at = f"{predictor}.blocks.{block}"
+                if arch.predictor == "sep":
+                    layer(f"{at}.0", (h, 1, k))
+                    layer(f"{at}.1", (h, h, 1))
+                    norm(f"{at}.3.module")
+                else:
+                    layer(f"{at}.0", (h, h, k))
+                    norm(f"{at}.2.module")
+            layer(f"{predictor}.project", (1, h))
+        shapes["pitch_embedding.weight"] = shapes["energy_embedding.weight"] = (self.variance_bins, h)
+        stack("decoder", arch.decoder)
+        layer("mel_projection", (self.n_mels, h))
+        if arch.postnet:  # five convolutions of 512 channels, each with a batch norm
+            channels = [self.n_mels] + [512] * 4 + [self.n_mels]
+            for i in range(5):
+                index = 4 * i  # conv, norm, tanh, dropout
+                layer(f"postnet.convs.{index}", (channels[i + 1], channels[i], 5))
+                norm(f"postnet.convs.{index + 1}", channels[i + 1])
+                shapes[f"postnet.convs.{index + 1}.running_mean"] = shapes[f"postnet.convs.{index + 1}.running_var"] = \
+                    (channels[i + 1],)
+                shapes[f"postnet.convs.{index + 1}.num_batches_tracked"] = ()
+        return shapes
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -276,9 +343,62 @@ class VoiceConfig:
                 "normalization": self.normalization}
 
 
+# --- the files of a voice or vocoder folder --------------------------------------------
+
+
+def check_folder(folder: Path, what: str) -> None:
+    """Refuse `folder` unless it is a folder. A path the system cannot look up (a name
+    too long, a folder not searchable) is one InputError, not an OSError from deep inside."""
+    try:
+        found = folder.is_dir()
+    except OSError as e:
+        raise InputError(f"cannot use {shown(str(folder), 100)} as a {what} folder: {e.strerror or e}") from None
+    if not found:
+        raise VoiceError(f"no {what} folder at {folder}")
+
+
+def regular_file(path: Path) -> Path:
+    """`path` if it is a regular file (links followed). Files in a folder the user names
+    are opened only after this: a FIFO would wait for a writer forever, a device might
+    never end. A missing file stays a FileNotFoundError, for the caller to word."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise VoiceError(f"{path} is not a regular file (a folder, FIFO, device or socket)")
+    return path
+
+
+def check_file(path: Path, owner: str) -> None:
+    """That a file `owner` (a voice or vocoder) needs is there and is a regular file."""
+    try:
+        regular_file(path)
+    except FileNotFoundError:
+        raise VoiceError(f"{owner}: {path} is missing") from None
+    except OSError as e:
+        raise VoiceError(f"{owner}: cannot read {path}: {e.strerror or e}") from None
+
+
+def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) -> None:
+    """That a safetensors file holds exactly the `expected` tensors (name -> shape), so
+    weights of another architecture or size are refused before any model runs. Reads
+    only the file's header (about a millisecond)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(path, framework="numpy") as weights:
+            shapes = {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise VoiceError(f"{owner}: {path.name} is corrupt ({str(e)[:200]})") from None
+    problems = [f"{shown(name)} is missing" for name in sorted(set(expected) - set(shapes))]
+    problems += [f"{shown(name)} is not part of it" for name in sorted(set(shapes) - set(expected))]
+    problems += [f"{shown(name)} has shape {list(shapes[name])}, not {list(expected[name])}"
+                 for name in sorted(set(expected) & set(shapes)) if shapes[name] != expected[name]]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise VoiceError(f"{owner}: its weights do not fit the model its config describes: {problems[0]}{more}")
+
+
 def read_json(path: Path, what: str) -> object:
-    """A small JSON file from outside: size-limited, UTF-8, duplicate keys refused (a
-    second "name" must not silently win)."""
+    """A small JSON file from outside: a regular file, size-limited, UTF-8, duplicate
+    keys refused (a second "name" must not silently win)."""
     def no_duplicates(pairs):
         keys = [k for k, _ in pairs]
         duplicated = next((k for k in keys if keys.count(k) > 1), None)
@@ -287,9 +407,11 @@ def read_json(path: Path, what: str) -> object:
         return dict(pairs)
 
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise VoiceError(f"{path} is too large for a {what} ({path.stat().st_size:,} bytes)")
-        return json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=no_duplicates)
+        with open(regular_file(path), "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise VoiceError(f"{path} is too large for a {what} (more than {MAX_CONFIG_BYTES:,} bytes)")
+        return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
     except FileNotFoundError:
         raise VoiceError(f"{path.parent} is not a {what}: it has no {path.name}") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:
@@ -297,18 +419,18 @@ def read_json(path: Path, what: str) -> object:
 
 
 class Voice:
-    """A voice folder with a checked config. Loading the model is the engine's job."""
+    """A voice folder with a checked config, and the files it needs: regular files, the
+    weights fitting the config. Loading the model is the engine's job."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        if not folder.is_dir():
-            raise VoiceError(f"no voice folder at {folder}")
+        check_folder(folder, "voice")
         self.config = VoiceConfig.parse(read_json(folder / CONFIG_FILE, "voice"), str(folder / CONFIG_FILE))
-        if self.config.format >= 2 and not self.onnx_path.is_file():
-            raise VoiceError(f"voice {self.name}: {self.onnx_path} is missing (format {self.config.format} "
-                             "voices carry their compiled model)")
-        if not self.weights_path.is_file():
-            raise VoiceError(f"voice {self.name}: {self.weights_path} is missing")
+        owner = f"voice {self.name}"
+        if self.has_onnx:
+            check_file(self.onnx_path, owner)
+        check_file(self.weights_path, owner)
+        check_weights(self.weights_path, self.config.model.expected_weights(), owner)
 
     @property
     def name(self) -> str:
@@ -366,14 +488,9 @@ def looks_like_path(name: str) -> bool:
 
 def find_voice(name: str | None) -> Voice:
     """A voice by name (installed, else embedded) or by the path of its folder."""
-    from ..errors import InputError
-
     name = name or DEFAULT_VOICE
     if looks_like_path(name):
-        path = Path(name).expanduser()
-        if not path.is_dir():
-            raise VoiceError(f"no voice folder at {path}")
-        return Voice(path)
+        return Voice(Path(name).expanduser())
     checked_name(name, error=InputError)
     for folder in (installed_voices_dir(), embedded_voices_dir()):
         if (folder / name / CONFIG_FILE).is_file():
