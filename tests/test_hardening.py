@@ -563,3 +563,34 @@ def test_a_model_card_that_is_a_fifo_is_not_read(tmp_path):
     process = run_process("voices", "info", folder, timeout=60)
     assert process.returncode == 0 and b'"name": "voice"' in process.stdout
 
+
+# --- 20. Ctrl-C says so -------------------------------------------------------------------------
+
+
+def test_ctrl_c_says_it_was_interrupted(tiny_voice, tmp_path):
+    import signal
+
+    output = tmp_path / "a.wav"
+    process = subprocess.Popen([sys.executable, "-m", "lightspeech_cli", "say", "-v", str(tiny_voice.folder),
+                                "-o", str(output), "--verbose"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        seen = []
+        for line in iter(process.stderr.readline, b""):  # once the voice is loaded, it waits on stdin
+            seen.append(line)
+            if b"loaded voice" in line:
+                break
+        assert seen and b"loaded voice" in seen[-1], seen
+        process.stdin.write(b"One sentence.\n")
+        process.stdin.flush()  # and stdin stays open, as a pipe from a program that has more to say
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+        lines = process.stderr.read().decode().splitlines()
+        assert lines == ["lightspeech: interrupted"], lines
+        assert not output.exists()
+    finally:
+        process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stderr.close()

@@ -41,6 +41,11 @@ class ReaderGone(Exception):
     click, which ends an EPIPE with status 1 and no word, lets it through to us."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a command. Not a KeyboardInterrupt, which typer turns into a bare exit
+    status 130 (no word, and 0 under `python -m`) before ReportingGroup.main sees it."""
+
+
 class _StandardOutput(io.RawIOBase):
     """File descriptor 1 as sys.stdout writes it, so a failed write is reported one way
     whoever made it (a command, click's --help): a reader that went away is ReaderGone, a
@@ -133,7 +138,7 @@ class ReportingGroup(TyperGroup):
             ctx = getattr(e, "ctx", None)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None and e.exit_code == EXIT_USAGE else ""
             fail(f"{e.format_message()}{hint}", e.exit_code)
-        except (typer.Abort, KeyboardInterrupt):
+        except (typer.Abort, Interrupted, KeyboardInterrupt):  # KeyboardInterrupt: while flushing stdout
             typer.echo("lightspeech: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except ReaderGone:
@@ -146,6 +151,13 @@ class ReportingGroup(TyperGroup):
                 raise
             fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (run again with --verbose for the traceback, "
                  "and please report it)", EXIT_INTERNAL)
+
+    def invoke(self, ctx):
+        """Every command runs in here: Ctrl-C leaves as Interrupted, which typer lets through."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
 
 
 app = typer.Typer(
