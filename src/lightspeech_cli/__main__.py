@@ -1,3 +1,6 @@
+import sys
+
 from .cli import app
 
-app(prog_name="lightspeech")
+# As the `lightspeech` console script does: a returned exit status becomes the process's.
+sys.exit(app(prog_name="lightspeech"))
