@@ -170,3 +170,25 @@ def test_sentences_are_chunked_at_sentence_ends_commas_spaces_then_anywhere(text
 def test_chunks_are_spans_of_the_text():
     assert normalize_module.sentence_chunks("One. Two.") == [(0, 4), (5, 9)]
     assert normalize_module.sentence_chunks("  One.   Two.  ") == [(2, 6), (9, 13)]
+
+
+@pytest.mark.parametrize("written, spoken", [
+    ("-5% and -3 km", "minus five percent and minus three kilometers"),  # the sign read by number()
+    ("O'Neil met X-Ray", "O'Neil met X-Ray"),  # an apostrophe or hyphen between letters stays, capitals too
+    (", X marks the spot", "X marks the spot"),  # leading punctuation goes, the word after it stays
+    ("Call Dr. Smith now.", "Call doctor Smith now."),  # a doctor before a name, not Call Drive
+])
+def test_signs_apostrophes_and_leading_punctuation(written, spoken):
+    assert normalize(written) == spoken
+
+
+def test_numbers_past_the_trillions_are_read_digit_by_digit():
+    fifteen_nines = "nine hundred ninety-nine trillion nine hundred ninety-nine billion"
+    assert normalize("999999999999999.5").startswith(fifteen_nines) and normalize("999999999999999.5").endswith(
+        "point five")
+    assert normalize("1000000000000000.5") == "one" + " zero" * 15 + " point five"
+    assert normalize_module.cardinal(10 ** 15) == "one" + " zero" * 15
+    assert normalize_module.cardinal(-10 ** 15) == "minus one" + " zero" * 15
+    assert normalize_module.cardinal(10 ** 15 - 1).startswith(fifteen_nines)
+    assert normalize_module.ordinal(10 ** 15 + 5) == "one" + " zero" * 14 + " fifth"
+    assert normalize_module.ordinal(10 ** 15 - 1).endswith("nine hundred ninety-ninth")
