@@ -262,3 +262,50 @@ def test_a_manifest_is_read_field_by_field(tmp_path):
         path.write_text(json.dumps(broken))
         with pytest.raises(VoiceError, match="expected"):
             registry.read_manifest(path)
+
+
+# --- what the errors say, and the installed folder's permissions ---------------------------------
+
+
+def test_an_unusable_mirror_error_names_the_url_and_where_it_came_from():
+    with pytest.raises(InputError) as caught:
+        registry.check_url("ftp://example.org/v")
+    assert str(caught.value) == ("the mirror URL 'ftp://example.org/v' is unusable: give an http:// or https:// "
+                                 "address (LIGHTSPEECH_MIRROR, or \"mirror\" in config.json)")
+    with pytest.raises(InputError, match="^the download URL"):
+        registry.check_url("file:///x", "download")
+
+
+def test_manifest_errors_name_the_manifest_and_the_entry(tmp_path):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"voices": [{"name": "ok", "file": "ok.tar.gz", "size": 1, "sha256": "0" * 64},
+                                           {"name": "bad", "file": "bad.tar.gz", "size": -1, "sha256": "0" * 64}]}))
+    with pytest.raises(VoiceError, match=rf"^{path} voice 2: .*size"):
+        registry.read_manifest(path)
+    path.write_text("{not json")
+    with pytest.raises(VoiceError, match="manifest"):
+        registry.read_manifest(path)
+    path.write_text(json.dumps({"voices": []}))  # no base_url: an empty one
+    assert registry.read_manifest(path) == ("", [])
+
+
+def test_weights_errors_name_the_file_and_the_weight(tmp_path, good_files):
+    folder = tmp_path / "voice"
+    folder.mkdir()
+    for name, data in broken_weights(good_files, tmp_path, nan_in_one_weight).items():
+        (folder / name).write_bytes(data)
+    with pytest.raises(VoiceError, match=r"^voice tiny: weight 'mel_projection.bias' holds NaN or infinite values$"):
+        registry.verify_voice(Voice(folder))
+    (folder / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(VoiceError, match=r"^voice tiny: model.safetensors is corrupt \(.+\)$"):
+        registry.verify_voice(Voice(folder))
+
+
+def test_an_installed_voice_folder_follows_the_umask(tmp_path, good_files, monkeypatch):
+    import stat
+
+    from lightspeech_cli import paths
+
+    monkeypatch.setattr(paths, "_UMASK", 0o027)  # read once at import: the process's umask
+    voice = install(tmp_path, good_files)
+    assert stat.S_IMODE(voice.folder.stat().st_mode) == 0o750
