@@ -17,7 +17,9 @@ ones (which files, which tests). Survivors that no test can kill (the mutant com
 thing) are listed in bench/mutation_equivalent.txt, one line each with the reason, matched by
 module, function and the mutated line; the score counts them out and says so.
 
-Needs the `mutation` extra (pip install -e '.[mutation]').
+Needs the `mutation` extra (pip install -e '.[mutation]'). On the project's 2-core machine, with
+another job using about one core, the five campaigns took 15.6 + 4.3 + 1.7 + 0.3 + 11.1 = 33 minutes;
+`--only` runs a part (the score table is printed at the end and heads the output file).
 """
 
 from __future__ import annotations
