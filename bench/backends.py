@@ -16,13 +16,29 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from lightspeech_cli.export import compile_module
-from lightspeech_cli.model.acoustic import count_parameters
-from lightspeech_cli.profile import untrained_model
+from lightspeech_cli.model import export
+from lightspeech_cli.model.acoustic import count_parameters, untrained_model
+from lightspeech_cli.model.hifigan import load_hifigan
+from lightspeech_cli.runtime.engine import onnx_runner
 from lightspeech_cli.text.symbols import SymbolSet
-from lightspeech_cli.vocoder.hifigan import load_hifigan
+
+
+def compiled(module: torch.nn.Module, kind: str, backend: str, folder: Path, threads: int):
+    """`module` as the engine runs it on `backend`: numpy in, numpy out."""
+    if backend == "eager":
+        return export.torch_runner(module)
+    path = folder / f"{kind}-{id(module)}.{'onnx' if backend == 'onnx' else 'pt'}"
+    if backend == "torchscript":
+        export.compile_torchscript(module, kind, path)
+        return export.torch_runner(export.load_torchscript(path))
+    if kind == "acoustic":
+        export.export_acoustic(module, path)
+    else:
+        export.export_waveform_vocoder(module, path)
+    return onnx_runner(path, threads)
 
 
 def median_ms(run, inputs, runs: int) -> float:
@@ -41,12 +57,9 @@ def frozen(module: torch.nn.Module, kind: str, example: tuple):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scripted = torch.jit.script(module) if kind == "acoustic" else torch.jit.trace(module, example)
-        compiled = torch.jit.optimize_for_inference(torch.jit.freeze(scripted.eval()))
+        optimized = torch.jit.optimize_for_inference(torch.jit.freeze(scripted.eval()))
 
-    def run(*inputs):
-        with torch.inference_mode():
-            return compiled(*inputs)
-    return run
+    return export.torch_runner(optimized)
 
 
 def main() -> None:
@@ -57,7 +70,6 @@ def main() -> None:
     args = parser.parse_args()
     cache = Path(tempfile.mkdtemp())
     n_symbols = len(SymbolSet())
-    one = torch.tensor(1.0)
     print(f"torch {torch.__version__}; medians of {args.runs} runs; ratio = eager ms / backend ms\n")
     for threads in args.threads:
         torch.set_num_threads(threads)
@@ -68,14 +80,15 @@ def main() -> None:
         for name in ("fastspeech2", "lightspeech"):
             model = untrained_model(name, n_symbols)
             runners = {
-                "eager": compile_module(model, "acoustic", "eager", cache, threads),
-                "script": compile_module(model, "acoustic", "torchscript", cache, threads),
+                "eager": compiled(model, "acoustic", "eager", cache, threads),
+                "script": compiled(model, "acoustic", "torchscript", cache, threads),
                 "frozen": frozen(model, "acoustic", ()),
-                "onnx": compile_module(model, "acoustic", "onnx", cache, threads),
+                "onnx": compiled(model, "acoustic", "onnx", cache, threads),
             }
             for length in args.lengths:
-                ids = torch.randint(1, n_symbols, (1, length))
-                inputs = (ids, one, one, one)
+                ids = np.random.default_rng(length).integers(1, n_symbols, (1, length))
+                ones = np.ones((1, length), np.float32)  # speed, pitch and energy factors per phoneme
+                inputs = (ids, ones, ones, ones)
                 ms = {backend: median_ms(run, inputs, args.runs) for backend, run in runners.items()}
                 for backend, value in ms.items():
                     acoustic_ms[(name, backend, length)] = value
@@ -90,13 +103,13 @@ def main() -> None:
         print(f"\n== HiFi-GAN V1 vocoder ({count_parameters(load_hifigan()) / 1e6:.1f}M parameters), "
               f"{threads} thread(s) ==")
         vocoder = load_hifigan()
-        mel = torch.randn(1, 200, 80) - 5
+        mel = np.random.default_rng(0).standard_normal((1, 200, 80), np.float32) - 5
         audio_seconds = 200 * 256 / 22050
         runners = {
-            "eager": compile_module(vocoder, "vocoder", "eager", cache, threads),
-            "trace": compile_module(vocoder, "vocoder", "torchscript", cache, threads),
-            "frozen": frozen(vocoder, "vocoder", (mel,)),
-            "onnx": compile_module(vocoder, "vocoder", "onnx", cache, threads),
+            "eager": compiled(vocoder, "vocoder", "eager", cache, threads),
+            "trace": compiled(vocoder, "vocoder", "torchscript", cache, threads),
+            "frozen": frozen(vocoder, "vocoder", (torch.from_numpy(mel),)),
+            "onnx": compiled(vocoder, "vocoder", "onnx", cache, threads),
         }
         ms = {backend: median_ms(run, (mel,), max(3, args.runs // 3)) for backend, run in runners.items()}
         for backend, value in ms.items():

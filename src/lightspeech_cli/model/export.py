@@ -7,7 +7,7 @@
     eager        the nn.Module as it is
 
 The iSTFT vocoder ships its network only (mel -> log amplitude, phase): ONNX has no
-complex inverse FFT, and numpy's is as fast (bench/runtime_speed.txt). Torch runners
+complex inverse FFT, and numpy's is as fast (bench/runtime_options.txt). Torch runners
 take and return numpy arrays, so the synthesizer never sees a tensor.
 """
 
