@@ -60,6 +60,9 @@ from lightspeech_cli.text.normalize import normalize, split_sentences
     ("$5.5", "five dollars and fifty cents"),
     ("$5.05", "five dollars and five cents"),
     ("$0", "zero dollars"),
+    ("It costs $.50 now.", "It costs fifty cents now."),
+    ("$.01 each", "one cent each"),
+    ("32 March 2020", "thirty-two March twenty twenty"),
     ("$0.01 or $1.01", "one cent or one dollar and one cent"),
     ("$5k and $2bn and £3 million", "five thousand dollars and two billion dollars and three million pounds"),
     ("€2.50 and ¥1,000 and ₹100.75", "two euros and fifty cents and one thousand yen and one hundred "

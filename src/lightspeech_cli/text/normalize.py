@@ -270,6 +270,8 @@ def expand_dates(text: str) -> str:
         return _date(_month_number(m.group(1)), day, y) if 1 <= day <= 31 else m.group()
 
     def day_month(m: re.Match) -> str:
+        if not 1 <= int(m.group(1)) <= 31:
+            return m.group()
         month = MONTHS[_month_number(m.group(2)) - 1]
         words = f"the {ordinal(int(m.group(1)))} of {month}"
         return words + (f", {year(int(m.group(3)))}" if m.group(3) else "")
@@ -364,7 +366,8 @@ def expand_currency(text: str) -> str:
     # "(?!\w)": "$1e999" is not one dollar followed by "e999".
     text = re.sub(symbol + r"\s?(" + NUMBER + ")" + RANGE + r"(?:\1\s?)?(" + NUMBER + ")" + scales + r"(?!\w)",
                   span, text)
-    return re.sub(symbol + r"\s?(" + NUMBER + ")" + scales + r"(?!\w)",
+    # "$.50" is written without its zero dollars.
+    return re.sub(symbol + r"\s?(" + NUMBER + r"|\.\d+)" + scales + r"(?!\w)",
                   lambda m: _money(m.group(1), m.group(2), m.group(3)), text)
 
 
