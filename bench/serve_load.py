@@ -49,8 +49,20 @@ class Server:
 
     def __init__(self, home: str):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lightspeech_cli", "serve", "--http", "127.0.0.1:0", "--wyoming",
-             "tcp://127.0.0.1:0"], stderr=subprocess.PIPE, text=True, env={**os.environ, "LIGHTSPEECH_HOME": home})
+            [
+                sys.executable,
+                "-m",
+                "lightspeech_cli",
+                "serve",
+                "--http",
+                "127.0.0.1:0",
+                "--wyoming",
+                "tcp://127.0.0.1:0",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "LIGHTSPEECH_HOME": home},
+        )
         self.log: list[str] = []
         for line in self.process.stderr:
             self.log.append(line)
@@ -84,8 +96,12 @@ def http_first_byte(port: int, text: str) -> tuple[float, int]:
     after the WAV header, and the samples of the whole answer."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     began = time.perf_counter()
-    connection.request("POST", "/v1/audio/speech", json.dumps({"input": text, "response_format": "wav"}),
-                       {"Content-Type": "application/json"})
+    connection.request(
+        "POST",
+        "/v1/audio/speech",
+        json.dumps({"input": text, "response_format": "wav"}),
+        {"Content-Type": "application/json"},
+    )
     answer = connection.getresponse()
     first = answer.read(WAV_HEADER_BYTES + 1)
     seconds = time.perf_counter() - began
@@ -130,8 +146,14 @@ async def load(server: Server, texts: list[str], expected: dict[str, int]) -> di
     """CLIENTS clients, even ones on HTTP and odd ones on Wyoming, take the REQUESTS
     requests in turn; each answer is timed and its sample count checked."""
     jobs = iter(range(REQUESTS))
-    results = {"latency": {"http": [], "wyoming": []}, "first": [], "samples": 0, "failures": [], "incomplete": [],
-               "rss": []}
+    results = {
+        "latency": {"http": [], "wyoming": []},
+        "first": [],
+        "samples": 0,
+        "failures": [],
+        "incomplete": [],
+        "rss": [],
+    }
     done = 0
 
     async def client(number: int, session: aiohttp.ClientSession) -> None:
@@ -172,25 +194,36 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def spread(values_ms: list[float]) -> str:
     deciles = statistics.quantiles(values_ms, n=10)
-    return (f"median {statistics.median(values_ms):5.1f} ms   p10 {deciles[0]:5.1f}   p90 {deciles[-1]:5.1f}   "
-            f"min {min(values_ms):5.1f}   max {max(values_ms):5.1f}")
+    return (
+        f"median {statistics.median(values_ms):5.1f} ms   p10 {deciles[0]:5.1f}   p90 {deciles[-1]:5.1f}   "
+        f"min {min(values_ms):5.1f}   max {max(values_ms):5.1f}"
+    )
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1024 ** 2
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in
-                         ("lightspeech", "onnxruntime", "numpy", "aiohttp", "wyoming"))
-    return (f"machine: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} {platform.release()}\n"
-            f"date:    {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n"
-            f"python {platform.python_version()}, {versions}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1024**2
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}" for name in ("lightspeech", "onnxruntime", "numpy", "aiohttp", "wyoming")
+    )
+    return (
+        f"machine: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} {platform.release()}\n"
+        f"date:    {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n"
+        f"python {platform.python_version()}, {versions}"
+    )
 
 
 def main() -> None:
     synthesizer = Synthesizer.load(threads=1)  # as each of the server's workers
     texts = [line.strip() for line in (HERE / "sentences.txt").read_text().splitlines() if line.strip()]
-    texts = [" ".join(texts[i:i + 1 + i % 3]) for i in range(len(texts))]  # one to three sentences each
+    texts = [" ".join(texts[i : i + 1 + i % 3]) for i in range(len(texts))]  # one to three sentences each
     expected = {text: len(synthesizer.synthesize(text)) for text in [TEXT, *texts]}
     with tempfile.TemporaryDirectory() as home:
         server = Server(home)
@@ -209,39 +242,59 @@ def main() -> None:
     print(__doc__.split("\n\n")[0].replace("\n", " "))
     print()
     print(machine())
-    print(f"server: lightspeech serve --http 127.0.0.1:0 --wyoming tcp://127.0.0.1:0 ({server.workers} workers, "
-          "1 thread each, default queue), voice en-us-lightspeech, clients on the same machine")
+    print(
+        f"server: lightspeech serve --http 127.0.0.1:0 --wyoming tcp://127.0.0.1:0 ({server.workers} workers, "
+        "1 thread each, default queue), voice en-us-lightspeech, clients on the same machine"
+    )
     print()
-    print(f"time to first audio byte, 3 sentences ({len(TEXT)} characters, "
-          f"{expected[TEXT] / synthesizer.sample_rate:.2f} s of audio), warm server, {TTFB_RUNS} runs one at a time:")
+    print(
+        f"time to first audio byte, 3 sentences ({len(TEXT)} characters, "
+        f"{expected[TEXT] / synthesizer.sample_rate:.2f} s of audio), warm server, {TTFB_RUNS} runs one at a time:"
+    )
     print(f"  HTTP     (new connection, first byte after the WAV header)  {spread([1000 * s for s, _ in http_runs])}")
-    print(f"  Wyoming  (new connection, first audio-chunk event)          "
-          f"{spread([1000 * s for s, _ in wyoming_runs])}")
+    print(
+        f"  Wyoming  (new connection, first audio-chunk event)          {spread([1000 * s for s, _ in wyoming_runs])}"
+    )
     whole = all(samples == expected[TEXT] for _, samples in http_runs + wyoming_runs)
     print(f"  every answer complete: {'yes' if whole else 'NO'}")
     print()
     every = results["latency"]["http"] + results["latency"]["wyoming"]
-    print(f"{CLIENTS} concurrent clients ({CLIENTS // 2} HTTP, {CLIENTS // 2} Wyoming), {REQUESTS} requests of 1 to 3 "
-          f"sentences in all, {results['samples'] / synthesizer.sample_rate:.0f} s of audio in "
-          f"{results['seconds']:.1f} s:")
+    print(
+        f"{CLIENTS} concurrent clients ({CLIENTS // 2} HTTP, {CLIENTS // 2} Wyoming), {REQUESTS} requests of 1 to 3 "
+        f"sentences in all, {results['samples'] / synthesizer.sample_rate:.0f} s of audio in "
+        f"{results['seconds']:.1f} s:"
+    )
     print(f"  failed requests: {len(results['failures'])}")
-    print(f"  answers with lost or truncated audio (sample count differs from the synthesizer's): "
-          f"{len(results['incomplete'])}")
-    for name, values in (("all", every), ("HTTP", results["latency"]["http"]),
-                         ("Wyoming", results["latency"]["wyoming"])):
-        print(f"  latency, whole answer, {name:<8} p50 {percentile(values, 0.5):6.0f} ms   "
-              f"p95 {percentile(values, 0.95):6.0f} ms   ({len(values)} requests)")
-    print(f"  first audio byte under this load    p50 {percentile(results['first'], 0.5):6.0f} ms   "
-          f"p95 {percentile(results['first'], 0.95):6.0f} ms")
+    print(
+        f"  answers with lost or truncated audio (sample count differs from the synthesizer's): "
+        f"{len(results['incomplete'])}"
+    )
+    for name, values in (
+        ("all", every),
+        ("HTTP", results["latency"]["http"]),
+        ("Wyoming", results["latency"]["wyoming"]),
+    ):
+        print(
+            f"  latency, whole answer, {name:<8} p50 {percentile(values, 0.5):6.0f} ms   "
+            f"p95 {percentile(values, 0.95):6.0f} ms   ({len(values)} requests)"
+        )
+    print(
+        f"  first audio byte under this load    p50 {percentile(results['first'], 0.5):6.0f} ms   "
+        f"p95 {percentile(results['first'], 0.95):6.0f} ms"
+    )
     series = results["rss"]
-    print(f"  server memory (RSS): start {rss_start:.0f} MiB, middle (after {REQUESTS // 2} requests) "
-          f"{series[len(series) // 2 - 1]:.0f} MiB, end {rss_end:.0f} MiB")
+    print(
+        f"  server memory (RSS): start {rss_start:.0f} MiB, middle (after {REQUESTS // 2} requests) "
+        f"{series[len(series) // 2 - 1]:.0f} MiB, end {rss_end:.0f} MiB"
+    )
     print(f"    every {RSS_EVERY} requests: {', '.join(f'{mib:.0f}' for mib in series)} MiB")
     for line in results["failures"][:5] + results["incomplete"][:5]:
         print(f"  {line}")
     print()
-    print(f"server exit status after SIGTERM: {exit_code}; access log lines: "
-          f"{sum(1 for line in server.log if '/v1/audio/speech' in line or 'wyoming 127.0.0.1' in line)}")
+    print(
+        f"server exit status after SIGTERM: {exit_code}; access log lines: "
+        f"{sum(1 for line in server.log if '/v1/audio/speech' in line or 'wyoming 127.0.0.1' in line)}"
+    )
 
 
 if __name__ == "__main__":

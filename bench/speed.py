@@ -46,15 +46,25 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 def measured(command: list[str], runs: int, cwd: Path, stdin: bytes | None = None) -> dict:
     samples = [timed_with_rusage(command, cwd, stdin) for _ in range(runs)]
     walls = [s[0] for s in samples]
-    return {"median": statistics.median(walls), "min": min(walls), "max": max(walls),
-            "memory": statistics.median(s[1] for s in samples)}
+    return {
+        "median": statistics.median(walls),
+        "min": min(walls),
+        "max": max(walls),
+        "memory": statistics.median(s[1] for s in samples),
+    }
 
 
 def timed_with_rusage(command: list[str], cwd: Path, stdin: bytes | None = None) -> tuple[float, float]:
     """(wall seconds, peak resident MiB) of one process pinned to CPU 0."""
     start = time.perf_counter()
-    process = subprocess.Popen(["taskset", "-c", "0", *command], cwd=cwd, stdin=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **ONE_THREAD})
+    process = subprocess.Popen(
+        ["taskset", "-c", "0", *command],
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **ONE_THREAD},
+    )
     if stdin is not None:
         process.stdin.write(stdin)
     process.stdin.close()
@@ -88,6 +98,7 @@ def worker(system: str) -> None:
 
         def speak(text):
             return voice(text, seed=1)
+
     load = time.perf_counter() - start
     passes, audio_seconds = [], 0.0
     for _ in range(3):
@@ -98,8 +109,11 @@ def worker(system: str) -> None:
 
 
 def in_process(system: str) -> dict:
-    process = subprocess.Popen(["taskset", "-c", "0", sys.executable, __file__, "--worker", system],
-                               stdout=subprocess.PIPE, env={**os.environ, **ONE_THREAD})
+    process = subprocess.Popen(
+        ["taskset", "-c", "0", sys.executable, __file__, "--worker", system],
+        stdout=subprocess.PIPE,
+        env={**os.environ, **ONE_THREAD},
+    )
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     if status:
@@ -122,8 +136,12 @@ def piper_in_process(piper: str, voice: str, work: Path) -> dict:
     audio_seconds = sum(soundfile.info(p).duration for p in out.glob("*.wav"))
     load = statistics.median(empty)
     wall = statistics.median(r[0] for r in runs)
-    return {"load": load, "rtf": (wall - load) / audio_seconds, "audio_seconds": audio_seconds,
-            "memory": statistics.median(r[1] for r in runs)}
+    return {
+        "load": load,
+        "rtf": (wall - load) / audio_seconds,
+        "audio_seconds": audio_seconds,
+        "memory": statistics.median(r[1] for r in runs),
+    }
 
 
 def main() -> None:
@@ -140,20 +158,25 @@ def main() -> None:
     hibari = shutil.which("hibari")
     piper = args.piper if args.piper and args.piper_voice else None
     work = Path(tempfile.mkdtemp())
-    print(f"bench/speed.py, {date.today()}, {platform.machine()} ({os.cpu_count()} cores; every process pinned to "
-          f"CPU 0, one thread), Python {platform.python_version()}")
+    print(
+        f"bench/speed.py, {date.today()}, {platform.machine()} ({os.cpu_count()} cores; every process pinned to "
+        f"CPU 0, one thread), Python {platform.python_version()}"
+    )
 
     print(f"\n1. whole process, 'say \"Hello there.\" -o x.wav' (median of {args.runs}; min-max; peak memory)")
-    whole = {"lightspeech": measured([lightspeech, "say", "Hello there.", "-o", "x.wav", "--threads", "1"],
-                                     args.runs, work)}
+    whole = {
+        "lightspeech": measured([lightspeech, "say", "Hello there.", "-o", "x.wav", "--threads", "1"], args.runs, work)
+    }
     if hibari:
         whole["hibari-tts"] = measured([hibari, "Hello there.", "-o", "x.wav", "--threads", "1"], args.runs, work)
     if piper:
-        whole["Piper joe-medium"] = measured([piper, "-m", args.piper_voice, "-f", "x.wav"], args.runs, work,
-                                             b"Hello there.\n")
+        whole["Piper joe-medium"] = measured(
+            [piper, "-m", args.piper_voice, "-f", "x.wav"], args.runs, work, b"Hello there.\n"
+        )
     whole["python -c 'import torch'"] = measured([sys.executable, "-c", "import torch"], args.runs, work)
-    whole["python -c 'import onnxruntime, numpy'"] = measured([sys.executable, "-c", "import onnxruntime, numpy"],
-                                                              args.runs, work)
+    whole["python -c 'import onnxruntime, numpy'"] = measured(
+        [sys.executable, "-c", "import onnxruntime, numpy"], args.runs, work
+    )
     for name, m in whole.items():
         print(f"  {name:<40} {m['median']:5.2f} s ({m['min']:.2f}-{m['max']:.2f})  {m['memory']:5.0f} MiB")
     ours = whole["lightspeech"]["median"]
@@ -161,35 +184,48 @@ def main() -> None:
         if peer in whole:
             print(f"  lightspeech takes {ours / whole[peer]['median']:.2f}x the time of {peer}")
 
-    print(f"\n2. in process, the {len(SENTENCES.read_text().splitlines())} sentences of bench/sentences.txt "
-          "(load; real-time factor, median of 3 passes; peak memory)")
+    print(
+        f"\n2. in process, the {len(SENTENCES.read_text().splitlines())} sentences of bench/sentences.txt "
+        "(load; real-time factor, median of 3 passes; peak memory)"
+    )
     inside = {"lightspeech": in_process("lightspeech")}
     if hibari:
         inside["hibari-tts"] = in_process("hibari")
     if piper:
         inside["Piper joe-medium"] = piper_in_process(piper, args.piper_voice, work)
     for name, m in inside.items():
-        print(f"  {name:<20} load {m['load']:.2f} s  RTF {m['rtf']:.4f}  ({m['audio_seconds']:.0f} s of audio)  "
-              f"{m['memory']:5.0f} MiB")
+        print(
+            f"  {name:<20} load {m['load']:.2f} s  RTF {m['rtf']:.4f}  ({m['audio_seconds']:.0f} s of audio)  "
+            f"{m['memory']:5.0f} MiB"
+        )
     for peer in ("hibari-tts", "Piper joe-medium"):
         if peer in inside:
-            print(f"  lightspeech is {inside[peer]['rtf'] / inside['lightspeech']['rtf']:.2f}x faster than {peer} "
-                  "(real-time factor)")
+            print(
+                f"  lightspeech is {inside[peer]['rtf'] / inside['lightspeech']['rtf']:.2f}x faster than {peer} "
+                "(real-time factor)"
+            )
 
     print("\n3. render: the 400 lines of bench/render_lines.txt as one process (median of 3)")
     out = work / "render-out"
     render_runs = []
     for _ in range(3):
         shutil.rmtree(out, ignore_errors=True)
-        render_runs.append(timed_with_rusage([lightspeech, "render", str(RENDER_LINES), "-o", str(out), "--threads",
-                                              "1", "-q"], work)[0])
+        render_runs.append(
+            timed_with_rusage([lightspeech, "render", str(RENDER_LINES), "-o", str(out), "--threads", "1", "-q"], work)[
+                0
+            ]
+        )
     render = statistics.median(render_runs)
     print(f"  lightspeech render          {render:6.2f} s ({min(render_runs):.2f}-{max(render_runs):.2f})")
     if hibari:
-        hibari_runs = [timed_with_rusage([hibari, "-", "-o", "all.wav", "--threads", "1"], work,
-                                         RENDER_LINES.read_bytes())[0] for _ in range(3)]
-        print(f"  hibari (one text of all)    {statistics.median(hibari_runs):6.2f} s "
-              f"({min(hibari_runs):.2f}-{max(hibari_runs):.2f})")
+        hibari_runs = [
+            timed_with_rusage([hibari, "-", "-o", "all.wav", "--threads", "1"], work, RENDER_LINES.read_bytes())[0]
+            for _ in range(3)
+        ]
+        print(
+            f"  hibari (one text of all)    {statistics.median(hibari_runs):6.2f} s "
+            f"({min(hibari_runs):.2f}-{max(hibari_runs):.2f})"
+        )
         print(f"  lightspeech takes {render / statistics.median(hibari_runs):.2f}x the time of hibari")
     shutil.rmtree(work, ignore_errors=True)
 

@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=len(TEXTS), help="use the first N texts (a quick check)")
     parser.add_argument("--no-hifigan", action="store_true", help="leave HiFi-GAN out (a quick check)")
     args = parser.parse_args()
-    texts = TEXTS[:args.texts]
+    texts = TEXTS[: args.texts]
     voice = find_voice(None)
     audio = voice.config.audio
     speaker = Synthesizer(voice, vocoder="griffinlim", threads=args.threads)
@@ -107,34 +107,46 @@ def main() -> None:
             mels.append(speaker.acoustic(ids, ones, ones, ones)[0])
     audio_seconds = sum(m.shape[1] for m in mels) * audio.hop_length / audio.sample_rate
     print(f"# bench/vocoder_speed.py, {datetime.date.today().isoformat()}; machine: {machine()}")
-    print(f"# python {platform.python_version()}, onnxruntime {version('onnxruntime')}, torch {version('torch')}, "
-          f"lightspeech {version('lightspeech')}")
-    print(f"{len(mels)} sentences, {audio_seconds:.1f} s of audio; {args.threads} thread(s); {args.repeats} repeats, "
-          "each figure the median (min-max)")
+    print(
+        f"# python {platform.python_version()}, onnxruntime {version('onnxruntime')}, torch {version('torch')}, "
+        f"lightspeech {version('lightspeech')}"
+    )
+    print(
+        f"{len(mels)} sentences, {audio_seconds:.1f} s of audio; {args.threads} thread(s); {args.repeats} repeats, "
+        "each figure the median (min-max)"
+    )
 
     print("\n1. vocoder alone (real-time factor: compute seconds per audio second)")
     runs = [] if args.no_hifigan else [("hifigan", "onnx")]
     runs += [(args.vocoder, "onnx"), (args.vocoder, "torchscript")]
     vocoders = {f"{name} {backend}": load_vocoder(name, audio, backend, args.threads) for name, backend in runs}
-    seconds = take_turns({label: (lambda v=v: [v(mel) for mel in mels]) for label, v in vocoders.items()},
-                         args.repeats)
+    seconds = take_turns({label: (lambda v=v: [v(mel) for mel in mels]) for label, v in vocoders.items()}, args.repeats)
     for label, values in seconds.items():
         parameters = vocoders[label].parameters
         counted = f"{parameters:>11,} parameters" if parameters else f"{'':>22}"
         print(f"  {label:28} {counted}  RTF {spread(values, 5, 1 / audio_seconds)}")
     if not args.no_hifigan:
         for backend in ("onnx", "torchscript"):
-            print(f"  {args.vocoder} {backend} is {ratio_spread(seconds['hifigan onnx'], seconds[f'{args.vocoder} {backend}'])}"
-                  " faster than HiFi-GAN V1 (onnx)")
+            print(
+                f"  {args.vocoder} {backend} is {ratio_spread(seconds['hifigan onnx'], seconds[f'{args.vocoder} {backend}'])}"
+                " faster than HiFi-GAN V1 (onnx)"
+            )
 
     print("\n2. end to end, text to waveform, onnx backend")
     names = [args.vocoder] + ([] if args.no_hifigan else ["hifigan"])
     synthesizers = {name: Synthesizer(voice, vocoder=name, threads=args.threads) for name in names}
-    spoken = {name: sum(len(s.utterance(sentence, Controls()).audio) for text in texts
-                        for sentence in s.sentences(text)) / s.sample_rate for name, s in synthesizers.items()}
-    end_to_end = take_turns({name: (lambda s=s: [s.utterance(sentence, Controls()) for text in texts
-                                                 for sentence in s.sentences(text)])
-                             for name, s in synthesizers.items()}, args.repeats)
+    spoken = {
+        name: sum(len(s.utterance(sentence, Controls()).audio) for text in texts for sentence in s.sentences(text))
+        / s.sample_rate
+        for name, s in synthesizers.items()
+    }
+    end_to_end = take_turns(
+        {
+            name: (lambda s=s: [s.utterance(sentence, Controls()) for text in texts for sentence in s.sentences(text)])
+            for name, s in synthesizers.items()
+        },
+        args.repeats,
+    )
     for name, values in end_to_end.items():
         print(f"  lightspeech + {name:14} RTF {spread(values, 4, 1 / spoken[name])}")
 
@@ -146,17 +158,24 @@ def main() -> None:
     teacher = Hibari(threads=args.threads)
     teacher_spoken = sum(len(teacher(text, seed=1)) for text in texts) / teacher.sample_rate
     ours = synthesizers[args.vocoder]
-    both = take_turns({
-        "hibari": lambda: [teacher(text, seed=1) for text in texts],
-        "ours": lambda: [ours.utterance(sentence, Controls()) for text in texts for sentence in ours.sentences(text)],
-    }, args.repeats)
+    both = take_turns(
+        {
+            "hibari": lambda: [teacher(text, seed=1) for text in texts],
+            "ours": lambda: [
+                ours.utterance(sentence, Controls()) for text in texts for sentence in ours.sentences(text)
+            ],
+        },
+        args.repeats,
+    )
     print(f"\n3. hibari-tts (same texts, same process, taking turns with lightspeech + {args.vocoder})")
     print(f"  hibari-tts{'':18} RTF {spread(both['hibari'], 4, 1 / teacher_spoken)}")
     print(f"  lightspeech + {args.vocoder:14} RTF {spread(both['ours'], 4, 1 / spoken[args.vocoder])}")
     per_repeat = [(h / teacher_spoken) / (o / spoken[args.vocoder]) for h, o in zip(both["hibari"], both["ours"])]
     verdict = "faster" if statistics.median(per_repeat) > 1 else "slower"
-    print(f"  lightspeech + {args.vocoder} vs hibari-tts, per second of audio: {spread(per_repeat, 2)}x "
-          f"(above 1 = lightspeech faster; median: {verdict})")
+    print(
+        f"  lightspeech + {args.vocoder} vs hibari-tts, per second of audio: {spread(per_repeat, 2)}x "
+        f"(above 1 = lightspeech faster; median: {verdict})"
+    )
 
 
 if __name__ == "__main__":

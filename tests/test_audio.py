@@ -12,8 +12,9 @@ RATE = 22050
 TONE = (0.5 * np.sin(2 * np.pi * 440 * np.arange(RATE // 4) / RATE)).astype(np.float32)
 
 
-@pytest.mark.parametrize("name, file_format", [("a.wav", "WAV"), ("a.flac", "FLAC"), ("a.ogg", "OGG"),
-                                               ("a.MP3", "MP3")])
+@pytest.mark.parametrize(
+    "name, file_format", [("a.wav", "WAV"), ("a.flac", "FLAC"), ("a.ogg", "OGG"), ("a.MP3", "MP3")]
+)
 def test_format_follows_extension(tmp_path, name, file_format):
     path = tmp_path / name
     audio.write_file(path, TONE, RATE)
@@ -33,12 +34,15 @@ def test_resampling_keeps_duration_and_pitch(tmp_path):
     assert abs(spectrum.argmax() * rate / len(samples) - 440) < 5  # the tone is still 440 Hz
 
 
-@pytest.mark.parametrize("make_path, error, message", [
-    (lambda tmp: tmp / "missing" / "a.wav", OutputError, "does not exist"),
-    (lambda tmp: tmp / "a.aiff", InputError, "unknown audio format"),
-    (lambda tmp: tmp, InputError, "unknown audio format"),
-    (lambda tmp: (tmp / "folder.wav").mkdir() or tmp / "folder.wav", OutputError, "is a folder"),
-])
+@pytest.mark.parametrize(
+    "make_path, error, message",
+    [
+        (lambda tmp: tmp / "missing" / "a.wav", OutputError, "does not exist"),
+        (lambda tmp: tmp / "a.aiff", InputError, "unknown audio format"),
+        (lambda tmp: tmp, InputError, "unknown audio format"),
+        (lambda tmp: (tmp / "folder.wav").mkdir() or tmp / "folder.wav", OutputError, "is a folder"),
+    ],
+)
 def test_unwritable_output_is_refused_before_anything_is_written(tmp_path, make_path, error, message):
     path = make_path(tmp_path)
     before = sorted(tmp_path.rglob("*"))

@@ -15,7 +15,7 @@ from lightspeech_cli.cli import app
 from .test_cli_text import assert_one_line_error
 
 runner = CliRunner()
-UNKNOWN_TAG = '<speak>Hello <shout>world</shout>.</speak>'
+UNKNOWN_TAG = "<speak>Hello <shout>world</shout>.</speak>"
 
 
 def run(*args, input=None):
@@ -33,8 +33,11 @@ def test_quiet_and_verbose_on_say(tiny_voice, tmp_path):
     # --verbose adds what was loaded and what was written around the warning
     verbose = run("say", UNKNOWN_TAG, "-v", tiny_voice.folder, "-o", out, "--verbose")
     loaded, warning, wrote = verbose.stderr.splitlines()
-    assert re.fullmatch(r"lightspeech: loaded voice tiny-voice \(.*tiny-voice\) and vocoder griffinlim on onnx in "
-                        r"\d+\.\d\d s", loaded)
+    assert re.fullmatch(
+        r"lightspeech: loaded voice tiny-voice \(.*tiny-voice\) and vocoder griffinlim on onnx in "
+        r"\d+\.\d\d s",
+        loaded,
+    )
     assert warning == plain.stderr.strip()
     assert re.fullmatch(rf"lightspeech: wrote {re.escape(str(out))}: \d+\.\d\d s of audio", wrote)
 
@@ -63,31 +66,57 @@ def test_quiet_and_verbose_never_change_the_output_asked_for():
 
 def test_profile_prints_plain_uncut_columns_when_piped(tiny_voice):
     architecture = "sep5 sep25 sep13 sep9 | sep17 sep21 sep9 sep13 hidden=16"
-    result = run("profile", "-v", tiny_voice.folder, "--arch", architecture, "--runs", "1", "--vocoder", "griffinlim",
-                 "--text", "Hello there.")
+    result = run(
+        "profile",
+        "-v",
+        tiny_voice.folder,
+        "--arch",
+        architecture,
+        "--runs",
+        "1",
+        "--vocoder",
+        "griffinlim",
+        "--text",
+        "Hello there.",
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert f"custom: {architecture} predictor=sep postnet=0" in lines  # longer than 80 columns, and whole
     assert not any(c in result.stdout for c in "\u2500\u2502\u250f\u2503")  # no box drawing
     rows = [re.split(r"\s{2,}", line) for line in lines]
     header = rows.index(["component", "parameters", "median ms", "share"])
-    table = rows[header + 1:header + 11]
+    table = rows[header + 1 : header + 11]
     assert [row[0] for row in table] == [
-        "text frontend", "encoder (with embedding)", "duration predictor", "pitch predictor (with embedding)",
-        "energy predictor (with embedding)", "length regulator", "decoder", "mel projection", "vocoder (griffinlim)",
-        "acoustic model (whole forward)"]
+        "text frontend",
+        "encoder (with embedding)",
+        "duration predictor",
+        "pitch predictor (with embedding)",
+        "energy predictor (with embedding)",
+        "length regulator",
+        "decoder",
+        "mel projection",
+        "vocoder (griffinlim)",
+        "acoustic model (whole forward)",
+    ]
     assert all(re.fullmatch(r"[\d,]+ \d+\.\d\d \d+\.\d%", " ".join(row[1:])) for row in table[:-1]), table
     assert re.fullmatch(r"[\d,]+ \d+\.\d\d", " ".join(table[-1][1:]))  # the whole forward has no share
     summaries = [line for line in lines if "real-time factor end to end" in line]
     assert len(summaries) == 2 and all(line.endswith("on 1 thread(s)") for line in summaries)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["render", "{tmp}/lines.txt", "-o", "{tmp}/out", "--format", "aiff"], "'aiff' is not one of 'wav', 'flac', "
-     "'ogg', 'mp3'"),
-    (["search", "{tmp}/work", "-o", "{tmp}/out", "--budget", "huge"], "'huge' is not one of 'small', 'medium', "
-     "'large'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["render", "{tmp}/lines.txt", "-o", "{tmp}/out", "--format", "aiff"],
+            "'aiff' is not one of 'wav', 'flac', 'ogg', 'mp3'",
+        ),
+        (
+            ["search", "{tmp}/work", "-o", "{tmp}/out", "--budget", "huge"],
+            "'huge' is not one of 'small', 'medium', 'large'",
+        ),
+    ],
+)
 def test_bad_choices_are_usage_errors_before_anything_loads(tmp_path, args, message):
     """The voice and the training folder do not exist: a check after loading would fail on them instead."""
     args = [a.format(tmp=tmp_path) for a in args] + (["-v", "no-such-voice"] if args[0] == "render" else [])
@@ -105,8 +134,9 @@ def test_train_help_shows_the_extra_literally():
 def _stderr_on_a_terminal(args, env):
     """Run lightspeech with stderr on a pseudo-terminal (stdout piped) and return what the terminal got."""
     leader, follower = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "lightspeech_cli", *map(str, args)], stdout=subprocess.PIPE,
-                               stderr=follower, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lightspeech_cli", *map(str, args)], stdout=subprocess.PIPE, stderr=follower, env=env
+    )
     os.close(follower)
     received = b""
     while True:
@@ -130,6 +160,7 @@ def test_no_color_turns_the_progress_bar_colours_off(tiny_voice, tmp_path):
     colour = re.compile(r"\x1b\[[0-9;]*(?:3[0-9]|38;[25];[0-9;]+)m")  # a foreground colour
     coloured = _stderr_on_a_terminal(["render", text, "-o", tmp_path / "a", "-v", tiny_voice.folder], env)
     assert "rendering" in coloured and colour.search(coloured)
-    plain = _stderr_on_a_terminal(["render", text, "-o", tmp_path / "b", "-v", tiny_voice.folder],
-                                  env | {"NO_COLOR": "1"})
+    plain = _stderr_on_a_terminal(
+        ["render", text, "-o", tmp_path / "b", "-v", tiny_voice.folder], env | {"NO_COLOR": "1"}
+    )
     assert "rendering" in plain and not colour.search(plain)

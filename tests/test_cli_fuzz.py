@@ -30,24 +30,42 @@ texts = st.one_of(
     st.text(max_size=300),
     st.text(alphabet="0123456789$£€%.,:-/ apmAPMstndrhkKbB&#vx", max_size=80),
     st.builds(lambda a, b: f"<speak>{a}<break time='{b}'/>{a}</speak>", st.text(max_size=40), st.text(max_size=10)),
-    st.sampled_from(["<speak><prosody rate='x'>hi</prosody></speak>", "<speak>", "[[HH AH0]]", "[[", "\x00",
-                     "\x1b[31mred\x1b[0m", "Dr. J. R. R. Tolkien's v2.0, 1/2 of 10-20 GHz."]),
+    st.sampled_from(
+        [
+            "<speak><prosody rate='x'>hi</prosody></speak>",
+            "<speak>",
+            "[[HH AH0]]",
+            "[[",
+            "\x00",
+            "\x1b[31mred\x1b[0m",
+            "Dr. J. R. R. Tolkien's v2.0, 1/2 of 10-20 GHz.",
+        ]
+    ),
 )
-numbers = st.one_of(st.floats(0.3, 3.5), st.floats(allow_nan=True, allow_infinity=True),
-                    st.integers(-10, 10_000).map(str), st.sampled_from(["nan", "inf", "-0", "1e999", "", "abc"]))
+numbers = st.one_of(
+    st.floats(0.3, 3.5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-10, 10_000).map(str),
+    st.sampled_from(["nan", "inf", "-0", "1e999", "", "abc"]),
+)
 
 
 OPTIONS = {
-    "--speed": numbers, "--pitch": numbers, "--energy": numbers, "--volume": numbers, "--rate": numbers,
-    "--sentence-silence": numbers, "--sample-rate": st.one_of(st.sampled_from([8000, 16000, 44100]),
-                                                               st.integers(-5, 200_000), st.just("x")),
+    "--speed": numbers,
+    "--pitch": numbers,
+    "--energy": numbers,
+    "--volume": numbers,
+    "--rate": numbers,
+    "--sentence-silence": numbers,
+    "--sample-rate": st.one_of(st.sampled_from([8000, 16000, 44100]), st.integers(-5, 200_000), st.just("x")),
     "--threads": st.one_of(st.integers(1, 2), st.integers(-2, 100_000), st.just("two")),
     "--backend": st.sampled_from(["onnx", "ONNX", "eager", "tensorrt", ""]),
 }
 # Up to three options each run (so many runs get far enough to speak), plus --ssml or not.
 options = st.tuples(
     st.lists(st.sampled_from(sorted(OPTIONS)), max_size=3, unique=True).flatmap(
-        lambda names: st.tuples(*[OPTIONS[name].map(lambda value, name=name: [name, str(value)]) for name in names])),
+        lambda names: st.tuples(*[OPTIONS[name].map(lambda value, name=name: [name, str(value)]) for name in names])
+    ),
     st.sampled_from([[], [], ["--ssml"], ["--no-ssml"]]),
 ).map(lambda parts: [item for pair in parts[0] for item in pair] + parts[1])
 

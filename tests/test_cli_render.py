@@ -68,8 +68,12 @@ def test_an_inserted_line_moves_the_files_after_it(tiny_voice, tmp_path):
     assert result.exit_code == 0, result.output
     assert "(1 already there, 2 moved, 1 made)" in result.stderr
     assert (out / "0003.wav").read_bytes() == old["0002.wav"] and (out / "0004.wav").read_bytes() == old["0003.wav"]
-    assert [m["text"] for m in manifest(out)] == ["One.", "Inserted.", "Two, a longer line.",
-                                                    "Three, the longest line of all three."]
+    assert [m["text"] for m in manifest(out)] == [
+        "One.",
+        "Inserted.",
+        "Two, a longer line.",
+        "Three, the longest line of all three.",
+    ]
     for entry in manifest(out):  # every file is what its manifest line says
         assert entry["seconds"] == pytest.approx(soundfile.info(out / entry["file"]).duration, abs=1e-3)
 
@@ -85,8 +89,9 @@ def test_changed_settings_redo_everything(tiny_voice, tmp_path):
 def test_render_paragraphs_json_lines_and_stdin(tiny_voice, tmp_path):
     text = tmp_path / "book.txt"
     text.write_text("One paragraph\nover two lines.\n\nAnother paragraph.\n")
-    assert run("render", text, "-o", tmp_path / "p", "-v", tiny_voice.folder, "--paragraphs",
-               "-F", "flac").exit_code == 0
+    assert (
+        run("render", text, "-o", tmp_path / "p", "-v", tiny_voice.folder, "--paragraphs", "-F", "flac").exit_code == 0
+    )
     assert sorted(p.name for p in (tmp_path / "p").glob("*.flac")) == ["0001.flac", "0002.flac"]
     for name in ("jobs.jsonl", "jobs.JSONL", "jobs.ndjson"):
         jobs = tmp_path / name
@@ -99,19 +104,22 @@ def test_render_paragraphs_json_lines_and_stdin(tiny_voice, tmp_path):
     assert sorted(p.name for p in (tmp_path / "s").glob("*.mp3")) == ["0001.mp3", "0002.mp3"]
 
 
-@pytest.mark.parametrize("content, name, message", [
-    ("", "empty.txt", "no text to render"),
-    ("{bad json\n", "bad.jsonl", "bad.jsonl:1: not JSON"),
-    ('{"text": "hi", "file": "../escape.wav"}\n', "escape.jsonl", "plain file name"),
-    ('{"text": "hi", "file": "x.txt"}\n', "suffix.jsonl", "plain file name"),
-    ('{"text": "hi", "file": "a\\nb.wav"}\n', "newline.jsonl", "plain file name"),
-    ('{"text": "hi", "colour": 1}\n', "extra.jsonl", "unknown field"),
-    ('{"text": "hi", "speed": 9}\n', "fast.jsonl", "fast.jsonl:1: --speed"),
-    ('{"text": "hi"}\n{"text": "hi", "speed": "NaN"}\n', "nan.jsonl", "nan.jsonl:2: speed must be a number"),
-    ('{"text": "hi", "speed": true}\n', "bool.jsonl", "bool.jsonl:1: speed must be a number"),
-    ('{"text": "hi", "speed": NaN}\n', "nan2.jsonl", "nan2.jsonl:1: --speed"),
-    ("x" * 1_000_000 + "\n", "huge.txt", "huge.txt:1: the text is too long"),
-])
+@pytest.mark.parametrize(
+    "content, name, message",
+    [
+        ("", "empty.txt", "no text to render"),
+        ("{bad json\n", "bad.jsonl", "bad.jsonl:1: not JSON"),
+        ('{"text": "hi", "file": "../escape.wav"}\n', "escape.jsonl", "plain file name"),
+        ('{"text": "hi", "file": "x.txt"}\n', "suffix.jsonl", "plain file name"),
+        ('{"text": "hi", "file": "a\\nb.wav"}\n', "newline.jsonl", "plain file name"),
+        ('{"text": "hi", "colour": 1}\n', "extra.jsonl", "unknown field"),
+        ('{"text": "hi", "speed": 9}\n', "fast.jsonl", "fast.jsonl:1: --speed"),
+        ('{"text": "hi"}\n{"text": "hi", "speed": "NaN"}\n', "nan.jsonl", "nan.jsonl:2: speed must be a number"),
+        ('{"text": "hi", "speed": true}\n', "bool.jsonl", "bool.jsonl:1: speed must be a number"),
+        ('{"text": "hi", "speed": NaN}\n', "nan2.jsonl", "nan2.jsonl:1: --speed"),
+        ("x" * 1_000_000 + "\n", "huge.txt", "huge.txt:1: the text is too long"),
+    ],
+)
 def test_render_bad_input(tiny_voice, tmp_path, content, name, message):
     path = tmp_path / name
     path.write_text(content)
@@ -143,11 +151,13 @@ def test_render_into_awkward_outputs(tiny_voice, tmp_path):
 
 
 def test_render_missing_and_binary_input(tiny_voice, tmp_path):
-    assert_one_line_error(run("render", tmp_path / "nope.txt", "-o", tmp_path / "out", "-v", tiny_voice.folder),
-                          2, "cannot read")
+    assert_one_line_error(
+        run("render", tmp_path / "nope.txt", "-o", tmp_path / "out", "-v", tiny_voice.folder), 2, "cannot read"
+    )
     (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02")
-    assert_one_line_error(run("render", tmp_path / "bin.txt", "-o", tmp_path / "out", "-v", tiny_voice.folder),
-                          2, "binary")
+    assert_one_line_error(
+        run("render", tmp_path / "bin.txt", "-o", tmp_path / "out", "-v", tiny_voice.folder), 2, "binary"
+    )
 
 
 def test_render_resumes_after_a_kill(tmp_path):
@@ -156,10 +166,22 @@ def test_render_resumes_after_a_kill(tmp_path):
     lines = [f"This is sentence number {i}, said slowly and with care." for i in range(1, 41)]
     (tmp_path / "input.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "lightspeech_cli", "render", str(tmp_path / "input.txt"), "-o", str(out),
-               "-v", str(voice.folder), "--vocoder", str(tmp_path / "vocoder"), "--speed", "0.25"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "lightspeech_cli",
+        "render",
+        str(tmp_path / "input.txt"),
+        "-o",
+        str(out),
+        "-v",
+        str(voice.folder),
+        "--vocoder",
+        str(tmp_path / "vocoder"),
+        "--speed",
+        "0.25",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
     while len(list(out.glob("*.wav"))) < 2 and time.time() < deadline:
         time.sleep(0.05)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from lightspeech_cli.cli import app
 
-from .conftest import make_tiny_voice, make_tiny_vocoder
+from .conftest import make_tiny_vocoder, make_tiny_voice
 from .test_cli_text import assert_one_line_error
 
 runner = CliRunner()
@@ -42,19 +42,39 @@ def test_say_makes_what_the_durations_say_with_silence_only_between_sentences(ti
     one, _ = soundfile.read(tmp_path / "one.wav")
     assert len(one) == HELLO_FRAMES * HOP  # no silence after the last sentence
     assert np.abs(one).max() > 0.1
-    run("say", "Hello world. Hello world.", "-v", tiny_voice.folder, "-o", tmp_path / "two.wav",
-        "--sentence-silence", "0.5")
+    run(
+        "say",
+        "Hello world. Hello world.",
+        "-v",
+        tiny_voice.folder,
+        "-o",
+        tmp_path / "two.wav",
+        "--sentence-silence",
+        "0.5",
+    )
     assert soundfile.info(tmp_path / "two.wav").frames == 2 * HELLO_FRAMES * HOP + int(0.5 * 22050)
-    run("say", "Hello world. Hello world.", "-v", tiny_voice.folder, "-o", tmp_path / "none.wav",
-        "--sentence-silence", "0")
+    run(
+        "say",
+        "Hello world. Hello world.",
+        "-v",
+        tiny_voice.folder,
+        "-o",
+        tmp_path / "none.wav",
+        "--sentence-silence",
+        "0",
+    )
     assert soundfile.info(tmp_path / "none.wav").frames == 2 * HELLO_FRAMES * HOP
 
 
 def test_unquoted_words_a_file_and_stdin_say_the_same(tiny_voice, tmp_path):
     (tmp_path / "text.txt").write_text("Hello world.\n")
     outputs = []
-    for args, stdin in [(["Hello", "world."], None), (["-f", tmp_path / "text.txt"], None), (["-f", "-"], "Hello world.\n"),
-                        ([], "Hello world.\n")]:
+    for args, stdin in [
+        (["Hello", "world."], None),
+        (["-f", tmp_path / "text.txt"], None),
+        (["-f", "-"], "Hello world.\n"),
+        ([], "Hello world.\n"),
+    ]:
         out = tmp_path / f"{len(outputs)}.wav"
         result = run("say", *args, "-v", tiny_voice.folder, "-o", out, input=stdin)
         assert result.exit_code == 0, result.output
@@ -102,7 +122,7 @@ def test_ssml_on_streamed_stdin_is_read_as_one_document(tiny_voice, tmp_path):
     samples = soundfile.read(streamed)[0]
     assert len(samples) == 2 * HELLO_FRAMES * HOP + int(0.5 * 22050)
     assert np.array_equal(samples, soundfile.read(argument)[0])
-    pause = samples[HELLO_FRAMES * HOP:HELLO_FRAMES * HOP + int(0.5 * 22050)]
+    pause = samples[HELLO_FRAMES * HOP : HELLO_FRAMES * HOP + int(0.5 * 22050)]
     assert not pause.any()
 
 
@@ -123,8 +143,12 @@ def test_say_with_a_trained_vocoder_folder(tiny_voice, tmp_path):
 
 def test_stdin_is_spoken_line_by_line_as_it_arrives(tiny_voice):
     """The first line's audio comes out before the second line is written."""
-    process = subprocess.Popen([sys.executable, "-m", "lightspeech_cli", "say", "--raw", "-v", str(tiny_voice.folder)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lightspeech_cli", "say", "--raw", "-v", str(tiny_voice.folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         process.stdin.write(b"Hello world.\n")
         process.stdin.flush()
@@ -146,7 +170,7 @@ def test_stdin_is_spoken_line_by_line_as_it_arrives(tiny_voice):
 
 def test_streamed_input_has_no_total_cap_but_a_line_does(tiny_voice):
     # 120,000 characters in all, more than one text may have; the lines with nothing to say are skipped
-    many = ("Hello world.\n" + ("\U0001F600" * 500 + "\n") * 240).encode()
+    many = ("Hello world.\n" + ("\U0001f600" * 500 + "\n") * 240).encode()
     result = lightspeech("say", "--raw", "-v", tiny_voice.folder, input=many, timeout=600)
     assert result.returncode == 0, result.stderr[-500:]
     assert len(result.stdout) == HELLO_FRAMES * HOP * 2
@@ -155,29 +179,32 @@ def test_streamed_input_has_no_total_cap_but_a_line_does(tiny_voice):
     assert result.returncode == 2 and b"line 1 of the input is too long" in result.stderr
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["say", "", "-o", "{tmp}/x.wav"], 2, "input is empty"),
-    (["say", "\U0001F600", "-o", "{tmp}/x.wav"], 2, "nothing to say"),
-    (["say", "hi", "-o", "{tmp}/missing/x.wav"], 3, "does not exist"),
-    (["say", "hi", "-o", "{tmp}/x.aiff"], 2, "unknown audio format"),
-    (["say", "hi", "-v", "no-such-voice", "-o", "{tmp}/x.wav"], 5, "unknown voice"),
-    (["say", "hi", "-v", "Bad Name", "-o", "{tmp}/x.wav"], 2, "invalid voice name"),
-    (["say", "hi", "-v", "{tmp}/not-a-voice", "-o", "{tmp}/x.wav"], 5, "no voice folder"),
-    (["say", "hi", "--vocoder", "wavenet", "-o", "{tmp}/x.wav"], 5, "unknown vocoder"),
-    (["say", "hi", "--backend", "tensorrt", "-o", "{tmp}/x.wav"], 2, "tensorrt"),
-    (["say", "hi", "--speed", "0", "-o", "{tmp}/x.wav"], 2, "--speed"),
-    (["say", "hi", "--speed", "nan", "-o", "{tmp}/x.wav"], 2, "--speed"),
-    (["say", "hi", "--rate", "5000", "-o", "{tmp}/x.wav"], 2, "--rate"),
-    (["say", "hi", "--volume", "-1", "-o", "{tmp}/x.wav"], 2, "--volume"),
-    (["say", "hi", "--threads", "10000", "-o", "{tmp}/x.wav"], 2, "--threads"),
-    (["say", "hi", "--threads", "0", "-o", "{tmp}/x.wav"], 2, "--threads"),
-    (["say", "hi", "--sentence-silence", "-1", "-o", "{tmp}/x.wav"], 2, "--sentence-silence"),
-    (["say", "hi", "--sample-rate", "5", "-o", "{tmp}/x.wav"], 2, "--sample-rate"),
-    (["say", "hi", "--raw", "-o", "{tmp}/x.wav"], 2, "--raw"),
-    (["say", "-f", "{tmp}/missing.txt", "-o", "{tmp}/x.wav"], 2, "cannot read"),
-    (["say", "hi", "-f", "{tmp}/missing.txt", "-o", "{tmp}/x.wav"], 2, "not both"),
-    (["say", "hi"], 4, "-o out.wav"),  # this machine has no audio output
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["say", "", "-o", "{tmp}/x.wav"], 2, "input is empty"),
+        (["say", "\U0001f600", "-o", "{tmp}/x.wav"], 2, "nothing to say"),
+        (["say", "hi", "-o", "{tmp}/missing/x.wav"], 3, "does not exist"),
+        (["say", "hi", "-o", "{tmp}/x.aiff"], 2, "unknown audio format"),
+        (["say", "hi", "-v", "no-such-voice", "-o", "{tmp}/x.wav"], 5, "unknown voice"),
+        (["say", "hi", "-v", "Bad Name", "-o", "{tmp}/x.wav"], 2, "invalid voice name"),
+        (["say", "hi", "-v", "{tmp}/not-a-voice", "-o", "{tmp}/x.wav"], 5, "no voice folder"),
+        (["say", "hi", "--vocoder", "wavenet", "-o", "{tmp}/x.wav"], 5, "unknown vocoder"),
+        (["say", "hi", "--backend", "tensorrt", "-o", "{tmp}/x.wav"], 2, "tensorrt"),
+        (["say", "hi", "--speed", "0", "-o", "{tmp}/x.wav"], 2, "--speed"),
+        (["say", "hi", "--speed", "nan", "-o", "{tmp}/x.wav"], 2, "--speed"),
+        (["say", "hi", "--rate", "5000", "-o", "{tmp}/x.wav"], 2, "--rate"),
+        (["say", "hi", "--volume", "-1", "-o", "{tmp}/x.wav"], 2, "--volume"),
+        (["say", "hi", "--threads", "10000", "-o", "{tmp}/x.wav"], 2, "--threads"),
+        (["say", "hi", "--threads", "0", "-o", "{tmp}/x.wav"], 2, "--threads"),
+        (["say", "hi", "--sentence-silence", "-1", "-o", "{tmp}/x.wav"], 2, "--sentence-silence"),
+        (["say", "hi", "--sample-rate", "5", "-o", "{tmp}/x.wav"], 2, "--sample-rate"),
+        (["say", "hi", "--raw", "-o", "{tmp}/x.wav"], 2, "--raw"),
+        (["say", "-f", "{tmp}/missing.txt", "-o", "{tmp}/x.wav"], 2, "cannot read"),
+        (["say", "hi", "-f", "{tmp}/missing.txt", "-o", "{tmp}/x.wav"], 2, "not both"),
+        (["say", "hi"], 4, "-o out.wav"),  # this machine has no audio output
+    ],
+)
 def test_say_bad_input(tiny_voice, tmp_path, args, code, message):
     args = [a.format(tmp=tmp_path) for a in args]
     if "-v" not in args:
@@ -216,8 +243,9 @@ def test_nan_weights_never_make_noise(tmp_path):
     model = untrained_model("sep5 | sep5 hidden=16", 75)
     with torch.no_grad():
         model.decoder.norm.weight.fill_(float("nan"))
-    voice = save_voice(tmp_path / "nan-voice", VoiceConfig(name="nan-voice", model=model.config, vocoder="griffinlim"),
-                       model)
+    voice = save_voice(
+        tmp_path / "nan-voice", VoiceConfig(name="nan-voice", model=model.config, vocoder="griffinlim"), model
+    )
     out = tmp_path / "x.wav"
     assert_one_line_error(run("say", "Hello.", "-v", voice.folder, "-o", out), 5, "invalid audio")
     assert_one_line_error(run("say", "Hello.", "-v", voice.folder, "-o", out, "--backend", "eager"), 5, "NaN")
@@ -226,12 +254,20 @@ def test_nan_weights_never_make_noise(tmp_path):
 
 def test_closed_pipes_full_disks_and_size_limits_are_not_tracebacks(tiny_voice, tmp_path):
     voice = str(tiny_voice.folder)
-    closed = subprocess.run(f"{sys.executable} -m lightspeech_cli say --raw -v {voice} 'Hello there. Bye now.' "
-                            "| head -c 10 > /dev/null", shell=True, capture_output=True, text=True)
+    closed = subprocess.run(
+        f"{sys.executable} -m lightspeech_cli say --raw -v {voice} 'Hello there. Bye now.' | head -c 10 > /dev/null",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
     assert "Traceback" not in closed.stderr and "Exception" not in closed.stderr, closed.stderr
     if os.path.exists("/dev/full"):
-        full = subprocess.run(f"{sys.executable} -m lightspeech_cli say -o - -v {voice} Hello > /dev/full",
-                              shell=True, capture_output=True, text=True)
+        full = subprocess.run(
+            f"{sys.executable} -m lightspeech_cli say -o - -v {voice} Hello > /dev/full",
+            shell=True,
+            capture_output=True,
+            text=True,
+        )
         assert full.returncode == 3 and full.stderr.count("\n") == 1, full.stderr
         assert "No space left on device" in full.stderr
 
@@ -240,8 +276,12 @@ def test_closed_pipes_full_disks_and_size_limits_are_not_tracebacks(tiny_voice, 
 
     for extension in ("wav", "flac"):
         out = tmp_path / f"big.{extension}"
-        limited = subprocess.run([sys.executable, "-m", "lightspeech_cli", "say", "-v", voice, "-o", str(out),
-                                  "Hello world. " * 8], capture_output=True, text=True, preexec_fn=small_files)
+        limited = subprocess.run(
+            [sys.executable, "-m", "lightspeech_cli", "say", "-v", voice, "-o", str(out), "Hello world. " * 8],
+            capture_output=True,
+            text=True,
+            preexec_fn=small_files,
+        )
         assert limited.returncode == 3 and "File too large" in limited.stderr, limited.stderr
         assert not out.exists()
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".big")]  # no staging file left

@@ -24,8 +24,10 @@ def test_phonemize_the_readme_example():
     result = run("phonemize", "Dr. Smith paid $1,234.50 on Nov. 25, 2026 at 3:45 pm.")
     assert result.exit_code == 0, result.output
     text, phonemes = result.stdout.splitlines()
-    assert text == ("text:     doctor Smith paid one thousand two hundred thirty-four dollars and fifty cents "
-                    "on November twenty-fifth, twenty twenty-six at three forty-five P M.")
+    assert text == (
+        "text:     doctor Smith paid one thousand two hundred thirty-four dollars and fifty cents "
+        "on November twenty-fifth, twenty twenty-six at three forty-five P M."
+    )
     assert phonemes.startswith("phonemes: D AA1 K T ER0 | S M IH1 TH | P EY1 D | W AH1 N |")
     assert phonemes.endswith("P IY1 | EH1 M .")
 
@@ -47,20 +49,23 @@ def test_phonemize_uses_the_lexicon_in_the_config_folder(isolated_home):
     assert "K AE1 T S ." in run("phonemize", "cat").stdout
 
 
-@pytest.mark.parametrize("args, stdin, code, message", [
-    (["phonemize", ""], None, 2, "input is empty"),
-    (["phonemize", "  \n\t "], None, 2, "input is empty"),
-    (["phonemize"], b"abc\x00\x01def", 2, "binary"),
-    (["phonemize"], b"\xff\xfe\x00", 2, "binary"),
-    (["phonemize"], b"caf\xe9 latin-1", 2, "not UTF-8"),
-    (["phonemize", "\U0001F600 \u4e16\u754c"], None, 2, "nothing to say"),
-    (["phonemize", "x" * 100_001], None, 2, "too long"),
-    (["phonemize"], b"x" * 1_170_000, 2, "too long"),
-    (["phonemize", "--lexicon", "/no/such/lexicon.txt", "hi"], None, 2, "cannot read lexicon"),
-    (["phonemize", "[[HH QQ1]]"], None, 2, "not ARPAbet"),
-    (["phonemize", "hi", "--bogus"], None, 2, "No such option"),
-    (["phonemize", "hi", "-q", "--verbose"], None, 2, "contradict"),
-])
+@pytest.mark.parametrize(
+    "args, stdin, code, message",
+    [
+        (["phonemize", ""], None, 2, "input is empty"),
+        (["phonemize", "  \n\t "], None, 2, "input is empty"),
+        (["phonemize"], b"abc\x00\x01def", 2, "binary"),
+        (["phonemize"], b"\xff\xfe\x00", 2, "binary"),
+        (["phonemize"], b"caf\xe9 latin-1", 2, "not UTF-8"),
+        (["phonemize", "\U0001f600 \u4e16\u754c"], None, 2, "nothing to say"),
+        (["phonemize", "x" * 100_001], None, 2, "too long"),
+        (["phonemize"], b"x" * 1_170_000, 2, "too long"),
+        (["phonemize", "--lexicon", "/no/such/lexicon.txt", "hi"], None, 2, "cannot read lexicon"),
+        (["phonemize", "[[HH QQ1]]"], None, 2, "not ARPAbet"),
+        (["phonemize", "hi", "--bogus"], None, 2, "No such option"),
+        (["phonemize", "hi", "-q", "--verbose"], None, 2, "contradict"),
+    ],
+)
 def test_bad_input_is_one_line_error(args, stdin, code, message):
     assert_one_line_error(run(*args, input=stdin), code, message)
 
@@ -74,15 +79,15 @@ def test_a_long_text_is_chunked_not_refused():
 
 
 def test_the_installed_command_reports_errors_without_traceback():
-    result = subprocess.run([sys.executable, "-m", "lightspeech_cli", "phonemize", " "],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "lightspeech_cli", "phonemize", " "], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr == "lightspeech: error: no text: the input is empty\n"
 
 
 def test_usage_errors_are_one_line_not_a_box():
-    result = subprocess.run([sys.executable, "-m", "lightspeech_cli", "say", "hi", "--backend", "tensorrt"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "lightspeech_cli", "say", "hi", "--backend", "tensorrt"], capture_output=True, text=True
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("lightspeech: error: ") and "tensorrt" in result.stderr
     assert "\u256d" not in result.stderr and "Usage" not in result.stderr  # no Rich box
@@ -91,12 +96,17 @@ def test_usage_errors_are_one_line_not_a_box():
 def test_phonemize_with_a_closed_pipe_and_a_full_disk():
     import os
 
-    closed = subprocess.run(f"{sys.executable} -m lightspeech_cli phonemize '{'Hello there. ' * 2000}' | head -c 10",
-                            shell=True, capture_output=True, text=True)
+    closed = subprocess.run(
+        f"{sys.executable} -m lightspeech_cli phonemize '{'Hello there. ' * 2000}' | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
     assert "Traceback" not in closed.stderr and "Exception" not in closed.stderr, closed.stderr
     if os.path.exists("/dev/full"):
-        full = subprocess.run(f"{sys.executable} -m lightspeech_cli phonemize hi > /dev/full", shell=True,
-                              capture_output=True, text=True)
+        full = subprocess.run(
+            f"{sys.executable} -m lightspeech_cli phonemize hi > /dev/full", shell=True, capture_output=True, text=True
+        )
         assert full.returncode == 3, full.stderr
         assert full.stderr.startswith("lightspeech: error: cannot write to standard output"), full.stderr
 

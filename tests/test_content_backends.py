@@ -16,8 +16,10 @@ def test_every_backend_gives_the_same_mel_and_durations(tiny_voice):
     speed = np.resize(np.asarray([0.75, 1.0, 1.5, 2.0], np.float32), count)[None]  # 6 frames -> 8, 6, 4, 3
     pitch = np.linspace(1.3, 0.7, count, dtype=np.float32)[None]
     energy = np.full((1, count), 1.2, np.float32)
-    outputs = {backend: engine.acoustic_model(tiny_voice, backend, threads=1)(ids, speed, pitch, energy)
-               for backend in ("eager", "torchscript", "onnx")}
+    outputs = {
+        backend: engine.acoustic_model(tiny_voice, backend, threads=1)(ids, speed, pitch, energy)
+        for backend in ("eager", "torchscript", "onnx")
+    }
     eager_mel, eager_durations = outputs["eager"]
     assert eager_durations.tolist() == [[round(6 / s) for s in speed[0]]]
     assert eager_mel.shape == (1, int(eager_durations.sum()), tiny_voice.config.audio.n_mels)

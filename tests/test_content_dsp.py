@@ -65,7 +65,7 @@ def test_overlap_add_puts_frame_t_at_sample_t_times_hop(count, size, hop):
     out = dsp.overlap_add(frames, hop)
     expected = np.zeros((2, (count - 1) * hop + size), np.float32)
     for t in range(count):
-        expected[:, t * hop:t * hop + size] += frames[:, t]
+        expected[:, t * hop : t * hop + size] += frames[:, t]
     assert out.shape == expected.shape and out.dtype == np.float32
     np.testing.assert_allclose(out, expected, atol=1e-6)
 
@@ -84,8 +84,19 @@ def test_stft_is_torchs_centered_stft_with_zero_padding():
     wave = rng.normal(size=1000).astype(np.float32)
     window = dsp.hann_window(64)
     ours = dsp.stft(wave, 64, 16, window)
-    theirs = torch.stft(torch.from_numpy(wave), 64, 16, window=torch.from_numpy(window), center=True,
-                        pad_mode="constant", return_complex=True).numpy().T
+    theirs = (
+        torch.stft(
+            torch.from_numpy(wave),
+            64,
+            16,
+            window=torch.from_numpy(window),
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )
+        .numpy()
+        .T
+    )
     assert ours.shape == theirs.shape == (1000 // 16 + 1, 33)
     np.testing.assert_allclose(ours, theirs, atol=1e-3)
 

@@ -16,8 +16,7 @@ PARTS = [b"config", b"weights"]
 def test_the_key_changes_with_each_runtime_version(monkeypatch, distribution):
     real = metadata.version
     key = engine.compiled_key("acoustic", "onnx", PARTS)
-    monkeypatch.setattr(engine.metadata, "version",
-                        lambda name: "0.0.0-other" if name == distribution else real(name))
+    monkeypatch.setattr(engine.metadata, "version", lambda name: "0.0.0-other" if name == distribution else real(name))
     assert engine.compiled_key("acoustic", "onnx", PARTS) != key
 
 

@@ -47,12 +47,15 @@ def test_padding_positions_get_no_frames_whatever_the_predictor_says():
     assert durations.tolist() == [[3, 3, 3, 0, 0]] and mel.shape[1] == 9
 
 
-@pytest.mark.parametrize("durations, frames", [
-    ([0, 2, 0, 1, 0], [1, 1, 3]),  # zero-duration phonemes at both ends and in the middle
-    ([1, 1, 1, 1], [0, 1, 2, 3]),  # one frame each: frame i is phoneme i
-    ([3, 0, 0, 1], [0, 0, 0, 3]),
-    ([0, 0, 0, 4], [3, 3, 3, 3]),  # only the last phoneme sounds
-])
+@pytest.mark.parametrize(
+    "durations, frames",
+    [
+        ([0, 2, 0, 1, 0], [1, 1, 3]),  # zero-duration phonemes at both ends and in the middle
+        ([1, 1, 1, 1], [0, 1, 2, 3]),  # one frame each: frame i is phoneme i
+        ([3, 0, 0, 1], [0, 0, 0, 3]),
+        ([0, 0, 0, 4], [3, 3, 3, 3]),  # only the last phoneme sounds
+    ],
+)
 def test_the_regulator_maps_each_frame_to_its_phoneme(durations, frames):
     x = torch.arange(len(durations), dtype=torch.float32).view(1, -1, 1) + 1  # phoneme i carries i + 1
     out, mask = LengthRegulator()(x, torch.tensor([durations]))
@@ -153,8 +156,9 @@ def test_training_uses_the_given_durations_pitch_and_energy_not_the_predicted_on
 def test_training_with_a_postnet_returns_the_mel_before_and_after_it():
     model = AcousticModel(ModelConfig(architecture="sep5 | sep5 hidden=16 postnet=1", n_symbols=75)).eval()
     with torch.no_grad():
-        out = model.training_forward(torch.tensor([[4, 5]]), torch.tensor([[2, 1]]), torch.zeros(1, 2),
-                                     torch.zeros(1, 2))
+        out = model.training_forward(
+            torch.tensor([[4, 5]]), torch.tensor([[2, 1]]), torch.zeros(1, 2), torch.zeros(1, 2)
+        )
         refined = model.postnet(out["mel_before_postnet"], out["frame_mask"])
     assert out["mel_before_postnet"].shape == out["mel"].shape == (1, 3, 80)
     assert torch.allclose(out["mel"], refined) and not torch.allclose(out["mel"], out["mel_before_postnet"])
@@ -184,8 +188,11 @@ def test_the_adaptor_adds_both_embeddings_to_the_encoder_output():
         encoded = model.encoder(ids, mask)
         pitch_values = torch.log(pitch) / 0.5  # the predictors say 0
         energy_values = torch.log(energy) / 0.5
-        expected = (encoded + model.pitch_embedding(torch.bucketize(pitch_values, model.bin_edges))
-                    + model.energy_embedding(torch.bucketize(energy_values, model.bin_edges)))
+        expected = (
+            encoded
+            + model.pitch_embedding(torch.bucketize(pitch_values, model.bin_edges))
+            + model.energy_embedding(torch.bucketize(energy_values, model.bin_edges))
+        )
     assert torch.allclose(seen["x"], expected, atol=1e-5)
     with torch.no_grad():
         model.training_forward(ids, torch.tensor([[1, 1, 1, 0]]), pitch_values, energy_values)

@@ -10,60 +10,80 @@ normalize_module = importlib.import_module("lightspeech_cli.text.normalize")
 normalize = normalize_module.normalize
 
 
-@pytest.mark.parametrize("written, spoken", [
-    # every character of a web address or e-mail is spoken, digits one by one
-    ("https://example.com/a_b?c=d&e~f#g+h-i",
-     "example dot com slash a underscore b question mark c equals d and e tilde f hash g plus h dash i"),
-    ("http://localhost.com:8080/a", "localhost dot com colon eight zero eight zero slash a"),
-    ("Mail bob99@mail.com now", "Mail bob nine nine at mail dot com now"),
-    ("Visit https://example.com/ now.", "Visit example dot com now."),  # a trailing slash is not read
-    ("See example.com/BOX.", "See example dot com slash BOX."),  # the sentence's period is not the address's
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        # every character of a web address or e-mail is spoken, digits one by one
+        (
+            "https://example.com/a_b?c=d&e~f#g+h-i",
+            "example dot com slash a underscore b question mark c equals d and e tilde f hash g plus h dash i",
+        ),
+        ("http://localhost.com:8080/a", "localhost dot com colon eight zero eight zero slash a"),
+        ("Mail bob99@mail.com now", "Mail bob nine nine at mail dot com now"),
+        ("Visit https://example.com/ now.", "Visit example dot com now."),  # a trailing slash is not read
+        ("See example.com/BOX.", "See example dot com slash BOX."),  # the sentence's period is not the address's
+    ],
+)
 def test_addresses_are_spoken_character_by_character(written, spoken):
     assert normalize(written) == spoken
 
 
-@pytest.mark.parametrize("written, spoken", [
-    ("On 2020-01-01 it began.", "On January first, twenty twenty it began."),
-    ("On 2020-12-31 it began.", "On December thirty-first, twenty twenty it began."),
-    ("On 1/1/2020 we met.", "On January first, twenty twenty we met."),
-    ("On 12/1/2020 we met.", "On December first, twenty twenty we met."),  # month first while it can be a month
-    ("On 13/1/2020 we met.", "On January thirteenth, twenty twenty we met."),  # else day first
-    ("On 31/12/2020 we met.", "On December thirty-first, twenty twenty we met."),
-    ("On 1/31/49 we met.", "On January thirty-first, twenty forty-nine we met."),  # two-digit years: 00-49 ...
-    ("On 1/31/50 we met.", "On January thirty-first, nineteen fifty we met."),  # ... and 50-99
-    ("On 2/12/00 we met.", "On February twelfth, two thousand we met."),
-    ("On 12/31/99 we met.", "On December thirty-first, nineteen ninety-nine we met."),
-    ("On 1/1/0100 we met.", "On January first, one hundred we met."),  # four digits: the year as written
-    ("Born March 1 2020.", "Born March first, twenty twenty."),
-    ("Born March 31, 2020.", "Born March thirty-first, twenty twenty."),
-    ("Born Sept. 5, 1990.", "Born September fifth, nineteen ninety."),
-    ("Born 5 Sept. 1990.", "Born the fifth of September, nineteen ninety."),
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("On 2020-01-01 it began.", "On January first, twenty twenty it began."),
+        ("On 2020-12-31 it began.", "On December thirty-first, twenty twenty it began."),
+        ("On 1/1/2020 we met.", "On January first, twenty twenty we met."),
+        ("On 12/1/2020 we met.", "On December first, twenty twenty we met."),  # month first while it can be a month
+        ("On 13/1/2020 we met.", "On January thirteenth, twenty twenty we met."),  # else day first
+        ("On 31/12/2020 we met.", "On December thirty-first, twenty twenty we met."),
+        ("On 1/31/49 we met.", "On January thirty-first, twenty forty-nine we met."),  # two-digit years: 00-49 ...
+        ("On 1/31/50 we met.", "On January thirty-first, nineteen fifty we met."),  # ... and 50-99
+        ("On 2/12/00 we met.", "On February twelfth, two thousand we met."),
+        ("On 12/31/99 we met.", "On December thirty-first, nineteen ninety-nine we met."),
+        ("On 1/1/0100 we met.", "On January first, one hundred we met."),  # four digits: the year as written
+        ("Born March 1 2020.", "Born March first, twenty twenty."),
+        ("Born March 31, 2020.", "Born March thirty-first, twenty twenty."),
+        ("Born Sept. 5, 1990.", "Born September fifth, nineteen ninety."),
+        ("Born 5 Sept. 1990.", "Born the fifth of September, nineteen ninety."),
+    ],
+)
 def test_dates_at_the_edges_of_the_calendar(written, spoken):
     assert normalize(written) == spoken
 
 
-@pytest.mark.parametrize("written", ["On 2020-13-01 it began.", "On 2020-00-10 it began.", "On 2020-01-00 it began.",
-                                     "On 2020-01-32 it began.", "On 13/13/2020 we met.", "Born March 32, 2020.",
-                                     "Born March 0, 2020."])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "On 2020-13-01 it began.",
+        "On 2020-00-10 it began.",
+        "On 2020-01-00 it began.",
+        "On 2020-01-32 it began.",
+        "On 13/13/2020 we met.",
+        "Born March 32, 2020.",
+        "Born March 0, 2020.",
+    ],
+)
 def test_impossible_dates_are_not_read_as_dates(written):
     spoken = normalize(written)
     assert not any(month in spoken for month in ("January", "December", "thirteenth", "thirty-second"))
     assert "first," not in spoken and "tenth," not in spoken
 
 
-@pytest.mark.parametrize("written, spoken", [
-    ("At 0:00 we eat.", "At zero o'clock we eat."),
-    ("At 12:00 we eat.", "At twelve o'clock we eat."),
-    ("At 13:00 we eat.", "At thirteen hundred we eat."),
-    ("At 23:59 we eat.", "At twenty-three fifty-nine we eat."),
-    ("At 9:09 we eat.", "At nine oh nine we eat."),
-    ("At 9:10 we eat.", "At nine ten we eat."),
-    ("At 7 PM we eat.", "At seven P M we eat."),
-    ("At 7 pm we eat", "At seven P M we eat"),
-    ("At 7 a.m. we eat.", "At seven A M we eat."),
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("At 0:00 we eat.", "At zero o'clock we eat."),
+        ("At 12:00 we eat.", "At twelve o'clock we eat."),
+        ("At 13:00 we eat.", "At thirteen hundred we eat."),
+        ("At 23:59 we eat.", "At twenty-three fifty-nine we eat."),
+        ("At 9:09 we eat.", "At nine oh nine we eat."),
+        ("At 9:10 we eat.", "At nine ten we eat."),
+        ("At 7 PM we eat.", "At seven P M we eat."),
+        ("At 7 pm we eat", "At seven P M we eat"),
+        ("At 7 a.m. we eat.", "At seven A M we eat."),
+    ],
+)
 def test_clock_times(written, spoken):
     assert normalize(written) == spoken
 
@@ -74,71 +94,92 @@ def test_impossible_times_are_not_read_as_times(written):
     assert "o'clock" not in spoken and "hundred" not in spoken and "oh" not in spoken.split()
 
 
-@pytest.mark.parametrize("written, spoken", [
-    ("I ate 3/4 of it.", "I ate three quarters of it."),
-    ("I ate 999/4 of it.", "I ate nine hundred ninety-nine quarters of it."),
-    ("I ate 1000/4 of it.", "I ate one thousand over four of it."),  # from a thousand up: "over"
-    ("On 1/1 we met.", "On January first we met."),
-    ("On 1/31 we met.", "On January thirty-first we met."),
-    ("On 12/1 we met.", "On December first we met."),
-    ("17/33 is odd.", "seventeen over thirty-three is odd."),
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("I ate 3/4 of it.", "I ate three quarters of it."),
+        ("I ate 999/4 of it.", "I ate nine hundred ninety-nine quarters of it."),
+        ("I ate 1000/4 of it.", "I ate one thousand over four of it."),  # from a thousand up: "over"
+        ("On 1/1 we met.", "On January first we met."),
+        ("On 1/31 we met.", "On January thirty-first we met."),
+        ("On 12/1 we met.", "On December first we met."),
+        ("17/33 is odd.", "seventeen over thirty-three is odd."),
+    ],
+)
 def test_fractions_and_month_day_pairs(written, spoken):
     assert normalize(written) == spoken
 
 
-@pytest.mark.parametrize("written, spoken", [
-    ("In 1099 and 1100.", "In one thousand ninety-nine and eleven hundred."),  # years are 1100-2099
-    ("In 2099 and 2100.", "In twenty ninety-nine and two thousand one hundred."),
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("In 1099 and 1100.", "In one thousand ninety-nine and eleven hundred."),  # years are 1100-2099
+        ("In 2099 and 2100.", "In twenty ninety-nine and two thousand one hundred."),
+    ],
+)
 def test_four_digit_numbers_are_years_only_from_1100_to_2099(written, spoken):
     assert normalize(written) == spoken
 
 
-@pytest.mark.parametrize("written, spoken", [
-    ("Henry VIII and World War II and Part I.", "Henry the eighth and World War two and Part one."),
-    ("I saw Henry V and Henry IX.", "I saw Henry the fifth and Henry the ninth."),
-    ("Ed II was king", "Ed the second was king"),
-    ("Henry XL sang", "Henry XL sang"),  # past the regnal thirties: left alone
-    ("Chapter IIII", "Chapter IIII"),  # not a Roman numeral
-    ("Super Bowl LVII", "Super Bowl fifty-seven"),
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("Henry VIII and World War II and Part I.", "Henry the eighth and World War two and Part one."),
+        ("I saw Henry V and Henry IX.", "I saw Henry the fifth and Henry the ninth."),
+        ("Ed II was king", "Ed the second was king"),
+        ("Henry XL sang", "Henry XL sang"),  # past the regnal thirties: left alone
+        ("Chapter IIII", "Chapter IIII"),  # not a Roman numeral
+        ("Super Bowl LVII", "Super Bowl fifty-seven"),
+    ],
+)
 def test_roman_numerals(written, spoken):
     assert normalize(written) == spoken
 
 
-@pytest.mark.parametrize("written, spoken", [
-    ("Dr. Smith lives on Elm St. in town.", "doctor Smith lives on Elm street in town."),
-    ("He lives on Oak Dr.", "He lives on Oak drive."),
-    ("Oak Dr. is near", "Oak drive is near"),
-    ("Main St. is long.", "Main street is long."),
-    ("St. Louis is far.", "saint Louis is far."),
-    ("I saw the Dr. today", "I saw the doctor today"),
-    ("the St. was wet", "the street was wet"),
-    ("No. 5 is here.", "number five is here."),
-    ("It ended.. Then", "It ended. Then"),
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("Dr. Smith lives on Elm St. in town.", "doctor Smith lives on Elm street in town."),
+        ("He lives on Oak Dr.", "He lives on Oak drive."),
+        ("Oak Dr. is near", "Oak drive is near"),
+        ("Main St. is long.", "Main street is long."),
+        ("St. Louis is far.", "saint Louis is far."),
+        ("I saw the Dr. today", "I saw the doctor today"),
+        ("the St. was wet", "the street was wet"),
+        ("No. 5 is here.", "number five is here."),
+        ("It ended.. Then", "It ended. Then"),
+    ],
+)
 def test_abbreviations_in_each_position(written, spoken):
     assert normalize(written) == spoken
 
 
-@pytest.mark.parametrize("written, spoken", [
-    ("5k and 2M and 3bn and 4B people.", "five thousand and two million and three billion and four billion people."),
-    ("$2M deal", "two million dollars deal"),
-    ("$3BN deal", "three billion dollars deal"),
-    ("1e9 and 1E9", "one times ten to the power of nine and one times ten to the power of nine"),
-    ("v2.0 and V3.1", "version two point oh and version three point one"),
-    ("It is 3x4 and 2X faster.", "It is three by four and two times faster."),
-    ("It is 3 X 4 big.", "It is three by four big."),
-    ("and/or", "and or"),
-    ("covid-19 and F-16", "covid nineteen and F sixteen"),
-    ("3 km and 1 km/h and 5 mm and 5 m", "three kilometers and one kilometer per hour and five millimeters and five meters"),
-    ("A 'quote' and o'clock", "A quote and o'clock"),
-    ("well -- then - ok", "well, then, ok"),
-    ("(hello) [world] {x}", "hello world x"),
-    (", hello there", "hello there"),
-    ("The  spaced\t\tout", "The spaced out"),
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        (
+            "5k and 2M and 3bn and 4B people.",
+            "five thousand and two million and three billion and four billion people.",
+        ),
+        ("$2M deal", "two million dollars deal"),
+        ("$3BN deal", "three billion dollars deal"),
+        ("1e9 and 1E9", "one times ten to the power of nine and one times ten to the power of nine"),
+        ("v2.0 and V3.1", "version two point oh and version three point one"),
+        ("It is 3x4 and 2X faster.", "It is three by four and two times faster."),
+        ("It is 3 X 4 big.", "It is three by four big."),
+        ("and/or", "and or"),
+        ("covid-19 and F-16", "covid nineteen and F sixteen"),
+        (
+            "3 km and 1 km/h and 5 mm and 5 m",
+            "three kilometers and one kilometer per hour and five millimeters and five meters",
+        ),
+        ("A 'quote' and o'clock", "A quote and o'clock"),
+        ("well -- then - ok", "well, then, ok"),
+        ("(hello) [world] {x}", "hello world x"),
+        (", hello there", "hello there"),
+        ("The  spaced\t\tout", "The spaced out"),
+    ],
+)
 def test_scales_multipliers_symbols_and_tidying(written, spoken):
     assert normalize(written) == spoken
 
@@ -153,15 +194,18 @@ def test_inline_phonemes_are_kept_between_normalized_text():
     assert normalize("Say [[HH AH0 L OW1]] to 2 people") == "Say [[HH AH0 L OW1]] to two people"
 
 
-@pytest.mark.parametrize("text, max_chars, pieces", [
-    ("Hello.  ", 300, ["Hello."]),
-    ("One. Two! Three?", 300, ["One.", "Two!", "Three?"]),
-    ("a, b, c, d", 4, ["a, b", "c, d"]),  # commas first
-    ("aaaa bbbb cccc", 9, ["aaaa bbbb", "cccc"]),  # then spaces
-    ("aaaa bbbb", 9, ["aaaa bbbb"]),  # exactly at the limit: one piece
-    ("abcdefghij", 4, ["abcd", "efgh", "ij"]),  # one unbroken token: cut
-    ("aa, bbbbbbbbbb", 6, ["aa", "bbbbbb", "bbbb"]),  # a piece still too long after the commas: spaces, then cuts
-])
+@pytest.mark.parametrize(
+    "text, max_chars, pieces",
+    [
+        ("Hello.  ", 300, ["Hello."]),
+        ("One. Two! Three?", 300, ["One.", "Two!", "Three?"]),
+        ("a, b, c, d", 4, ["a, b", "c, d"]),  # commas first
+        ("aaaa bbbb cccc", 9, ["aaaa bbbb", "cccc"]),  # then spaces
+        ("aaaa bbbb", 9, ["aaaa bbbb"]),  # exactly at the limit: one piece
+        ("abcdefghij", 4, ["abcd", "efgh", "ij"]),  # one unbroken token: cut
+        ("aa, bbbbbbbbbb", 6, ["aa", "bbbbbb", "bbbb"]),  # a piece still too long after the commas: spaces, then cuts
+    ],
+)
 def test_sentences_are_chunked_at_sentence_ends_commas_spaces_then_anywhere(text, max_chars, pieces):
     assert normalize_module.split_sentences(text, max_chars) == pieces
     assert all(len(piece) <= max_chars for piece in pieces)
@@ -172,12 +216,15 @@ def test_chunks_are_spans_of_the_text():
     assert normalize_module.sentence_chunks("  One.   Two.  ") == [(2, 6), (9, 13)]
 
 
-@pytest.mark.parametrize("written, spoken", [
-    ("-5% and -3 km", "minus five percent and minus three kilometers"),  # the sign read by number()
-    ("O'Neil met X-Ray", "O'Neil met X-Ray"),  # an apostrophe or hyphen between letters stays, capitals too
-    (", X marks the spot", "X marks the spot"),  # leading punctuation goes, the word after it stays
-    ("Call Dr. Smith now.", "Call doctor Smith now."),  # a doctor before a name, not Call Drive
-])
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("-5% and -3 km", "minus five percent and minus three kilometers"),  # the sign read by number()
+        ("O'Neil met X-Ray", "O'Neil met X-Ray"),  # an apostrophe or hyphen between letters stays, capitals too
+        (", X marks the spot", "X marks the spot"),  # leading punctuation goes, the word after it stays
+        ("Call Dr. Smith now.", "Call doctor Smith now."),  # a doctor before a name, not Call Drive
+    ],
+)
 def test_signs_apostrophes_and_leading_punctuation(written, spoken):
     assert normalize(written) == spoken
 
@@ -185,10 +232,11 @@ def test_signs_apostrophes_and_leading_punctuation(written, spoken):
 def test_numbers_past_the_trillions_are_read_digit_by_digit():
     fifteen_nines = "nine hundred ninety-nine trillion nine hundred ninety-nine billion"
     assert normalize("999999999999999.5").startswith(fifteen_nines) and normalize("999999999999999.5").endswith(
-        "point five")
+        "point five"
+    )
     assert normalize("1000000000000000.5") == "one" + " zero" * 15 + " point five"
-    assert normalize_module.cardinal(10 ** 15) == "one" + " zero" * 15
-    assert normalize_module.cardinal(-10 ** 15) == "minus one" + " zero" * 15
-    assert normalize_module.cardinal(10 ** 15 - 1).startswith(fifteen_nines)
-    assert normalize_module.ordinal(10 ** 15 + 5) == "one" + " zero" * 14 + " fifth"
-    assert normalize_module.ordinal(10 ** 15 - 1).endswith("nine hundred ninety-ninth")
+    assert normalize_module.cardinal(10**15) == "one" + " zero" * 15
+    assert normalize_module.cardinal(-(10**15)) == "minus one" + " zero" * 15
+    assert normalize_module.cardinal(10**15 - 1).startswith(fifteen_nines)
+    assert normalize_module.ordinal(10**15 + 5) == "one" + " zero" * 14 + " fifth"
+    assert normalize_module.ordinal(10**15 - 1).endswith("nine hundred ninety-ninth")

@@ -127,8 +127,15 @@ def lenient_reader(change):
     return extractfile
 
 
-@pytest.mark.parametrize("change", [lambda data: data[:-1], lambda data: data[: len(data) // 2],
-                                    lambda data: data + b"!", lambda data: data + b"x" * 200_000])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda data: data[:-1],
+        lambda data: data[: len(data) // 2],
+        lambda data: data + b"!",
+        lambda data: data + b"x" * 200_000,
+    ],
+)
 def test_member_data_shorter_or_longer_than_its_header_is_refused(tmp_path, good_files, monkeypatch, change):
     monkeypatch.setattr(tarfile.TarFile, "extractfile", lenient_reader(change))
     with pytest.raises(VoiceError, match="truncated"):
@@ -187,11 +194,14 @@ def nan_in_one_weight(state):
     state["mel_projection.bias"] = np.full_like(state["mel_projection.bias"], np.nan)
 
 
-@pytest.mark.parametrize("files, message", [
-    (lambda files, tmp: broken_weights(files, tmp, nan_in_one_weight), "NaN"),
-    (lambda files, tmp: {**files, "model.safetensors": b"not safetensors"}, "corrupt"),
-    (lambda files, tmp: {**files, "model.onnx": b"\x08\x07garbage"}, "does not load"),
-])
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        (lambda files, tmp: broken_weights(files, tmp, nan_in_one_weight), "NaN"),
+        (lambda files, tmp: {**files, "model.safetensors": b"not safetensors"}, "corrupt"),
+        (lambda files, tmp: {**files, "model.onnx": b"\x08\x07garbage"}, "does not load"),
+    ],
+)
 def test_an_archive_whose_model_fails_verification_installs_nothing(tmp_path, good_files, files, message):
     with pytest.raises(VoiceError, match=message):
         install(tmp_path, files(good_files, tmp_path))
@@ -207,7 +217,7 @@ def test_verify_voice_runs_the_model_and_checks_its_output(tmp_path, good_files,
     from lightspeech_cli.runtime import engine
 
     def runner_making(mel, durations):
-        return lambda voice, backend, threads: (lambda *inputs: (mel, durations))
+        return lambda voice, backend, threads: lambda *inputs: (mel, durations)
 
     n_mels = Voice(folder).config.audio.n_mels
     good_durations = np.full((1, 5), 6, np.int64)
@@ -227,6 +237,7 @@ def test_verify_voice_runs_the_model_and_checks_its_output(tmp_path, good_files,
     def crashing(voice, backend, threads):
         def run(*inputs):
             raise RuntimeError("ONNX Runtime fell over\nsecond line")
+
         return run
 
     monkeypatch.setattr(engine, "acoustic_model", crashing)
@@ -242,8 +253,9 @@ def test_http_and_https_mirrors_are_usable(url):
     assert registry.check_url(url) == url
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/", "https://", "example.org/voices",
-                                 "http://[::1", ""])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.org/", "https://", "example.org/voices", "http://[::1", ""]
+)
 def test_other_mirror_urls_are_refused(url):
     with pytest.raises(InputError, match="unusable"):
         registry.check_url(url)
@@ -270,16 +282,26 @@ def test_a_manifest_is_read_field_by_field(tmp_path):
 def test_an_unusable_mirror_error_names_the_url_and_where_it_came_from():
     with pytest.raises(InputError) as caught:
         registry.check_url("ftp://example.org/v")
-    assert str(caught.value) == ("the mirror URL 'ftp://example.org/v' is unusable: give an http:// or https:// "
-                                 "address (LIGHTSPEECH_MIRROR, or \"mirror\" in config.json)")
+    assert str(caught.value) == (
+        "the mirror URL 'ftp://example.org/v' is unusable: give an http:// or https:// "
+        'address (LIGHTSPEECH_MIRROR, or "mirror" in config.json)'
+    )
     with pytest.raises(InputError, match="^the download URL"):
         registry.check_url("file:///x", "download")
 
 
 def test_manifest_errors_name_the_manifest_and_the_entry(tmp_path):
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps({"voices": [{"name": "ok", "file": "ok.tar.gz", "size": 1, "sha256": "0" * 64},
-                                           {"name": "bad", "file": "bad.tar.gz", "size": -1, "sha256": "0" * 64}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "voices": [
+                    {"name": "ok", "file": "ok.tar.gz", "size": 1, "sha256": "0" * 64},
+                    {"name": "bad", "file": "bad.tar.gz", "size": -1, "sha256": "0" * 64},
+                ]
+            }
+        )
+    )
     with pytest.raises(VoiceError, match=rf"^{path} voice 2: .*size"):
         registry.read_manifest(path)
     path.write_text("{not json")

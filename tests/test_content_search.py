@@ -29,9 +29,15 @@ def report_from_committed_results(tmp_path, ranked):
         store.set_state("ranked", ranked)
     output = tmp_path / "out"
     output.mkdir()
-    write_report(store, output, store.get_state("finalists"), references(SearchSpace(hidden=256, predictor="sep")),
-                 store.get_state("predictor quality"), BUDGETS["small"],
-                 Constraints(max_parameters=2_000_000, max_latency_ms=14.0))
+    write_report(
+        store,
+        output,
+        store.get_state("finalists"),
+        references(SearchSpace(hidden=256, predictor="sep")),
+        store.get_state("predictor quality"),
+        BUDGETS["small"],
+        Constraints(max_parameters=2_000_000, max_latency_ms=14.0),
+    )
     return (output / "results.md").read_text()
 
 

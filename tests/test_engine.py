@@ -97,8 +97,17 @@ def test_a_damaged_cache_entry_is_rebuilt(old_voice, damage):
 
 
 def test_two_first_runs_compile_side_by_side(old_voice, tmp_path):
-    command = [sys.executable, "-m", "lightspeech_cli", "say", "Hello there.", "-v", str(old_voice.folder),
-               "--backend", "onnx"]
+    command = [
+        sys.executable,
+        "-m",
+        "lightspeech_cli",
+        "say",
+        "Hello there.",
+        "-v",
+        str(old_voice.folder),
+        "--backend",
+        "onnx",
+    ]
     runs = [subprocess.Popen(command + ["-o", str(tmp_path / f"{i}.wav")], stderr=subprocess.PIPE) for i in range(2)]
     for process in runs:
         assert process.wait(120) == 0, process.stderr.read()

@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lightspeech_cli.errors import InputError
 from lightspeech_cli.text import frontend
@@ -28,19 +29,22 @@ def test_unknown_words_use_the_neural_model():
     assert " ".join(words[0].phonemes).startswith("AE2 K T IH0 V EY1 SH AH0 N")
 
 
-@pytest.mark.parametrize("sentence, word, expected", [
-    ("I read books every day.", "read", "R IY1 D"),
-    ("I have read that book.", "read", "R EH1 D"),
-    ("I refuse to go.", "refuse", "R IH0 F Y UW1 Z"),
-    ("Take out the refuse.", "refuse", "R EH1 F Y UW2 Z"),
-    ("They live here.", "live", "L IH1 V"),
-    ("It was a live show.", "live", "L AY1 V"),
-    ("Please close the door.", "close", "K L OW1 Z"),
-    ("The shop is close to home.", "close", "K L OW1 S"),
-    ("They will present the award.", "present", "P R IY0 Z EH1 N T"),
-    ("A present for you.", "present", "P R EH1 Z AH0 N T"),
-    ("That object is red.", "object", "AA1 B JH EH0 K T"),
-])
+@pytest.mark.parametrize(
+    "sentence, word, expected",
+    [
+        ("I read books every day.", "read", "R IY1 D"),
+        ("I have read that book.", "read", "R EH1 D"),
+        ("I refuse to go.", "refuse", "R IH0 F Y UW1 Z"),
+        ("Take out the refuse.", "refuse", "R EH1 F Y UW2 Z"),
+        ("They live here.", "live", "L IH1 V"),
+        ("It was a live show.", "live", "L AY1 V"),
+        ("Please close the door.", "close", "K L OW1 Z"),
+        ("The shop is close to home.", "close", "K L OW1 S"),
+        ("They will present the award.", "present", "P R IY0 Z EH1 N T"),
+        ("A present for you.", "present", "P R EH1 Z AH0 N T"),
+        ("That object is red.", "object", "AA1 B JH EH0 K T"),
+    ],
+)
 def test_homographs_follow_part_of_speech(sentence, word, expected):
     assert word_phonemes(sentence, word) == expected
 
@@ -105,21 +109,33 @@ def test_frontend_never_raises_on_number_soup(text):
         SymbolSet().to_ids(sentence.phonemes)
 
 
-@pytest.mark.parametrize("sentence, word, source", [
-    ("COVID is here.", "COVID", "neural"), ("UNICEF helps.", "UNICEF", "dictionary"), ("HTTPS is a protocol.", "HTTPS", "letters"),
-    ("Washington DC is big.", "DC", "letters"), ("The CEO came.", "CEO", "letters"),
-])
+@pytest.mark.parametrize(
+    "sentence, word, source",
+    [
+        ("COVID is here.", "COVID", "neural"),
+        ("UNICEF helps.", "UNICEF", "dictionary"),
+        ("HTTPS is a protocol.", "HTTPS", "letters"),
+        ("Washington DC is big.", "DC", "letters"),
+        ("The CEO came.", "CEO", "letters"),
+    ],
+)
 def test_capitals_are_words_when_they_can_be_said(sentence, word, source):
     words = {w.text: w.source for w in Phonemizer().words(sentence)}
     assert words[word] == source
 
 
-@pytest.mark.parametrize("word, phonemes", [
-    ("JSON", "JH EY1 S AH0 N"), ("JSONs", "JH EY1 S AH0 N Z"), ("JPEG", "JH EY1 P EH2 G"),
-    ("XPATH", "EH1 K S P AE2 TH"),
-    # no word starts "NG" or "MS", and "GINX" and "SFT" are no words: letter by letter
-    ("NGINX", "EH1 N JH IY1 AY1 EH1 N EH1 K S"), ("MSFT", "EH1 M EH1 S EH1 F T IY1"),
-])
+@pytest.mark.parametrize(
+    "word, phonemes",
+    [
+        ("JSON", "JH EY1 S AH0 N"),
+        ("JSONs", "JH EY1 S AH0 N Z"),
+        ("JPEG", "JH EY1 P EH2 G"),
+        ("XPATH", "EH1 K S P AE2 TH"),
+        # no word starts "NG" or "MS", and "GINX" and "SFT" are no words: letter by letter
+        ("NGINX", "EH1 N JH IY1 AY1 EH1 N EH1 K S"),
+        ("MSFT", "EH1 M EH1 S EH1 F T IY1"),
+    ],
+)
 def test_a_spelled_letter_before_a_word(word, phonemes):
     assert word_phonemes(f"I use {word} here.", word) == phonemes
 
@@ -136,7 +152,7 @@ def test_a_damaged_dictionary_cache_is_rebuilt(isolated_home):
         assert g2p.dictionary_phones("zebra") == zebra
         [cached] = frontend_cache.glob("cmudict-*.txt")
         whole = cached.read_bytes()
-        for damaged in (whole[:whole.index(b"\nzebra ")], whole.replace(b"\nzebra Z IY1", b"\nzebra Z EH1")):
+        for damaged in (whole[: whole.index(b"\nzebra ")], whole.replace(b"\nzebra Z IY1", b"\nzebra Z EH1")):
             cached.write_bytes(damaged)
             g2p.cmu_dictionary.cache_clear()
             assert g2p.dictionary_phones("zebra") == zebra

@@ -40,14 +40,21 @@ def run(*args, input=None):
 
 def run_process(*args, stdin=None, stdout=subprocess.PIPE, timeout=120, file_size_limit=None, close_stdout=False):
     """The CLI in a child process: for standard streams and resource limits."""
+
     def limit():
         if file_size_limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
         if close_stdout:  # as a shell's >&- does
             os.close(1)
 
-    return subprocess.run([sys.executable, "-m", "lightspeech_cli", *map(str, args)], stdin=stdin, stdout=stdout,
-                          stderr=subprocess.PIPE, timeout=timeout, preexec_fn=limit)
+    return subprocess.run(
+        [sys.executable, "-m", "lightspeech_cli", *map(str, args)],
+        stdin=stdin,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        timeout=timeout,
+        preexec_fn=limit,
+    )
 
 
 def assert_one_line(process, code, message):
@@ -186,8 +193,9 @@ def short_limit(monkeypatch):
 def test_long_silences_are_refused_in_a_file(tiny_voice, tmp_path, short_limit):
     out = tmp_path / "a.wav"
     many = "One. Two. Three. Four."
-    assert_one_line_error(run("say", many, "-v", tiny_voice.folder, "--sentence-silence", "3", "-o", out), 2,
-                          "longer than")
+    assert_one_line_error(
+        run("say", many, "-v", tiny_voice.folder, "--sentence-silence", "3", "-o", out), 2, "longer than"
+    )
     assert not out.exists()
     breaks = "<speak>" + "hi <break time='10s'/>" * 3 + "</speak>"
     assert_one_line_error(run("say", breaks, "-v", tiny_voice.folder, "-o", "-"), 2, "longer than")
@@ -198,8 +206,11 @@ def test_long_silences_are_refused_in_a_file(tiny_voice, tmp_path, short_limit):
 def test_render_refuses_an_utterance_too_long(tiny_voice, tmp_path, short_limit):
     text, out = tmp_path / "input.txt", tmp_path / "out"
     text.write_text("Short.\nOne. Two. Three. Four.\n")
-    assert_one_line_error(run("render", text, "-o", out, "-v", tiny_voice.folder, "--sentence-silence", "3"), 2,
-                          "0002.wav would be longer than")
+    assert_one_line_error(
+        run("render", text, "-o", out, "-v", tiny_voice.folder, "--sentence-silence", "3"),
+        2,
+        "0002.wav would be longer than",
+    )
     assert not (out / "0002.wav").exists()
     assert [json.loads(line)["file"] for line in (out / "manifest.jsonl").read_text().splitlines()] == ["0001.wav"]
 
@@ -218,8 +229,9 @@ def test_a_manifest_that_is_a_fifo_or_a_link_is_refused(tiny_voice, tmp_path):
     text, out = rendered(tiny_voice, tmp_path)
     (out / "manifest.jsonl").unlink()
     os.mkfifo(out / "manifest.jsonl")
-    assert_one_line(run_process("render", text, "-o", out, "-v", tiny_voice.folder, timeout=60), 3,
-                    "not a regular file")
+    assert_one_line(
+        run_process("render", text, "-o", out, "-v", tiny_voice.folder, timeout=60), 3, "not a regular file"
+    )
     (out / "manifest.jsonl").unlink()
     outside = tmp_path / "outside.txt"
     outside.write_text("keep")
@@ -228,7 +240,7 @@ def test_a_manifest_that_is_a_fifo_or_a_link_is_refused(tiny_voice, tmp_path):
     assert outside.read_text() == "keep"
 
 
-@pytest.mark.parametrize("seconds", ["abc", None, True, -1, 1e999, 10 ** 400, [1]])
+@pytest.mark.parametrize("seconds", ["abc", None, True, -1, 1e999, 10**400, [1]])
 def test_bad_manifest_entries_are_redone(tiny_voice, tmp_path, seconds):
     text, out = rendered(tiny_voice, tmp_path)
     entries = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
@@ -255,8 +267,9 @@ def test_a_manifest_never_brings_in_a_file_from_outside(tiny_voice, tmp_path):
 def test_a_failing_manifest_write_is_an_output_error(tiny_voice, tmp_path):
     jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
     jobs.write_text(json.dumps({"text": "Hi." + "." * 15_000}) + "\n")  # a short sound, a long manifest line
-    process = run_process("render", jobs, "-o", out, "-v", tiny_voice.folder, "--sample-rate", "8000",
-                          file_size_limit=12_000)
+    process = run_process(
+        "render", jobs, "-o", out, "-v", tiny_voice.folder, "--sample-rate", "8000", file_size_limit=12_000
+    )
     assert_one_line(process, 3, "manifest.jsonl: File too large")
 
 
@@ -276,8 +289,9 @@ def test_names_too_long_are_one_line_errors(tmp_path):
     folder = make_tiny_voice(tmp_path / "voice").folder
     assert_one_line_error(run("say", "hi", "-o", tmp_path / f"{LONG_NAME}.wav"), 3, "File name too long")
     assert_one_line_error(run("voices", "export", folder, "-o", tmp_path / LONG_NAME), 3, "File name too long")
-    assert_one_line_error(run("say", "hi", "-v", tmp_path / LONG_NAME / "voice", "-o", tmp_path / "a.wav"), 2,
-                          "File name too long")
+    assert_one_line_error(
+        run("say", "hi", "-v", tmp_path / LONG_NAME / "voice", "-o", tmp_path / "a.wav"), 2, "File name too long"
+    )
     assert_one_line_error(run("voices", "import", tmp_path / LONG_NAME), 2, "cannot read")
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text(json.dumps({"text": "hi", "file": LONG_NAME + ".wav"}) + "\n")
@@ -287,8 +301,9 @@ def test_names_too_long_are_one_line_errors(tmp_path):
 def test_a_huge_whole_number_in_json_lines_is_an_input_error(tiny_voice, tmp_path):
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text('{"text": "hi"}\n{"text": "hi", "speed": 1' + "0" * 400 + "}\n")
-    assert_one_line_error(run("render", jobs, "-o", tmp_path / "out", "-v", tiny_voice.folder), 2,
-                          "jobs.jsonl:2: speed is out of range")
+    assert_one_line_error(
+        run("render", jobs, "-o", tmp_path / "out", "-v", tiny_voice.folder), 2, "jobs.jsonl:2: speed is out of range"
+    )
 
 
 # --- 7, 8. standard output closed, full, or its reader gone -----------------------------------
@@ -298,8 +313,9 @@ def test_a_closed_stdout_is_an_output_error(tmp_path, tiny_voice):
     for command in (["phonemize", "hi"], ["say", "hi", "-v", tiny_voice.folder, "-o", "-"]):
         assert_one_line(run_process(*command, stdout=None, close_stdout=True), 3, "cannot write to standard output")
     written = tmp_path / "a.wav"  # with nothing to print, a closed stdout is no matter
-    assert run_process("say", "hi", "-v", tiny_voice.folder, "-o", written, stdout=None, close_stdout=True
-                       ).returncode == 0
+    assert (
+        run_process("say", "hi", "-v", tiny_voice.folder, "-o", written, stdout=None, close_stdout=True).returncode == 0
+    )
     assert soundfile.info(written).frames > 0
 
 
@@ -314,8 +330,9 @@ def test_a_full_stdout_is_an_output_error(command):
 def test_a_reader_that_goes_away_ends_with_141(command, tiny_voice):
     if command[0] == "say":
         command += ["-v", str(tiny_voice.folder)]
-    process = subprocess.Popen([sys.executable, "-m", "lightspeech_cli", *command], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lightspeech_cli", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     process.stdout.read(10)
     process.stdout.close()  # as `| head -c 10` does
     assert process.wait(timeout=120) == 141
@@ -365,8 +382,10 @@ def test_installed_and_written_files_follow_the_umask(tmp_path, tiny_voice):
 # --- 12. a voice's weights must fit its config --------------------------------------------------
 
 
-@pytest.mark.parametrize("architecture", ["lightspeech", "fastspeech2",
-                                          "sep1 att4+ffn identity | ffn att8 sep21 hidden=32 predictor=conv postnet=1"])
+@pytest.mark.parametrize(
+    "architecture",
+    ["lightspeech", "fastspeech2", "sep1 att4+ffn identity | ffn att8 sep21 hidden=32 predictor=conv postnet=1"],
+)
 def test_expected_weights_match_the_torch_model(architecture):
     from lightspeech_cli.model.acoustic import AcousticModel
 
@@ -387,8 +406,9 @@ def test_weights_of_another_architecture_are_refused_at_import(tmp_path):
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     assert_one_line_error(run("voices", "import", archive), 5, "do not fit the model")
-    assert not installed_voices_dir().exists() or not [p for p in installed_voices_dir().iterdir()
-                                                         if not p.name.startswith(".")]
+    assert not installed_voices_dir().exists() or not [
+        p for p in installed_voices_dir().iterdir() if not p.name.startswith(".")
+    ]
 
 
 # --- 13. train's --threads has say's bound ------------------------------------------------------
@@ -405,9 +425,14 @@ def test_train_threads_are_bounded_by_the_cores(tmp_path):
 
 def test_old_staging_files_of_any_output_are_swept(tmp_path):
     old = time.time() - 2 * paths.STALE_PART_SECONDS
-    names = {".a.wav.abcd_123.part": True, ".b.FLAC.zzzzzzzz.part": True, ".c.tar.gz.12345678.part": True,
-             ".notes.txt.abcd1234.part": False,  # not a kind of file lightspeech writes: not clearly ours
-             ".d.wav.part": False, "e.wav.abcd1234.part": False}  # not atomic_write's shape
+    names = {
+        ".a.wav.abcd_123.part": True,
+        ".b.FLAC.zzzzzzzz.part": True,
+        ".c.tar.gz.12345678.part": True,
+        ".notes.txt.abcd1234.part": False,  # not a kind of file lightspeech writes: not clearly ours
+        ".d.wav.part": False,
+        "e.wav.abcd1234.part": False,
+    }  # not atomic_write's shape
     for name in names:
         (tmp_path / name).write_bytes(b"x")
         os.utime(tmp_path / name, (old, old))
@@ -439,8 +464,9 @@ def test_a_lexicon_that_never_ends_is_refused(endless_fifo):
 def test_every_lexicon_is_read_with_a_bound(huge_lexicon, tiny_voice, tmp_path, isolated_home):
     from lightspeech_cli.cli.render import lexicon_identity
 
-    assert_one_line_error(run("say", "hi", "-v", tiny_voice.folder, "--lexicon", huge_lexicon, "-o",
-                              tmp_path / "a.wav"), 2, "too long")
+    assert_one_line_error(
+        run("say", "hi", "-v", tiny_voice.folder, "--lexicon", huge_lexicon, "-o", tmp_path / "a.wav"), 2, "too long"
+    )
     with pytest.raises(paths.InputError, match="too long"):
         lexicon_identity(huge_lexicon)
     paths.default_lexicon_path().parent.mkdir(parents=True)
@@ -517,8 +543,11 @@ def test_vocoder_weights_that_do_not_fit_are_refused_at_load(tmp_path, tiny_voic
     assert run("say", "hi", "-v", tiny_voice.folder, "--vocoder", folder, "-o", tmp_path / "a.wav").exit_code == 0
     smaller = IstftVocoder(IstftVocoderConfig(channels=8, hidden=32, layers=2))
     save_file(smaller.state_dict(), folder / "model.safetensors")
-    assert_one_line_error(run("say", "hi", "-v", tiny_voice.folder, "--vocoder", folder, "-o", tmp_path / "b.wav"),
-                          5, "vocoder vocoder: its weights do not fit")
+    assert_one_line_error(
+        run("say", "hi", "-v", tiny_voice.folder, "--vocoder", folder, "-o", tmp_path / "b.wav"),
+        5,
+        "vocoder vocoder: its weights do not fit",
+    )
 
 
 # --- 19. voice and vocoder folders: paths too long, files that are not regular ----------------
@@ -552,8 +581,9 @@ def test_a_vocoder_file_that_is_a_fifo_is_refused(tmp_path, tiny_voice, name):
     make_tiny_vocoder(folder)
     (folder / name).unlink()
     os.mkfifo(folder / name)
-    process = run_process("say", "hi", "-v", tiny_voice.folder, "--vocoder", folder, "-o", tmp_path / "a.wav",
-                          timeout=60)
+    process = run_process(
+        "say", "hi", "-v", tiny_voice.folder, "--vocoder", folder, "-o", tmp_path / "a.wav", timeout=60
+    )
     assert_one_line(process, 5, f"{folder / name} is not a regular file")
 
 
@@ -571,9 +601,12 @@ def test_ctrl_c_says_it_was_interrupted(tiny_voice, tmp_path):
     import signal
 
     output = tmp_path / "a.wav"
-    process = subprocess.Popen([sys.executable, "-m", "lightspeech_cli", "say", "-v", str(tiny_voice.folder),
-                                "-o", str(output), "--verbose"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lightspeech_cli", "say", "-v", str(tiny_voice.folder), "-o", str(output), "--verbose"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         seen = []
         for line in iter(process.stderr.readline, b""):  # once the voice is loaded, it waits on stdin

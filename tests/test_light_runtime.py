@@ -23,20 +23,24 @@ print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 
 def imported_by(args, tmp_path, stdin=None):
     env = dict(os.environ, LIGHTSPEECH_HOME=str(tmp_path / "home"))
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], input=stdin, capture_output=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], input=stdin, capture_output=True, env=env, cwd=tmp_path, timeout=120
+    )
     report = json.loads(done.stderr.decode().strip().splitlines()[-1])
     assert report["code"] in (0, None), done.stderr.decode()
     return report["heavy"]
 
 
-@pytest.mark.parametrize("args", [
-    ["say", "Hello there.", "-o", "hello.wav"],
-    ["say", "--raw", "Hello there."],
-    ["phonemize", "Hello there."],
-    ["voices", "list"],
-    ["cache"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["say", "Hello there.", "-o", "hello.wav"],
+        ["say", "--raw", "Hello there."],
+        ["phonemize", "Hello there."],
+        ["voices", "list"],
+        ["cache"],
+    ],
+)
 def test_speaking_imports_neither_torch_nor_onnx(args, tmp_path):
     assert imported_by(args, tmp_path) == []
 

@@ -44,21 +44,30 @@ def test_the_exit_statuses_are_the_ones_the_cli_documents():
 
 def test_options_show_their_argument_default_and_range():
     say, search, render = PAGES["lightspeech-say.1"], PAGES["lightspeech-search.1"], PAGES["lightspeech-render.1"]
-    assert "\\fB\\-\\-speed\\fR \\fIFACTOR\\fR\nSpeaking rate factor: 1.5 is 50% faster (0.25 to 4). Default: 1.0.\n" in say
+    assert (
+        "\\fB\\-\\-speed\\fR \\fIFACTOR\\fR\nSpeaking rate factor: 1.5 is 50% faster (0.25 to 4). Default: 1.0.\n"
+        in say
+    )
     assert "\\fB\\-f\\fR, \\fB\\-\\-file\\fR \\fIFILE\\fR\n" in say
     assert "\\fB\\-\\-backend\\fR \\fIonnx|torchscript|eager\\fR\n" in say
     assert "\\fB\\-\\-raw\\fR\nWrite" in say  # a flag takes no argument and shows no default
     assert "\\fB\\-\\-budget\\fR \\fIsmall|medium|large\\fR\n" in search and "Default: small." in search
-    assert "\\fB\\-\\-hidden\\fR \\fIINTEGER\\fR\nHidden size of every candidate (the paper's: 256). Default: 256. " \
-           "From 8 to 1024.\n" in search
-    assert "\\fB\\-o\\fR, \\fB\\-\\-output\\fR \\fIFOLDER\\fR\nFolder for the audio files and manifest.jsonl. " \
-           "Required.\n" in render
+    assert (
+        "\\fB\\-\\-hidden\\fR \\fIINTEGER\\fR\nHidden size of every candidate (the paper's: 256). Default: 256. "
+        "From 8 to 1024.\n" in search
+    )
+    assert (
+        "\\fB\\-o\\fR, \\fB\\-\\-output\\fR \\fIFOLDER\\fR\nFolder for the audio files and manifest.jsonl. "
+        "Required.\n" in render
+    )
     assert ".SH SYNOPSIS\n\\fBlightspeech say\\fR [\\fIOPTIONS\\fR] [\\fIWORDS\\fR]...\n" in say
 
 
 def test_summaries_are_whole_sentences():
-    assert "Search the LightSpeech space for an acoustic model (GBDT\\-NAS): sample under the constraints," \
-           in PAGES["lightspeech-search.1"].split(".SH SYNOPSIS")[0]
+    assert (
+        "Search the LightSpeech space for an acoustic model (GBDT\\-NAS): sample under the constraints,"
+        in PAGES["lightspeech-search.1"].split(".SH SYNOPSIS")[0]
+    )
 
 
 def _command_paths(command, path=()):
@@ -79,8 +88,8 @@ def test_every_example_parses(path):
         words = shlex.split(shell)
         if "lightspeech" not in words:
             continue  # how to read the pages, say
-        words = words[words.index("lightspeech") + 1:]
-        words = words[:next((i for i, w in enumerate(words) if w in ("|", "<", ">")), len(words))]
+        words = words[words.index("lightspeech") + 1 :]
+        words = words[: next((i for i, w in enumerate(words) if w in ("|", "<", ">")), len(words))]
         command, names = ROOT, []
         while words and words[0] in getattr(command, "commands", {}):
             names.append(words.pop(0))

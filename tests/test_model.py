@@ -38,12 +38,26 @@ def test_descriptions_round_trip():
     assert arch.hidden == 64 and arch.predictor == "conv" and not arch.postnet
 
 
-@pytest.mark.parametrize("text", [
-    "sep3 | sep5", "sep5 sep5", "sep5 | att3", "sep5 | sep5 hidden=x", "sep5 | sep5 colour=red", "| sep5",
-    "sep5 | sep5 predictor=lstm", "sep5 | sep5 hidden=100000", "sep5 | sep5 hidden=0", "sep5 | sep5 hidden=12",
-    "sep5 | sep5 hidden=１６", " ".join(["sep5"] * 13) + " | sep5", "ffn+ffn+ffn+ffn | sep5",
-    " ".join(["ffn+ffn+ffn"] * 12) + " | sep5 hidden=1024", "sep5 | sep5 " + "x" * 500,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sep3 | sep5",
+        "sep5 sep5",
+        "sep5 | att3",
+        "sep5 | sep5 hidden=x",
+        "sep5 | sep5 colour=red",
+        "| sep5",
+        "sep5 | sep5 predictor=lstm",
+        "sep5 | sep5 hidden=100000",
+        "sep5 | sep5 hidden=0",
+        "sep5 | sep5 hidden=12",
+        "sep5 | sep5 hidden=１６",
+        " ".join(["sep5"] * 13) + " | sep5",
+        "ffn+ffn+ffn+ffn | sep5",
+        " ".join(["ffn+ffn+ffn"] * 12) + " | sep5 hidden=1024",
+        "sep5 | sep5 " + "x" * 500,
+    ],
+)
 def test_bad_and_huge_descriptions_are_rejected(text):
     with pytest.raises(ValueError):
         Architecture.parse(text)
@@ -55,7 +69,7 @@ def candidates(count, seed=0):
     rng.shuffle(every_op)
     layers = every_op + [rng.choice(SEARCH_SPACE) for _ in range(8 * count - len(every_op))]
     for i in range(count):
-        chosen = layers[8 * i:8 * i + 8]  # together the candidates use every operation
+        chosen = layers[8 * i : 8 * i + 8]  # together the candidates use every operation
         yield f"{' '.join(chosen[:4])} | {' '.join(chosen[4:])} hidden=16 predictor={rng.choice(['sep', 'conv'])}"
 
 
@@ -79,7 +93,10 @@ def test_every_candidate_builds_and_exports(description, tmp_path):
     export.export_acoustic(model, tmp_path / "model.onnx")
     export.compile_torchscript(model, "acoustic", tmp_path / "model.pt")
     ones = np.ones((1, 9), np.float32)
-    for run in (onnx_runner(tmp_path / "model.onnx", 1), export.torch_runner(export.load_torchscript(tmp_path / "model.pt"))):
+    for run in (
+        onnx_runner(tmp_path / "model.onnx", 1),
+        export.torch_runner(export.load_torchscript(tmp_path / "model.pt")),
+    ):
         compiled_mel, compiled_durations = run(ids.numpy(), ones, ones, ones)
         assert compiled_durations.tolist() == durations.tolist()
         assert np.allclose(compiled_mel, mel.numpy(), atol=1e-4)
@@ -94,7 +111,7 @@ def test_batches_with_padding_match_single_utterances():
         mel_batch, durations = model(batch, ONE, ONE, ONE)
         mel_b, _ = model(b, ONE, ONE, ONE)
     assert durations[1, 4:].sum() == 0
-    assert torch.allclose(mel_batch[1, :mel_b.shape[1]], mel_b[0], atol=1e-4)
+    assert torch.allclose(mel_batch[1, : mel_b.shape[1]], mel_b[0], atol=1e-4)
 
 
 # --- the length regulator and variance adaptor: exact content, not only shapes ---------------
@@ -128,11 +145,17 @@ def model_predicting(frames_plus_one: float) -> AcousticModel:
     return model
 
 
-@pytest.mark.parametrize("predicted, speed, frames", [
-    (3.4, 1.0, 2), (3.6, 1.0, 3),  # exp(log d) - 1 = 2.4 -> 2, 2.6 -> 3: rounded, not truncated
-    (9.0, 4.0, 2), (9.0, 0.25, 32),  # the speed limits divide the frames
-    (9.0, 2.0, 4), (0.5, 1.0, 0),  # a negative prediction (0.5 - 1) is clamped to zero frames, not negative
-])
+@pytest.mark.parametrize(
+    "predicted, speed, frames",
+    [
+        (3.4, 1.0, 2),
+        (3.6, 1.0, 3),  # exp(log d) - 1 = 2.4 -> 2, 2.6 -> 3: rounded, not truncated
+        (9.0, 4.0, 2),
+        (9.0, 0.25, 32),  # the speed limits divide the frames
+        (9.0, 2.0, 4),
+        (0.5, 1.0, 0),  # a negative prediction (0.5 - 1) is clamped to zero frames, not negative
+    ],
+)
 def test_durations_are_rounded_clamped_and_scaled_by_speed(predicted, speed, frames):
     with torch.no_grad():
         _, durations = model_predicting(predicted)(torch.randint(1, 75, (1, 5)), torch.tensor(speed), ONE, ONE)

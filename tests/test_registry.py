@@ -84,7 +84,7 @@ class Server:
                             time.sleep(0.5)
                     if server.truncate_next:
                         server.truncate_next -= 1
-                        self.wfile.write(body[:len(body) // 2])
+                        self.wfile.write(body[: len(body) // 2])
                         self.wfile.flush()
                         self.connection.shutdown(2)
                         return
@@ -114,9 +114,21 @@ def mirror(tmp_path, monkeypatch):
     served.mkdir()
     archive = registry.export_archive(voice, served / "tiny-remote.tar.gz")
     manifest = tmp_path / "manifest.json"
-    write_manifest(manifest, [{
-        "name": "tiny-remote", "language": "en-US", "quality": "test", "licence": "MIT", "description": "tiny",
-        "file": archive.name, "size": archive.stat().st_size, "sha256": registry.sha256_of(archive)}])
+    write_manifest(
+        manifest,
+        [
+            {
+                "name": "tiny-remote",
+                "language": "en-US",
+                "quality": "test",
+                "licence": "MIT",
+                "description": "tiny",
+                "file": archive.name,
+                "size": archive.stat().st_size,
+                "sha256": registry.sha256_of(archive),
+            }
+        ],
+    )
     monkeypatch.setattr(registry, "MANIFEST", manifest)
     monkeypatch.setattr(registry, "READ_TIMEOUT", 1.0)
     server = Server(served)
@@ -183,7 +195,7 @@ def test_a_body_longer_than_the_manifest_says_is_cut_and_refused(mirror):
 
 def test_a_trickling_mirror_hits_the_deadline(mirror, monkeypatch):
     monkeypatch.setattr(registry, "MIN_DEADLINE_SECONDS", 2.0)
-    monkeypatch.setattr(registry, "MIN_BYTES_PER_SECOND", 10 ** 9)
+    monkeypatch.setattr(registry, "MIN_BYTES_PER_SECOND", 10**9)
     mirror.mode = "trickle"
     started = time.time()
     assert_one_line_error(run("voices", "pull", "tiny-remote"), 5, "too slow")
@@ -197,10 +209,15 @@ def test_a_stalled_server_times_out(mirror, monkeypatch):
     assert not (installed_voices_dir() / "tiny-remote").exists()
 
 
-@pytest.mark.parametrize("url, message", [
-    ("notaurl", "unusable"), ("ftp://example.org/voices", "unusable"), ("file:///etc", "unusable"),
-    ("http://", "unusable"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("notaurl", "unusable"),
+        ("ftp://example.org/voices", "unusable"),
+        ("file:///etc", "unusable"),
+        ("http://", "unusable"),
+    ],
+)
 def test_unusable_mirror_urls_are_named(mirror, monkeypatch, url, message):
     monkeypatch.setenv("LIGHTSPEECH_MIRROR", url)
     assert_one_line_error(run("voices", "pull", "tiny-remote"), 2, message)
@@ -230,8 +247,17 @@ def test_404_and_checksum_mismatch_install_nothing(mirror):
     assert leftovers() == []
 
 
-@pytest.mark.parametrize("field, value", [("name", "../../victim"), ("name", "/tmp/victim"), ("name", ""),
-                                          ("file", "../../etc/passwd"), ("size", -5), ("sha256", "xyz")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", "../../victim"),
+        ("name", "/tmp/victim"),
+        ("name", ""),
+        ("file", "../../etc/passwd"),
+        ("size", -5),
+        ("sha256", "xyz"),
+    ],
+)
 def test_hostile_manifest_entries_are_refused(mirror, field, value):
     manifest = json.loads(registry.MANIFEST.read_text())
     manifest["voices"][0][field] = value
@@ -302,8 +328,9 @@ def victim(tmp_path):
     return folder
 
 
-@pytest.mark.parametrize("name", ["../../victim", "ABSOLUTE", "", ".", "..", "a/b", "bad\nname", "\x1b[31mred",
-                                  "x" * 65])
+@pytest.mark.parametrize(
+    "name", ["../../victim", "ABSOLUTE", "", ".", "..", "a/b", "bad\nname", "\x1b[31mred", "x" * 65]
+)
 def test_hostile_names_in_an_archive_config_are_refused(tmp_path, victim, isolated_home, name):
     name = str(victim) if name == "ABSOLUTE" else name
     archive = archive_of(tmp_path / "evil.tar.gz", voice_files(tmp_path, name=name))
@@ -334,14 +361,26 @@ def test_voices_rm_never_deletes_outside_the_cache(victim):
     assert (victim / "precious.txt").read_text() == "keep me"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"model__variance_bins": -3}, "variance_bins"), ({"model__variance_bins": 2.5}, "variance_bins"),
-    ({"model__predictor_kernel": "3"}, "predictor_kernel"), ({"model__architecture": "sep5 | sep5 hidden=99999"}, "hidden"),
-    ({"model__dropout": 5}, "dropout"), ({"language": 5}, "language"), ({"licence": ["MIT"]}, "licence"),
-    ({"vocoder": 5}, "vocoder"), ({"vocoder": "../x"}, "vocoder"), ({"audio__sample_rate": -1}, "sample_rate"),
-    ({"audio__n_fft": 0}, "n_fft"), ({"audio__hop_length": 0}, "hop_length"), ({"format": True}, "format"),
-    ({"model__pitch_log_std": 0}, "pitch_log_std"), ({"description": "a\x1b[2Jb"}, "description"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"model__variance_bins": -3}, "variance_bins"),
+        ({"model__variance_bins": 2.5}, "variance_bins"),
+        ({"model__predictor_kernel": "3"}, "predictor_kernel"),
+        ({"model__architecture": "sep5 | sep5 hidden=99999"}, "hidden"),
+        ({"model__dropout": 5}, "dropout"),
+        ({"language": 5}, "language"),
+        ({"licence": ["MIT"]}, "licence"),
+        ({"vocoder": 5}, "vocoder"),
+        ({"vocoder": "../x"}, "vocoder"),
+        ({"audio__sample_rate": -1}, "sample_rate"),
+        ({"audio__n_fft": 0}, "n_fft"),
+        ({"audio__hop_length": 0}, "hop_length"),
+        ({"format": True}, "format"),
+        ({"model__pitch_log_std": 0}, "pitch_log_std"),
+        ({"description": "a\x1b[2Jb"}, "description"),
+    ],
+)
 def test_hostile_config_fields_are_refused_at_import(tmp_path, change, message):
     archive = archive_of(tmp_path / "bad.tar.gz", voice_files(tmp_path, **change))
     assert_one_line_error(run("voices", "import", archive), 5, message)

@@ -13,16 +13,29 @@ import pytest
 from lightspeech_cli.model.acoustic import AcousticModel, ModelConfig, count_parameters
 from lightspeech_cli.model.arch import PRESETS, Architecture
 from lightspeech_cli.model.ops import SEARCH_SPACE
-from lightspeech_cli.search.predictor import (fit_predictor, kendall_tau, out_of_fold_predictions,
-                                              pairwise_accuracy, predict)
+from lightspeech_cli.search.predictor import (
+    fit_predictor,
+    kendall_tau,
+    out_of_fold_predictions,
+    pairwise_accuracy,
+    predict,
+)
 from lightspeech_cli.search.run import Budget, Constraints, Search
 from lightspeech_cli.search.space import N_LAYERS, SearchSpace, one_hot
 from lightspeech_cli.text.symbols import SymbolSet
 
 pytest.importorskip("lightgbm")
 TINY = SearchSpace(hidden=16)
-TINY_BUDGET = Budget(candidates=5, proxy_steps=2, train_utterances=8, validation_utterances=2, max_frames=200,
-                     pool=200, finalists=1, final_steps=3)
+TINY_BUDGET = Budget(
+    candidates=5,
+    proxy_steps=2,
+    train_utterances=8,
+    validation_utterances=2,
+    max_frames=200,
+    pool=200,
+    finalists=1,
+    final_steps=3,
+)
 
 
 @pytest.fixture
@@ -35,16 +48,20 @@ def training_folder(tmp_path):
     n_symbols = len(SymbolSet())
     with open(work / "corpus" / "metadata.jsonl", "w") as f:
         for number in range(1, 11):
-            entry = {"id": f"{number:05d}", "split": "heldout" if number > 8 else "train", "text": "x",
-                     "phonemes": []}
+            entry = {"id": f"{number:05d}", "split": "heldout" if number > 8 else "train", "text": "x", "phonemes": []}
             f.write(json.dumps(entry) + "\n")
             durations = rng.integers(1, 5, 8)
-            np.savez(work / "features" / f"{entry['id']}.npz", ids=rng.integers(1, n_symbols, 8),
-                     durations=durations, pitch=rng.normal(5, 0.2, 8).astype(np.float32),
-                     energy=rng.normal(0, 1, 8).astype(np.float32),
-                     mel=rng.normal(-5, 1, (durations.sum(), 80)).astype(np.float16))
-    (work / "features" / "stats.json").write_text(json.dumps(
-        {"pitch_log_mean": 5.0, "pitch_log_std": 0.2, "energy_log_mean": 0.0, "energy_log_std": 1.0}))
+            np.savez(
+                work / "features" / f"{entry['id']}.npz",
+                ids=rng.integers(1, n_symbols, 8),
+                durations=durations,
+                pitch=rng.normal(5, 0.2, 8).astype(np.float32),
+                energy=rng.normal(0, 1, 8).astype(np.float32),
+                mel=rng.normal(-5, 1, (durations.sum(), 80)).astype(np.float16),
+            )
+    (work / "features" / "stats.json").write_text(
+        json.dumps({"pitch_log_mean": 5.0, "pitch_log_std": 0.2, "energy_log_mean": 0.0, "energy_log_std": 1.0})
+    )
     return work
 
 
@@ -80,8 +97,15 @@ def test_parameter_counts_are_exact():
 
 def test_sampling_respects_measured_constraints(tmp_path, training_folder):
     limit = 40_000
-    search = Search(training_folder, tmp_path / "out", Budget(**{**TINY_BUDGET.__dict__, "candidates": 12}),
-                    Constraints(max_parameters=limit, max_latency_ms=1e6), runner=None, space=TINY, log=lambda _: None)
+    search = Search(
+        training_folder,
+        tmp_path / "out",
+        Budget(**{**TINY_BUDGET.__dict__, "candidates": 12}),
+        Constraints(max_parameters=limit, max_latency_ms=1e6),
+        runner=None,
+        space=TINY,
+        log=lambda _: None,
+    )
     sampled = search.sample_candidates(random.Random(0))
     assert len(set(sampled)) == 12
     assert all(TINY.parameters(t) <= limit for t in sampled)
@@ -89,9 +113,15 @@ def test_sampling_respects_measured_constraints(tmp_path, training_folder):
     assert all(search.store.get_state(f"latency {TINY.decode(t)}") > 0 for t in sampled)
 
     fastest = min(search.latency(str(TINY.decode(t))) for t in sampled)
-    strict = Search(training_folder, tmp_path / "strict", Budget(**{**TINY_BUDGET.__dict__, "candidates": 2}),
-                    Constraints(max_latency_ms=fastest / 1000),
-                    runner=None, space=TINY, log=lambda _: None)
+    strict = Search(
+        training_folder,
+        tmp_path / "strict",
+        Budget(**{**TINY_BUDGET.__dict__, "candidates": 2}),
+        Constraints(max_latency_ms=fastest / 1000),
+        runner=None,
+        space=TINY,
+        log=lambda _: None,
+    )
     with pytest.raises(ValueError, match="loosen"):
         strict.sample_candidates(random.Random(0))
 
@@ -130,9 +160,28 @@ def test_ranking_metrics():
 
 
 def search_command(workdir, output, *extra):
-    return [sys.executable, "-m", "lightspeech_cli", "search", str(workdir), "-o", str(output), "--hidden", "16",
-            "--candidates", "6", "--proxy-steps", "40", "--finalists", "1", "--final-steps", "3",
-            "--workers", "1", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "lightspeech_cli",
+        "search",
+        str(workdir),
+        "-o",
+        str(output),
+        "--hidden",
+        "16",
+        "--candidates",
+        "6",
+        "--proxy-steps",
+        "40",
+        "--finalists",
+        "1",
+        "--final-steps",
+        "3",
+        "--workers",
+        "1",
+        *extra,
+    ]
 
 
 def proxy_rows(database):
@@ -148,8 +197,12 @@ def proxy_rows(database):
 def test_search_resumes_after_being_killed(tmp_path, training_folder):
     output = tmp_path / "search"
     database = output / "results.sqlite"
-    process = subprocess.Popen(search_command(training_folder, output), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        search_command(training_folder, output),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     while len(proxy_rows(database)) < 2 and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
@@ -172,8 +225,25 @@ def test_search_resumes_after_being_killed(tmp_path, training_folder):
     assert (output / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # the winner is a description the training pipeline takes
-    fit = subprocess.run([sys.executable, "-m", "lightspeech_cli", "train", "fit", str(training_folder), "--arch",
-                          winner, "--steps", "1", "--threads", "1"], capture_output=True, text=True, timeout=120)
+    fit = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lightspeech_cli",
+            "train",
+            "fit",
+            str(training_folder),
+            "--arch",
+            winner,
+            "--steps",
+            "1",
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert fit.returncode == 0, fit.stderr
     assert (training_folder / "run" / "checkpoint.pt").exists()
 
@@ -183,8 +253,11 @@ def test_search_refuses_other_settings_in_the_same_folder(tmp_path, training_fol
     Search(training_folder, output, TINY_BUDGET, Constraints(), runner=None, space=TINY)
     with pytest.raises(ValueError, match="other settings"):
         Search(training_folder, output, TINY_BUDGET, Constraints(max_parameters=10**6), runner=None, space=TINY)
-    result = subprocess.run([sys.executable, "-m", "lightspeech_cli", "search", str(tmp_path / "nothing"), "-o",
-                             str(output)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "lightspeech_cli", "search", str(tmp_path / "nothing"), "-o", str(output)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "run `lightspeech train corpus`" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -196,8 +269,9 @@ def test_search_on_a_local_ray_instance(tmp_path, training_folder):
     runner = RayRunner("local", num_cpus=2)
     try:
         assert "Ray cluster" in runner.describe()
-        summary = Search(training_folder, tmp_path / "ray-search", TINY_BUDGET, Constraints(), runner, TINY,
-                         log=lambda _: None).run()
+        summary = Search(
+            training_folder, tmp_path / "ray-search", TINY_BUDGET, Constraints(), runner, TINY, log=lambda _: None
+        ).run()
     finally:
         ray.shutdown()
     assert Architecture.parse(summary["winner"]).hidden == 16
@@ -208,9 +282,22 @@ def test_search_on_a_local_ray_instance(tmp_path, training_folder):
 
 def test_an_unreachable_ray_address_is_one_clear_error(tmp_path, training_folder):
     pytest.importorskip("ray")
-    result = subprocess.run([sys.executable, "-m", "lightspeech_cli", "search", str(training_folder), "-o",
-                             str(tmp_path / "out"), "--ray", "127.0.0.1:1"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lightspeech_cli",
+            "search",
+            str(training_folder),
+            "-o",
+            str(tmp_path / "out"),
+            "--ray",
+            "127.0.0.1:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "cannot reach a Ray head at 127.0.0.1:1" in result.stderr

@@ -6,25 +6,34 @@ from lightspeech_cli.text import frontend
 from lightspeech_cli.text.sentences import split_into_sentences
 
 
-@pytest.mark.parametrize("text, sentences", [
-    ("Ask James T. Kirk and J. R. R. Tolkien about it. Then go.",
-     ["Ask James T. Kirk and J. R. R. Tolkien about it.", "Then go."]),
-    ("The U.S. Army is big. I live in the U.S. It is big.",
-     ["The U.S. Army is big.", "I live in the U.S.", "It is big."]),
-    ("She has a Ph.D. in physics. He does not.", ["She has a Ph.D. in physics.", "He does not."]),
-    ("I saw plan B. Then I left.", ["I saw plan B.", "Then I left."]),
-    ("It was J. Edgar Hoover. He left.", ["It was J. Edgar Hoover.", "He left."]),
-    ("Dr. Smith met Mr. Jones vs. Mrs. Lee on Nov. 25 at No. 5.",
-     ["Dr. Smith met Mr. Jones vs. Mrs. Lee on Nov. 25 at No. 5."]),
-    ("He lives on Main St. He met St. Patrick.", ["He lives on Main St.", "He met St. Patrick."]),
-    ("cats, e.g. tabbies, etc. The end", ["cats, e.g. tabbies, etc.", "The end"]),
-    ("Version 2.0 is out. Get v2.1 now.", ["Version 2.0 is out.", "Get v2.1 now."]),
-    ("Python 3.12.1 is out. Version 2.0.1 too.", ["Python 3.12.1 is out.", "Version 2.0.1 too."]),
-    ('He said "Stop." Then he left.', ['He said "Stop."', "Then he left."]),
-    ("Wait... what? Yes!", ["Wait... what?", "Yes!"]),
-    ("Para one\n\npara two", ["Para one", "para two"]),
-    ("no capital. after this", ["no capital. after this"]),
-])
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        (
+            "Ask James T. Kirk and J. R. R. Tolkien about it. Then go.",
+            ["Ask James T. Kirk and J. R. R. Tolkien about it.", "Then go."],
+        ),
+        (
+            "The U.S. Army is big. I live in the U.S. It is big.",
+            ["The U.S. Army is big.", "I live in the U.S.", "It is big."],
+        ),
+        ("She has a Ph.D. in physics. He does not.", ["She has a Ph.D. in physics.", "He does not."]),
+        ("I saw plan B. Then I left.", ["I saw plan B.", "Then I left."]),
+        ("It was J. Edgar Hoover. He left.", ["It was J. Edgar Hoover.", "He left."]),
+        (
+            "Dr. Smith met Mr. Jones vs. Mrs. Lee on Nov. 25 at No. 5.",
+            ["Dr. Smith met Mr. Jones vs. Mrs. Lee on Nov. 25 at No. 5."],
+        ),
+        ("He lives on Main St. He met St. Patrick.", ["He lives on Main St.", "He met St. Patrick."]),
+        ("cats, e.g. tabbies, etc. The end", ["cats, e.g. tabbies, etc.", "The end"]),
+        ("Version 2.0 is out. Get v2.1 now.", ["Version 2.0 is out.", "Get v2.1 now."]),
+        ("Python 3.12.1 is out. Version 2.0.1 too.", ["Python 3.12.1 is out.", "Version 2.0.1 too."]),
+        ('He said "Stop." Then he left.', ['He said "Stop."', "Then he left."]),
+        ("Wait... what? Yes!", ["Wait... what?", "Yes!"]),
+        ("Para one\n\npara two", ["Para one", "para two"]),
+        ("no capital. after this", ["no capital. after this"]),
+    ],
+)
 def test_sentence_ends(text, sentences):
     assert split_into_sentences(text) == sentences
 

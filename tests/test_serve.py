@@ -42,9 +42,21 @@ class Server:
 
     def __init__(self, home, *options):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lightspeech_cli", "serve", "--http", "127.0.0.1:0", "--wyoming",
-             "tcp://127.0.0.1:0", *options], stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "LIGHTSPEECH_HOME": str(home)})
+            [
+                sys.executable,
+                "-m",
+                "lightspeech_cli",
+                "serve",
+                "--http",
+                "127.0.0.1:0",
+                "--wyoming",
+                "tcp://127.0.0.1:0",
+                *options,
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "LIGHTSPEECH_HOME": str(home)},
+        )
         self.log: list[str] = []
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read_log, daemon=True).start()
@@ -126,7 +138,7 @@ def test_wyoming_describe_lists_the_voices(server):
             await client.write_event(Describe().event())
             return Info.from_event(await asyncio.wait_for(client.read_event(), 10))
 
-    program, = asyncio.run(talk()).tts
+    (program,) = asyncio.run(talk()).tts
     assert program.name == "lightspeech" and program.supports_synthesize_streaming
     voice = program.voices[0]
     assert voice.name == "en-us-lightspeech" and voice.languages == ["en-US"] and voice.attribution.name
@@ -184,8 +196,10 @@ def test_wyoming_errors_are_events_and_the_connection_stays_open(server):
     assert len(pcm) > 0.3 * RATE * 2
 
 
-@pytest.mark.parametrize("line", [b'{"type": "synthesize", "data": {"text": 5}}\n',
-                                  b'{"type": "synthesize", "data": {"voice": {"name": "x"}}}\n'])
+@pytest.mark.parametrize(
+    "line",
+    [b'{"type": "synthesize", "data": {"text": 5}}\n', b'{"type": "synthesize", "data": {"voice": {"name": "x"}}}\n'],
+)
 def test_wyoming_malformed_events_are_error_events(server, line):
     with socket.create_connection(("127.0.0.1", server.wyoming_port), timeout=10) as connection:
         connection.sendall(line)
@@ -193,8 +207,9 @@ def test_wyoming_malformed_events_are_error_events(server, line):
     assert b'"type": "error"' in reply
 
 
-@pytest.mark.parametrize("line", [b"not json\n", b'{"data": {}}\n', b'{"type": "describe", "data_length": "x"}\n',
-                                  b"[1, 2]\n"])
+@pytest.mark.parametrize(
+    "line", [b"not json\n", b'{"data": {}}\n', b'{"type": "describe", "data_length": "x"}\n', b"[1, 2]\n"]
+)
 def test_wyoming_garbage_closes_that_connection_only(server, line):
     with socket.create_connection(("127.0.0.1", server.wyoming_port), timeout=10) as connection:
         connection.sendall(line)
@@ -216,8 +231,9 @@ def test_openai_client_gets_wav_pcm_and_flac_of_the_predicted_length(server, syn
     expected = len(synthesizer.synthesize(TEXT))
     wav = client.audio.speech.create(model="tts-1", voice="alloy", input=TEXT, response_format="wav").content
     assert len(wav_samples(wav)) == expected
-    flac = client.audio.speech.create(model="lightspeech", voice="en-us-lightspeech", input=TEXT,
-                                      response_format="flac").content
+    flac = client.audio.speech.create(
+        model="lightspeech", voice="en-us-lightspeech", input=TEXT, response_format="flac"
+    ).content
     assert soundfile.info(io.BytesIO(flac)).frames == expected
     pcm = client.audio.speech.create(model="tts-1", voice="nova", input=TEXT, response_format="pcm").content
     # 24 kHz, as OpenAI's pcm; each sentence is resampled as it is sent, a sample of rounding each
@@ -225,8 +241,9 @@ def test_openai_client_gets_wav_pcm_and_flac_of_the_predicted_length(server, syn
 
 
 def test_speed_reaches_the_synthesizer(server, synthesizer):
-    answer = requests.post(f"{server.http}/v1/audio/speech", json={"input": TEXT, "speed": 1.5, "pitch": 1.2},
-                           timeout=30)
+    answer = requests.post(
+        f"{server.http}/v1/audio/speech", json={"input": TEXT, "speed": 1.5, "pitch": 1.2}, timeout=30
+    )
     assert answer.status_code == 200 and answer.headers["Content-Type"] == "audio/wav"
     assert len(wav_samples(answer.content)) == len(synthesizer.synthesize(TEXT, speed=1.5, pitch=1.2))
 
@@ -234,21 +251,36 @@ def test_speed_reaches_the_synthesizer(server, synthesizer):
 # --- HTTP: errors, listings, the page, the log ------------------------------------------------------
 
 
-@pytest.mark.parametrize("method, path, body, status, message", [
-    ("POST", "/v1/audio/speech", {"input": ""}, 400, "the input is empty"),
-    ("POST", "/v1/audio/speech", {"voice": "alloy"}, 400, "the input must be text"),
-    ("POST", "/v1/audio/speech", {"input": "Hello. " * 3000}, 400, "too long (21,000 characters; the limit is 20,000)"),
-    ("POST", "/v1/audio/speech", b'{"input": "' + b"x" * 2_000_000 + b'"}', 413, "Too Large"),
-    ("POST", "/v1/audio/speech", {"input": "Hi.", "voice": "nobody"}, 400, "unknown voice 'nobody'"),
-    ("POST", "/v1/audio/speech", {"input": "Hi.", "response_format": "aac"}, 400, "unsupported response_format 'aac'"),
-    ("POST", "/v1/audio/speech", b"{not json", 400, "not JSON"),
-    ("POST", "/v1/audio/speech", [1, 2], 400, "JSON object"),
-    ("POST", "/v1/audio/speech", {"input": "Hi.", "speed": 9}, 400, "speed must be a number from 0.25 to 4"),
-    ("POST", "/v1/audio/speech", {"input": "Hi.", "model": "whisper-1"}, 400, "unknown model"),
-    ("POST", "/v1/audio/speech", {"input": "!!! ???"}, 400, "nothing to say"),
-    ("GET", "/v1/audio/speech", None, 405, "Method Not Allowed"),
-    ("GET", "/v1/nothing-here", None, 404, "Not Found"),
-])
+@pytest.mark.parametrize(
+    "method, path, body, status, message",
+    [
+        ("POST", "/v1/audio/speech", {"input": ""}, 400, "the input is empty"),
+        ("POST", "/v1/audio/speech", {"voice": "alloy"}, 400, "the input must be text"),
+        (
+            "POST",
+            "/v1/audio/speech",
+            {"input": "Hello. " * 3000},
+            400,
+            "too long (21,000 characters; the limit is 20,000)",
+        ),
+        ("POST", "/v1/audio/speech", b'{"input": "' + b"x" * 2_000_000 + b'"}', 413, "Too Large"),
+        ("POST", "/v1/audio/speech", {"input": "Hi.", "voice": "nobody"}, 400, "unknown voice 'nobody'"),
+        (
+            "POST",
+            "/v1/audio/speech",
+            {"input": "Hi.", "response_format": "aac"},
+            400,
+            "unsupported response_format 'aac'",
+        ),
+        ("POST", "/v1/audio/speech", b"{not json", 400, "not JSON"),
+        ("POST", "/v1/audio/speech", [1, 2], 400, "JSON object"),
+        ("POST", "/v1/audio/speech", {"input": "Hi.", "speed": 9}, 400, "speed must be a number from 0.25 to 4"),
+        ("POST", "/v1/audio/speech", {"input": "Hi.", "model": "whisper-1"}, 400, "unknown model"),
+        ("POST", "/v1/audio/speech", {"input": "!!! ???"}, 400, "nothing to say"),
+        ("GET", "/v1/audio/speech", None, 405, "Method Not Allowed"),
+        ("GET", "/v1/nothing-here", None, 404, "Not Found"),
+    ],
+)
 def test_bad_requests_get_json_errors_and_the_server_keeps_serving(server, method, path, body, status, message):
     payload = {"data": body} if isinstance(body, bytes) else {"json": body}
     answer = requests.request(method, server.http + path, timeout=30, **payload)
@@ -261,8 +293,12 @@ def test_bad_requests_get_json_errors_and_the_server_keeps_serving(server, metho
 def test_listings_and_the_page(server):
     voices = requests.get(f"{server.http}/v1/voices", timeout=10).json()
     assert voices["default"] == "en-us-lightspeech"
-    assert voices["voices"][0] == {"name": "en-us-lightspeech", "language": "en-US", "licence": "MIT",
-                                   "description": "US English, distilled from hibari-tts (heart)"}
+    assert voices["voices"][0] == {
+        "name": "en-us-lightspeech",
+        "language": "en-US",
+        "licence": "MIT",
+        "description": "US English, distilled from hibari-tts (heart)",
+    }
     models = requests.get(f"{server.http}/v1/models", timeout=10).json()
     assert {"lightspeech", "tts-1"} <= {model["id"] for model in models["data"]}
     page = requests.get(server.http, timeout=10)
@@ -360,13 +396,16 @@ def assert_one_line_error(code: int, stderr: str, returncode: int, message: str)
     assert len(lines) == 1 and lines[0].startswith("lightspeech: error: ") and message in lines[0], stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "nothing to serve: give --http HOST:PORT"),
-    (["--http", "localhost"], "--http must be HOST:PORT or PORT"),
-    (["--wyoming", "udp://127.0.0.1:10200"], "--wyoming must be tcp://HOST:PORT or PORT"),
-    (["--http", "5000", "--workers", "0"], "Invalid value for '--workers'"),
-    (["--http", "5000", "--max-chars", "1000000"], "--max-chars must be at most 100,000"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "nothing to serve: give --http HOST:PORT"),
+        (["--http", "localhost"], "--http must be HOST:PORT or PORT"),
+        (["--wyoming", "udp://127.0.0.1:10200"], "--wyoming must be tcp://HOST:PORT or PORT"),
+        (["--http", "5000", "--workers", "0"], "Invalid value for '--workers'"),
+        (["--http", "5000", "--max-chars", "1000000"], "--max-chars must be at most 100,000"),
+    ],
+)
 def test_bad_options_are_one_line_errors(args, message):
     result = CliRunner().invoke(app, ["serve", *args])
     assert_one_line_error(2, result.stderr, result.exit_code, message)
@@ -375,8 +414,9 @@ def test_bad_options_are_one_line_errors(args, message):
 def test_a_missing_extra_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "wyoming", None)  # as if the [serve] extra were not installed
     result = CliRunner().invoke(app, ["serve", "--http", "5000"])
-    assert_one_line_error(1, result.stderr, result.exit_code, "serving needs the wyoming package: pip install "
-                          "'lightspeech[serve]'")
+    assert_one_line_error(
+        1, result.stderr, result.exit_code, "serving needs the wyoming package: pip install 'lightspeech[serve]'"
+    )
 
 
 def test_a_port_in_use_is_one_line_error(tmp_path):
@@ -384,8 +424,13 @@ def test_a_port_in_use_is_one_line_error(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "lightspeech_cli", "serve", "--http", f"127.0.0.1:{port}"],
-                                capture_output=True, text=True, timeout=60,
-                                env={**os.environ, "LIGHTSPEECH_HOME": str(tmp_path)})
-    assert_one_line_error(2, result.stderr, result.returncode,
-                          f"--http: cannot listen on 127.0.0.1:{port}: Address already in use")
+        result = subprocess.run(
+            [sys.executable, "-m", "lightspeech_cli", "serve", "--http", f"127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "LIGHTSPEECH_HOME": str(tmp_path)},
+        )
+    assert_one_line_error(
+        2, result.stderr, result.returncode, f"--http: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )

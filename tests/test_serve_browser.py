@@ -23,9 +23,19 @@ def browser(tmp_path):
         pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=900,720", f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=900,720",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     yield driver
@@ -42,9 +52,12 @@ def test_the_page_speaks_typed_text_into_an_audio_element(tmp_path, browser):
         text.clear()
         text.send_keys(TEXT)
         browser.find_element(By.ID, "speak").click()
-        WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-            "const player = document.getElementById('player');"
-            "return player.src.startsWith('blob:') && player.readyState >= 1 && player.duration > 0"))
+        WebDriverWait(browser, 30).until(
+            lambda d: d.execute_script(
+                "const player = document.getElementById('player');"
+                "return player.src.startsWith('blob:') && player.readyState >= 1 && player.duration > 0"
+            )
+        )
         server.wait_for_log('"POST /v1/audio/speech HTTP/1.1" 200')
         duration = browser.execute_script("return document.getElementById('player').duration")
         synthesizer = Synthesizer.load(threads=1)

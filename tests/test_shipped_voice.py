@@ -52,9 +52,9 @@ def test_the_default_voice_speaks_a_sentence(vocoder):
     assert 3 <= durations[phones].mean() <= 17
     # speech is louder than the pause the voice leaves after the sentence
     ends = np.cumsum(durations) * 256
-    speech = utterance.audio[:ends[-2]]
-    pause = utterance.audio[ends[-2]:]
-    rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
+    speech = utterance.audio[: ends[-2]]
+    pause = utterance.audio[ends[-2] :]
+    rms = lambda x: float(np.sqrt(np.mean(x**2)))  # noqa: E731
     assert 0.01 < rms(speech) < 0.5
     assert len(pause) == 0 or rms(pause) < rms(speech) / 2
 
@@ -91,18 +91,19 @@ def test_say_speaks_through_the_shipped_vocoder(tmp_path):
     from lightspeech_cli.cli import app
 
     out = tmp_path / "hello.wav"
-    result = CliRunner().invoke(app, ["say", "Hello there.", "--vocoder", DEFAULT_VOCODER, "--threads", "1",
-                                      "-o", str(out)])
+    result = CliRunner().invoke(
+        app, ["say", "Hello there.", "--vocoder", DEFAULT_VOCODER, "--threads", "1", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     audio, rate = soundfile.read(out)
     assert rate == 22050 and 0.5 < len(audio) / rate < 3
-    assert 0.01 < float(np.sqrt(np.mean(audio ** 2))) < 0.5
+    assert 0.01 < float(np.sqrt(np.mean(audio**2))) < 0.5
 
 
 def test_energy_and_volume_make_the_shipped_voice_louder_in_their_whole_range():
     synthesizer = Synthesizer(find_voice(None), threads=1)
     text = "The quick brown fox jumps over the lazy dog. Is it raining in Paris today?"
-    rms = lambda audio: float(np.sqrt(np.mean(audio ** 2)))  # noqa: E731
+    rms = lambda audio: float(np.sqrt(np.mean(audio**2)))  # noqa: E731
     by_energy = [rms(synthesizer.synthesize(text, energy=e)) for e in (0.25, 0.5, 1.0, 1.5, 2.0)]
     assert by_energy == sorted(by_energy), by_energy
     by_volume = [rms(synthesizer.synthesize(text, volume=v)) for v in (0.25, 0.5, 1.0, 2.0)]

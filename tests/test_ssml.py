@@ -22,10 +22,17 @@ def test_plain_speak_reads_like_text():
     assert texts('<speak xmlns="http://www.w3.org/2001/10/synthesis" version="1.1">Hi.</speak>') == ["Hi."]
 
 
-@pytest.mark.parametrize("element, seconds", [
-    ('<break time="750ms"/>', 0.75), ('<break time="2s"/>', 2.0), ('<break strength="strong"/>', 0.7),
-    ('<break strength="none"/>', 0.0), ("<break/>", 0.4), ('<break time="90s"/>', 10.0),
-])
+@pytest.mark.parametrize(
+    "element, seconds",
+    [
+        ('<break time="750ms"/>', 0.75),
+        ('<break time="2s"/>', 2.0),
+        ('<break strength="strong"/>', 0.7),
+        ('<break strength="none"/>', 0.0),
+        ("<break/>", 0.4),
+        ('<break time="90s"/>', 10.0),
+    ],
+)
 def test_breaks(element, seconds):
     items = plan_speech(f"<speak>One {element} two.</speak>")
     assert [type(i).__name__ for i in items] == ["Sentence", "Pause", "Sentence"]
@@ -50,37 +57,58 @@ def test_prosody_is_per_phoneme():
     assert changed[1][1][1] == pytest.approx(1.1) and changed[1][1][2] == pytest.approx(10 ** (6 / 20))
 
 
-@pytest.mark.parametrize("attributes, rate, pitch, volume", [
-    ('rate="x-slow"', 0.5, 1, 1), ('rate="fast"', 1.25, 1, 1), ('rate="+20%"', 1.2, 1, 1), ('rate="1.5"', 1.5, 1, 1),
-    ('pitch="high"', 1, 1.1, 1), ('pitch="-2st"', 1, 2 ** (-2 / 12), 1), ('volume="soft"', 1, 1, 0.6),
-    ('volume="-6dB"', 1, 1, 10 ** (-6 / 20)), ('volume="silent"', 1, 1, 0), ('rate="1000%"', 4.0, 1, 1),
-])
+@pytest.mark.parametrize(
+    "attributes, rate, pitch, volume",
+    [
+        ('rate="x-slow"', 0.5, 1, 1),
+        ('rate="fast"', 1.25, 1, 1),
+        ('rate="+20%"', 1.2, 1, 1),
+        ('rate="1.5"', 1.5, 1, 1),
+        ('pitch="high"', 1, 1.1, 1),
+        ('pitch="-2st"', 1, 2 ** (-2 / 12), 1),
+        ('volume="soft"', 1, 1, 0.6),
+        ('volume="-6dB"', 1, 1, 10 ** (-6 / 20)),
+        ('volume="silent"', 1, 1, 0),
+        ('rate="1000%"', 4.0, 1, 1),
+    ],
+)
 def test_prosody_values(attributes, rate, pitch, volume):
     items = parse_ssml(f"<speak><prosody {attributes}>hi</prosody></speak>")
     assert items[0].prosody == pytest.approx(Prosody(rate, pitch, volume)) or (
-        items[0].prosody.rate, items[0].prosody.pitch, items[0].prosody.volume) == pytest.approx((rate, pitch, volume))
+        items[0].prosody.rate,
+        items[0].prosody.pitch,
+        items[0].prosody.volume,
+    ) == pytest.approx((rate, pitch, volume))
 
 
 def test_nested_prosody_multiplies_and_emphasis_is_prosody():
-    items = parse_ssml('<speak><prosody rate="50%"><prosody rate="50%">a</prosody></prosody>'
-                       '<emphasis level="strong">b</emphasis><emphasis level="reduced">c</emphasis></speak>')
+    items = parse_ssml(
+        '<speak><prosody rate="50%"><prosody rate="50%">a</prosody></prosody>'
+        '<emphasis level="strong">b</emphasis><emphasis level="reduced">c</emphasis></speak>'
+    )
     assert items[0].prosody.rate == pytest.approx(0.25)
     assert items[1].prosody == Prosody(0.85, 1.1, 1.3) and items[2].prosody == Prosody(1.1, 0.95, 0.85)
 
 
-@pytest.mark.parametrize("element, spoken", [
-    ('<say-as interpret-as="characters">abc</say-as>', "[[EY1]] [[B IY1]] [[S IY1]]"),
-    ('<say-as interpret-as="spell-out">A1</say-as>', "[[EY1]] one"),
-    ('<say-as interpret-as="cardinal">1,234</say-as>', "one thousand two hundred thirty-four"),
-    ('<say-as interpret-as="ordinal">3</say-as>', "third"),
-    ('<say-as interpret-as="ordinal">21st</say-as>', "twenty-first"),
-    ('<say-as interpret-as="date" format="mdy">12/25/2026</say-as>', "December twenty-fifth, twenty twenty-six"),
-    ('<say-as interpret-as="date" format="dmy">25-12-2026</say-as>', "December twenty-fifth, twenty twenty-six"),
-    ('<say-as interpret-as="date" format="ym">2026-11</say-as>', "November twenty twenty-six"),
-    ('<say-as interpret-as="time">3:45pm</say-as>', "three forty-five P M"),
-    ('<say-as interpret-as="telephone">555-123-4567</say-as>', "five five five, one two three, four five six seven"),
-    ('<sub alias="World Wide Web Consortium">W3C</sub>', "World Wide Web Consortium"),
-])
+@pytest.mark.parametrize(
+    "element, spoken",
+    [
+        ('<say-as interpret-as="characters">abc</say-as>', "[[EY1]] [[B IY1]] [[S IY1]]"),
+        ('<say-as interpret-as="spell-out">A1</say-as>', "[[EY1]] one"),
+        ('<say-as interpret-as="cardinal">1,234</say-as>', "one thousand two hundred thirty-four"),
+        ('<say-as interpret-as="ordinal">3</say-as>', "third"),
+        ('<say-as interpret-as="ordinal">21st</say-as>', "twenty-first"),
+        ('<say-as interpret-as="date" format="mdy">12/25/2026</say-as>', "December twenty-fifth, twenty twenty-six"),
+        ('<say-as interpret-as="date" format="dmy">25-12-2026</say-as>', "December twenty-fifth, twenty twenty-six"),
+        ('<say-as interpret-as="date" format="ym">2026-11</say-as>', "November twenty twenty-six"),
+        ('<say-as interpret-as="time">3:45pm</say-as>', "three forty-five P M"),
+        (
+            '<say-as interpret-as="telephone">555-123-4567</say-as>',
+            "five five five, one two three, four five six seven",
+        ),
+        ('<sub alias="World Wide Web Consortium">W3C</sub>', "World Wide Web Consortium"),
+    ],
+)
 def test_say_as_and_sub(element, spoken):
     assert plan_speech(f"<speak>{element}</speak>")[0].text == spoken
 
@@ -97,10 +125,21 @@ def test_phonemes_in_arpabet_and_ipa():
     assert ipa.phonemes == ["T", "AH0", "M", "EY1", "T", "OW0", "."]
 
 
-@pytest.mark.parametrize("ipa, arpabet", [
-    ("ˈhɛloʊ", "HH EH1 L OW0"), ("θɪŋk", "TH IH0 NG K"), ("ˈtʃɜːtʃ", "CH ER1 CH"), ("dʒʌmp", "JH AH1 M P"),
-    ("ˈaɪ", "AY1"), ("ˌbɔɪ", "B OY2"), ("ʃuː", "SH UW0"), ("ˈʒɑ", "ZH AA1"), ("ðə", "DH AH0"), ("ˈbʌtɚ", "B AH1 T ER0"),
-])
+@pytest.mark.parametrize(
+    "ipa, arpabet",
+    [
+        ("ˈhɛloʊ", "HH EH1 L OW0"),
+        ("θɪŋk", "TH IH0 NG K"),
+        ("ˈtʃɜːtʃ", "CH ER1 CH"),
+        ("dʒʌmp", "JH AH1 M P"),
+        ("ˈaɪ", "AY1"),
+        ("ˌbɔɪ", "B OY2"),
+        ("ʃuː", "SH UW0"),
+        ("ˈʒɑ", "ZH AA1"),
+        ("ðə", "DH AH0"),
+        ("ˈbʌtɚ", "B AH1 T ER0"),
+    ],
+)
 def test_ipa_maps_to_arpabet(ipa, arpabet):
     assert " ".join(ipa_to_arpabet(ipa)) == arpabet
 
@@ -116,22 +155,31 @@ def test_ipa_that_cannot_be_mapped_is_a_clear_error():
 
 def test_unknown_elements_are_skipped_with_a_warning():
     heard = []
-    items = plan_speech('<speak><voice name="x">Hello</voice> <mark name="m"/>there <audio src="a.wav">beep</audio>'
-                        '<prosody rate="sideways">now</prosody></speak>', warn=heard.append)
+    items = plan_speech(
+        '<speak><voice name="x">Hello</voice> <mark name="m"/>there <audio src="a.wav">beep</audio>'
+        '<prosody rate="sideways">now</prosody></speak>',
+        warn=heard.append,
+    )
     assert items[0].text == "Hello there beep now"
     assert any("<voice>" in w for w in heard) and any("<mark>" in w for w in heard)
     assert any("sideways" in w for w in heard)
 
 
-@pytest.mark.parametrize("document, message", [
-    ("<speak>Hello", "not well-formed"),
-    ("<speak><b>bold</speak>", "not well-formed"),
-    ("<p>Hello</p>", "must start with <speak>"),
-    ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
-     "<speak>&lol2;</speak>", "DTD or entities"),
-    ('<!DOCTYPE speak [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><speak>&xxe;</speak>', "DTD or entities"),
-    ("<speak>&undefined;</speak>", "not well-formed"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ("<speak>Hello", "not well-formed"),
+        ("<speak><b>bold</speak>", "not well-formed"),
+        ("<p>Hello</p>", "must start with <speak>"),
+        (
+            '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+            "<speak>&lol2;</speak>",
+            "DTD or entities",
+        ),
+        ('<!DOCTYPE speak [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><speak>&xxe;</speak>', "DTD or entities"),
+        ("<speak>&undefined;</speak>", "not well-formed"),
+    ],
+)
 def test_malformed_and_hostile_documents_are_one_line_errors(document, message):
     with pytest.raises(InputError, match=message):
         plan_speech(document, ssml=True)
@@ -160,8 +208,9 @@ def test_ssml_changes_the_audio_where_it_says(tiny_voice):
 def test_say_reads_ssml_from_a_file(tiny_voice, tmp_path):
     document = tmp_path / "doc.ssml"
     document.write_text('<speak>Hi <break time="1s"/> there.</speak>')
-    result = CliRunner().invoke(app, ["say", "-f", str(document), "-v", str(tiny_voice.folder), "-o",
-                                      str(tmp_path / "x.wav")])
+    result = CliRunner().invoke(
+        app, ["say", "-f", str(document), "-v", str(tiny_voice.folder), "-o", str(tmp_path / "x.wav")]
+    )
     assert result.exit_code == 0, result.output
 
 

@@ -19,13 +19,27 @@ from lightspeech_cli.train.sentences import generated_sentences, ordinal_digits 
 from lightspeech_cli.train.teacher import to_misaki  # noqa: E402
 from lightspeech_cli.train.vocoder import export_vocoder, fit_vocoder  # noqa: E402
 
-SENTENCES = ["Hello there, how are you?", "The quick brown fox jumps over the lazy dog.",
-             "She paid $5.50 on Nov. 25, 2026.", "Is it raining in Paris today?"]
+SENTENCES = [
+    "Hello there, how are you?",
+    "The quick brown fox jumps over the lazy dog.",
+    "She paid $5.50 on Nov. 25, 2026.",
+    "Is it raining in Paris today?",
+]
 
 
 def test_arpabet_maps_to_the_teachers_alphabet():
-    assert [to_misaki(p) for p in "HH AH0 L OW1 | W ER1 L D .".split()] == ["h", "ə", "l", "ˈO", " ", "w", "ˈɜɹ",
-                                                                             "l", "d", "."]
+    assert [to_misaki(p) for p in "HH AH0 L OW1 | W ER1 L D .".split()] == [
+        "h",
+        "ə",
+        "l",
+        "ˈO",
+        " ",
+        "w",
+        "ˈɜɹ",
+        "l",
+        "d",
+        ".",
+    ]
 
 
 def test_durations_follow_boundaries_and_fill_the_mel():
@@ -43,7 +57,18 @@ def test_per_phoneme_means_interpolate_unvoiced_phonemes():
 
 def test_ordinals():
     assert [ordinal_digits(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 111)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "111th"]
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "23rd",
+        "111th",
+    ]
 
 
 def test_generated_sentences_are_readable():
@@ -73,8 +98,11 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     features = np.load(work / "features" / "00001.npz")
     assert features["mel"].shape == (first["durations"].sum(), 80)
 
-    config = ModelConfig(architecture="sep5 | sep5 hidden=16", pitch_log_std=stats["pitch_log_std"],
-                         energy_log_std=stats["energy_log_std"])
+    config = ModelConfig(
+        architecture="sep5 | sep5 hidden=16",
+        pitch_log_std=stats["pitch_log_std"],
+        energy_log_std=stats["energy_log_std"],
+    )
     fit(work / "corpus", work / "features", work / "run", config, steps=2, checkpoint_every=1, validate_every=1)
     fit(work / "corpus", work / "features", work / "run", config, steps=4, checkpoint_every=1, validate_every=2)
     log = [json.loads(line) for line in (work / "run" / "log.jsonl").read_text().splitlines()]
@@ -94,8 +122,16 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     fit_vocoder(work, voice.load_model(), steps=2, config=tiny, checkpoint_every=1, validate_every=1)
     fit_vocoder(work, voice.load_model(), steps=3, config=tiny, checkpoint_every=1, validate_every=1)
     # adversarial fine-tuning continues the same run, on the voice's own mels
-    fit_vocoder(work, voice.load_model(), steps=5, config=tiny, checkpoint_every=1, validate_every=1,
-                adversarial=True, predicted_share=1.0)
+    fit_vocoder(
+        work,
+        voice.load_model(),
+        steps=5,
+        config=tiny,
+        checkpoint_every=1,
+        validate_every=1,
+        adversarial=True,
+        predicted_share=1.0,
+    )
     log = [json.loads(line) for line in (work / "vocoder" / "log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [1, 2, 3, 4, 5] and log[-1]["validation"]["mel_l1"] > 0
     assert "adversarial" in log[-1]["train"] and "discriminator" in log[-1]["train"]

@@ -87,15 +87,16 @@ def tiny_istft():
 
 def true_spectrum(wave, left_pad):
     padded = torch.nn.functional.pad(wave, (left_pad, left_pad))
-    return torch.stft(padded, 1024, 256, 1024, torch.hann_window(1024), center=False,
-                      return_complex=True).transpose(1, 2)
+    return torch.stft(padded, 1024, 256, 1024, torch.hann_window(1024), center=False, return_complex=True).transpose(
+        1, 2
+    )
 
 
 def test_istft_synthesis_inverts_the_stft_framed_like_the_mel():
     """Given the true amplitude and phase of each mel frame's window, the vocoder's
     inverse STFT returns the waveform exactly (torch and numpy): no offset, no edge loss."""
     vocoder = tiny_istft()
-    wave = buzz(0.5)[:, :40 * 256]
+    wave = buzz(0.5)[:, : 40 * 256]
     spectrum = true_spectrum(wave, vocoder.left_pad)
     assert spectrum.shape[1] == MelSpectrogram()(wave).shape[1] == 40
     log_amplitude, phase = torch.log(spectrum.abs() + 1e-12), torch.angle(spectrum)
@@ -116,9 +117,8 @@ def test_istft_vocoder_shapes_and_batches():
 
 
 def test_istft_parameter_count_is_exact():
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
-
     from lightspeech_cli.model.istft import IstftVocoder
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
 
     for config in (IstftVocoderConfig(), IstftVocoderConfig(channels=16, hidden=32, layers=2, kernel_size=5)):
         assert config.parameters() == sum(p.numel() for p in IstftVocoder(config).parameters())
@@ -142,8 +142,13 @@ def test_vocoder_folders_load_and_fail_clearly(tmp_path):
     with pytest.raises(VoiceError, match="the voice makes 40"):
         load_vocoder(str(folder), AudioConfig(n_mels=40))
     config = json.loads((folder / "config.json").read_text())
-    for field, value, message in [("layers", 10 ** 6, "layers"), ("kernel_size", 4, "odd"), ("hidden", -1, "hidden"),
-                                  ("channels", "16", "whole number"), ("n_fft", 1000, "multiple")]:
+    for field, value, message in [
+        ("layers", 10**6, "layers"),
+        ("kernel_size", 4, "odd"),
+        ("hidden", -1, "hidden"),
+        ("channels", "16", "whole number"),
+        ("n_fft", 1000, "multiple"),
+    ]:
         broken = json.loads(json.dumps(config))
         broken["config"][field] = value
         (folder / "config.json").write_text(json.dumps(broken))

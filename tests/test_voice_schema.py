@@ -23,20 +23,41 @@ def edited(folder, data):
     return folder
 
 
-@pytest.mark.parametrize("path, value, message", [
-    ("name", "../../x", "name"), ("name", 7, "name"), ("format", 3, "format"), ("format", "2", "format"),
-    ("symbol_set", "ipa-9", "symbol_set"), ("language", "English (US)", "language"), ("licence", 12, "licence"),
-    ("description", "x" * 600, "description"), ("vocoder", None, "vocoder"), ("colour", "red", "unknown setting"),
-    ("audio.sample_rate", 0, "sample_rate"), ("audio.sample_rate", 22050.5, "sample_rate"),
-    ("audio.n_fft", 1000, "multiple"), ("audio.win_length", 512, "win_length"), ("audio.fmax", 20000.0, "fmax"),
-    ("audio.fmin", -1.0, "fmin"), ("audio.n_mels", 40, "n_mels"), ("audio.tempo", 1, "unknown setting"),
-    ("model.architecture", "sep5 | sep5 hidden=4096", "hidden"), ("model.architecture", 5, "architecture"),
-    ("model.n_symbols", 10, "n_symbols"), ("model.dropout", 5, "dropout"), ("model.dropout", True, "dropout"),
-    ("model.predictor_kernel", 4, "odd"), ("model.predictor_kernel", -3, "predictor_kernel"),
-    ("model.variance_bins", 10 ** 9, "variance_bins"), ("model.variance_min", 9.0, "variance_min"),
-    ("model.pitch_log_std", math.nan, "pitch_log_std"), ("model.energy_log_std", math.inf, "energy_log_std"),
-    ("normalization.pitch_log_mean", "5", "pitch_log_mean"),
-])
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        ("name", "../../x", "name"),
+        ("name", 7, "name"),
+        ("format", 3, "format"),
+        ("format", "2", "format"),
+        ("symbol_set", "ipa-9", "symbol_set"),
+        ("language", "English (US)", "language"),
+        ("licence", 12, "licence"),
+        ("description", "x" * 600, "description"),
+        ("vocoder", None, "vocoder"),
+        ("colour", "red", "unknown setting"),
+        ("audio.sample_rate", 0, "sample_rate"),
+        ("audio.sample_rate", 22050.5, "sample_rate"),
+        ("audio.n_fft", 1000, "multiple"),
+        ("audio.win_length", 512, "win_length"),
+        ("audio.fmax", 20000.0, "fmax"),
+        ("audio.fmin", -1.0, "fmin"),
+        ("audio.n_mels", 40, "n_mels"),
+        ("audio.tempo", 1, "unknown setting"),
+        ("model.architecture", "sep5 | sep5 hidden=4096", "hidden"),
+        ("model.architecture", 5, "architecture"),
+        ("model.n_symbols", 10, "n_symbols"),
+        ("model.dropout", 5, "dropout"),
+        ("model.dropout", True, "dropout"),
+        ("model.predictor_kernel", 4, "odd"),
+        ("model.predictor_kernel", -3, "predictor_kernel"),
+        ("model.variance_bins", 10**9, "variance_bins"),
+        ("model.variance_min", 9.0, "variance_min"),
+        ("model.pitch_log_std", math.nan, "pitch_log_std"),
+        ("model.energy_log_std", math.inf, "energy_log_std"),
+        ("normalization.pitch_log_mean", "5", "pitch_log_mean"),
+    ],
+)
 def test_bad_fields_are_one_voice_error(config, path, value, message):
     folder, data = config
     target = data
@@ -74,8 +95,9 @@ def test_good_names(name):
     assert checked_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", ".hidden", "a/b", "../x", "/abs", "A", "a b", "a\n", "x" * 65,
-                                  "a..b", None, 5])
+@pytest.mark.parametrize(
+    "name", ["", ".", "..", ".hidden", "a/b", "../x", "/abs", "A", "a b", "a\n", "x" * 65, "a..b", None, 5]
+)
 def test_bad_names(name):
     with pytest.raises(Exception, match="invalid"):
         checked_name(name)

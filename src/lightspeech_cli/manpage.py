@@ -23,8 +23,15 @@ from .cli import app
 DATE = "2026-11-25"  # fixed, so regenerating pages that did not change changes nothing
 
 # What an option's argument is called when it names no metavar of its own: click's type names, as a reader says them.
-TYPE_NAMES = {"str": "TEXT", "int": "INTEGER", "int range": "INTEGER", "float": "NUMBER", "float range": "NUMBER",
-              "path": "PATH", "file": "FILE"}
+TYPE_NAMES = {
+    "str": "TEXT",
+    "int": "INTEGER",
+    "int range": "INTEGER",
+    "float": "NUMBER",
+    "float range": "NUMBER",
+    "path": "PATH",
+    "file": "FILE",
+}
 
 # The statuses cli/__init__.py documents (a test checks that the two lists agree).
 EXIT_STATUS = [
@@ -40,71 +47,120 @@ EXIT_STATUS = [
 ]
 
 ENVIRONMENT = [
-    ("LIGHTSPEECH_HOME", "Keep the configuration in $LIGHTSPEECH_HOME/config and the cache (installed voices, "
-     "compiled models, downloads) in $LIGHTSPEECH_HOME/cache, instead of ~/.config/lightspeech and "
-     "~/.cache/lightspeech: for tests and portable installs."),
-    ("LIGHTSPEECH_MIRROR", "The http:// or https:// folder voices are downloaded from (voices pull); it comes "
-     "before \"mirror\" in ~/.config/lightspeech/config.json and the package manifest's mirror."),
-    ("NO_COLOR", "When set and not empty, progress bars and tables on a terminal are drawn without colour. "
-     "lightspeech prints no other colour."),
+    (
+        "LIGHTSPEECH_HOME",
+        "Keep the configuration in $LIGHTSPEECH_HOME/config and the cache (installed voices, "
+        "compiled models, downloads) in $LIGHTSPEECH_HOME/cache, instead of ~/.config/lightspeech and "
+        "~/.cache/lightspeech: for tests and portable installs.",
+    ),
+    (
+        "LIGHTSPEECH_MIRROR",
+        "The http:// or https:// folder voices are downloaded from (voices pull); it comes "
+        'before "mirror" in ~/.config/lightspeech/config.json and the package manifest\'s mirror.',
+    ),
+    (
+        "NO_COLOR",
+        "When set and not empty, progress bars and tables on a terminal are drawn without colour. "
+        "lightspeech prints no other colour.",
+    ),
 ]
 
 # Per page (the command path after "lightspeech"): shell lines and what they do. Each line's lightspeech command
 # must parse (tests/test_manpage.py).
 EXAMPLES = {
-    "": [("lightspeech say \"Hello there.\" -o hello.wav", "Write speech to a file."),
-         ("lightspeech phonemize \"Dr. Smith paid $5.50.\"", "See how a text will be read."),
-         ("man -l man/lightspeech-say.1", "Read a command's page from a source checkout.")],
-    "say": [("lightspeech say Hello there", "Speak through the speakers (needs PortAudio: libportaudio2)."),
-            ("lightspeech say -f story.txt -o story.mp3 --rate 200", "A file to MP3, at 200 words per minute."),
-            ("tail -f build.log | lightspeech say", "Speak each line as it is written."),
-            ("lightspeech say --raw < story.txt | aplay -f S16_LE -r 22050 -c 1",
-             "Raw 16-bit PCM to another player, sentence by sentence."),
-            ("lightspeech say \"Please hold.\" --sample-rate 16000 -o hold.wav", "16 kHz audio for telephony."),
-            ("lightspeech say '<speak>Wait <break time=\"1s\"/> now.</speak>' -o wait.wav",
-             "SSML: a one-second pause.")],
-    "render": [("lightspeech render lines.txt -o out/", "One numbered file per line, and out/manifest.jsonl."),
-               ("lightspeech render prompts.jsonl -o out/ --format flac", "JSON Lines with per-utterance settings."),
-               ("grep -v '^#' lines.txt | lightspeech render - -o out/ -q", "Text from standard input, quietly.")],
-    "phonemize": [("lightspeech phonemize \"Dr. Smith paid $1,234.50 on Nov. 25, 2026 at 3:45 pm.\"",
-                   "The normalized words and their ARPAbet phonemes."),
-                  ("lightspeech phonemize --words \"I read it.\"", "Each word's phonemes and where they came from.")],
-    "voices": [("lightspeech voices list", "Installed voices and those the mirror offers."),
-               ("lightspeech voices pull NAME", "Download and install a voice.")],
-    "voices list": [("lightspeech voices list", "A table on a terminal, plain columns in a pipe."),
-                    ("lightspeech voices list --json", "Every field, for scripts.")],
-    "voices info": [("lightspeech voices info en-us-lightspeech", "The default voice's settings and model card."),
-                    ("lightspeech voices info en-us-lightspeech --json", "The same as JSON.")],
-    "voices pull": [("lightspeech voices pull NAME", "Download, check and install a voice."),
-                    ("LIGHTSPEECH_MIRROR=https://example.org/voices lightspeech voices pull NAME",
-                     "From your own mirror.")],
+    "": [
+        ('lightspeech say "Hello there." -o hello.wav', "Write speech to a file."),
+        ('lightspeech phonemize "Dr. Smith paid $5.50."', "See how a text will be read."),
+        ("man -l man/lightspeech-say.1", "Read a command's page from a source checkout."),
+    ],
+    "say": [
+        ("lightspeech say Hello there", "Speak through the speakers (needs PortAudio: libportaudio2)."),
+        ("lightspeech say -f story.txt -o story.mp3 --rate 200", "A file to MP3, at 200 words per minute."),
+        ("tail -f build.log | lightspeech say", "Speak each line as it is written."),
+        (
+            "lightspeech say --raw < story.txt | aplay -f S16_LE -r 22050 -c 1",
+            "Raw 16-bit PCM to another player, sentence by sentence.",
+        ),
+        ('lightspeech say "Please hold." --sample-rate 16000 -o hold.wav', "16 kHz audio for telephony."),
+        ("lightspeech say '<speak>Wait <break time=\"1s\"/> now.</speak>' -o wait.wav", "SSML: a one-second pause."),
+    ],
+    "render": [
+        ("lightspeech render lines.txt -o out/", "One numbered file per line, and out/manifest.jsonl."),
+        ("lightspeech render prompts.jsonl -o out/ --format flac", "JSON Lines with per-utterance settings."),
+        ("grep -v '^#' lines.txt | lightspeech render - -o out/ -q", "Text from standard input, quietly."),
+    ],
+    "phonemize": [
+        (
+            'lightspeech phonemize "Dr. Smith paid $1,234.50 on Nov. 25, 2026 at 3:45 pm."',
+            "The normalized words and their ARPAbet phonemes.",
+        ),
+        ('lightspeech phonemize --words "I read it."', "Each word's phonemes and where they came from."),
+    ],
+    "voices": [
+        ("lightspeech voices list", "Installed voices and those the mirror offers."),
+        ("lightspeech voices pull NAME", "Download and install a voice."),
+    ],
+    "voices list": [
+        ("lightspeech voices list", "A table on a terminal, plain columns in a pipe."),
+        ("lightspeech voices list --json", "Every field, for scripts."),
+    ],
+    "voices info": [
+        ("lightspeech voices info en-us-lightspeech", "The default voice's settings and model card."),
+        ("lightspeech voices info en-us-lightspeech --json", "The same as JSON."),
+    ],
+    "voices pull": [
+        ("lightspeech voices pull NAME", "Download, check and install a voice."),
+        ("LIGHTSPEECH_MIRROR=https://example.org/voices lightspeech voices pull NAME", "From your own mirror."),
+    ],
     "voices rm": [("lightspeech voices rm NAME", "Remove an installed voice.")],
     "voices export": [("lightspeech voices export my-voice -o my-voice.tar.gz", "Pack a voice to share.")],
-    "voices import": [("lightspeech voices import my-voice.tar.gz", "Install a shared voice."),
-                      ("lightspeech voices import my-voice.tar.gz --name my-copy", "Under another name.")],
-    "cache": [("lightspeech cache", "What the cache holds, part by part."),
-              ("lightspeech cache --clean", "Delete compiled models and downloads; keep voices."),
-              ("lightspeech cache --clean --all", "Delete installed voices too.")],
-    "profile": [("lightspeech profile --threads 1", "FastSpeech 2 against LightSpeech on one thread."),
-                ("lightspeech profile --arch lightspeech --runs 50 --json > profile.json",
-                 "One architecture, as JSON.")],
-    "train": [("lightspeech train corpus WORK --sentences 6000", "Stage 1: the teacher reads."),
-              ("lightspeech train fit WORK --steps 20000", "Stage 3: train the acoustic model.")],
-    "train corpus": [("lightspeech train corpus WORK --sentences 6000", "About 8 hours of teacher audio."),
-                     ("lightspeech train corpus WORK --heldout benchmark.txt", "Never train on these sentences.")],
+    "voices import": [
+        ("lightspeech voices import my-voice.tar.gz", "Install a shared voice."),
+        ("lightspeech voices import my-voice.tar.gz --name my-copy", "Under another name."),
+    ],
+    "cache": [
+        ("lightspeech cache", "What the cache holds, part by part."),
+        ("lightspeech cache --clean", "Delete compiled models and downloads; keep voices."),
+        ("lightspeech cache --clean --all", "Delete installed voices too."),
+    ],
+    "profile": [
+        ("lightspeech profile --threads 1", "FastSpeech 2 against LightSpeech on one thread."),
+        ("lightspeech profile --arch lightspeech --runs 50 --json > profile.json", "One architecture, as JSON."),
+    ],
+    "train": [
+        ("lightspeech train corpus WORK --sentences 6000", "Stage 1: the teacher reads."),
+        ("lightspeech train fit WORK --steps 20000", "Stage 3: train the acoustic model."),
+    ],
+    "train corpus": [
+        ("lightspeech train corpus WORK --sentences 6000", "About 8 hours of teacher audio."),
+        ("lightspeech train corpus WORK --heldout benchmark.txt", "Never train on these sentences."),
+    ],
     "train features": [("lightspeech train features WORK", "Mels, pitch, energy and their statistics.")],
-    "train fit": [("lightspeech train fit WORK --arch lightspeech --steps 20000", "Train, or resume training."),
-                  ("lightspeech train fit WORK --arch fastspeech2 --run fs2", "Another architecture beside it.")],
+    "train fit": [
+        ("lightspeech train fit WORK --arch lightspeech --steps 20000", "Train, or resume training."),
+        ("lightspeech train fit WORK --arch fastspeech2 --run fs2", "Another architecture beside it."),
+    ],
     "train export": [("lightspeech train export WORK -o my-voice --name my-voice", "A voice folder -v takes.")],
-    "train vocoder": [("lightspeech train vocoder WORK --voice en-us-lightspeech --steps 30000",
-                       "Train the iSTFT vocoder, or resume.")],
-    "train export-vocoder": [("lightspeech train export-vocoder WORK -o my-vocoder",
-                              "A vocoder folder --vocoder takes.")],
-    "search": [("lightspeech search WORK -o results/ --budget small --max-params 2M --max-latency-ms 14",
-                "Search under this device's limits."),
-               ("lightspeech search WORK -o results/ --ray auto", "Train the candidates on a Ray cluster.")],
-    "serve": [("lightspeech serve --http 5000", "OpenAI's speech API and a web page on 127.0.0.1:5000."),
-              ("lightspeech serve --wyoming tcp://0.0.0.0:10200", "For Home Assistant's Wyoming integration.")],
+    "train vocoder": [
+        (
+            "lightspeech train vocoder WORK --voice en-us-lightspeech --steps 30000",
+            "Train the iSTFT vocoder, or resume.",
+        )
+    ],
+    "train export-vocoder": [
+        ("lightspeech train export-vocoder WORK -o my-vocoder", "A vocoder folder --vocoder takes.")
+    ],
+    "search": [
+        (
+            "lightspeech search WORK -o results/ --budget small --max-params 2M --max-latency-ms 14",
+            "Search under this device's limits.",
+        ),
+        ("lightspeech search WORK -o results/ --ray auto", "Train the candidates on a Ray cluster."),
+    ],
+    "serve": [
+        ("lightspeech serve --http 5000", "OpenAI's speech API and a web page on 127.0.0.1:5000."),
+        ("lightspeech serve --wyoming tcp://0.0.0.0:10200", "For Home Assistant's Wyoming integration."),
+    ],
 }
 
 
@@ -116,8 +172,11 @@ def _escape(text: str) -> str:
 
 
 def _header(name: str, summary: str) -> list[str]:
-    return [f'.TH "{name.upper()}" "1" "{DATE}" "lightspeech {__version__}" "User Commands"',
-            ".SH NAME", f"{_escape(name)} \\- {_escape(summary)}"]
+    return [
+        f'.TH "{name.upper()}" "1" "{DATE}" "lightspeech {__version__}" "User Commands"',
+        ".SH NAME",
+        f"{_escape(name)} \\- {_escape(summary)}",
+    ]
 
 
 def _argument_name(param, ctx) -> str:
@@ -231,13 +290,25 @@ def render() -> dict[str, str]:
     ctx = root.context_class(root, info_name="lightspeech")
     pages = {}
     lines = _header("lightspeech", _summary(root))
-    lines += [".SH SYNOPSIS", "\\fBlightspeech\\fR [\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]...",
-              ".SH DESCRIPTION", _escape((root.help or "").strip()), ".SH OPTIONS"] + _options(root, ctx)
+    lines += [
+        ".SH SYNOPSIS",
+        "\\fBlightspeech\\fR [\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]...",
+        ".SH DESCRIPTION",
+        _escape((root.help or "").strip()),
+        ".SH OPTIONS",
+    ] + _options(root, ctx)
     lines += [".SH COMMANDS"]
     for name, command in sorted(root.commands.items()):
         lines += [".TP", f"\\fBlightspeech\\-{_escape(name)}\\fR(1)", _escape(_summary(command))]
-    lines += _examples("") + [".SH FILES", "\\fI~/.config/lightspeech/lexicon.txt\\fR",
-                              "Your pronunciations, one 'WORD PH ON EMES' per line."] + _common_sections()
+    lines += (
+        _examples("")
+        + [
+            ".SH FILES",
+            "\\fI~/.config/lightspeech/lexicon.txt\\fR",
+            "Your pronunciations, one 'WORD PH ON EMES' per line.",
+        ]
+        + _common_sections()
+    )
     pages["lightspeech.1"] = "\n".join(lines) + "\n"
     for name, command in sorted(root.commands.items()):
         _command_pages(pages, ["lightspeech", name], command, ctx)

@@ -81,8 +81,10 @@ def checked_name(name: object, what: str = "voice name", error: type[Lightspeech
     """`name` if it is one safe path component: lower-case letters, digits, '.', '_' and
     '-', starting with a letter or digit, at most 64 characters, no '..'."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:
-        raise error(f"invalid {what} {shown(name)}: use lower-case letters, digits, '.', '_' and '-' "
-                    "(starting with a letter or digit, at most 64 characters)")
+        raise error(
+            f"invalid {what} {shown(name)}: use lower-case letters, digits, '.', '_' and '-' "
+            "(starting with a letter or digit, at most 64 characters)"
+        )
     return name
 
 
@@ -151,8 +153,10 @@ def check_replaceable(path: Path) -> None:
     if stat.S_ISDIR(mode):
         raise OutputError(f"cannot write {path}: it is a folder")
     if not stat.S_ISREG(mode):
-        raise OutputError(f"cannot write {path}: it is not a regular file (a FIFO, device or socket); "
-                          "lightspeech only replaces regular files")
+        raise OutputError(
+            f"cannot write {path}: it is not a regular file (a FIFO, device or socket); "
+            "lightspeech only replaces regular files"
+        )
 
 
 @contextmanager
@@ -248,8 +252,10 @@ def replaced_folder(folder: Path, own_files: frozenset[str], root: Path | None =
             raise OutputError(f"cannot write {folder}: it exists and is not a folder")
         foreign = sorted(p.name for p in folder.iterdir() if p.name not in own_files)
         if foreign:
-            raise OutputError(f"refusing to replace {folder}: it holds {shown(foreign[0])}, which lightspeech "
-                              "did not write; choose a new or empty folder")
+            raise OutputError(
+                f"refusing to replace {folder}: it holds {shown(foreign[0])}, which lightspeech "
+                "did not write; choose a new or empty folder"
+            )
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=PART_SUFFIX))

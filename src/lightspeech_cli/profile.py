@@ -19,10 +19,19 @@ from .runtime.voice import AudioConfig
 from .text import frontend
 from .text.symbols import DEFAULT_SYMBOL_SET, SymbolSet
 
-DEFAULT_TEXT = ("The quick brown fox jumps over the lazy dog, and then it runs back home "
-                "before the sun sets over the hills.")
-ACOUSTIC_COMPONENTS = ("encoder", "duration_predictor", "pitch_predictor", "energy_predictor",
-                       "length_regulator", "decoder", "mel_projection", "postnet")
+DEFAULT_TEXT = (
+    "The quick brown fox jumps over the lazy dog, and then it runs back home before the sun sets over the hills."
+)
+ACOUSTIC_COMPONENTS = (
+    "encoder",
+    "duration_predictor",
+    "pitch_predictor",
+    "energy_predictor",
+    "length_regulator",
+    "decoder",
+    "mel_projection",
+    "postnet",
+)
 
 
 @dataclass
@@ -57,20 +66,33 @@ class Profile:
         return vocoder.milliseconds / 1000 / self.audio_seconds if vocoder and self.audio_seconds else None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "architecture": self.architecture, "frames": self.frames,
-                "audio_seconds": self.audio_seconds, "acoustic_ms": self.acoustic_ms,
-                "acoustic_parameters": self.acoustic_parameters, "total_ms": self.total_ms,
-                "real_time_factor": self.real_time_factor,
-                "vocoder_real_time_factor": self.vocoder_real_time_factor,
-                "components": [r.__dict__ for r in self.rows]}
+        return {
+            "name": self.name,
+            "architecture": self.architecture,
+            "frames": self.frames,
+            "audio_seconds": self.audio_seconds,
+            "acoustic_ms": self.acoustic_ms,
+            "acoustic_parameters": self.acoustic_parameters,
+            "total_ms": self.total_ms,
+            "real_time_factor": self.real_time_factor,
+            "vocoder_real_time_factor": self.vocoder_real_time_factor,
+            "components": [r.__dict__ for r in self.rows],
+        }
 
 
 def _median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def profile_model(name: str, model: AcousticModel, ids: torch.Tensor, vocoder, frontend_ms: float, runs: int,
-                  audio: AudioConfig = AudioConfig()) -> Profile:
+def profile_model(
+    name: str,
+    model: AcousticModel,
+    ids: torch.Tensor,
+    vocoder,
+    frontend_ms: float,
+    runs: int,
+    audio: AudioConfig = AudioConfig(),
+) -> Profile:
     """Time each component of `model` (torch, eager) and then `vocoder` (the runtime's,
     as `say` runs it) on the phoneme ids `ids`."""
     timings: dict[str, list[float]] = {c: [] for c in ACOUSTIC_COMPONENTS}
@@ -80,10 +102,14 @@ def profile_model(name: str, model: AcousticModel, ids: torch.Tensor, vocoder, f
         module = getattr(model, component)
         if module is None:
             continue
-        handles.append(module.register_forward_pre_hook(
-            lambda _m, _i, c=component: started.__setitem__(c, time.perf_counter())))
-        handles.append(module.register_forward_hook(
-            lambda _m, _i, _o, c=component: timings[c].append(time.perf_counter() - started[c])))
+        handles.append(
+            module.register_forward_pre_hook(lambda _m, _i, c=component: started.__setitem__(c, time.perf_counter()))
+        )
+        handles.append(
+            module.register_forward_hook(
+                lambda _m, _i, _o, c=component: timings[c].append(time.perf_counter() - started[c])
+            )
+        )
     one = torch.tensor(1.0)
     vocoder_times = []
     with torch.inference_mode():
@@ -123,8 +149,15 @@ def profile_model(name: str, model: AcousticModel, ids: torch.Tensor, vocoder, f
         rows.append(Row(label, parameters, _median_ms(timings[component])))
     if vocoder is not None:
         rows.append(Row(f"vocoder ({vocoder.name})", vocoder_parameters(vocoder), _median_ms(vocoder_times)))
-    profile = Profile(name, str(model.config.arch), rows, _median_ms(whole), count_parameters(model),
-                      mel.shape[1] * audio.hop_length / audio.sample_rate, mel.shape[1])
+    profile = Profile(
+        name,
+        str(model.config.arch),
+        rows,
+        _median_ms(whole),
+        count_parameters(model),
+        mel.shape[1] * audio.hop_length / audio.sample_rate,
+        mel.shape[1],
+    )
     for row in rows:
         row.share = row.milliseconds / profile.total_ms if profile.total_ms else 0.0
     return profile
@@ -174,12 +207,12 @@ class Report:
 
     def to_dict(self) -> dict:
         summary = {"compression": self.compression, "speedup": self.speedup} if self.architectures >= 2 else {}
-        return {"threads": self.threads, "text": self.text, "profiles": [p.to_dict() for p in self.profiles],
-                **summary}
+        return {"threads": self.threads, "text": self.text, "profiles": [p.to_dict() for p in self.profiles], **summary}
 
 
-def run_profile(voice: str | None, architectures: list[str], text: str | None, vocoder: str | None, threads: int,
-                runs: int) -> Report:
+def run_profile(
+    voice: str | None, architectures: list[str], text: str | None, vocoder: str | None, threads: int, runs: int
+) -> Report:
     """The default (or named) voice if installed, then each architecture untrained, on the
     same text; the vocoder is the voice's unless one is named (Griffin-Lim without a voice)."""
     from .errors import InputError, VoiceError
@@ -201,13 +234,15 @@ def run_profile(voice: str | None, architectures: list[str], text: str | None, v
             raise
         chosen = None  # no default voice installed: profile the architectures alone
     audio = chosen.config.audio if chosen else AudioConfig()
-    vocoder_module = load_vocoder(vocoder or (chosen.config.vocoder if chosen else "griffinlim"), audio,
-                                  threads=threads)
+    vocoder_module = load_vocoder(
+        vocoder or (chosen.config.vocoder if chosen else "griffinlim"), audio, threads=threads
+    )
     profiles = []
     if chosen is not None:
         ids, frontend_ms = phoneme_ids(content, chosen.config.symbol_set)
-        profiles.append(profile_model(f"voice {chosen.name}", chosen.load_model(), ids, vocoder_module, frontend_ms,
-                                      runs, audio))
+        profiles.append(
+            profile_model(f"voice {chosen.name}", chosen.load_model(), ids, vocoder_module, frontend_ms, runs, audio)
+        )
     ids, frontend_ms = phoneme_ids(content, DEFAULT_SYMBOL_SET)
     for description in architectures:
         model = untrained_model(description, len(SymbolSet(DEFAULT_SYMBOL_SET)))

@@ -100,10 +100,12 @@ def _guard_standard_streams() -> None:
     _hold(1, os.O_RDONLY)  # closed (>&-): output is an error, as in any shell tool
     _hold(2, os.O_WRONLY)  # closed (2>&-): messages are dropped, as asked
     original = sys.stdout
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StandardOutput()),
-                                  encoding=getattr(original, "encoding", None) or "utf-8",
-                                  errors=getattr(original, "errors", None) or "strict",
-                                  line_buffering=getattr(original, "line_buffering", False))
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(_StandardOutput()),
+        encoding=getattr(original, "encoding", None) or "utf-8",
+        errors=getattr(original, "errors", None) or "strict",
+        line_buffering=getattr(original, "line_buffering", False),
+    )
 
 
 def _quiet_stdout() -> None:
@@ -149,8 +151,11 @@ class ReportingGroup(TyperGroup):
                 fail(f"{e.strerror}: {shown(e.filename, 200)}", EXIT_USAGE)
             if Verbosity.verbose:
                 raise
-            fail(f"internal error: {type(e).__name__}: {str(e)[:300]} (run again with --verbose for the traceback, "
-                 "and please report it)", EXIT_INTERNAL)
+            fail(
+                f"internal error: {type(e).__name__}: {str(e)[:300]} (run again with --verbose for the traceback, "
+                "and please report it)",
+                EXIT_INTERNAL,
+            )
 
     def invoke(self, ctx):
         """Every command runs in here: Ctrl-C leaves as Interrupted, which typer lets through."""
@@ -178,16 +183,22 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Offline English text-to-speech with LightSpeech models."""
 
 
 def sub_app(help_text: str) -> typer.Typer:
     """A command group (voices, train) that reports errors the same way."""
-    return typer.Typer(cls=TyperGroup, no_args_is_help=True, help=help_text, rich_markup_mode=None,
-                       context_settings={"help_option_names": ["-h", "--help"]})
+    return typer.Typer(
+        cls=TyperGroup,
+        no_args_is_help=True,
+        help=help_text,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
 
 
 from . import speak, render, voices, profile, train, search, serve  # noqa: E402,F401,I001 - each adds its commands to `app`, in this order

@@ -66,8 +66,9 @@ def show_progress() -> bool:
     return not Verbosity.quiet and sys.stderr is not None and sys.stderr.isatty()
 
 
-def print_table(columns: list[str], rows: list[list[str]], title: str | None = None,
-                right: frozenset[str] = frozenset()) -> None:
+def print_table(
+    columns: list[str], rows: list[list[str]], title: str | None = None, right: frozenset[str] = frozenset()
+) -> None:
     """A Rich table on a terminal; when stdout is a pipe or a file, plain space-aligned
     columns with every value whole (Rich would fit them into 80 columns and cut them),
     so grep, awk and cut see what the table says. `right`: the columns of numbers."""
@@ -91,8 +92,9 @@ def print_table(columns: list[str], rows: list[list[str]], title: str | None = N
 
 
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and the output asked for).")
-VERBOSE = typer.Option(False, "--verbose", "--debug", help="Print details: timings, what was loaded, and a "
-                       "traceback on an internal error.")
+VERBOSE = typer.Option(
+    False, "--verbose", "--debug", help="Print details: timings, what was loaded, and a traceback on an internal error."
+)
 
 
 # --- typed choices: a bad value is a usage error before anything loads -------------------------
@@ -114,28 +116,61 @@ class AudioFormat(str, Enum):
 # --- options shared by say, render and serve ---------------------------------------------------
 
 VOICE = typer.Option(None, "--voice", "-v", metavar="VOICE", help="Voice name, or the path of a voice folder.")
-VOCODER = typer.Option(None, "--vocoder", metavar="VOCODER", help="A shipped vocoder (en-us-istft), hifigan, "
-                       "griffinlim, or a vocoder folder (default: the voice's).")
-BACKEND = typer.Option(None, "--backend", show_default=False, case_sensitive=False,
-                       help="Inference engine for both models (default: onnx, ONNX Runtime; torchscript and eager "
-                            "load torch).")
-THREADS = typer.Option(None, "--threads", "-t", metavar="N", help="CPU threads (default: ONNX Runtime's choice, the "
-                       "physical cores).")
+VOCODER = typer.Option(
+    None,
+    "--vocoder",
+    metavar="VOCODER",
+    help="A shipped vocoder (en-us-istft), hifigan, griffinlim, or a vocoder folder (default: the voice's).",
+)
+BACKEND = typer.Option(
+    None,
+    "--backend",
+    show_default=False,
+    case_sensitive=False,
+    help="Inference engine for both models (default: onnx, ONNX Runtime; torchscript and eager load torch).",
+)
+THREADS = typer.Option(
+    None, "--threads", "-t", metavar="N", help="CPU threads (default: ONNX Runtime's choice, the physical cores)."
+)
 SPEED = typer.Option(1.0, "--speed", metavar="FACTOR", help="Speaking rate factor: 1.5 is 50% faster (0.25 to 4).")
-RATE = typer.Option(None, "--rate", "-r", metavar="WPM", help="Speaking rate in words per minute (175 is --speed 1), "
-                    "as espeak-ng's -s and say's -r.", show_default=False)
+RATE = typer.Option(
+    None,
+    "--rate",
+    "-r",
+    metavar="WPM",
+    help="Speaking rate in words per minute (175 is --speed 1), as espeak-ng's -s and say's -r.",
+    show_default=False,
+)
 PITCH = typer.Option(1.0, "--pitch", metavar="FACTOR", help="Pitch factor: 1.1 is 10% higher (0.25 to 4).")
-ENERGY = typer.Option(1.0, "--energy", metavar="FACTOR", help="The voice's own energy factor (0.25 to 2): its effort "
-                      "and timbre as the model makes them; for plain loudness use --volume.")
+ENERGY = typer.Option(
+    1.0,
+    "--energy",
+    metavar="FACTOR",
+    help="The voice's own energy factor (0.25 to 2): its effort "
+    "and timbre as the model makes them; for plain loudness use --volume.",
+)
 VOLUME = typer.Option(1.0, "--volume", metavar="GAIN", help="Gain on the audio: 0.5 is half as loud (0 to 4).")
-SENTENCE_SILENCE = typer.Option(0.2, "--sentence-silence", metavar="SECONDS", help="Seconds of silence between "
-                                "sentences (Piper's name).")
-SAMPLE_RATE = typer.Option(None, "--sample-rate", metavar="HZ", help="Resample the output to this rate in Hz (e.g. "
-                           "16000 for telephony and voice assistants).", show_default=False)
-LEXICON = typer.Option(None, "--lexicon", metavar="FILE", help="Pronunciation file: one 'WORD PH ON EMES' per line "
-                       "(default: ~/.config/lightspeech/lexicon.txt if it exists).", dir_okay=False)
-SSML = typer.Option(None, "--ssml/--no-ssml", help="Read the input as SSML (default: when it starts with <speak>).",
-                    show_default=False)
+SENTENCE_SILENCE = typer.Option(
+    0.2, "--sentence-silence", metavar="SECONDS", help="Seconds of silence between sentences (Piper's name)."
+)
+SAMPLE_RATE = typer.Option(
+    None,
+    "--sample-rate",
+    metavar="HZ",
+    help="Resample the output to this rate in Hz (e.g. 16000 for telephony and voice assistants).",
+    show_default=False,
+)
+LEXICON = typer.Option(
+    None,
+    "--lexicon",
+    metavar="FILE",
+    help="Pronunciation file: one 'WORD PH ON EMES' per line "
+    "(default: ~/.config/lightspeech/lexicon.txt if it exists).",
+    dir_okay=False,
+)
+SSML = typer.Option(
+    None, "--ssml/--no-ssml", help="Read the input as SSML (default: when it starts with <speak>).", show_default=False
+)
 
 
 def controls(speed: float, rate: Optional[float], pitch: float, energy: float, volume: float):
@@ -164,10 +199,17 @@ def make_synthesizer(voice, vocoder, backend, threads, lexicon):
     from ..runtime.synthesizer import Synthesizer
 
     start = time.perf_counter()
-    synthesizer = Synthesizer(voice, vocoder=vocoder, backend=backend.value if backend else None, threads=threads,
-                              phonemizer=load_phonemizer(lexicon))
-    detail(f"loaded voice {voice.name} ({voice.folder}) and vocoder {synthesizer.vocoder_name} on "
-           f"{backend.value if backend else 'onnx'} in {time.perf_counter() - start:.2f} s")
+    synthesizer = Synthesizer(
+        voice,
+        vocoder=vocoder,
+        backend=backend.value if backend else None,
+        threads=threads,
+        phonemizer=load_phonemizer(lexicon),
+    )
+    detail(
+        f"loaded voice {voice.name} ({voice.folder}) and vocoder {synthesizer.vocoder_name} on "
+        f"{backend.value if backend else 'onnx'} in {time.perf_counter() - start:.2f} s"
+    )
     return synthesizer
 
 
@@ -180,8 +222,10 @@ def read_text(text: Optional[str]) -> str:
             raise InputError("no text: give it as an argument or on standard input")
         data = sys.stdin.buffer.read(MAX_TEXT_CHARS * 4 + 1)
         if len(data) > MAX_TEXT_CHARS * 4:
-            raise InputError(f"the input is too long (more than {MAX_TEXT_CHARS:,} characters); split it into lines "
-                             "and use 'lightspeech render', or pipe it to 'lightspeech say', which reads line by line")
+            raise InputError(
+                f"the input is too long (more than {MAX_TEXT_CHARS:,} characters); split it into lines "
+                "and use 'lightspeech render', or pipe it to 'lightspeech say', which reads line by line"
+            )
         text = decode_input(data, "the input")
     return check_text(text)
 
@@ -194,6 +238,8 @@ def check_text(text: str, where: str = "the text") -> str:
     if not text.strip():
         raise InputError(f"no text: {'the input' if where == 'the text' else where} is empty")
     if len(text) > MAX_TEXT_CHARS:
-        raise InputError(f"{where} is too long ({len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}): "
-                         "split it into lines and use 'lightspeech render'")
+        raise InputError(
+            f"{where} is too long ({len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}): "
+            "split it into lines and use 'lightspeech render'"
+        )
     return text

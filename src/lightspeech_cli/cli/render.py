@@ -11,21 +11,48 @@ import typer
 
 from ..errors import InputError
 from . import app
-from .common import (BACKEND, ENERGY, LEXICON, PITCH, QUIET, RATE, SAMPLE_RATE, SENTENCE_SILENCE, SPEED, THREADS,
-                     VERBOSE, VOCODER, VOICE, VOLUME, AudioFormat, Backend, controls, detail, info, make_synthesizer,
-                     set_verbosity, show_progress)
+from .common import (
+    BACKEND,
+    ENERGY,
+    LEXICON,
+    PITCH,
+    QUIET,
+    RATE,
+    SAMPLE_RATE,
+    SENTENCE_SILENCE,
+    SPEED,
+    THREADS,
+    VERBOSE,
+    VOCODER,
+    VOICE,
+    VOLUME,
+    AudioFormat,
+    Backend,
+    controls,
+    detail,
+    info,
+    make_synthesizer,
+    set_verbosity,
+    show_progress,
+)
 
 
 @app.command()
 def render(
-    input_file: str = typer.Argument(..., metavar="INPUT", help="Text file (one utterance per line), JSON Lines "
-                                     "(.jsonl, .ndjson), or '-' for standard input.", show_default=False),
-    output_dir: Path = typer.Option(..., "--output", "-o", metavar="FOLDER",
-                                    help="Folder for the audio files and manifest.jsonl."),
+    input_file: str = typer.Argument(
+        ...,
+        metavar="INPUT",
+        help="Text file (one utterance per line), JSON Lines (.jsonl, .ndjson), or '-' for standard input.",
+        show_default=False,
+    ),
+    output_dir: Path = typer.Option(
+        ..., "--output", "-o", metavar="FOLDER", help="Folder for the audio files and manifest.jsonl."
+    ),
     paragraphs: bool = typer.Option(False, "--paragraphs", help="One utterance per paragraph (blank-line separated)."),
     json_lines: bool = typer.Option(False, "--jsonl", help="Read the input as JSON Lines whatever its name."),
-    audio_format: AudioFormat = typer.Option(AudioFormat.wav, "--format", "-F", case_sensitive=False,
-                                             help="Audio format of the numbered files."),
+    audio_format: AudioFormat = typer.Option(
+        AudioFormat.wav, "--format", "-F", case_sensitive=False, help="Audio format of the numbered files."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Render everything again, even what is up to date."),
     voice: Optional[str] = VOICE,
     vocoder: Optional[str] = VOCODER,
@@ -61,8 +88,10 @@ def render(
     check_silence(sentence_silence)
     audio.check_sample_rate(sample_rate)
     if audio_format.value != "wav" and f".{audio_format.value}" not in audio.supported_formats():
-        raise InputError(f"this libsndfile cannot write {audio_format.value}; use "
-                         f"{', '.join(f[1:] for f in audio.supported_formats())}")
+        raise InputError(
+            f"this libsndfile cannot write {audio_format.value}; use "
+            f"{', '.join(f[1:] for f in audio.supported_formats())}"
+        )
     path = None if input_file == "-" else Path(input_file)
     content, source = read_input(path)
     is_json_lines = json_lines or (path is not None and path.suffix.lower() in JSON_LINES_SUFFIXES)
@@ -72,8 +101,16 @@ def render(
     progress = ProgressBar(len(jobs)) if show_progress() else None
     try:
         with progress or nullcontext():
-            report = render_jobs(jobs, output_dir, synthesizer, settings, overwrite, sentence_silence, sample_rate,
-                                 progress=progress.update if progress else None)
+            report = render_jobs(
+                jobs,
+                output_dir,
+                synthesizer,
+                settings,
+                overwrite,
+                sentence_silence,
+                sample_rate,
+                progress=progress.update if progress else None,
+            )
     except RenderFailures as failures:
         for line in failures.report.failed:
             detail(f"skipped {line}")
@@ -97,8 +134,10 @@ def lexicon_identity(lexicon: Optional[Path]) -> str:
 
 
 def _summary(report, folder: Path) -> None:
-    info(f"{report.files} files, {report.audio_seconds:.1f} s of audio in {folder} ({report.kept} already there, "
-         f"{report.moved} moved, {report.made} made); real-time factor {report.real_time_factor:.3f}")
+    info(
+        f"{report.files} files, {report.audio_seconds:.1f} s of audio in {folder} ({report.kept} already there, "
+        f"{report.moved} moved, {report.made} made); real-time factor {report.real_time_factor:.3f}"
+    )
 
 
 class ProgressBar:
@@ -108,9 +147,15 @@ class ProgressBar:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("rendering"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                 console=Console(stderr=True))
+        self.progress = Progress(
+            TextColumn("rendering"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
         self.task = self.progress.add_task("rendering", total=total)
 
     def __enter__(self):

@@ -18,21 +18,43 @@ DEFAULT_QUEUE = 64
 
 @app.command()
 def serve(
-    http: Optional[str] = typer.Option(None, "--http", metavar="HOST:PORT", show_default=False,
-                                       help="Serve OpenAI's speech API (POST /v1/audio/speech) and a web page here, "
-                                       "e.g. 127.0.0.1:5000; a bare PORT binds 127.0.0.1."),
-    wyoming: Optional[str] = typer.Option(None, "--wyoming", metavar="tcp://HOST:PORT", show_default=False,
-                                          help="Serve the Wyoming protocol (Home Assistant) here, e.g. "
-                                          "tcp://127.0.0.1:10200; a bare PORT binds 127.0.0.1."),
+    http: Optional[str] = typer.Option(
+        None,
+        "--http",
+        metavar="HOST:PORT",
+        show_default=False,
+        help="Serve OpenAI's speech API (POST /v1/audio/speech) and a web page here, "
+        "e.g. 127.0.0.1:5000; a bare PORT binds 127.0.0.1.",
+    ),
+    wyoming: Optional[str] = typer.Option(
+        None,
+        "--wyoming",
+        metavar="tcp://HOST:PORT",
+        show_default=False,
+        help="Serve the Wyoming protocol (Home Assistant) here, e.g. "
+        "tcp://127.0.0.1:10200; a bare PORT binds 127.0.0.1.",
+    ),
     voice: Optional[str] = VOICE,
     vocoder: Optional[str] = VOCODER,
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, max=256, show_default=False,
-                                          help="Requests spoken at once, one CPU thread each (default: the cores)."),
-    queue: int = typer.Option(DEFAULT_QUEUE, "--queue", min=0, max=100_000,
-                              help="Requests that may wait for a worker; beyond them HTTP answers 503 and Wyoming "
-                              "an error event."),
-    max_chars: int = typer.Option(DEFAULT_MAX_CHARS, "--max-chars", min=1,
-                                  help="The longest text one request may send."),
+    workers: Optional[int] = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        min=1,
+        max=256,
+        show_default=False,
+        help="Requests spoken at once, one CPU thread each (default: the cores).",
+    ),
+    queue: int = typer.Option(
+        DEFAULT_QUEUE,
+        "--queue",
+        min=0,
+        max=100_000,
+        help="Requests that may wait for a worker; beyond them HTTP answers 503 and Wyoming an error event.",
+    ),
+    max_chars: int = typer.Option(
+        DEFAULT_MAX_CHARS, "--max-chars", min=1, help="The longest text one request may send."
+    ),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:

@@ -10,12 +10,39 @@ import typer
 
 from ..errors import InputError
 from . import app
-from .common import (BACKEND, ENERGY, LEXICON, PITCH, QUIET, RATE, SAMPLE_RATE, SENTENCE_SILENCE, SPEED, SSML, THREADS,
-                     VERBOSE, VOCODER, VOICE, VOLUME, Backend, check_text, controls, detail, load_phonemizer,
-                     make_synthesizer, out, read_text, set_verbosity, warn)
+from .common import (
+    BACKEND,
+    ENERGY,
+    LEXICON,
+    PITCH,
+    QUIET,
+    RATE,
+    SAMPLE_RATE,
+    SENTENCE_SILENCE,
+    SPEED,
+    SSML,
+    THREADS,
+    VERBOSE,
+    VOCODER,
+    VOICE,
+    VOLUME,
+    Backend,
+    check_text,
+    controls,
+    detail,
+    load_phonemizer,
+    make_synthesizer,
+    out,
+    read_text,
+    set_verbosity,
+    warn,
+)
 
-WORDS = typer.Argument(None, help="Text to speak (unquoted words are joined); read from standard input when omitted "
-                       "or '-'.", show_default=False)
+WORDS = typer.Argument(
+    None,
+    help="Text to speak (unquoted words are joined); read from standard input when omitted or '-'.",
+    show_default=False,
+)
 
 
 def stdin_lines() -> Iterator[tuple[int, str]]:
@@ -65,11 +92,22 @@ def spoken_lines(synthesizer, lines: Iterator[tuple[int, str]], chosen, silence:
 @app.command()
 def say(
     words: Optional[list[str]] = WORDS,
-    file: Optional[str] = typer.Option(None, "--file", "-f", help="Read the text from this file ('-': standard "
-                                       "input, spoken line by line as it arrives).", show_default=False,
-                                       metavar="FILE"),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file (.wav, .flac, .ogg, .mp3), "
-                                         "or '-' for WAV on stdout.", show_default=False, metavar="FILE"),
+    file: Optional[str] = typer.Option(
+        None,
+        "--file",
+        "-f",
+        help="Read the text from this file ('-': standard input, spoken line by line as it arrives).",
+        show_default=False,
+        metavar="FILE",
+    ),
+    output: Optional[str] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write to this file (.wav, .flac, .ogg, .mp3), or '-' for WAV on stdout.",
+        show_default=False,
+        metavar="FILE",
+    ),
     raw: bool = typer.Option(False, "--raw", help="Write 16-bit mono PCM to stdout, sentence by sentence."),
     voice: Optional[str] = VOICE,
     vocoder: Optional[str] = VOCODER,
@@ -153,8 +191,9 @@ def _read_file(path: Path) -> str:
 def phonemize(
     words: Optional[list[str]] = WORDS,
     lexicon: Optional[Path] = LEXICON,
-    show_words: bool = typer.Option(False, "--words", help="Also show each word, its phonemes and where they came "
-                                    "from."),
+    show_words: bool = typer.Option(
+        False, "--words", help="Also show each word, its phonemes and where they came from."
+    ),
     ssml: Optional[bool] = SSML,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,

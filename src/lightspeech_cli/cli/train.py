@@ -14,10 +14,15 @@ from .common import QUIET, VERBOSE, info, set_verbosity, show_progress
 
 train_app = sub_app("Train a voice by distillation from the hibari-tts teacher (needs the '.[train]' extra).")
 app.add_typer(train_app, name="train")
-WORKDIR = typer.Argument(..., help="Training folder: corpus/, features/, run/ and vocoder/ live here.",
-                         show_default=False)
-RUN = typer.Option("run", "--run", help="Subfolder of the training folder for this model's checkpoint and log, "
-                   "so several architectures can train on one corpus.")
+WORKDIR = typer.Argument(
+    ..., help="Training folder: corpus/, features/, run/ and vocoder/ live here.", show_default=False
+)
+RUN = typer.Option(
+    "run",
+    "--run",
+    help="Subfolder of the training folder for this model's checkpoint and log, "
+    "so several architectures can train on one corpus.",
+)
 
 
 def _checked_threads(threads: int) -> int:
@@ -39,8 +44,14 @@ class Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
             from rich.progress import Progress as Bar
 
-            self.bar = Bar(TextColumn(description), BarColumn(), MofNCompleteColumn(), TextColumn("eta"),
-                           TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
+            self.bar = Bar(
+                TextColumn(description),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
+            )
             self.task = self.bar.add_task(description, total=total, status="")
 
     def __enter__(self):
@@ -65,12 +76,18 @@ def _torch_threads(threads: int) -> None:
 @train_app.command("corpus")
 def train_corpus(
     workdir: Path = WORKDIR,
-    sentences: int = typer.Option(6000, "--sentences", min=1, max=10_000_000, help="How many sentences the teacher "
-                                  "reads."),
+    sentences: int = typer.Option(
+        6000, "--sentences", min=1, max=10_000_000, help="How many sentences the teacher reads."
+    ),
     seed: int = typer.Option(0, "--seed", help="Picks and orders the sentences."),
-    heldout: Optional[Path] = typer.Option(None, "--heldout", help="Sentences (one a line) to hold out for "
-                                           "validation and benchmarks, never trained on; by default the last 150 "
-                                           "utterances.", show_default=False),
+    heldout: Optional[Path] = typer.Option(
+        None,
+        "--heldout",
+        help="Sentences (one a line) to hold out for "
+        "validation and benchmarks, never trained on; by default the last 150 "
+        "utterances.",
+        show_default=False,
+    ),
     threads: int = typer.Option(1, "--threads", "-t", callback=_checked_threads, help="Teacher threads."),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
@@ -90,8 +107,13 @@ def train_corpus(
         held = [line.strip() for line in decode_input(data, str(heldout)).splitlines() if line.strip()]
     texts = training_sentences(sentences, seed, exclude=frozenset(held or ()))
     with Progress(len(texts), "teacher") as progress:
-        total = build_corpus(texts, workdir / "corpus", threads=threads, heldout=held,
-                             progress=lambda done, total: progress.update(done, total))
+        total = build_corpus(
+            texts,
+            workdir / "corpus",
+            threads=threads,
+            heldout=held,
+            progress=lambda done, total: progress.update(done, total),
+        )
     info(f"{total} utterances in {workdir / 'corpus'}")
 
 
@@ -102,8 +124,9 @@ def train_features(workdir: Path = WORKDIR, quiet: bool = QUIET, verbose: bool =
 
     set_verbosity(quiet, verbose)
     with Progress(0, "features") as progress:
-        stats = extract_features(workdir / "corpus", workdir / "features",
-                                 progress=lambda done, total: progress.update(done, total))
+        stats = extract_features(
+            workdir / "corpus", workdir / "features", progress=lambda done, total: progress.update(done, total)
+        )
     info(json.dumps(stats))
 
 
@@ -111,10 +134,12 @@ def train_features(workdir: Path = WORKDIR, quiet: bool = QUIET, verbose: bool =
 def train_fit(
     workdir: Path = WORKDIR,
     arch: str = typer.Option("lightspeech", "--arch", help="Architecture preset or description."),
-    steps: int = typer.Option(10000, "--steps", min=1, max=100_000_000, help="Train until this step (resumes from "
-                              "run/)."),
-    max_frames: int = typer.Option(6000, "--max-frames", min=100, max=1_000_000, help="Frames per batch, padding "
-                                   "included."),
+    steps: int = typer.Option(
+        10000, "--steps", min=1, max=100_000_000, help="Train until this step (resumes from run/)."
+    ),
+    max_frames: int = typer.Option(
+        6000, "--max-frames", min=100, max=1_000_000, help="Frames per batch, padding included."
+    ),
     lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
     run: str = RUN,
     threads: int = THREADS,
@@ -127,16 +152,26 @@ def train_fit(
     set_verbosity(quiet, verbose)
     _torch_threads(threads)
     with Progress(steps, "fit") as progress:
-        last = fit_workdir(workdir, arch, steps, max_frames, lr, run, progress=lambda step, values: progress.update(
-            step, status=f"mel {values['mel']:.3f} dur {values['duration']:.3f}"))
+        last = fit_workdir(
+            workdir,
+            arch,
+            steps,
+            max_frames,
+            lr,
+            run,
+            progress=lambda step, values: progress.update(
+                step, status=f"mel {values['mel']:.3f} dur {values['duration']:.3f}"
+            ),
+        )
     info(f"validation: {json.dumps(last)}")
 
 
 @train_app.command("export")
 def train_export(
     workdir: Path = WORKDIR,
-    output: Path = typer.Option(..., "--output", "-o", help="Voice folder to write (new, or a voice folder to "
-                                "replace)."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Voice folder to write (new, or a voice folder to replace)."
+    ),
     name: str = typer.Option("en-us-lightspeech", "--name", help="The voice's name."),
     sentences: Optional[int] = typer.Option(None, "--sentences", help="For the model card: the corpus size asked for."),
     vocoder: str = typer.Option("en-us-istft", "--vocoder", help="The voice's default vocoder (checked to load)."),
@@ -155,15 +190,26 @@ def train_export(
 @train_app.command("vocoder")
 def train_vocoder(
     workdir: Path = WORKDIR,
-    voice: Optional[str] = typer.Option(None, "--voice", "-v", help="Voice whose predicted mels the vocoder also "
-                                        "learns from."),
-    steps: int = typer.Option(30000, "--steps", min=1, max=100_000_000, help="Train until this step (resumes from "
-                              "vocoder/)."),
+    voice: Optional[str] = typer.Option(
+        None, "--voice", "-v", help="Voice whose predicted mels the vocoder also learns from."
+    ),
+    steps: int = typer.Option(
+        30000, "--steps", min=1, max=100_000_000, help="Train until this step (resumes from vocoder/)."
+    ),
     lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
-    adversarial: bool = typer.Option(False, "--adversarial", help="Train against multi-period and multi-resolution "
-                                     "discriminators too (fine-tuning; they continue from the checkpoint)."),
-    predicted_share: float = typer.Option(0.5, "--predicted-share", min=0.0, max=1.0, help="Share of input mels that "
-                                          "are the voice's own predictions rather than the teacher's."),
+    adversarial: bool = typer.Option(
+        False,
+        "--adversarial",
+        help="Train against multi-period and multi-resolution "
+        "discriminators too (fine-tuning; they continue from the checkpoint).",
+    ),
+    predicted_share: float = typer.Option(
+        0.5,
+        "--predicted-share",
+        min=0.0,
+        max=1.0,
+        help="Share of input mels that are the voice's own predictions rather than the teacher's.",
+    ),
     threads: int = THREADS,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
@@ -178,9 +224,17 @@ def train_vocoder(
     _torch_threads(threads)
     acoustic_model = find_voice(voice).load_model()
     with Progress(steps, "vocoder") as progress:
-        last = fit_vocoder(workdir, acoustic_model, steps, peak_lr=lr, adversarial=adversarial,
-                           predicted_share=predicted_share, progress=lambda step, values: progress.update(
-            step, status=f"mel {values['mel']:.3f} phase {values['phase']:.3f}"))
+        last = fit_vocoder(
+            workdir,
+            acoustic_model,
+            steps,
+            peak_lr=lr,
+            adversarial=adversarial,
+            predicted_share=predicted_share,
+            progress=lambda step, values: progress.update(
+                step, status=f"mel {values['mel']:.3f} phase {values['phase']:.3f}"
+            ),
+        )
     info(f"last log entry: {json.dumps(last)}")
 
 

@@ -58,8 +58,13 @@ def voices_list(as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBO
         where = "installed"
         if not (folder / "config.json").is_file():
             folder, where = embedded_voices_dir() / name, "embedded"
-        row = {"name": name, "size": folder_size(folder), "quality": quality.get(name, ""),
-               "status": where + (", default" if name == DEFAULT_VOICE else ""), "folder": str(folder)}
+        row = {
+            "name": name,
+            "size": folder_size(folder),
+            "quality": quality.get(name, ""),
+            "status": where + (", default" if name == DEFAULT_VOICE else ""),
+            "folder": str(folder),
+        }
         try:
             voice = Voice(folder)
             row.update(language=voice.config.language, licence=voice.config.licence)
@@ -69,14 +74,24 @@ def voices_list(as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBO
     names = {row["name"] for row in listed}
     for entry in entries:
         if entry.name not in names:
-            listed.append({"name": entry.name, "language": entry.language, "size": entry.size,
-                           "quality": entry.quality, "licence": entry.licence, "status": "available", "folder": None})
+            listed.append(
+                {
+                    "name": entry.name,
+                    "language": entry.language,
+                    "size": entry.size,
+                    "quality": entry.quality,
+                    "licence": entry.licence,
+                    "status": "available",
+                    "folder": None,
+                }
+            )
     if as_json:
         out(json.dumps(listed, indent=2))
         return
-    print_table(["name", "language", "size", "quality", "licence", "status"],
-                [[r["name"], r["language"], _megabytes(r["size"]), r["quality"], r["licence"], r["status"]]
-                 for r in listed])
+    print_table(
+        ["name", "language", "size", "quality", "licence", "status"],
+        [[r["name"], r["language"], _megabytes(r["size"]), r["quality"], r["licence"], r["status"]] for r in listed],
+    )
 
 
 @voices_app.command("info")
@@ -101,8 +116,12 @@ def voices_info(name: str = NAME, as_json: bool = JSON, quiet: bool = QUIET, ver
     if card_path.is_file():
         card = read_limited(card_path, MAX_ARCHIVE_MEMBER, str(card_path)).decode("utf-8", errors="replace")
     if as_json:  # JSON escapes control characters itself
-        out(json.dumps({"folder": str(voice.folder), "installed": True, "config": voice.config.to_dict(),
-                        "model_card": card}, indent=2))
+        out(
+            json.dumps(
+                {"folder": str(voice.folder), "installed": True, "config": voice.config.to_dict(), "model_card": card},
+                indent=2,
+            )
+        )
         return
     out(json.dumps(voice.config.to_dict(), indent=2))
     if card:
@@ -120,8 +139,15 @@ def voices_pull(name: str = NAME, quiet: bool = QUIET, verbose: bool = VERBOSE) 
         from rich.console import Console
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-        with Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                      TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        with Progress(
+            "{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
             task = bar.add_task(name, total=entry.size)
             voice = pull(name, report=lambda done, total: bar.update(task, completed=done))
     else:

@@ -28,8 +28,9 @@ def sinusoid_positions(length: int, channels: int, device: torch.device) -> torc
     """[length, channels]: sine in the even channels, cosine in the odd ones. Built by
     interleaving rather than by slice assignment, which ONNX makes a slow ScatterND."""
     position = torch.arange(length, device=device, dtype=torch.float32).unsqueeze(1)
-    frequency = torch.exp(torch.arange(0, channels, 2, device=device, dtype=torch.float32)
-                          * (-math.log(10000.0) / channels))
+    frequency = torch.exp(
+        torch.arange(0, channels, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / channels)
+    )
     angles = position * frequency
     return torch.stack([torch.sin(angles), torch.cos(angles)], dim=-1).reshape(length, channels)
 
@@ -68,8 +69,10 @@ class VariancePredictor(nn.Module):
         blocks = []
         for _ in range(2):
             if kind == "sep":
-                convs = [nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2, groups=hidden),
-                         nn.Conv1d(hidden, hidden, 1)]
+                convs = [
+                    nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2, groups=hidden),
+                    nn.Conv1d(hidden, hidden, 1),
+                ]
             else:
                 convs = [nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2)]
             blocks.append(nn.Sequential(*convs, nn.ReLU(), Transposed(nn.LayerNorm(hidden)), nn.Dropout(dropout)))
@@ -121,9 +124,10 @@ class PostNet(nn.Module):
         layers = []
         for i in range(5):
             last = i == 4
-            layers += [nn.Conv1d(n_mels if i == 0 else channels, n_mels if last else channels, kernel,
-                                 padding=kernel // 2),
-                       nn.BatchNorm1d(n_mels if last else channels)]
+            layers += [
+                nn.Conv1d(n_mels if i == 0 else channels, n_mels if last else channels, kernel, padding=kernel // 2),
+                nn.BatchNorm1d(n_mels if last else channels),
+            ]
             if not last:
                 layers.append(nn.Tanh())
             layers.append(nn.Dropout(dropout))
@@ -147,8 +151,11 @@ class AcousticModel(nn.Module):
         self.energy_predictor = VariancePredictor(hidden, arch.predictor, config.predictor_kernel, config.dropout)
         self.pitch_embedding = nn.Embedding(config.variance_bins, hidden)
         self.energy_embedding = nn.Embedding(config.variance_bins, hidden)
-        self.register_buffer("bin_edges", torch.linspace(config.variance_min, config.variance_max,
-                                                         config.variance_bins - 1), persistent=False)
+        self.register_buffer(
+            "bin_edges",
+            torch.linspace(config.variance_min, config.variance_max, config.variance_bins - 1),
+            persistent=False,
+        )
         self.length_regulator = LengthRegulator()
         self.decoder = LayerStack(arch.decoder, hidden, config.dropout)
         self.mel_projection = nn.Linear(hidden, config.n_mels)
@@ -157,11 +164,13 @@ class AcousticModel(nn.Module):
         self.energy_log_std = config.energy_log_std
 
     def _variance_embeddings(self, pitch: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
-        return (self.pitch_embedding(torch.bucketize(pitch, self.bin_edges))
-                + self.energy_embedding(torch.bucketize(energy, self.bin_edges)))
+        return self.pitch_embedding(torch.bucketize(pitch, self.bin_edges)) + self.energy_embedding(
+            torch.bucketize(energy, self.bin_edges)
+        )
 
-    def forward(self, ids: torch.Tensor, speed: torch.Tensor, pitch_factor: torch.Tensor,
-                energy_factor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, ids: torch.Tensor, speed: torch.Tensor, pitch_factor: torch.Tensor, energy_factor: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Inference: ids [B, T] (0 = padding), factors (scalars, or [B, T] per phoneme)
         -> mel [B, F, n_mels], durations [B, T]."""
         mask = (ids != 0).unsqueeze(-1).to(torch.float32)
@@ -178,8 +187,9 @@ class AcousticModel(nn.Module):
             mel = self.postnet(mel, frame_mask)
         return mel, durations
 
-    def training_forward(self, ids: torch.Tensor, durations: torch.Tensor, pitch: torch.Tensor,
-                         energy: torch.Tensor) -> dict[str, torch.Tensor]:
+    def training_forward(
+        self, ids: torch.Tensor, durations: torch.Tensor, pitch: torch.Tensor, energy: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """Teacher forcing: the targets' durations, pitch and energy drive the decoder,
         while the predictors learn to predict them."""
         mask = (ids != 0).unsqueeze(-1).to(torch.float32)

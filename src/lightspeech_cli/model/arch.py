@@ -65,15 +65,19 @@ class Architecture:
             raise ValueError("an architecture needs at least one encoder and one decoder layer")
         if max(len(self.encoder), len(self.decoder)) > MAX_LAYERS:
             raise ValueError(f"an encoder or decoder has at most {MAX_LAYERS} layers")
-        layer_parameters = sum(operation_parameters(op, self.hidden)
-                               for layer in self.encoder + self.decoder for op in layer.split("+"))
+        layer_parameters = sum(
+            operation_parameters(op, self.hidden) for layer in self.encoder + self.decoder for op in layer.split("+")
+        )
         if layer_parameters > MAX_LAYER_PARAMETERS:
-            raise ValueError(f"the layers would hold {layer_parameters:,} parameters; at most "
-                             f"{MAX_LAYER_PARAMETERS:,} are allowed")
+            raise ValueError(
+                f"the layers would hold {layer_parameters:,} parameters; at most {MAX_LAYER_PARAMETERS:,} are allowed"
+            )
 
     def __str__(self) -> str:
-        return (f"{' '.join(self.encoder)} | {' '.join(self.decoder)} "
-                f"hidden={self.hidden} predictor={self.predictor} postnet={int(self.postnet)}")
+        return (
+            f"{' '.join(self.encoder)} | {' '.join(self.decoder)} "
+            f"hidden={self.hidden} predictor={self.predictor} postnet={int(self.postnet)}"
+        )
 
     def with_hidden(self, hidden: int) -> "Architecture":
         return replace(self, hidden=hidden)
@@ -87,8 +91,10 @@ class Architecture:
         if text in PRESETS:
             return PRESETS[text]
         if text.count("|") != 1:
-            raise ValueError(f"an architecture is a preset ({', '.join(PRESETS)}) or "
-                             f"'ENCODER LAYERS | DECODER LAYERS [hidden=N] [predictor=conv|sep]', not {text!r}")
+            raise ValueError(
+                f"an architecture is a preset ({', '.join(PRESETS)}) or "
+                f"'ENCODER LAYERS | DECODER LAYERS [hidden=N] [predictor=conv|sep]', not {text!r}"
+            )
         encoder_part, decoder_part = text.split("|")
         settings = {}
         decoder = []
@@ -105,8 +111,13 @@ class Architecture:
             raise ValueError(f"hidden must be a number, not {settings['hidden']!r}")
         if settings.get("postnet", "0") not in ("0", "1"):
             raise ValueError(f"postnet must be 0 or 1, not {settings['postnet']!r}")
-        return cls(tuple(encoder_part.split()), tuple(decoder), hidden=int(settings.get("hidden", 256)),
-                   predictor=settings.get("predictor", "sep"), postnet=settings.get("postnet") == "1")
+        return cls(
+            tuple(encoder_part.split()),
+            tuple(decoder),
+            hidden=int(settings.get("hidden", 256)),
+            predictor=settings.get("predictor", "sep"),
+            postnet=settings.get("postnet") == "1",
+        )
 
 
 PRESETS = {
@@ -114,6 +125,7 @@ PRESETS = {
     # on each side, convolutional variance predictors, a post-net.
     "fastspeech2": Architecture(("att2+ffn",) * 4, ("att2+ffn",) * 4, hidden=256, predictor="conv", postnet=True),
     # The architecture LightSpeech's search found (paper, Table 3).
-    "lightspeech": Architecture(("sep5", "sep25", "sep13", "sep9"), ("sep17", "sep21", "sep9", "sep13"),
-                                hidden=256, predictor="sep"),
+    "lightspeech": Architecture(
+        ("sep5", "sep25", "sep13", "sep9"), ("sep17", "sep21", "sep9", "sep13"), hidden=256, predictor="sep"
+    ),
 }

@@ -27,8 +27,9 @@ class PeriodDiscriminator(nn.Module):
         super().__init__()
         self.period = period
         widths = (1,) + channels
-        self.convs = nn.ModuleList(weight_norm(nn.Conv2d(a, b, (5, 1), (3, 1), padding=(2, 0)))
-                                   for a, b in zip(widths, widths[1:]))
+        self.convs = nn.ModuleList(
+            weight_norm(nn.Conv2d(a, b, (5, 1), (3, 1), padding=(2, 0))) for a, b in zip(widths, widths[1:])
+        )
         self.convs.append(weight_norm(nn.Conv2d(channels[-1], channels[-1], (5, 1), padding=(2, 0))))
         self.post = weight_norm(nn.Conv2d(channels[-1], 1, (3, 1), padding=(1, 0)))
 
@@ -50,13 +51,15 @@ class ResolutionDiscriminator(nn.Module):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
-        self.convs = nn.ModuleList([
-            weight_norm(nn.Conv2d(1, channels, (3, 9), padding=(1, 4))),
-            weight_norm(nn.Conv2d(channels, channels, (3, 9), stride=(1, 2), padding=(1, 4))),
-            weight_norm(nn.Conv2d(channels, channels, (3, 9), stride=(1, 2), padding=(1, 4))),
-            weight_norm(nn.Conv2d(channels, channels, (3, 9), stride=(1, 2), padding=(1, 4))),
-            weight_norm(nn.Conv2d(channels, channels, (3, 3), padding=(1, 1))),
-        ])
+        self.convs = nn.ModuleList(
+            [
+                weight_norm(nn.Conv2d(1, channels, (3, 9), padding=(1, 4))),
+                weight_norm(nn.Conv2d(channels, channels, (3, 9), stride=(1, 2), padding=(1, 4))),
+                weight_norm(nn.Conv2d(channels, channels, (3, 9), stride=(1, 2), padding=(1, 4))),
+                weight_norm(nn.Conv2d(channels, channels, (3, 9), stride=(1, 2), padding=(1, 4))),
+                weight_norm(nn.Conv2d(channels, channels, (3, 3), padding=(1, 1))),
+            ]
+        )
         self.post = weight_norm(nn.Conv2d(channels, 1, (3, 3), padding=(1, 1)))
 
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -72,8 +75,9 @@ class ResolutionDiscriminator(nn.Module):
 class Discriminators(nn.Module):
     def __init__(self):
         super().__init__()
-        self.members = nn.ModuleList([PeriodDiscriminator(p) for p in PERIODS]
-                                     + [ResolutionDiscriminator(n, h) for n, h in RESOLUTIONS])
+        self.members = nn.ModuleList(
+            [PeriodDiscriminator(p) for p in PERIODS] + [ResolutionDiscriminator(n, h) for n, h in RESOLUTIONS]
+        )
 
     def forward(self, wave: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
         return [member(wave) for member in self.members]
@@ -81,7 +85,7 @@ class Discriminators(nn.Module):
 
 def discriminator_loss(real: list, fake: list) -> torch.Tensor:
     """LSGAN: real scores toward 1, generated toward 0."""
-    return sum(torch.mean((1 - r) ** 2) + torch.mean(f ** 2) for (r, _), (f, _) in zip(real, fake))
+    return sum(torch.mean((1 - r) ** 2) + torch.mean(f**2) for (r, _), (f, _) in zip(real, fake))
 
 
 def adversarial_loss(fake: list) -> torch.Tensor:

@@ -32,21 +32,42 @@ def _acoustic_example() -> tuple:
     return (torch.randint(1, 10, (1, 12)), ones, ones, ones)
 
 
-def _export(module: torch.nn.Module, inputs: tuple, path: Path, names: list[str], outputs: list[str],
-            axes: dict) -> None:
+def _export(
+    module: torch.nn.Module, inputs: tuple, path: Path, names: list[str], outputs: list[str], axes: dict
+) -> None:
     with atomic_write(path) as f, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes, which are dynamic axes here
-        torch.onnx.export(module.eval(), inputs, f, input_names=names, output_names=outputs, dynamic_axes=axes,
-                          dynamo=False, opset_version=ONNX_OPSET)
+        torch.onnx.export(
+            module.eval(),
+            inputs,
+            f,
+            input_names=names,
+            output_names=outputs,
+            dynamic_axes=axes,
+            dynamo=False,
+            opset_version=ONNX_OPSET,
+        )
 
 
 def export_acoustic(model: torch.nn.Module, path: Path) -> None:
     """ids [B, T]; speed, pitch, energy factors [B, T] (one per phoneme, so SSML can change
     part of a sentence) -> mel [B, F, n_mels], durations [B, T]."""
     per_phoneme = {0: "batch", 1: "phonemes"}
-    _export(model, _acoustic_example(), path, ["ids", "speed", "pitch", "energy"], ["mel", "durations"],
-            {"ids": per_phoneme, "speed": per_phoneme, "pitch": per_phoneme, "energy": per_phoneme,
-             "mel": {0: "batch", 1: "frames"}, "durations": per_phoneme})
+    _export(
+        model,
+        _acoustic_example(),
+        path,
+        ["ids", "speed", "pitch", "energy"],
+        ["mel", "durations"],
+        {
+            "ids": per_phoneme,
+            "speed": per_phoneme,
+            "pitch": per_phoneme,
+            "energy": per_phoneme,
+            "mel": {0: "batch", 1: "frames"},
+            "durations": per_phoneme,
+        },
+    )
 
 
 class _IstftNetwork(torch.nn.Module):
@@ -63,15 +84,30 @@ class _IstftNetwork(torch.nn.Module):
 def export_istft_network(vocoder: torch.nn.Module, path: Path) -> None:
     """mel [B, T, n_mels] -> log amplitude, phase [B, T, n_fft/2 + 1]."""
     n_mels = vocoder.config.n_mels
-    _export(_IstftNetwork(vocoder), (torch.zeros(1, 20, n_mels),), path, ["mel"], ["log_amplitude", "phase"],
-            {"mel": {0: "batch", 1: "frames"}, "log_amplitude": {0: "batch", 1: "frames"},
-             "phase": {0: "batch", 1: "frames"}})
+    _export(
+        _IstftNetwork(vocoder),
+        (torch.zeros(1, 20, n_mels),),
+        path,
+        ["mel"],
+        ["log_amplitude", "phase"],
+        {
+            "mel": {0: "batch", 1: "frames"},
+            "log_amplitude": {0: "batch", 1: "frames"},
+            "phase": {0: "batch", 1: "frames"},
+        },
+    )
 
 
 def export_waveform_vocoder(vocoder: torch.nn.Module, path: Path, n_mels: int = 80) -> None:
     """A vocoder whole (HiFi-GAN): mel [B, T, n_mels] -> wave [B, T * hop]."""
-    _export(vocoder, (torch.zeros(1, 20, n_mels),), path, ["mel"], ["wave"],
-            {"mel": {0: "batch", 1: "frames"}, "wave": {0: "batch", 1: "samples"}})
+    _export(
+        vocoder,
+        (torch.zeros(1, 20, n_mels),),
+        path,
+        ["mel"],
+        ["wave"],
+        {"mel": {0: "batch", 1: "frames"}, "wave": {0: "batch", 1: "samples"}},
+    )
 
 
 def compile_torchscript(module: torch.nn.Module, kind: str, path: Path, n_mels: int = 80) -> None:
@@ -94,6 +130,7 @@ def load_torchscript(path: Path) -> torch.nn.Module:
 
 def torch_runner(module: torch.nn.Module) -> Runner:
     """A torch module (eager or TorchScript) behind numpy in, numpy out."""
+
     def run(*inputs: np.ndarray) -> tuple:
         with torch.inference_mode():
             out = module(*(torch.from_numpy(np.ascontiguousarray(x)) for x in inputs))
@@ -102,8 +139,9 @@ def torch_runner(module: torch.nn.Module) -> Runner:
     return run
 
 
-def save_voice(folder: Path, config, model: torch.nn.Module, model_card: str = "",
-               extra_files: dict[str, str] | None = None):
+def save_voice(
+    folder: Path, config, model: torch.nn.Module, model_card: str = "", extra_files: dict[str, str] | None = None
+):
     """Write a format-2 voice folder: config, weights, the model compiled to ONNX, its card.
     Written into a staging folder beside `folder`, then renamed: never half a voice; an
     existing `folder` is replaced only if it holds nothing but a voice's files."""
@@ -112,7 +150,15 @@ def save_voice(folder: Path, config, model: torch.nn.Module, model_card: str = "
     from safetensors.torch import save_file
 
     from ..paths import replaced_folder
-    from ..runtime.voice import CONFIG_FILE, CURRENT_FORMAT, MODEL_CARD_FILE, ONNX_FILE, VOICE_FILES, WEIGHTS_FILE, Voice
+    from ..runtime.voice import (
+        CONFIG_FILE,
+        CURRENT_FORMAT,
+        MODEL_CARD_FILE,
+        ONNX_FILE,
+        VOICE_FILES,
+        WEIGHTS_FILE,
+        Voice,
+    )
 
     config.format = CURRENT_FORMAT
     with replaced_folder(folder, VOICE_FILES) as staging:

@@ -25,10 +25,10 @@ class ResBlock(nn.Module):
 
     def __init__(self, channels: int, kernel: int, dilations: list[int]):
         super().__init__()
-        self.convs1 = nn.ModuleList(nn.Conv1d(channels, channels, kernel, dilation=d, padding=(kernel * d - d) // 2)
-                                    for d in dilations)
-        self.convs2 = nn.ModuleList(nn.Conv1d(channels, channels, kernel, padding=(kernel - 1) // 2)
-                                    for _ in dilations)
+        self.convs1 = nn.ModuleList(
+            nn.Conv1d(channels, channels, kernel, dilation=d, padding=(kernel * d - d) // 2) for d in dilations
+        )
+        self.convs2 = nn.ModuleList(nn.Conv1d(channels, channels, kernel, padding=(kernel - 1) // 2) for _ in dilations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for dilated, plain in zip(self.convs1, self.convs2):
@@ -49,8 +49,9 @@ class HifiGanGenerator(nn.Module):
         self.ups = nn.ModuleList()
         self.resblocks = nn.ModuleList()
         for i, (rate, kernel) in enumerate(zip(config["upsample_rates"], config["upsample_kernel_sizes"])):
-            self.ups.append(nn.ConvTranspose1d(channels >> i, channels >> (i + 1), kernel, rate,
-                                               padding=(kernel - rate) // 2))
+            self.ups.append(
+                nn.ConvTranspose1d(channels >> i, channels >> (i + 1), kernel, rate, padding=(kernel - rate) // 2)
+            )
             for k, dilations in zip(config["resblock_kernel_sizes"], config["resblock_dilation_sizes"]):
                 self.resblocks.append(ResBlock(channels >> (i + 1), k, dilations))
         self.conv_post = nn.Conv1d(channels >> len(self.ups), 1, 7, padding=3)
@@ -60,7 +61,7 @@ class HifiGanGenerator(nn.Module):
         x = self.conv_pre(mel.transpose(1, 2))
         for i, up in enumerate(self.ups):
             x = up(F.leaky_relu(x, LEAKY_SLOPE))
-            blocks = self.resblocks[i * self.n_kernels:(i + 1) * self.n_kernels]
+            blocks = self.resblocks[i * self.n_kernels : (i + 1) * self.n_kernels]
             total = blocks[0](x)
             for block in blocks[1:]:
                 total = total + block(x)

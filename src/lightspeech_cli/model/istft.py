@@ -56,8 +56,10 @@ class IstftVocoder(nn.Module):
         self.left_pad = (config.n_fft - config.hop_length) // 2
         self.embed = nn.Conv1d(config.n_mels, config.channels, config.kernel_size, padding=config.kernel_size // 2)
         self.embed_norm = nn.LayerNorm(config.channels, eps=1e-6)
-        self.blocks = nn.ModuleList(ConvNeXtBlock(config.channels, config.hidden, config.kernel_size,
-                                                  1.0 / config.layers) for _ in range(config.layers))
+        self.blocks = nn.ModuleList(
+            ConvNeXtBlock(config.channels, config.hidden, config.kernel_size, 1.0 / config.layers)
+            for _ in range(config.layers)
+        )
         self.final_norm = nn.LayerNorm(config.channels, eps=1e-6)
         self.head = nn.Linear(config.channels, config.n_fft + 2)  # log amplitude and phase per bin
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
@@ -88,10 +90,10 @@ class IstftVocoder(nn.Module):
         spectrum = torch.complex(amplitude * torch.cos(phase), amplitude * torch.sin(phase))
         frames = torch.fft.irfft(spectrum, n=self.config.n_fft, dim=-1) * self.window
         wave = self.overlap_add(frames)
-        envelope = self.overlap_add((self.window ** 2).expand(1, frames.shape[1], -1))
+        envelope = self.overlap_add((self.window**2).expand(1, frames.shape[1], -1))
         n_samples = frames.shape[1] * self.hop_length
-        wave = wave[:, self.left_pad:self.left_pad + n_samples]
-        return wave / envelope[:, self.left_pad:self.left_pad + n_samples].clamp(min=1e-3)
+        wave = wave[:, self.left_pad : self.left_pad + n_samples]
+        return wave / envelope[:, self.left_pad : self.left_pad + n_samples].clamp(min=1e-3)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """mel [B, frames, n_mels] (natural log) -> wave [B, frames * hop]."""
@@ -129,6 +131,7 @@ def load_istft_vocoder(vocoder: VocoderFolder) -> IstftVocoder:
         model.load_state_dict(load_file(vocoder.weights_path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise VoiceError(f"vocoder {vocoder.name}: {vocoder.weights_path} is corrupt or does not fit "
-                         f"({first})") from None
+        raise VoiceError(
+            f"vocoder {vocoder.name}: {vocoder.weights_path} is corrupt or does not fit ({first})"
+        ) from None
     return model.eval()

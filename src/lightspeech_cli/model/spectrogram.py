@@ -30,8 +30,7 @@ class MelSpectrogram(torch.nn.Module):
         c = self.config
         padding = (c.n_fft - c.hop_length) // 2
         wave = torch.nn.functional.pad(wave.unsqueeze(1), (padding, padding), mode="reflect").squeeze(1)
-        spectrum = torch.stft(wave, c.n_fft, c.hop_length, c.win_length, self.window, center=False,
-                              return_complex=True)
-        magnitude = torch.sqrt(spectrum.real ** 2 + spectrum.imag ** 2 + 1e-9)
+        spectrum = torch.stft(wave, c.n_fft, c.hop_length, c.win_length, self.window, center=False, return_complex=True)
+        magnitude = torch.sqrt(spectrum.real**2 + spectrum.imag**2 + 1e-9)
         mel = torch.log(torch.clamp(self.filterbank @ magnitude, min=1e-5))
         return mel.transpose(1, 2)

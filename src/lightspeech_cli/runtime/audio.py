@@ -24,8 +24,12 @@ from ..errors import AudioDeviceError, InputError, OutputError
 from ..paths import atomic_write, check_replaceable, write_target
 
 # extension: (libsndfile format, subtype); MP3 only where the installed libsndfile has it.
-FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
-           ".mp3": ("MP3", "MPEG_LAYER_III")}
+FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
 SAMPLE_RATES = (8000, 192000)
 # One hour: far beyond any one utterance, and small enough to hold in memory and encode
 # (about 320 MB as float32 at 22050 Hz).
@@ -53,11 +57,13 @@ def check_output_path(path: Path) -> None:
     """Fail before synthesis, not after, when the output cannot be written."""
     extension = path.suffix.lower()
     if extension not in FORMATS:
-        raise InputError(f"cannot write {path}: unknown audio format {extension or '(none)'!r}; "
-                         f"use {', '.join(supported_formats())}")
+        raise InputError(
+            f"cannot write {path}: unknown audio format {extension or '(none)'!r}; use {', '.join(supported_formats())}"
+        )
     if extension not in supported_formats():
-        raise InputError(f"cannot write {path}: this libsndfile cannot write {extension}; "
-                         f"use {', '.join(supported_formats())}")
+        raise InputError(
+            f"cannot write {path}: this libsndfile cannot write {extension}; use {', '.join(supported_formats())}"
+        )
     target = write_target(path)
     folder = target.parent
     if not os.path.isdir(folder):
@@ -105,8 +111,10 @@ def collect(chunks: Iterable[np.ndarray], rate: int, what: str = "the audio") ->
     for chunk in chunks:
         total += len(chunk)
         if total > MAX_OUTPUT_SECONDS * rate:
-            raise InputError(f"{what} would be longer than {MAX_OUTPUT_SECONDS / 60:g} minutes, the most one file "
-                             "holds; split the text into shorter pieces (raw output and playback have no limit)")
+            raise InputError(
+                f"{what} would be longer than {MAX_OUTPUT_SECONDS / 60:g} minutes, the most one file "
+                "holds; split the text into shorter pieces (raw output and playback have no limit)"
+            )
         pieces.append(chunk)
     return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
 
@@ -160,13 +168,14 @@ def play(chunks: Iterable[np.ndarray], stream) -> None:
 
 def open_output_stream(sample_rate: int):
     """The speaker, checked before any synthesis so a missing device fails fast."""
-    hint = "write a file instead with -o out.wav, or pipe raw audio with --raw | aplay -f S16_LE -r " \
-           f"{sample_rate}"
+    hint = f"write a file instead with -o out.wav, or pipe raw audio with --raw | aplay -f S16_LE -r {sample_rate}"
     try:
         import sounddevice
     except OSError:
-        raise AudioDeviceError("cannot play audio: the PortAudio library is not installed (Debian and Ubuntu: "
-                               f"apt install libportaudio2); {hint}") from None
+        raise AudioDeviceError(
+            "cannot play audio: the PortAudio library is not installed (Debian and Ubuntu: "
+            f"apt install libportaudio2); {hint}"
+        ) from None
     try:
         sounddevice.check_output_settings(samplerate=sample_rate, channels=1, dtype="float32")
         return sounddevice.OutputStream(samplerate=sample_rate, channels=1, dtype="float32")

@@ -50,7 +50,7 @@ def overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     out = np.zeros((*batch, (count + overlap - 1) * hop), frames.dtype)
     pieces = frames.reshape(*batch, count, overlap, hop)
     for k in range(overlap):
-        out[..., k * hop:(k + count) * hop] += pieces[..., :, k, :].reshape(*batch, count * hop)
+        out[..., k * hop : (k + count) * hop] += pieces[..., :, k, :].reshape(*batch, count * hop)
     return out
 
 
@@ -60,7 +60,7 @@ def window_envelope(window_squared: np.ndarray, count: int, hop: int) -> np.ndar
     overlap = len(window_squared) // hop
     envelope = np.zeros((count + overlap - 1) * hop, np.float32)
     for k in range(overlap):
-        envelope[k * hop:(k + count) * hop] += np.tile(window_squared[k * hop:(k + 1) * hop], count)
+        envelope[k * hop : (k + count) * hop] += np.tile(window_squared[k * hop : (k + 1) * hop], count)
     return envelope
 
 
@@ -80,10 +80,10 @@ def inverse_stft(log_amplitude: np.ndarray, phase: np.ndarray, n_fft: int, hop: 
     frames *= window
     count = frames.shape[-2]
     wave = overlap_add(frames, hop)
-    envelope = window_envelope(window ** 2, count, hop)
+    envelope = window_envelope(window**2, count, hop)
     n_samples = count * hop
-    wave = wave[..., left_pad:left_pad + n_samples]
-    return wave / np.maximum(envelope[left_pad:left_pad + n_samples], 1e-3)
+    wave = wave[..., left_pad : left_pad + n_samples]
+    return wave / np.maximum(envelope[left_pad : left_pad + n_samples], 1e-3)
 
 
 def stft(wave: np.ndarray, n_fft: int, hop: int, window: np.ndarray) -> np.ndarray:
@@ -99,6 +99,6 @@ def istft(spectrum: np.ndarray, n_fft: int, hop: int, window: np.ndarray, length
     """The inverse of `stft`, cut to `length` samples."""
     frames = np.fft.irfft(spectrum, n=n_fft, axis=-1) * window
     wave = overlap_add(frames, hop)
-    envelope = overlap_add(np.broadcast_to(window ** 2, frames.shape).copy(), hop)
+    envelope = overlap_add(np.broadcast_to(window**2, frames.shape).copy(), hop)
     start = n_fft // 2
-    return wave[start:start + length] / np.maximum(envelope[start:start + length], 1e-8)
+    return wave[start : start + length] / np.maximum(envelope[start : start + length], 1e-8)

@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import InputError, VoiceError
 from ..paths import cache_dir
 from .dsp import inverse_stft
-from .vocoder import BUILTIN_VOCODERS, VocoderFolder, find_vocoder_folder, hifigan_audio, hifigan_cache_parts
+from .vocoder import VocoderFolder, find_vocoder_folder, hifigan_audio, hifigan_cache_parts
 from .voice import AudioConfig, Voice
 
 BACKENDS = ("onnx", "torchscript", "eager")
@@ -42,8 +42,7 @@ def check_threads(threads: int | None) -> int | None:
         return None
     limit = MAX_THREADS_PER_CORE * (os.cpu_count() or 1)
     if not 1 <= threads <= limit:
-        raise InputError(f"--threads must be from 1 to {limit} on this machine ({os.cpu_count()} cores), "
-                         f"not {threads}")
+        raise InputError(f"--threads must be from 1 to {limit} on this machine ({os.cpu_count()} cores), not {threads}")
     return threads
 
 
@@ -105,8 +104,9 @@ def folder_parts(config: dict, weights: Path) -> list[bytes]:
     return [json.dumps(config, sort_keys=True).encode(), weights.read_bytes()]
 
 
-def cached_compile(kind: str, backend: str, parts: list[bytes], build: Callable[[Path], None],
-                   load: Callable[[Path], Runner]) -> Runner:
+def cached_compile(
+    kind: str, backend: str, parts: list[bytes], build: Callable[[Path], None], load: Callable[[Path], Runner]
+) -> Runner:
     """`load` the compiled file for these parts, first building it with `build` if absent;
     a file that fails to load is deleted and built again once."""
     folder = cache_dir() / "compiled"
@@ -141,12 +141,20 @@ def acoustic_model(voice: Voice, backend: str | None = None, threads: int | None
         return export.torch_runner(voice.load_model())
     parts = folder_parts(voice.config.to_dict(), voice.weights_path)
     if backend == "onnx":
-        return cached_compile("acoustic", backend, parts,
-                              lambda path: export.export_acoustic(voice.load_model(), path),
-                              lambda path: onnx_runner(path, threads))
-    return cached_compile("acoustic", backend, parts,
-                          lambda path: export.compile_torchscript(voice.load_model(), "acoustic", path),
-                          lambda path: _torchscript_runner(path))
+        return cached_compile(
+            "acoustic",
+            backend,
+            parts,
+            lambda path: export.export_acoustic(voice.load_model(), path),
+            lambda path: onnx_runner(path, threads),
+        )
+    return cached_compile(
+        "acoustic",
+        backend,
+        parts,
+        lambda path: export.compile_torchscript(voice.load_model(), "acoustic", path),
+        lambda path: _torchscript_runner(path),
+    )
 
 
 def torch_threads(threads: int | None) -> None:
@@ -171,8 +179,15 @@ def _torchscript_runner(path: Path) -> Runner:
 class Vocoder:
     """mel [B, T, n_mels] -> wave [B, T * hop], whatever runs it."""
 
-    def __init__(self, name: str, sample_rate: int, hop_length: int, run: Callable[[np.ndarray], np.ndarray],
-                 parameters: int | None, identity: str = ""):
+    def __init__(
+        self,
+        name: str,
+        sample_rate: int,
+        hop_length: int,
+        run: Callable[[np.ndarray], np.ndarray],
+        parameters: int | None,
+        identity: str = "",
+    ):
         self.name, self.sample_rate, self.hop_length = name, sample_rate, hop_length
         self.parameters = parameters  # None where counting needs torch
         self.identity = identity or name  # what its output depends on: name, and files for a folder
@@ -212,9 +227,12 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
             from ..model.istft import load_istft_vocoder
 
             network = cached_compile(
-                "istft", backend, folder_parts(c.to_dict(), folder.weights_path),
+                "istft",
+                backend,
+                folder_parts(c.to_dict(), folder.weights_path),
                 lambda path: export.export_istft_network(load_istft_vocoder(folder), path),
-                lambda path: onnx_runner(path, threads))
+                lambda path: onnx_runner(path, threads),
+            )
         left_pad = (c.n_fft - c.hop_length) // 2
 
         def run(mel: np.ndarray) -> np.ndarray:
@@ -230,16 +248,21 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
         module_run = export.torch_runner(load_istft_vocoder(folder))
     else:
         module_run = cached_compile(
-            "istft", backend, folder_parts(c.to_dict(), folder.weights_path),
+            "istft",
+            backend,
+            folder_parts(c.to_dict(), folder.weights_path),
             lambda path: export.compile_torchscript(load_istft_vocoder(folder), "vocoder", path, c.n_mels),
-            _torchscript_runner)
-    return Vocoder(folder.name, c.sample_rate, c.hop_length, lambda mel: module_run(mel)[0], parameters,
-                   _folder_identity(folder))
+            _torchscript_runner,
+        )
+    return Vocoder(
+        folder.name, c.sample_rate, c.hop_length, lambda mel: module_run(mel)[0], parameters, _folder_identity(folder)
+    )
 
 
 def _folder_identity(folder: VocoderFolder) -> str:
-    stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(folder.folder.iterdir())
-              if p.is_file()]
+    stamps = [
+        f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(folder.folder.iterdir()) if p.is_file()
+    ]
     return "\0".join([str(folder.folder.resolve()), *stamps])
 
 
@@ -248,8 +271,10 @@ def _hifigan(audio: AudioConfig, backend: str, threads: int | None) -> Vocoder:
     torch the first time; the compiled ONNX graph then runs without torch."""
     rate, hop, n_mels = hifigan_audio()
     if (audio.sample_rate, audio.hop_length, audio.n_mels) != (rate, hop, n_mels):
-        raise VoiceError(f"vocoder hifigan works at {rate} Hz, hop {hop}, {n_mels} mel bands; the voice at "
-                         f"{audio.sample_rate} Hz, hop {audio.hop_length}, {audio.n_mels} bands")
+        raise VoiceError(
+            f"vocoder hifigan works at {rate} Hz, hop {hop}, {n_mels} mel bands; the voice at "
+            f"{audio.sample_rate} Hz, hop {audio.hop_length}, {audio.n_mels} bands"
+        )
 
     def module():
         torch_threads(threads)
@@ -263,6 +288,7 @@ def _hifigan(audio: AudioConfig, backend: str, threads: int | None) -> Vocoder:
 
         run = export.torch_runner(module())
     else:
+
         def build(path: Path) -> None:
             from ..model import export
 
@@ -275,5 +301,3 @@ def _hifigan(audio: AudioConfig, backend: str, threads: int | None) -> Vocoder:
             torch_threads(threads)
         run = cached_compile("hifigan", backend, hifigan_cache_parts(), build, from_cache[backend])
     return Vocoder("hifigan", rate, hop, lambda mel: run(mel)[0], None)
-
-

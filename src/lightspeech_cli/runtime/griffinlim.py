@@ -35,8 +35,9 @@ class GriffinLim:
         estimate = magnitude * np.exp(2j * np.pi * rng.random(magnitude.shape))
         previous = np.zeros_like(estimate)
         for _ in range(self.iterations):
-            rebuilt = stft(istft(estimate, a.n_fft, a.hop_length, self.window, length), a.n_fft, a.hop_length,
-                           self.window)[:len(magnitude)]
+            rebuilt = stft(
+                istft(estimate, a.n_fft, a.hop_length, self.window, length), a.n_fft, a.hop_length, self.window
+            )[: len(magnitude)]
             accelerated = rebuilt + self.momentum * (rebuilt - previous)
             previous = rebuilt
             estimate = magnitude * accelerated / np.maximum(np.abs(accelerated), 1e-8)

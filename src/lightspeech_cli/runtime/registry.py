@@ -33,10 +33,31 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from ..errors import InputError, OutputError, VoiceError
-from ..paths import (PART_SUFFIX, STALE_PART_SECONDS, cache_dir, checked_name, config_dir, read_limited, remove_inside,
-                     shown, umask)
-from .voice import (CONFIG_FILE, MAX_CONFIG_BYTES, REQUIRED, VOICE_FILES, SchemaError, Voice, embedded_voices_dir,
-                    installed_voices_dir, integer, read_json, read_section, text)
+from ..paths import (
+    PART_SUFFIX,
+    STALE_PART_SECONDS,
+    cache_dir,
+    checked_name,
+    config_dir,
+    read_limited,
+    remove_inside,
+    shown,
+    umask,
+)
+from .voice import (
+    CONFIG_FILE,
+    MAX_CONFIG_BYTES,
+    REQUIRED,
+    VOICE_FILES,
+    SchemaError,
+    Voice,
+    embedded_voices_dir,
+    installed_voices_dir,
+    integer,
+    read_json,
+    read_section,
+    text,
+)
 from .voice import name as name_check
 
 MANIFEST = Path(__file__).parent.parent / "assets" / "manifest.json"
@@ -68,10 +89,14 @@ def _sha256(value):
 
 
 ENTRY_SCHEMA = {
-    "name": (name_check, REQUIRED), "language": (text(35), ""), "quality": (text(20), ""),
-    "licence": (text(100), ""), "description": (text(500), ""),
+    "name": (name_check, REQUIRED),
+    "language": (text(35), ""),
+    "quality": (text(20), ""),
+    "licence": (text(100), ""),
+    "description": (text(500), ""),
     "file": (lambda v: checked_name(v, "file name", error=SchemaError), REQUIRED),
-    "size": (integer(1, MAX_DOWNLOAD), REQUIRED), "sha256": (_sha256, REQUIRED),
+    "size": (integer(1, MAX_DOWNLOAD), REQUIRED),
+    "sha256": (_sha256, REQUIRED),
 }
 
 
@@ -81,8 +106,10 @@ def read_manifest(path: Path | None = None) -> tuple[str, list[Entry]]:
     path = path or MANIFEST
     data = read_json(path, "manifest")
     if not isinstance(data, dict) or not isinstance(data.get("voices"), list):
-        raise VoiceError(f"{path}: expected {{\"base_url\": ..., \"voices\": [...]}}")
-    entries = [Entry(**read_section(item, ENTRY_SCHEMA, f"{path} voice {i + 1}")) for i, item in enumerate(data["voices"])]
+        raise VoiceError(f'{path}: expected {{"base_url": ..., "voices": [...]}}')
+    entries = [
+        Entry(**read_section(item, ENTRY_SCHEMA, f"{path} voice {i + 1}")) for i, item in enumerate(data["voices"])
+    ]
     base_url = data.get("base_url", "")
     return (base_url if isinstance(base_url, str) else ""), entries
 
@@ -94,8 +121,10 @@ def check_url(url: str, what: str = "mirror") -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"the {what} URL {shown(url)} is unusable: give an http:// or https:// address "
-                         "(LIGHTSPEECH_MIRROR, or \"mirror\" in config.json)")
+        raise InputError(
+            f"the {what} URL {shown(url)} is unusable: give an http:// or https:// address "
+            '(LIGHTSPEECH_MIRROR, or "mirror" in config.json)'
+        )
     return url
 
 
@@ -112,7 +141,7 @@ def mirror(default: str) -> str:
             raise InputError(f"{config} is not valid JSON: {e}") from None
         if isinstance(settings, dict) and "mirror" in settings:
             if not isinstance(settings["mirror"], str):
-                raise InputError(f"{config}: \"mirror\" must be a URL, not {shown(settings['mirror'])}")
+                raise InputError(f'{config}: "mirror" must be a URL, not {shown(settings["mirror"])}')
             return check_url(settings["mirror"])
     return check_url(default)
 
@@ -167,8 +196,10 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
 
     def too_slow() -> VoiceError:
         kept = partial.stat().st_size if partial.exists() else 0
-        return VoiceError(f"the download of {url} is too slow ({kept:,} of {size:,} bytes in {allowed:.0f} s); "
-                          "run the pull again to resume")
+        return VoiceError(
+            f"the download of {url} is too slow ({kept:,} of {size:,} bytes in {allowed:.0f} s); "
+            "run the pull again to resume"
+        )
 
     for attempt in range(1, ATTEMPTS + 1):
         have = partial.stat().st_size if partial.exists() else 0
@@ -198,8 +229,10 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
                         if time.monotonic() > deadline:
                             raise too_slow()
                         if have + len(block) > size:
-                            raise VoiceError(f"{url} sent more than the {size:,} bytes the manifest declares; "
-                                             "refusing it (check the mirror)")
+                            raise VoiceError(
+                                f"{url} sent more than the {size:,} bytes the manifest declares; "
+                                "refusing it (check the mirror)"
+                            )
                         f.write(block)
                         have += len(block)
                         if report:
@@ -207,19 +240,27 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
             if have >= size:
                 break
         except requests.exceptions.InvalidSchema:
-            raise InputError(f"the mirror sent {url} somewhere lightspeech does not fetch from (only http and "
-                             "https are used)") from None
+            raise InputError(
+                f"the mirror sent {url} somewhere lightspeech does not fetch from (only http and https are used)"
+            ) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
             raise InputError(f"the download URL {shown(url)} is unusable") from None
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.TooManyRedirects, urllib3.exceptions.HTTPError) as e:
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.TooManyRedirects,
+            urllib3.exceptions.HTTPError,
+        ) as e:
             if attempt == ATTEMPTS:
                 # A stall in the middle of the body surfaces as a ConnectionError wrapping a read timeout.
                 stalled = isinstance(e, requests.Timeout) or "timed out" in str(e).lower()
                 kind = "timed out" if stalled else "was interrupted"
                 kept = partial.stat().st_size if partial.exists() else 0
-                raise VoiceError(f"the download of {url} {kind} {ATTEMPTS} times; run the pull again to resume "
-                                 f"({kept} of {size} bytes kept)") from None
+                raise VoiceError(
+                    f"the download of {url} {kind} {ATTEMPTS} times; run the pull again to resume "
+                    f"({kept} of {size} bytes kept)"
+                ) from None
             time.sleep(0.2 * attempt)
         except OSError as e:
             raise OutputError(f"cannot write {partial}: {e.strerror or e}") from None
@@ -359,8 +400,10 @@ def pull(name: str, report: Callable[[int, int], None] | None = None) -> Voice:
         download(url, archive, entry.size, report)
         if sha256_of(archive) != entry.sha256:
             archive.unlink()
-            raise VoiceError(f"{entry.file} failed its checksum (sha256 differs from the manifest); "
-                             "the file was removed, pull again or check the mirror")
+            raise VoiceError(
+                f"{entry.file} failed its checksum (sha256 differs from the manifest); "
+                "the file was removed, pull again or check the mirror"
+            )
         try:
             voice = install_archive(archive, name)
             try:
@@ -387,8 +430,11 @@ def export_archive(voice: Voice, output: Path) -> Path:
         except OSError as e:
             raise VoiceError(f"cannot read {path}: {e.strerror or e}") from None
     # gzip's header carries a time unless told otherwise: mtime=0 keeps the sha256 stable.
-    with atomic_write(output) as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed, \
-            tarfile.open(fileobj=packed, mode="w") as tar:
+    with (
+        atomic_write(output) as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed,
+        tarfile.open(fileobj=packed, mode="w") as tar,
+    ):
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0  # reproducible archives
@@ -442,5 +488,19 @@ def clean_cache(include_voices: bool) -> list[str]:
     return removed
 
 
-__all__ = ["Entry", "clean_cache", "download", "export_archive", "find_entry", "folder_size", "install_archive",
-           "mirror", "pull", "read_manifest", "remove", "safe_extract", "sha256_of", "verify_voice"]
+__all__ = [
+    "Entry",
+    "clean_cache",
+    "download",
+    "export_archive",
+    "find_entry",
+    "folder_size",
+    "install_archive",
+    "mirror",
+    "pull",
+    "read_manifest",
+    "remove",
+    "safe_extract",
+    "sha256_of",
+    "verify_voice",
+]

@@ -75,20 +75,29 @@ def _number(value: object, name: str, where: str) -> float:
 
 def _checked_text(text: str, where: str) -> str:
     if len(text) > MAX_UTTERANCE_CHARS:
-        raise InputError(f"{where}: the text is too long ({len(text):,} characters; the limit per utterance is "
-                         f"{MAX_UTTERANCE_CHARS:,})")
+        raise InputError(
+            f"{where}: the text is too long ({len(text):,} characters; the limit per utterance is "
+            f"{MAX_UTTERANCE_CHARS:,})"
+        )
     return text
 
 
 def plain_file_name(name: object) -> bool:
     """Whether `name` is a file render may write in its folder: no folder part, not
     hidden, printable, short enough for the file system, with an audio suffix."""
-    return (isinstance(name, str) and Path(name).name == name and not name.startswith(".") and name.isprintable()
-            and len(name.encode("utf-8")) <= MAX_FILE_NAME_BYTES and Path(name).suffix.lower().lstrip(".") in FORMATS)
+    return (
+        isinstance(name, str)
+        and Path(name).name == name
+        and not name.startswith(".")
+        and name.isprintable()
+        and len(name.encode("utf-8")) <= MAX_FILE_NAME_BYTES
+        and Path(name).suffix.lower().lstrip(".") in FORMATS
+    )
 
 
-def read_jobs(content: str, source: str, json_lines: bool, paragraphs: bool, audio_format: str,
-              controls: Controls) -> list[Job]:
+def read_jobs(
+    content: str, source: str, json_lines: bool, paragraphs: bool, audio_format: str, controls: Controls
+) -> list[Job]:
     """Every utterance of the input, each checked: texts, file names, controls."""
     if audio_format not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {audio_format!r}")
@@ -115,8 +124,10 @@ def read_jobs(content: str, source: str, json_lines: bool, paragraphs: bool, aud
                 raise InputError(f"{where}: unknown field {shown(unknown[0])}")
             name = entry.get("file", f"{len(jobs) + 1:04d}.{audio_format}")
             if not plain_file_name(name):
-                raise InputError(f"{where}: 'file' must be a plain file name (at most {MAX_FILE_NAME_BYTES} bytes) "
-                                 f"ending in .wav, .flac, .ogg or .mp3, not {shown(name)}")
+                raise InputError(
+                    f"{where}: 'file' must be a plain file name (at most {MAX_FILE_NAME_BYTES} bytes) "
+                    f"ending in .wav, .flac, .ogg or .mp3, not {shown(name)}"
+                )
             values = {k: _number(entry[k], k, where) for k in ("speed", "pitch", "energy", "volume") if k in entry}
             job_controls = Controls(**{**controls.__dict__, **values})
             try:
@@ -142,7 +153,9 @@ def read_jobs(content: str, source: str, json_lines: bool, paragraphs: bool, aud
 def job_key(job: Job, settings: str) -> str:
     """What made a file: its text and controls, and the render's settings."""
     controls = json.dumps(job.controls.__dict__, sort_keys=True)
-    return hashlib.sha256(f"{settings}\0{job.text}\0{controls}\0{Path(job.file).suffix.lower()}".encode()).hexdigest()[:20]
+    return hashlib.sha256(f"{settings}\0{job.text}\0{controls}\0{Path(job.file).suffix.lower()}".encode()).hexdigest()[
+        :20
+    ]
 
 
 def read_manifest(folder: Path) -> dict[str, dict]:
@@ -165,8 +178,13 @@ def read_manifest(folder: Path) -> dict[str, dict]:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if (isinstance(entry, dict) and plain_file_name(entry.get("file")) and isinstance(entry.get("key"), str)
-                and type(entry.get("seconds")) in (int, float) and 0 <= entry["seconds"] <= MAX_OUTPUT_SECONDS):
+        if (
+            isinstance(entry, dict)
+            and plain_file_name(entry.get("file"))
+            and isinstance(entry.get("key"), str)
+            and type(entry.get("seconds")) in (int, float)
+            and 0 <= entry["seconds"] <= MAX_OUTPUT_SECONDS
+        ):
             entries[entry["file"]] = entry
     return entries
 
@@ -220,8 +238,9 @@ def prepare_folder(folder: Path, jobs: list[Job]) -> None:
         for name in [MANIFEST] + [job.file for job in jobs]:
             target = folder / name
             if target.is_symlink() or (target.exists() and not target.is_file()):
-                raise OutputError(f"cannot write {target}: it exists and is not a regular file; move it away or "
-                                  "choose another folder")
+                raise OutputError(
+                    f"cannot write {target}: it exists and is not a regular file; move it away or choose another folder"
+                )
     except OSError as e:  # a folder name so long that the names in it are too long
         raise OutputError(f"cannot write to {folder}: {e.strerror or e}") from None
     sweep_stale_parts(folder, older_than=0)  # the render owns its folder: any staging file there is a killed one's
@@ -245,9 +264,16 @@ class RenderReport:
         return self.synthesis_seconds / self.made_seconds if self.made_seconds else 0.0
 
 
-def render_jobs(jobs: list[Job], folder: Path, synthesizer: Synthesizer, settings: str, overwrite: bool,
-                sentence_silence: float, sample_rate: int | None,
-                progress: Callable[[int, int], None] | None = None) -> RenderReport:
+def render_jobs(
+    jobs: list[Job],
+    folder: Path,
+    synthesizer: Synthesizer,
+    settings: str,
+    overwrite: bool,
+    sentence_silence: float,
+    sample_rate: int | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RenderReport:
     """Render what changed; `settings` is a description of the voice, vocoder and options
     that goes into every key."""
     from . import audio
@@ -275,16 +301,21 @@ def render_jobs(jobs: list[Job], folder: Path, synthesizer: Synthesizer, setting
                     failed.append(f"{job.file}: {e}")
                 else:
                     chunks = synthesizer.stream_plan(plan, job.controls, sentence_silence)
-                    samples = audio.resample(audio.collect(chunks, synthesizer.sample_rate, job.file),
-                                             synthesizer.sample_rate, sample_rate)
+                    samples = audio.resample(
+                        audio.collect(chunks, synthesizer.sample_rate, job.file), synthesizer.sample_rate, sample_rate
+                    )
                     path = folder / job.file
                     with atomic_write(path, sweep=False) as f:  # prepare_folder swept the folder
                         f.write(audio.encode(samples, rate, path.suffix.lower()))
                     report.synthesis_seconds += time.perf_counter() - start
                     report.made_seconds += len(samples) / rate
                     report.made += 1
-                    done[job.file] = {"text": job.text, "file": job.file, "seconds": round(len(samples) / rate, 3),
-                                      "key": key}
+                    done[job.file] = {
+                        "text": job.text,
+                        "file": job.file,
+                        "seconds": round(len(samples) / rate, 3),
+                        "key": key,
+                    }
                     record(done[job.file])
             if progress:
                 progress(number, len(jobs))
@@ -301,9 +332,13 @@ class RenderFailures(LightspeechError):
     """Some utterances had nothing to say; the others were rendered."""
 
     def __init__(self, report: RenderReport):
-        names = ", ".join(line.split(":")[0] for line in report.failed[:3]) + (", ..." if len(report.failed) > 3 else "")
-        super().__init__(f"{len(report.failed)} of {report.files + len(report.failed)} utterances had nothing to say "
-                         f"({names}); the other {report.files} were rendered")
+        names = ", ".join(line.split(":")[0] for line in report.failed[:3]) + (
+            ", ..." if len(report.failed) > 3 else ""
+        )
+        super().__init__(
+            f"{len(report.failed)} of {report.files + len(report.failed)} utterances had nothing to say "
+            f"({names}); the other {report.files} were rendered"
+        )
         self.report = report
 
 
@@ -315,9 +350,13 @@ def _reuse_moved_files(folder: Path, jobs: list[Job], keys: list[str], previous:
     for name, entry in previous.items():
         if (folder / name).is_file() and not (folder / name).is_symlink():
             by_key.setdefault(entry["key"], name)
-    wanted = {job.file: (key, by_key[key]) for job, key in zip(jobs, keys)
-              if key in by_key and by_key[key] != job.file and
-              not (previous.get(job.file, {}).get("key") == key and (folder / job.file).is_file())}
+    wanted = {
+        job.file: (key, by_key[key])
+        for job, key in zip(jobs, keys)
+        if key in by_key
+        and by_key[key] != job.file
+        and not (previous.get(job.file, {}).get("key") == key and (folder / job.file).is_file())
+    }
     if not wanted:
         return {}
     try:

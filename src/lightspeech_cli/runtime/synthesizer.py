@@ -78,8 +78,14 @@ class Utterance:
 
 
 class Synthesizer:
-    def __init__(self, voice: Voice, vocoder: str | None = None, backend: str | None = None,
-                 threads: int | None = None, phonemizer: Phonemizer | None = None):
+    def __init__(
+        self,
+        voice: Voice,
+        vocoder: str | None = None,
+        backend: str | None = None,
+        threads: int | None = None,
+        phonemizer: Phonemizer | None = None,
+    ):
         """`backend` (onnx, torchscript, eager) applies to both models; a vocoder that
         cannot use it (Griffin-Lim is numpy) runs its own way."""
         threads = check_threads(threads)
@@ -101,26 +107,41 @@ class Synthesizer:
         return "\0".join([str(self.voice.folder.resolve()), *stamps, self.vocoder.identity, self.backend])
 
     @classmethod
-    def load(cls, voice: str | Path | None = None, *, vocoder: str | None = None, backend: str | None = None,
-             threads: int | None = None, lexicon: Path | None = None) -> "Synthesizer":
+    def load(
+        cls,
+        voice: str | Path | None = None,
+        *,
+        vocoder: str | None = None,
+        backend: str | None = None,
+        threads: int | None = None,
+        lexicon: Path | None = None,
+    ) -> "Synthesizer":
         """A synthesizer for a voice name (installed or embedded), a voice folder, or the
         default voice; `lexicon` is a pronunciation file (one 'WORD PH ON EMES' per line)."""
         from ..text.g2p import read_lexicon
 
         phonemizer = Phonemizer(read_lexicon(Path(lexicon))) if lexicon is not None else None
-        return cls(find_voice(str(voice) if voice is not None else None), vocoder=vocoder, backend=backend,
-                   threads=threads, phonemizer=phonemizer)
+        return cls(
+            find_voice(str(voice) if voice is not None else None),
+            vocoder=vocoder,
+            backend=backend,
+            threads=threads,
+            phonemizer=phonemizer,
+        )
 
     # --- text ------------------------------------------------------------------------------
 
-    def plan(self, text: str, ssml: bool | None = None, warn: Callable[[str], None] | None = None
-             ) -> list[Sentence | Pause]:
+    def plan(
+        self, text: str, ssml: bool | None = None, warn: Callable[[str], None] | None = None
+    ) -> list[Sentence | Pause]:
         """What `text` will say: sentences and pauses. SSML when `ssml` is True, or when it
         is None and the text starts with <speak>; `warn` hears the SSML that is skipped
         (by default, Python's warnings). Nothing speakable is an InputError."""
         if warn is None:
+
             def warn(message: str) -> None:
                 warnings.warn(message, SsmlWarning, stacklevel=3)
+
         items = plan_speech(text, self.phonemizer, ssml, warn)
         if not any(isinstance(item, Sentence) for item in items):
             raise InputError("nothing to say: the text has no English words or numbers")
@@ -143,16 +164,18 @@ class Synthesizer:
         energy = np.full((1, count), controls.energy, np.float32)
         mel, durations = self.acoustic(ids, speed.astype(np.float32), pitch.astype(np.float32), energy)
         if not np.isfinite(mel).all():
-            raise VoiceError(f"voice {self.voice.name} made invalid audio (NaN or infinite values): its weights are "
-                             "broken")
+            raise VoiceError(
+                f"voice {self.voice.name} made invalid audio (NaN or infinite values): its weights are broken"
+            )
         durations = durations[0].astype(np.int64)
         if int(durations.sum()) == 0:
             audio = np.zeros(0, np.float32)  # the regulator still emits one (masked) frame
         else:
             audio = self.vocoder(mel)[0].astype(np.float32)
         if not np.isfinite(audio).all():
-            raise VoiceError(f"vocoder {self.vocoder_name} made invalid audio (NaN or infinite values): its weights "
-                             "are broken")
+            raise VoiceError(
+                f"vocoder {self.vocoder_name} made invalid audio (NaN or infinite values): its weights are broken"
+            )
         gain = volume * controls.volume
         if not np.allclose(gain, 1.0):
             audio = np.clip(audio * self._gain_per_sample(gain, durations, len(audio)), -1.0, 1.0)
@@ -171,8 +194,12 @@ class Synthesizer:
     def silence(self, seconds: float) -> np.ndarray:
         return np.zeros(int(round(seconds * self.sample_rate)), np.float32)
 
-    def stream_plan(self, items: Iterable[Sentence | Pause], controls: Controls = Controls(),
-                    sentence_silence: float = DEFAULT_SENTENCE_SILENCE) -> Iterator[np.ndarray]:
+    def stream_plan(
+        self,
+        items: Iterable[Sentence | Pause],
+        controls: Controls = Controls(),
+        sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
+    ) -> Iterator[np.ndarray]:
         """Audio for each item as it is made: a sentence's audio, or a pause's silence.
         `sentence_silence` goes between two sentences (not after the last); an explicit
         pause takes its place."""
@@ -190,9 +217,17 @@ class Synthesizer:
             previous_was_sentence = True
             yield audio
 
-    def stream(self, text: str, *, speed: float = 1.0, pitch: float = 1.0, energy: float = 1.0,
-               volume: float = 1.0, sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
-               ssml: bool | None = None) -> Iterator[np.ndarray]:
+    def stream(
+        self,
+        text: str,
+        *,
+        speed: float = 1.0,
+        pitch: float = 1.0,
+        energy: float = 1.0,
+        volume: float = 1.0,
+        sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
+        ssml: bool | None = None,
+    ) -> Iterator[np.ndarray]:
         """float32 audio, one array per sentence (or pause), made as it is asked for."""
         controls = Controls(speed, pitch, energy, volume).check()
         return self.stream_plan(self.plan(text, ssml), controls, sentence_silence)
@@ -228,8 +263,10 @@ def words_per_minute_to_speed(words_per_minute: float) -> float:
     speed = words_per_minute / NATURAL_WORDS_PER_MINUTE
     low, high = CONTROL_RANGE
     if not low <= speed <= high:
-        raise InputError(f"--rate must be from {low * NATURAL_WORDS_PER_MINUTE:.0f} to "
-                         f"{high * NATURAL_WORDS_PER_MINUTE:.0f} words per minute, not {words_per_minute:g}")
+        raise InputError(
+            f"--rate must be from {low * NATURAL_WORDS_PER_MINUTE:.0f} to "
+            f"{high * NATURAL_WORDS_PER_MINUTE:.0f} words per minute, not {words_per_minute:g}"
+        )
     return speed
 
 

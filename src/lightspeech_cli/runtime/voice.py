@@ -63,6 +63,7 @@ def integer(low: int, high: int) -> Check:
         if not low <= value <= high:
             raise SchemaError(f"must be from {low} to {high}, not {value}")
         return value
+
     return check
 
 
@@ -75,6 +76,7 @@ def number(low: float, high: float, low_open: bool = False) -> Check:
             bound = f"above {low}" if low_open else f"from {low}"
             raise SchemaError(f"must be {bound} to {high}, not {value}")
         return value
+
     return check
 
 
@@ -87,6 +89,7 @@ def text(limit: int, pattern: str | None = None) -> Check:
         if pattern is not None and not re.fullmatch(pattern, value):
             raise SchemaError(f"is not valid: {shown(value)}")
         return value
+
     return check
 
 
@@ -95,6 +98,7 @@ def one_of(values) -> Check:
         if not isinstance(value, str) or value not in values:
             raise SchemaError(f"must be one of {', '.join(values)}, not {shown(value)}")
         return value
+
     return check
 
 
@@ -154,9 +158,13 @@ class AudioConfig:
     fmax: float = 8000.0
 
     SCHEMA = {
-        "sample_rate": (integer(8000, 96000), 22050), "n_fft": (integer(64, 8192), 1024),
-        "hop_length": (integer(16, 8192), 256), "win_length": (integer(16, 8192), 1024),
-        "n_mels": (integer(1, 512), 80), "fmin": (number(0.0, 48000.0), 0.0), "fmax": (number(0.0, 48000.0), 8000.0),
+        "sample_rate": (integer(8000, 96000), 22050),
+        "n_fft": (integer(64, 8192), 1024),
+        "hop_length": (integer(16, 8192), 256),
+        "win_length": (integer(16, 8192), 1024),
+        "n_mels": (integer(1, 512), 80),
+        "fmin": (number(0.0, 48000.0), 0.0),
+        "fmax": (number(0.0, 48000.0), 8000.0),
     }
 
     @classmethod
@@ -277,8 +285,9 @@ class ModelConfig:
                 index = 4 * i  # conv, norm, tanh, dropout
                 layer(f"postnet.convs.{index}", (channels[i + 1], channels[i], 5))
                 norm(f"postnet.convs.{index + 1}", channels[i + 1])
-                shapes[f"postnet.convs.{index + 1}.running_mean"] = shapes[f"postnet.convs.{index + 1}.running_var"] = \
-                    (channels[i + 1],)
+                shapes[f"postnet.convs.{index + 1}.running_mean"] = shapes[f"postnet.convs.{index + 1}.running_var"] = (
+                    channels[i + 1],
+                )
                 shapes[f"postnet.convs.{index + 1}.num_batches_tracked"] = ()
         return shapes
 
@@ -286,8 +295,10 @@ class ModelConfig:
         return asdict(self)
 
 
-NORMALIZATION_SCHEMA = {key: (number(-1000.0, 1000.0), REQUIRED) for key in
-                        ("pitch_log_mean", "pitch_log_std", "energy_log_mean", "energy_log_std")}
+NORMALIZATION_SCHEMA = {
+    key: (number(-1000.0, 1000.0), REQUIRED)
+    for key in ("pitch_log_mean", "pitch_log_std", "energy_log_mean", "energy_log_std")
+}
 
 
 @dataclass
@@ -320,8 +331,10 @@ class VoiceConfig:
     @classmethod
     def parse(cls, data: object, where: str) -> "VoiceConfig":
         if isinstance(data, dict) and data.get("format") not in FORMAT_VERSIONS:
-            raise VoiceError(f"{where}: voice format {shown(data.get('format'))} is not one this lightspeech "
-                             f"reads ({', '.join(map(str, FORMAT_VERSIONS))}); upgrade lightspeech")
+            raise VoiceError(
+                f"{where}: voice format {shown(data.get('format'))} is not one this lightspeech "
+                f"reads ({', '.join(map(str, FORMAT_VERSIONS))}); upgrade lightspeech"
+            )
         clean = read_section(data, cls.SCHEMA, where)
         audio = AudioConfig.parse(clean["audio"], f"{where} audio")
         model = ModelConfig.parse(clean["model"], f"{where} model")
@@ -330,17 +343,37 @@ class VoiceConfig:
         if model.n_mels != audio.n_mels:
             raise VoiceError(f"{where}: the model's n_mels does not match the audio's")
         normalization = clean["normalization"]
-        normalization = {} if normalization in (None, {}) else read_section(normalization, NORMALIZATION_SCHEMA,
-                                                                       f"{where} normalization")
-        return cls(name=clean["name"], model=model, audio=audio, language=clean["language"],
-                   symbol_set=clean["symbol_set"], vocoder=clean["vocoder"], licence=clean["licence"],
-                   description=clean["description"], normalization=normalization, format=clean["format"])
+        normalization = (
+            {}
+            if normalization in (None, {})
+            else read_section(normalization, NORMALIZATION_SCHEMA, f"{where} normalization")
+        )
+        return cls(
+            name=clean["name"],
+            model=model,
+            audio=audio,
+            language=clean["language"],
+            symbol_set=clean["symbol_set"],
+            vocoder=clean["vocoder"],
+            licence=clean["licence"],
+            description=clean["description"],
+            normalization=normalization,
+            format=clean["format"],
+        )
 
     def to_dict(self) -> dict:
-        return {"format": self.format, "name": self.name, "language": self.language,
-                "symbol_set": self.symbol_set, "vocoder": self.vocoder, "licence": self.licence,
-                "description": self.description, "audio": self.audio.to_dict(), "model": self.model.to_dict(),
-                "normalization": self.normalization}
+        return {
+            "format": self.format,
+            "name": self.name,
+            "language": self.language,
+            "symbol_set": self.symbol_set,
+            "vocoder": self.vocoder,
+            "licence": self.licence,
+            "description": self.description,
+            "audio": self.audio.to_dict(),
+            "model": self.model.to_dict(),
+            "normalization": self.normalization,
+        }
 
 
 # --- the files of a voice or vocoder folder --------------------------------------------
@@ -389,8 +422,11 @@ def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) 
         raise VoiceError(f"{owner}: {path.name} is corrupt ({str(e)[:200]})") from None
     problems = [f"{shown(name)} is missing" for name in sorted(set(expected) - set(shapes))]
     problems += [f"{shown(name)} is not part of it" for name in sorted(set(shapes) - set(expected))]
-    problems += [f"{shown(name)} has shape {list(shapes[name])}, not {list(expected[name])}"
-                 for name in sorted(set(expected) & set(shapes)) if shapes[name] != expected[name]]
+    problems += [
+        f"{shown(name)} has shape {list(shapes[name])}, not {list(expected[name])}"
+        for name in sorted(set(expected) & set(shapes))
+        if shapes[name] != expected[name]
+    ]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise VoiceError(f"{owner}: its weights do not fit the model its config describes: {problems[0]}{more}")
@@ -399,6 +435,7 @@ def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) 
 def read_json(path: Path, what: str) -> object:
     """A small JSON file from outside: a regular file, size-limited, UTF-8, duplicate
     keys refused (a second "name" must not silently win)."""
+
     def no_duplicates(pairs):
         keys = [k for k, _ in pairs]
         duplicated = next((k for k in keys if keys.count(k) > 1), None)
@@ -497,6 +534,8 @@ def find_voice(name: str | None) -> Voice:
             return Voice(folder / name)
     known = ", ".join(installed_voice_names()) or "none"
     if name == DEFAULT_VOICE:
-        raise VoiceError(f"the default voice {DEFAULT_VOICE} is not installed (installed voices: {known}); "
-                         "give a voice folder with --voice PATH")
+        raise VoiceError(
+            f"the default voice {DEFAULT_VOICE} is not installed (installed voices: {known}); "
+            "give a voice folder with --voice PATH"
+        )
     raise VoiceError(f"unknown voice {name!r}; installed voices: {known}")

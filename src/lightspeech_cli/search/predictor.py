@@ -16,9 +16,20 @@ def fit_predictor(tokens: list[tuple[int, ...]], losses: list[float], seed: int 
     # A search trains tens to hundreds of candidates, not thousands: leaves may hold
     # two candidates, and a feature bin one, or the trees never split. One thread and
     # `deterministic` make a resumed search rank exactly as the killed one did.
-    parameters = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 8, "min_data_in_leaf": 2,
-                  "min_data_in_bin": 1, "bagging_fraction": 0.9, "bagging_freq": 1, "feature_fraction": 0.9,
-                  "seed": seed, "num_threads": 1, "deterministic": True, "verbose": -1}
+    parameters = {
+        "objective": "regression",
+        "learning_rate": 0.05,
+        "num_leaves": 8,
+        "min_data_in_leaf": 2,
+        "min_data_in_bin": 1,
+        "bagging_fraction": 0.9,
+        "bagging_freq": 1,
+        "feature_fraction": 0.9,
+        "seed": seed,
+        "num_threads": 1,
+        "deterministic": True,
+        "verbose": -1,
+    }
     data = lightgbm.Dataset(one_hot(tokens), np.asarray(losses, np.float64), params={"verbose": -1})
     return lightgbm.train(parameters, data, num_boost_round=200)
 
@@ -27,8 +38,9 @@ def predict(model, tokens: list[tuple[int, ...]]) -> np.ndarray:
     return model.predict(one_hot(tokens))
 
 
-def out_of_fold_predictions(tokens: list[tuple[int, ...]], losses: list[float], folds: int = 5,
-                            seed: int = 0) -> np.ndarray:
+def out_of_fold_predictions(
+    tokens: list[tuple[int, ...]], losses: list[float], folds: int = 5, seed: int = 0
+) -> np.ndarray:
     """Each candidate's loss as predicted by a predictor that never saw it (k-fold)."""
     order = np.random.default_rng(seed).permutation(len(tokens))
     predicted = np.zeros(len(tokens))
@@ -43,8 +55,7 @@ def out_of_fold_predictions(tokens: list[tuple[int, ...]], losses: list[float], 
 def _pair_signs(predicted, actual) -> tuple[np.ndarray, np.ndarray]:
     predicted, actual = np.asarray(predicted, float), np.asarray(actual, float)
     upper = np.triu_indices(len(actual), k=1)
-    return (np.sign(np.subtract.outer(predicted, predicted)[upper]),
-            np.sign(np.subtract.outer(actual, actual)[upper]))
+    return (np.sign(np.subtract.outer(predicted, predicted)[upper]), np.sign(np.subtract.outer(actual, actual)[upper]))
 
 
 def pairwise_accuracy(predicted, actual) -> float:

@@ -39,8 +39,10 @@ def _data(workdir: Path, train_utterances: int, validation_utterances: int):
     key = (str(workdir), train_utterances, validation_utterances)
     if key not in _loaded:
         _loaded.clear()
-        _loaded[key] = (load_split(workdir / "corpus", workdir / "features", "train", train_utterances),
-                        load_split(workdir / "corpus", workdir / "features", "heldout", validation_utterances))
+        _loaded[key] = (
+            load_split(workdir / "corpus", workdir / "features", "train", train_utterances),
+            load_split(workdir / "corpus", workdir / "features", "heldout", validation_utterances),
+        )
     return _loaded[key]
 
 
@@ -51,16 +53,19 @@ def train_candidate(task: ProxyTask) -> dict:
     train, heldout = _data(workdir, task.train_utterances, task.validation_utterances)
     stats = json.loads((workdir / "features" / "stats.json").read_text())
     torch.manual_seed(task.seed)
-    model = AcousticModel(ModelConfig(architecture=task.architecture, pitch_log_std=stats["pitch_log_std"],
-                                      energy_log_std=stats["energy_log_std"]))
+    model = AcousticModel(
+        ModelConfig(
+            architecture=task.architecture, pitch_log_std=stats["pitch_log_std"], energy_log_std=stats["energy_log_std"]
+        )
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=task.peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
     warmup = max(1, min(1000, task.steps // 4))
     stream = batches(train, task.max_frames, random.Random(task.seed))
     started = time.perf_counter()
     model.train()
     for step in range(1, task.steps + 1):
-        optimization_step(model, optimizer, losses(model, next(stream))["total"], step, task.peak_lr, warmup,
-                          max_norm=1.0)
+        optimization_step(
+            model, optimizer, losses(model, next(stream))["total"], step, task.peak_lr, warmup, max_norm=1.0
+        )
     validation = validate(model, heldout)
-    return {"architecture": task.architecture, "validation": validation,
-            "seconds": time.perf_counter() - started}
+    return {"architecture": task.architecture, "validation": validation, "seconds": time.perf_counter() - started}

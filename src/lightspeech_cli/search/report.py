@@ -36,13 +36,14 @@ def _label(architecture: str, references: dict[str, str], winner: str) -> str:
 
 
 def _table(results: list[Result], front: set[str], references: dict, winner: str) -> list[str]:
-    lines = ["| | architecture | loss | mel | parameters | latency (ms) | train (s) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| | architecture | loss | mel | parameters | latency (ms) | train (s) |", "|---|---|---|---|---|---|---|"]
     for r in sorted(results, key=lambda r: r.loss):
         marks = ("P " if r.architecture in front else "") + _label(r.architecture, references, winner)
         escaped = r.architecture.replace("|", "\\|")  # "|" also ends a Markdown table cell
-        lines.append(f"| {marks} | `{escaped}` | {r.loss:.4f} | {r.validation['mel']:.4f} | "
-                     f"{r.parameters / 1e6:.2f}M | {r.latency_ms:.1f} | {r.seconds:.0f} |")
+        lines.append(
+            f"| {marks} | `{escaped}` | {r.loss:.4f} | {r.validation['mel']:.4f} | "
+            f"{r.parameters / 1e6:.2f}M | {r.latency_ms:.1f} | {r.seconds:.0f} |"
+        )
     return lines
 
 
@@ -56,13 +57,17 @@ def plot(proxy: list[Result], final: list[Result], references: dict[str, str], w
     plain = FuncFormatter(lambda value, _: f"{value:g}")
 
     figure, axes = pyplot.subplots(1, 2, figsize=(12, 4.8))
-    for axis, results, title in ((axes[0], proxy, "proxy budget: sampled candidates and references"),
-                                 (axes[1], final, "final budget: finalists")):
-        axis.scatter([r.latency_ms for r in results], [r.loss for r in results], s=18, color="#8899aa",
-                     label="candidates")
+    for axis, results, title in (
+        (axes[0], proxy, "proxy budget: sampled candidates and references"),
+        (axes[1], final, "final budget: finalists"),
+    ):
+        axis.scatter(
+            [r.latency_ms for r in results], [r.loss for r in results], s=18, color="#8899aa", label="candidates"
+        )
         front = pareto_front(results)
-        axis.step([r.latency_ms for r in front], [r.loss for r in front], where="post", color="#d62728",
-                  label="Pareto front")
+        axis.step(
+            [r.latency_ms for r in front], [r.loss for r in front], where="post", color="#d62728", label="Pareto front"
+        )
         for r in results:
             label = _label(r.architecture, references, winner)
             if label:
@@ -91,8 +96,15 @@ def _ranked(store: ResultStore, budget) -> str:
     return f"{ranked:,} ranked (of {budget.pool:,} drawn; repeats and those over the parameter limit dropped)"
 
 
-def write_report(store: ResultStore, output: Path, finalists: list[str], references: dict[str, str], quality: dict,
-                 budget, constraints) -> dict:
+def write_report(
+    store: ResultStore,
+    output: Path,
+    finalists: list[str],
+    references: dict[str, str],
+    quality: dict,
+    budget,
+    constraints,
+) -> dict:
     final = store.results("final")
     searched_final = [r for r in final if r.architecture in finalists]
     winner = min(searched_final, key=lambda r: r.loss)
@@ -101,37 +113,64 @@ def write_report(store: ResultStore, output: Path, finalists: list[str], referen
     final_by_architecture = {r.architecture: r for r in final}
 
     comparison = []
-    for label, architecture in (("found", winner.architecture), ("LightSpeech (paper)", references["lightspeech"]),
-                                ("FastSpeech 2", references["fastspeech2"])):
+    for label, architecture in (
+        ("found", winner.architecture),
+        ("LightSpeech (paper)", references["lightspeech"]),
+        ("FastSpeech 2", references["fastspeech2"]),
+    ):
         proxy = proxy_by_architecture[architecture]
         final_result = final_by_architecture.get(architecture)
-        comparison.append({"name": label, "architecture": architecture, "parameters": proxy.parameters,
-                           "latency_ms": proxy.latency_ms, "proxy_loss": proxy.loss,
-                           "final_loss": final_result.loss if final_result else None})
+        comparison.append(
+            {
+                "name": label,
+                "architecture": architecture,
+                "parameters": proxy.parameters,
+                "latency_ms": proxy.latency_ms,
+                "proxy_loss": proxy.loss,
+                "final_loss": final_result.loss if final_result else None,
+            }
+        )
 
     proxy_front = {r.architecture for r in pareto_front(proxy_all)}
     final_front = {r.architecture for r in pareto_front(final)}
-    limits = ", ".join(filter(None, [
-        f"at most {constraints.max_parameters:,} parameters" if constraints.max_parameters else "",
-        f"at most {constraints.max_latency_ms:g} ms" if constraints.max_latency_ms else ""])) or "none"
+    limits = (
+        ", ".join(
+            filter(
+                None,
+                [
+                    f"at most {constraints.max_parameters:,} parameters" if constraints.max_parameters else "",
+                    f"at most {constraints.max_latency_ms:g} ms" if constraints.max_latency_ms else "",
+                ],
+            )
+        )
+        or "none"
+    )
     lines = [
-        "# Architecture search results", "",
-        f"Winner: `{winner.architecture}`", "",
+        "# Architecture search results",
+        "",
+        f"Winner: `{winner.architecture}`",
+        "",
         f"Constraints: {limits}. Budget: {budget.candidates} sampled candidates x {budget.proxy_steps} steps on "
         f"{budget.train_utterances} utterances, {_ranked(store, budget)}, {budget.finalists} best predicted + the best "
         f"trained x {budget.final_steps} steps. Loss: total validation loss (mel L1 + duration + pitch + energy) on "
         f"{budget.validation_utterances} held-out utterances. Latency: one acoustic forward, 1 CPU thread, 60 "
-        "phonemes (360 frames, 4.2 s of audio), median of 5.", "",
+        "phonemes (360 frames, 4.2 s of audio), median of 5.",
+        "",
         f"Predictor (LightGBM on one-hot layer tokens), on candidates it did not see ({quality['folds']}-fold over "
         f"{quality['candidates']}): pairwise accuracy {quality['pairwise_accuracy']:.3f}, Kendall's tau "
-        f"{quality['kendall_tau']:.3f}.", "",
-        "## Found against the paper's architecture and FastSpeech 2", "",
-        "| | parameters | latency (ms) | proxy loss | final loss |", "|---|---|---|---|---|",
+        f"{quality['kendall_tau']:.3f}.",
+        "",
+        "## Found against the paper's architecture and FastSpeech 2",
+        "",
+        "| | parameters | latency (ms) | proxy loss | final loss |",
+        "|---|---|---|---|---|",
     ]
     for row in comparison:
         final_loss = f"{row['final_loss']:.4f}" if row["final_loss"] is not None else "not trained"
-        lines.append(f"| {row['name']} | {row['parameters'] / 1e6:.2f}M | {row['latency_ms']:.1f} | "
-                     f"{row['proxy_loss']:.4f} | {final_loss} |")
+        lines.append(
+            f"| {row['name']} | {row['parameters'] / 1e6:.2f}M | {row['latency_ms']:.1f} | "
+            f"{row['proxy_loss']:.4f} | {final_loss} |"
+        )
     lines += ["", f"## Final budget ({budget.final_steps} steps); P = on the Pareto front", ""]
     lines += _table(final, final_front, references, winner.architecture)
     lines += ["", f"## Proxy budget ({budget.proxy_steps} steps); P = on the Pareto front", ""]
@@ -140,7 +179,12 @@ def write_report(store: ResultStore, output: Path, finalists: list[str], referen
     _write(output / "results.md", "\n".join(lines))
     plot(proxy_all, final, references, winner.architecture, output / "pareto.png")
     _write(output / "winner.txt", winner.architecture + "\n")
-    summary = {"winner": winner.architecture, "comparison": comparison, "predictor": quality,
-               "budget": asdict(budget), "constraints": asdict(constraints)}
+    summary = {
+        "winner": winner.architecture,
+        "comparison": comparison,
+        "predictor": quality,
+        "budget": asdict(budget),
+        "constraints": asdict(constraints),
+    }
     _write(output / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

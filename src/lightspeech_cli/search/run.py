@@ -50,12 +50,36 @@ class Budget:
 
 # Costs on 2 CPU cores (2 workers); see docs/search.md.
 BUDGETS = {
-    "small": Budget(candidates=32, proxy_steps=200, train_utterances=800, validation_utterances=50,
-                    max_frames=3000, pool=10_000, finalists=3, final_steps=800),
-    "medium": Budget(candidates=200, proxy_steps=500, train_utterances=3000, validation_utterances=100,
-                     max_frames=4000, pool=100_000, finalists=5, final_steps=3000),
-    "large": Budget(candidates=1000, proxy_steps=2000, train_utterances=100_000, validation_utterances=150,
-                    max_frames=6000, pool=1_000_000, finalists=10, final_steps=20_000),
+    "small": Budget(
+        candidates=32,
+        proxy_steps=200,
+        train_utterances=800,
+        validation_utterances=50,
+        max_frames=3000,
+        pool=10_000,
+        finalists=3,
+        final_steps=800,
+    ),
+    "medium": Budget(
+        candidates=200,
+        proxy_steps=500,
+        train_utterances=3000,
+        validation_utterances=100,
+        max_frames=4000,
+        pool=100_000,
+        finalists=5,
+        final_steps=3000,
+    ),
+    "large": Budget(
+        candidates=1000,
+        proxy_steps=2000,
+        train_utterances=100_000,
+        validation_utterances=150,
+        max_frames=6000,
+        pool=1_000_000,
+        finalists=10,
+        final_steps=20_000,
+    ),
 }
 
 
@@ -66,14 +90,30 @@ class Constraints:
 
 
 class Search:
-    def __init__(self, workdir: Path, output: Path, budget: Budget, constraints: Constraints, runner,
-                 space: SearchSpace = SearchSpace(), seed: int = 0, log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        workdir: Path,
+        output: Path,
+        budget: Budget,
+        constraints: Constraints,
+        runner,
+        space: SearchSpace = SearchSpace(),
+        seed: int = 0,
+        log: Callable[[str], None] = print,
+    ):
         self.workdir, self.output, self.budget = workdir, output, budget
         self.constraints, self.runner, self.space, self.seed, self.log = constraints, runner, space, seed, log
         output.mkdir(parents=True, exist_ok=True)
         self.store = ResultStore(output / "results.sqlite")
-        self.store.check_settings({"budget": asdict(budget), "constraints": asdict(constraints),
-                                   "space": asdict(space), "seed": seed, "workdir": str(workdir.resolve())})
+        self.store.check_settings(
+            {
+                "budget": asdict(budget),
+                "constraints": asdict(constraints),
+                "space": asdict(space),
+                "seed": seed,
+                "workdir": str(workdir.resolve()),
+            }
+        )
 
     # -- step 1 ---------------------------------------------------------------
     def latency(self, architecture: str) -> float:
@@ -98,8 +138,10 @@ class Search:
         while len(chosen) < self.budget.candidates:
             tries += 1
             if tries > MAX_TRIES_PER_CANDIDATE * self.budget.candidates:
-                raise ValueError(f"only {len(chosen)} of {tries - 1} sampled candidates meet the constraints; "
-                                 "loosen --max-params or --max-latency-ms")
+                raise ValueError(
+                    f"only {len(chosen)} of {tries - 1} sampled candidates meet the constraints; "
+                    "loosen --max-params or --max-latency-ms"
+                )
             tokens = self.space.sample(rng)
             if tokens not in chosen and self.fits(tokens):
                 chosen.append(tokens)
@@ -108,8 +150,9 @@ class Search:
     # -- steps 2 and 4 --------------------------------------------------------
     def task(self, architecture: str, steps: int) -> ProxyTask:
         b = self.budget
-        return ProxyTask(architecture, str(self.workdir), steps, b.train_utterances, b.validation_utterances,
-                         b.max_frames, self.seed)
+        return ProxyTask(
+            architecture, str(self.workdir), steps, b.train_utterances, b.validation_utterances, b.max_frames, self.seed
+        )
 
     def train(self, jobs: list[tuple[str, str]], steps: int) -> None:
         """Train each (architecture, stage) not yet in the store; store each as it finishes."""
@@ -124,11 +167,21 @@ class Search:
         for task, outcome in self.runner.run(task for task, _ in tasks):
             architecture = task.architecture
             parameters = self.parameters(architecture)
-            result = Result(architecture, stage_of[id(task)], steps, parameters, self.latency(architecture),
-                            outcome["validation"]["total"], outcome["validation"], outcome["seconds"])
+            result = Result(
+                architecture,
+                stage_of[id(task)],
+                steps,
+                parameters,
+                self.latency(architecture),
+                outcome["validation"]["total"],
+                outcome["validation"],
+                outcome["seconds"],
+            )
             self.store.add(result)
-            self.log(f"  {result.stage:9} loss {result.loss:.4f}  {parameters / 1e6:5.2f}M  "
-                     f"{result.latency_ms:6.1f} ms  {outcome['seconds']:5.0f} s  {architecture}")
+            self.log(
+                f"  {result.stage:9} loss {result.loss:.4f}  {parameters / 1e6:5.2f}M  "
+                f"{result.latency_ms:6.1f} ms  {outcome['seconds']:5.0f} s  {architecture}"
+            )
 
     @staticmethod
     def parameters(architecture: str) -> int:
@@ -144,12 +197,17 @@ class Search:
         quality = self.store.get_state("predictor quality")
         if quality is None:
             held_out = out_of_fold_predictions(sampled, losses, folds=min(5, len(sampled)), seed=self.seed)
-            quality = {"candidates": len(sampled), "folds": min(5, len(sampled)),
-                       "pairwise_accuracy": round(pairwise_accuracy(held_out, losses), 4),
-                       "kendall_tau": round(kendall_tau(held_out, losses), 4)}
+            quality = {
+                "candidates": len(sampled),
+                "folds": min(5, len(sampled)),
+                "pairwise_accuracy": round(pairwise_accuracy(held_out, losses), 4),
+                "kendall_tau": round(kendall_tau(held_out, losses), 4),
+            }
             self.store.set_state("predictor quality", quality)
-        self.log(f"predictor on held-out candidates ({quality['folds']}-fold): pairwise accuracy "
-                 f"{quality['pairwise_accuracy']:.3f}, Kendall's tau {quality['kendall_tau']:.3f}")
+        self.log(
+            f"predictor on held-out candidates ({quality['folds']}-fold): pairwise accuracy "
+            f"{quality['pairwise_accuracy']:.3f}, Kendall's tau {quality['kendall_tau']:.3f}"
+        )
         return fit_predictor(sampled, losses, self.seed), quality
 
     def choose_finalists(self, predictor, sampled: list[tuple[int, ...]], rng: random.Random) -> list[str]:
@@ -173,8 +231,10 @@ class Search:
                 finalists.append(str(self.space.decode(tokens)))
         best_trained = min(self.store.results("proxy"), key=lambda r: r.loss).architecture
         finalists.append(best_trained)
-        self.log(f"ranked {len(pool):,} unseen candidates; finalists: {len(finalists) - 1} best predicted "
-                 "and the best proxy-trained")
+        self.log(
+            f"ranked {len(pool):,} unseen candidates; finalists: {len(finalists) - 1} best predicted "
+            "and the best proxy-trained"
+        )
         self.store.set_state("ranked", len(pool))  # the report states this, not the pool it drew from
         self.store.set_state("finalists", finalists)
         return finalists
@@ -186,8 +246,10 @@ class Search:
         proxy = [(str(self.space.decode(t)), "proxy") for t in sampled]
         baselines = references(self.space)
         # FastSpeech 2 first: the longest job should not start last.
-        self.train([(baselines["fastspeech2"], "reference"), (baselines["lightspeech"], "reference")] + proxy,
-                   self.budget.proxy_steps)
+        self.train(
+            [(baselines["fastspeech2"], "reference"), (baselines["lightspeech"], "reference")] + proxy,
+            self.budget.proxy_steps,
+        )
         predictor, quality = self.fit_predictor(sampled)
         finalists = self.choose_finalists(predictor, sampled, rng)
         # Finalists also get a proxy-budget run, so every architecture compares at one budget.
@@ -213,8 +275,9 @@ def parse_count(text: str) -> int:
     return int(value)
 
 
-def plan_search(workdir: Path, budget: str, overrides: dict, max_params: str | None,
-                max_latency_ms: float | None, hidden: int) -> tuple[Budget, Constraints, SearchSpace]:
+def plan_search(
+    workdir: Path, budget: str, overrides: dict, max_params: str | None, max_latency_ms: float | None, hidden: int
+) -> tuple[Budget, Constraints, SearchSpace]:
     """The budget (with overrides), constraints and space of a search, after checking that
     the training folder and the search's extra packages are there."""
     from dataclasses import replace

@@ -17,8 +17,7 @@ import numpy as np
 import torch
 
 from ..model.acoustic import count_parameters
-from ..model.arch import Architecture
-from ..model.arch import SEARCH_SPACE
+from ..model.arch import SEARCH_SPACE, Architecture
 from ..model.ops import Layer
 
 ENCODER_LAYERS = 4
@@ -36,16 +35,19 @@ class SearchSpace:
         if len(tokens) != N_LAYERS or not all(0 <= t < len(SEARCH_SPACE) for t in tokens):
             raise ValueError(f"expected {N_LAYERS} tokens in 0..{len(SEARCH_SPACE) - 1}, got {tokens}")
         ops = [SEARCH_SPACE[t] for t in tokens]
-        return Architecture(tuple(ops[:ENCODER_LAYERS]), tuple(ops[ENCODER_LAYERS:]), hidden=self.hidden,
-                            predictor=self.predictor)
+        return Architecture(
+            tuple(ops[:ENCODER_LAYERS]), tuple(ops[ENCODER_LAYERS:]), hidden=self.hidden, predictor=self.predictor
+        )
 
     def encode(self, architecture: Architecture) -> tuple[int, ...]:
         layers = architecture.encoder + architecture.decoder
         if (len(architecture.encoder), len(architecture.decoder)) != (ENCODER_LAYERS, DECODER_LAYERS):
             raise ValueError(f"{architecture} does not have {ENCODER_LAYERS} + {DECODER_LAYERS} layers")
         if (architecture.hidden, architecture.predictor, architecture.postnet) != (self.hidden, self.predictor, False):
-            raise ValueError(f"{architecture} is outside this search space (hidden={self.hidden}, "
-                             f"predictor={self.predictor}, no post-net)")
+            raise ValueError(
+                f"{architecture} is outside this search space (hidden={self.hidden}, "
+                f"predictor={self.predictor}, no post-net)"
+            )
         unknown = [layer for layer in layers if layer not in SEARCH_SPACE]
         if unknown:
             raise ValueError(f"layer {unknown[0]!r} is not one operation of the search space")
@@ -74,8 +76,9 @@ def _parameter_table(hidden: int, predictor: str) -> tuple[int, tuple[int, ...]]
     from ..model.acoustic import AcousticModel
     from ..runtime.voice import ModelConfig
 
-    identity = Architecture(("identity",) * ENCODER_LAYERS, ("identity",) * DECODER_LAYERS, hidden=hidden,
-                            predictor=predictor)
+    identity = Architecture(
+        ("identity",) * ENCODER_LAYERS, ("identity",) * DECODER_LAYERS, hidden=hidden, predictor=predictor
+    )
     fixed = count_parameters(AcousticModel(ModelConfig(architecture=str(identity))))
     per_op = tuple(count_parameters(Layer(op, hidden, 0.0)) for op in SEARCH_SPACE)
     return fixed, per_op

@@ -52,8 +52,10 @@ class ResultStore:
         wanted = {key: json.dumps(value, sort_keys=True) for key, value in settings.items()}
         if stored and stored != wanted:
             changed = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
-            raise ValueError(f"{self.path} holds a search with other settings ({', '.join(changed)}); "
-                             "use another output folder or the same settings")
+            raise ValueError(
+                f"{self.path} holds a search with other settings ({', '.join(changed)}); "
+                "use another output folder or the same settings"
+            )
         with self.connection:
             self.connection.executemany("INSERT OR REPLACE INTO settings VALUES (?, ?)", wanted.items())
 
@@ -61,8 +63,17 @@ class ResultStore:
         with self.connection:  # one transaction per result: committed before the next starts
             self.connection.execute(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.architecture, result.stage, result.steps, result.parameters, result.latency_ms,
-                 result.loss, json.dumps(result.validation), result.seconds))
+                (
+                    result.architecture,
+                    result.stage,
+                    result.steps,
+                    result.parameters,
+                    result.latency_ms,
+                    result.loss,
+                    json.dumps(result.validation),
+                    result.seconds,
+                ),
+            )
 
     def results(self, stage: str | None = None) -> list[Result]:
         query = "SELECT * FROM results" + (" WHERE stage = ?" if stage else "") + " ORDER BY rowid"

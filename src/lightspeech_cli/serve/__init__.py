@@ -41,8 +41,9 @@ def parse_wyoming_address(address: str) -> tuple[str, int]:
     except ValueError:
         port = None
     if parts.scheme != "tcp" or not parts.hostname or port is None:
-        raise InputError(f"--wyoming must be tcp://HOST:PORT or PORT, such as tcp://127.0.0.1:10200, not "
-                         f"{address[:60]!r}")
+        raise InputError(
+            f"--wyoming must be tcp://HOST:PORT or PORT, such as tcp://127.0.0.1:10200, not {address[:60]!r}"
+        )
     return parts.hostname, port
 
 
@@ -51,15 +52,21 @@ def check_extras() -> None:
         import aiohttp  # noqa: F401
         import wyoming  # noqa: F401
     except ImportError as e:
-        raise LightspeechError(f"serving needs the {e.name} package: pip install 'lightspeech[serve]' "
-                               "(or, in a checkout, pip install -e '.[serve]')") from None
+        raise LightspeechError(
+            f"serving needs the {e.name} package: pip install 'lightspeech[serve]' "
+            "(or, in a checkout, pip install -e '.[serve]')"
+        ) from None
 
 
 def serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | None, quiet: bool = False) -> None:
     """Serve until SIGTERM or SIGINT, then stop accepting, let the requests in flight
     finish (up to SHUTDOWN_SECONDS) and return; a second signal stops at once."""
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING if quiet else logging.INFO,
-                        format="%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S",
+    )
     try:
         asyncio.run(_serve(pool, http, wyoming))
     finally:
@@ -86,8 +93,9 @@ async def _serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | 
         if http:
             from .http import application
 
-            runner = web.AppRunner(application(pool), access_log_format='%a "%r" %s %b %Tfs',
-                                   shutdown_timeout=SHUTDOWN_SECONDS)
+            runner = web.AppRunner(
+                application(pool), access_log_format='%a "%r" %s %b %Tfs', shutdown_timeout=SHUTDOWN_SECONDS
+            )
             await runner.setup()
             await listen(web.TCPSite(runner, *http).start(), "--http", http)
             for host, port, *_ in runner.addresses:
@@ -97,8 +105,12 @@ async def _serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | 
             await listen(listener.start(*wyoming), "--wyoming", wyoming)
             for host, port, *_ in listener.addresses:
                 log.info("wyoming: listening on tcp://%s:%d", host, port)
-        log.info("serving voice %s with %d worker(s), %d more queued; Ctrl-C or SIGTERM stops", pool.default_voice,
-                 pool.workers, pool.queue_limit)
+        log.info(
+            "serving voice %s with %d worker(s), %d more queued; Ctrl-C or SIGTERM stops",
+            pool.default_voice,
+            pool.workers,
+            pool.queue_limit,
+        )
         await stopping.wait()
         log.info("stopping: finishing the requests in flight")
     finally:
@@ -142,15 +154,19 @@ class WyomingListener:
         try:
             await handler.run()
         except (ConnectionError, asyncio.IncompleteReadError):
-            logging.getLogger("lightspeech.wyoming").info("wyoming %s left before the end of its answer",
-                                                          handler.client)
+            logging.getLogger("lightspeech.wyoming").info(
+                "wyoming %s left before the end of its answer", handler.client
+            )
         except (KeyError, AttributeError, TypeError) as e:
             # JSON that is not an event's framing ({"data_length": "x"}, no "type"): the `wyoming`
             # package's reader raises these, and the stream cannot be followed any further. (It
             # closes the connection itself on a line that is not JSON.)
             logging.getLogger("lightspeech.wyoming").warning(
-                "wyoming %s sent something that is not a Wyoming event (%s: %s); connection closed", handler.client,
-                type(e).__name__, e)
+                "wyoming %s sent something that is not a Wyoming event (%s: %s); connection closed",
+                handler.client,
+                type(e).__name__,
+                e,
+            )
         finally:
             self.handlers.discard(handler)
 

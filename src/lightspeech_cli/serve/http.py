@@ -51,15 +51,25 @@ def streaming_wav_header(rate: int) -> bytes:
     it goes", as OpenAI's own streamed WAV does), so the first sentence can be sent
     before the last one is made."""
     unknown = 0xFFFFFFFF
-    return (b"RIFF" + struct.pack("<I", unknown) + b"WAVEfmt "
-            + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", unknown - 36))
+    return (
+        b"RIFF"
+        + struct.pack("<I", unknown)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+        + b"data"
+        + struct.pack("<I", unknown - 36)
+    )
 
 
 def _factor(body: dict, name: str) -> float:
     value = body.get(name, 1.0)
     low, high = CONTROL_RANGE
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
         raise InputError(f"{name} must be a number from {low:g} to {high:g}")
     return float(value)
 
@@ -138,20 +148,32 @@ async def speech(request: web.Request) -> web.StreamResponse:
 
 
 async def models(request: web.Request) -> web.Response:
-    return web.json_response({"object": "list", "data": [{"id": name, "object": "model", "created": 0,
-                                                          "owned_by": "lightspeech"} for name in MODELS]})
+    return web.json_response(
+        {
+            "object": "list",
+            "data": [{"id": name, "object": "model", "created": 0, "owned_by": "lightspeech"} for name in MODELS],
+        }
+    )
 
 
 async def voices(request: web.Request) -> web.Response:
     pool = request.app[POOL]
-    return web.json_response({"default": pool.default_voice,
-                              "voices": [dataclasses.asdict(voice) for voice in pool.voices()]})
+    return web.json_response(
+        {"default": pool.default_voice, "voices": [dataclasses.asdict(voice) for voice in pool.voices()]}
+    )
 
 
 async def health(request: web.Request) -> web.Response:
     pool = request.app[POOL]
-    return web.json_response({"status": "ok", "version": __version__, "in_progress": pool.in_progress,
-                              "capacity": pool.workers + pool.queue_limit, "served": pool.served})
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "in_progress": pool.in_progress,
+            "capacity": pool.workers + pool.queue_limit,
+            "served": pool.served,
+        }
+    )
 
 
 async def page(request: web.Request) -> web.Response:
@@ -174,6 +196,13 @@ def application(pool: SpeakerPool) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
     app[POOL] = pool
     app[PAGE] = resources.files(__package__).joinpath("web", "index.html").read_text(encoding="utf-8")
-    app.add_routes([web.post("/v1/audio/speech", speech), web.get("/v1/models", models),
-                    web.get("/v1/voices", voices), web.get("/health", health), web.get("/", page)])
+    app.add_routes(
+        [
+            web.post("/v1/audio/speech", speech),
+            web.get("/v1/models", models),
+            web.get("/v1/voices", voices),
+            web.get("/health", health),
+            web.get("/", page),
+        ]
+    )
     return app

@@ -38,8 +38,9 @@ class VoiceSummary:
 
 
 class SpeakerPool:
-    def __init__(self, default_voice: str | None, workers: int, queue_limit: int, max_chars: int,
-                 vocoder: str | None = None):
+    def __init__(
+        self, default_voice: str | None, workers: int, queue_limit: int, max_chars: int, vocoder: str | None = None
+    ):
         """Loads the default voice (a name or a folder) before anything is served, so a
         missing or broken voice is an error at start, not on the first request."""
         self.workers, self.queue_limit, self.max_chars = workers, queue_limit, max_chars
@@ -114,8 +115,9 @@ class SpeakerPool:
             raise InputError("the input is binary, not text")
         return text
 
-    async def stream(self, synthesizer: Synthesizer, text: str, controls: Controls,
-                     ssml: bool | None = None) -> AsyncIterator[np.ndarray]:
+    async def stream(
+        self, synthesizer: Synthesizer, text: str, controls: Controls, ssml: bool | None = None
+    ) -> AsyncIterator[np.ndarray]:
         """float32 audio, a sentence (or pause) at a time, each made as its own task on the
         worker threads (so requests take turns). The caller has admitted the request. The
         whole text is planned before the first audio, so a text with nothing to say fails

@@ -21,8 +21,7 @@ from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
 from wyoming.server import AsyncEventHandler
-from wyoming.tts import (Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped,
-                         SynthesizeVoice)
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped, SynthesizeVoice
 
 from .. import __version__
 from ..errors import InputError, LightspeechError
@@ -36,12 +35,30 @@ log = logging.getLogger("lightspeech.wyoming")
 
 
 def describe(pool: SpeakerPool) -> Info:
-    voices = [TtsVoice(name=v.name, description=v.description or v.name, installed=True, version=None,
-                       attribution=Attribution(name=f"lightspeech ({v.licence} licence)", url=""),
-                       languages=[v.language]) for v in pool.voices()]
-    return Info(tts=[TtsProgram(name="lightspeech", description="lightspeech: offline text to speech",
-                                attribution=Attribution(name="lightspeech", url=""), installed=True,
-                                version=__version__, voices=voices, supports_synthesize_streaming=True)])
+    voices = [
+        TtsVoice(
+            name=v.name,
+            description=v.description or v.name,
+            installed=True,
+            version=None,
+            attribution=Attribution(name=f"lightspeech ({v.licence} licence)", url=""),
+            languages=[v.language],
+        )
+        for v in pool.voices()
+    ]
+    return Info(
+        tts=[
+            TtsProgram(
+                name="lightspeech",
+                description="lightspeech: offline text to speech",
+                attribution=Attribution(name="lightspeech", url=""),
+                installed=True,
+                version=__version__,
+                voices=voices,
+                supports_synthesize_streaming=True,
+            )
+        ]
+    )
 
 
 def parse(kind, event: Event):
@@ -119,7 +136,7 @@ class SpeechHandler(AsyncEventHandler):
         another (only then is its end certain: "Dr." may go on); keep the rest."""
         spans = sentence_spans(self.pending)
         if len(spans) > 1:
-            done, self.pending = self.pending[:spans[-1][0]], self.pending[spans[-1][0]:]
+            done, self.pending = self.pending[: spans[-1][0]], self.pending[spans[-1][0] :]
             await self.speak(done)
         if len(self.pending) > self.pool.max_chars:
             raise InputError(f"the input is too long (a sentence of more than {self.pool.max_chars:,} characters)")
@@ -145,13 +162,20 @@ class SpeechHandler(AsyncEventHandler):
             self.started = True
         pcm = audio.to_pcm16(samples).tobytes()
         for offset in range(0, len(pcm), CHUNK_SAMPLES * 2):
-            await self.write_event(AudioChunk(audio=pcm[offset:offset + CHUNK_SAMPLES * 2], rate=self.rate, width=2,
-                                              channels=1).event())
+            await self.write_event(
+                AudioChunk(audio=pcm[offset : offset + CHUNK_SAMPLES * 2], rate=self.rate, width=2, channels=1).event()
+            )
         self.samples += len(samples)
 
     async def finish(self, kind: str) -> None:
         if self.started:
             await self.write_event(AudioStop().event())
         self.answering = False
-        log.info("wyoming %s %s %d chars -> %.2f s of audio in %.3f s", self.client, kind, self.chars,
-                 self.samples / self.rate if self.rate else 0.0, time.perf_counter() - self.began)
+        log.info(
+            "wyoming %s %s %d chars -> %.2f s of audio in %.3f s",
+            self.client,
+            kind,
+            self.chars,
+            self.samples / self.rate if self.rate else 0.0,
+            time.perf_counter() - self.began,
+        )

@@ -76,8 +76,9 @@ def is_ssml(text: str, ssml: bool | None = None) -> bool:
     return ssml if ssml is not None else text.lstrip().startswith("<speak")
 
 
-def plan_speech(text: str, phonemizer: Phonemizer | None = None, ssml: bool | None = None,
-                warn: Callable[[str], None] | None = None) -> list[Sentence | Pause]:
+def plan_speech(
+    text: str, phonemizer: Phonemizer | None = None, ssml: bool | None = None, warn: Callable[[str], None] | None = None
+) -> list[Sentence | Pause]:
     """Sentences and pauses to speak; `warn` hears what SSML asked for that is skipped."""
     if is_ssml(text, ssml):
         from .ssml import parse_ssml
@@ -117,7 +118,7 @@ def _block_sentences(runs: list[Run], phonemizer: Phonemizer) -> list[Sentence]:
     for start, end in sentence_spans(raw):
         normalized, pieces = "", []
         for piece_start, piece_end, prosody in spans:
-            part = raw[max(start, piece_start):min(end, piece_end)]
+            part = raw[max(start, piece_start) : min(end, piece_end)]
             words = normalize(part) if part.strip() else ""
             marks = re.findall(r"[.?!,;:]", part) if not words else []
             if marks and normalized:  # "you</emphasis>?": the question mark belongs to the sentence
@@ -154,5 +155,16 @@ def _prosody_at(position: int, pieces: list[tuple[int, Prosody]]) -> Prosody:
     return chosen
 
 
-__all__ = ["MAX_TEXT_CHARS", "Boundary", "Pause", "Prosody", "Run", "Sentence", "decode_input", "frontend",
-           "is_ssml", "plan_speech", "speak_runs"]
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "Boundary",
+    "Pause",
+    "Prosody",
+    "Run",
+    "Sentence",
+    "decode_input",
+    "frontend",
+    "is_ssml",
+    "plan_speech",
+    "speak_runs",
+]

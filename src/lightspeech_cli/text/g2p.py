@@ -31,11 +31,32 @@ TOKEN = re.compile(r"\[\[[^\[\]]*\]\]|[A-Za-z]+(?:'[A-Za-z]+)*|[,.?!;:]")
 PUNCTUATION_TOKEN = {",": ",", ";": ",", ":": ",", ".": ".", "?": "?", "!": "!"}
 
 LETTER_NAMES = {
-    "A": "EY1", "B": "B IY1", "C": "S IY1", "D": "D IY1", "E": "IY1", "F": "EH1 F",
-    "G": "JH IY1", "H": "EY1 CH", "I": "AY1", "J": "JH EY1", "K": "K EY1", "L": "EH1 L",
-    "M": "EH1 M", "N": "EH1 N", "O": "OW1", "P": "P IY1", "Q": "K Y UW1", "R": "AA1 R",
-    "S": "EH1 S", "T": "T IY1", "U": "Y UW1", "V": "V IY1", "W": "D AH1 B AH0 L Y UW0",
-    "X": "EH1 K S", "Y": "W AY1", "Z": "Z IY1",
+    "A": "EY1",
+    "B": "B IY1",
+    "C": "S IY1",
+    "D": "D IY1",
+    "E": "IY1",
+    "F": "EH1 F",
+    "G": "JH IY1",
+    "H": "EY1 CH",
+    "I": "AY1",
+    "J": "JH EY1",
+    "K": "K EY1",
+    "L": "EH1 L",
+    "M": "EH1 M",
+    "N": "EH1 N",
+    "O": "OW1",
+    "P": "P IY1",
+    "Q": "K Y UW1",
+    "R": "AA1 R",
+    "S": "EH1 S",
+    "T": "T IY1",
+    "U": "Y UW1",
+    "V": "V IY1",
+    "W": "D AH1 B AH0 L Y UW0",
+    "X": "EH1 K S",
+    "Y": "W AY1",
+    "Z": "Z IY1",
 }
 SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
 VOICELESS = {"P", "T", "K", "F", "TH"}
@@ -47,8 +68,9 @@ MAX_LEXICON_BYTES = 8 * 1024 * 1024
 # Capitals that can be said as a word: vowels between clusters of at most two consonants,
 # starting the way an English word can (COVID, UNICEF; not JSON, whose "JS" no word starts with).
 ONSET = r"(?:BL|BR|CH|CL|CR|DR|FL|FR|GL|GR|KN|PH|PL|PR|SC|SH|SK|SL|SM|SN|SP|ST|SW|TH|TR|TW|WH|WR|[^AEIOUY])?"
-PRONOUNCEABLE = re.compile(ONSET + r"(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})+[AEIOUY]{0,2}|"
-                           + ONSET + r"(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})*[AEIOUY]{1,2}")
+PRONOUNCEABLE = re.compile(
+    ONSET + r"(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})+[AEIOUY]{0,2}|" + ONSET + r"(?:[AEIOUY]{1,2}[^AEIOUY]{1,2})*[AEIOUY]{1,2}"
+)
 
 
 @dataclass
@@ -73,8 +95,9 @@ def parse_phonemes(text: str, where: str) -> list[str]:
     phones = text.split()
     unknown = [p for p in phones if p not in PHONES]
     if unknown or not phones:
-        raise InputError(f"{where}: {' '.join(unknown) or 'nothing'} is not ARPAbet with stress "
-                         "(for example HH AH0 L OW1)")
+        raise InputError(
+            f"{where}: {' '.join(unknown) or 'nothing'} is not ARPAbet with stress (for example HH AH0 L OW1)"
+        )
     return phones
 
 
@@ -120,7 +143,7 @@ class SortedDictionary:
                 high = start
         if data.startswith(key, low):
             end = data.find(b"\n", low)
-            return data[low + len(key):end if end >= 0 else len(data)].decode("utf-8")
+            return data[low + len(key) : end if end >= 0 else len(data)].decode("utf-8")
         return None
 
     def __contains__(self, word: str) -> bool:
@@ -217,12 +240,76 @@ class NeuralG2p:
 
     GRAPHEMES = ["<pad>", "<unk>", "</s>"] + list("abcdefghijklmnopqrstuvwxyz")
     PHONEMES = ["<pad>", "<unk>", "<s>", "</s>"] + [
-        "AA0", "AA1", "AA2", "AE0", "AE1", "AE2", "AH0", "AH1", "AH2", "AO0", "AO1", "AO2",
-        "AW0", "AW1", "AW2", "AY0", "AY1", "AY2", "B", "CH", "D", "DH", "EH0", "EH1", "EH2",
-        "ER0", "ER1", "ER2", "EY0", "EY1", "EY2", "F", "G", "HH", "IH0", "IH1", "IH2", "IY0",
-        "IY1", "IY2", "JH", "K", "L", "M", "N", "NG", "OW0", "OW1", "OW2", "OY0", "OY1", "OY2",
-        "P", "R", "S", "SH", "T", "TH", "UH0", "UH1", "UH2", "UW", "UW0", "UW1", "UW2", "V", "W",
-        "Y", "Z", "ZH",
+        "AA0",
+        "AA1",
+        "AA2",
+        "AE0",
+        "AE1",
+        "AE2",
+        "AH0",
+        "AH1",
+        "AH2",
+        "AO0",
+        "AO1",
+        "AO2",
+        "AW0",
+        "AW1",
+        "AW2",
+        "AY0",
+        "AY1",
+        "AY2",
+        "B",
+        "CH",
+        "D",
+        "DH",
+        "EH0",
+        "EH1",
+        "EH2",
+        "ER0",
+        "ER1",
+        "ER2",
+        "EY0",
+        "EY1",
+        "EY2",
+        "F",
+        "G",
+        "HH",
+        "IH0",
+        "IH1",
+        "IH2",
+        "IY0",
+        "IY1",
+        "IY2",
+        "JH",
+        "K",
+        "L",
+        "M",
+        "N",
+        "NG",
+        "OW0",
+        "OW1",
+        "OW2",
+        "OY0",
+        "OY1",
+        "OY2",
+        "P",
+        "R",
+        "S",
+        "SH",
+        "T",
+        "TH",
+        "UH0",
+        "UH1",
+        "UH2",
+        "UW",
+        "UW0",
+        "UW1",
+        "UW2",
+        "V",
+        "W",
+        "Y",
+        "Z",
+        "ZH",
     ]
 
     def __init__(self):
@@ -235,9 +322,9 @@ class NeuralG2p:
         gates_x = x @ w_ih.T + b_ih
         gates_h = h @ w_hh.T + b_hh
         size = h.shape[-1]
-        reset_update = 1 / (1 + np.exp(-(gates_x[:, :2 * size] + gates_h[:, :2 * size])))
+        reset_update = 1 / (1 + np.exp(-(gates_x[:, : 2 * size] + gates_h[:, : 2 * size])))
         reset, update = reset_update[:, :size], reset_update[:, size:]
-        candidate = np.tanh(gates_x[:, 2 * size:] + reset * gates_h[:, 2 * size:])
+        candidate = np.tanh(gates_x[:, 2 * size :] + reset * gates_h[:, 2 * size :])
         return (1 - update) * candidate + update * h
 
     def __call__(self, word: str) -> list[str]:
@@ -303,7 +390,7 @@ class Phonemizer:
                 words.append(Word(token, parse_phonemes(token[2:-2], f"inline phonemes {token}"), "inline"))
             else:
                 tag = next(tags, "NN")
-                neighbours = tokens[max(i - 1, 0):i] + tokens[i + 1:i + 2]
+                neighbours = tokens[max(i - 1, 0) : i] + tokens[i + 1 : i + 2]
                 words.append(self._word(token, tag, shouting, neighbours))
         return words
 
@@ -327,7 +414,7 @@ class Phonemizer:
         letters = key.replace("'", "")
         if len(letters) > LONGEST_WORD:
             return Word(token, [], "skipped")
-        pieces = [letters[i:i + LONGEST_PIECE] for i in range(0, len(letters), LONGEST_PIECE)]
+        pieces = [letters[i : i + LONGEST_PIECE] for i in range(0, len(letters), LONGEST_PIECE)]
         return Word(token, [p for piece in pieces for p in neural_g2p()(piece)], "neural")
 
     @staticmethod

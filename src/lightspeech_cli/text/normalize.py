@@ -17,8 +17,18 @@ import unicodedata
 INLINE_PHONEMES = re.compile(r"\[\[[^\[\]]*\]\]")
 
 MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 MONTH_BY_ABBREVIATION = {m[:3].lower(): m for m in MONTHS} | {"sept": "September"}
 
@@ -26,30 +36,78 @@ DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
 
 # Characters that carry no sound of their own but must not glue words together.
 UNICODE_REPLACEMENTS = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2013": " - ", "\u2014": ", ", "\u2015": ", ", "\u2212": "-",
-    "\u2026": "...", "\u00a0": " ", "\u00d7": " times ", "\u00f7": " divided by ",
-    "\u00bd": " one half ", "\u00bc": " one quarter ", "\u00be": " three quarters ",
-    "\u00b1": " plus or minus ", "\u00df": "ss", "\u00e6": "ae", "\u00c6": "AE",
-    "\u0153": "oe", "\u0152": "OE", "\u00f8": "o", "\u00d8": "O", "\u0142": "l",
-    "\u0141": "L", "\u00f0": "d", "\u00fe": "th",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u2013": " - ",
+    "\u2014": ", ",
+    "\u2015": ", ",
+    "\u2212": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u00d7": " times ",
+    "\u00f7": " divided by ",
+    "\u00bd": " one half ",
+    "\u00bc": " one quarter ",
+    "\u00be": " three quarters ",
+    "\u00b1": " plus or minus ",
+    "\u00df": "ss",
+    "\u00e6": "ae",
+    "\u00c6": "AE",
+    "\u0153": "oe",
+    "\u0152": "OE",
+    "\u00f8": "o",
+    "\u00d8": "O",
+    "\u0142": "l",
+    "\u0141": "L",
+    "\u00f0": "d",
+    "\u00fe": "th",
 }
 
 ABBREVIATIONS = {
     # Titles are always followed by a name, so their period never ends a sentence.
-    "Mr.": "mister", "Mrs.": "missus", "Ms.": "miz", "Prof.": "professor",
-    "Sr.": "senior", "Jr.": "junior", "Mt.": "mount", "Gen.": "general",
-    "Capt.": "captain", "Lt.": "lieutenant", "Sgt.": "sergeant", "Rev.": "reverend",
-    "Gov.": "governor", "Sen.": "senator", "Rep.": "representative",
+    "Mr.": "mister",
+    "Mrs.": "missus",
+    "Ms.": "miz",
+    "Prof.": "professor",
+    "Sr.": "senior",
+    "Jr.": "junior",
+    "Mt.": "mount",
+    "Gen.": "general",
+    "Capt.": "captain",
+    "Lt.": "lieutenant",
+    "Sgt.": "sergeant",
+    "Rev.": "reverend",
+    "Gov.": "governor",
+    "Sen.": "senator",
+    "Rep.": "representative",
 }
 TRAILING_ABBREVIATIONS = {
     # These can close a sentence; the period is kept when a new sentence follows.
-    "etc.": "et cetera", "vs.": "versus", "approx.": "approximately",
-    "Ave.": "avenue", "Rd.": "road", "Blvd.": "boulevard", "Inc.": "incorporated",
-    "Ltd.": "limited", "Corp.": "corporation", "Co.": "company", "Dept.": "department",
-    "Fig.": "figure", "min.": "minutes", "max.": "maximum", "e.g.": "for example",
-    "i.e.": "that is", "a.k.a.": "also known as",
+    "etc.": "et cetera",
+    "vs.": "versus",
+    "approx.": "approximately",
+    "Ave.": "avenue",
+    "Rd.": "road",
+    "Blvd.": "boulevard",
+    "Inc.": "incorporated",
+    "Ltd.": "limited",
+    "Corp.": "corporation",
+    "Co.": "company",
+    "Dept.": "department",
+    "Fig.": "figure",
+    "min.": "minutes",
+    "max.": "maximum",
+    "e.g.": "for example",
+    "i.e.": "that is",
+    "a.k.a.": "also known as",
 }
 
 UNITS = {
@@ -57,20 +115,38 @@ UNITS = {
     "km/h": ("kilometer per hour", "kilometers per hour"),
     "m/s": ("meter per second", "meters per second"),
     "mph": ("mile per hour", "miles per hour"),
-    "km": ("kilometer", "kilometers"), "m": ("meter", "meters"),
-    "cm": ("centimeter", "centimeters"), "mm": ("millimeter", "millimeters"),
-    "mi": ("mile", "miles"), "ft": ("foot", "feet"),
-    "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"), "mg": ("milligram", "milligrams"),
-    "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"), "oz": ("ounce", "ounces"),
-    "l": ("liter", "liters"), "ml": ("milliliter", "milliliters"),
-    "ms": ("millisecond", "milliseconds"), "sec": ("second", "seconds"), "secs": ("second", "seconds"),
-    "min": ("minute", "minutes"), "mins": ("minute", "minutes"), "hr": ("hour", "hours"),
-    "hrs": ("hour", "hours"), "Hz": ("hertz", "hertz"),
-    "kHz": ("kilohertz", "kilohertz"), "MHz": ("megahertz", "megahertz"),
-    "GHz": ("gigahertz", "gigahertz"), "KB": ("kilobyte", "kilobytes"),
-    "MB": ("megabyte", "megabytes"), "GB": ("gigabyte", "gigabytes"),
-    "TB": ("terabyte", "terabytes"), "°C": ("degree Celsius", "degrees Celsius"),
-    "°F": ("degree Fahrenheit", "degrees Fahrenheit"), "°": ("degree", "degrees"),
+    "km": ("kilometer", "kilometers"),
+    "m": ("meter", "meters"),
+    "cm": ("centimeter", "centimeters"),
+    "mm": ("millimeter", "millimeters"),
+    "mi": ("mile", "miles"),
+    "ft": ("foot", "feet"),
+    "kg": ("kilogram", "kilograms"),
+    "g": ("gram", "grams"),
+    "mg": ("milligram", "milligrams"),
+    "lb": ("pound", "pounds"),
+    "lbs": ("pound", "pounds"),
+    "oz": ("ounce", "ounces"),
+    "l": ("liter", "liters"),
+    "ml": ("milliliter", "milliliters"),
+    "ms": ("millisecond", "milliseconds"),
+    "sec": ("second", "seconds"),
+    "secs": ("second", "seconds"),
+    "min": ("minute", "minutes"),
+    "mins": ("minute", "minutes"),
+    "hr": ("hour", "hours"),
+    "hrs": ("hour", "hours"),
+    "Hz": ("hertz", "hertz"),
+    "kHz": ("kilohertz", "kilohertz"),
+    "MHz": ("megahertz", "megahertz"),
+    "GHz": ("gigahertz", "gigahertz"),
+    "KB": ("kilobyte", "kilobytes"),
+    "MB": ("megabyte", "megabytes"),
+    "GB": ("gigabyte", "gigabytes"),
+    "TB": ("terabyte", "terabytes"),
+    "°C": ("degree Celsius", "degrees Celsius"),
+    "°F": ("degree Fahrenheit", "degrees Fahrenheit"),
+    "°": ("degree", "degrees"),
 }
 
 CURRENCIES = {
@@ -81,13 +157,32 @@ CURRENCIES = {
     "¥": ("yen", "yen", "sen", "sen"),
     "₹": ("rupee", "rupees", "paisa", "paise"),
 }
-SCALES = {"k": "thousand", "m": "million", "mn": "million", "b": "billion", "bn": "billion",
-          "thousand": "thousand", "million": "million", "billion": "billion",
-          "trillion": "trillion"}
+SCALES = {
+    "k": "thousand",
+    "m": "million",
+    "mn": "million",
+    "b": "billion",
+    "bn": "billion",
+    "thousand": "thousand",
+    "million": "million",
+    "billion": "billion",
+    "trillion": "trillion",
+}
 
-SYMBOLS = {"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "%": " percent ",
-           "/": " slash ", "#": " hash ", "~": " about ", "<": " less than ",
-           ">": " greater than ", "§": " section ", "_": " "}
+SYMBOLS = {
+    "&": " and ",
+    "+": " plus ",
+    "@": " at ",
+    "=": " equals ",
+    "%": " percent ",
+    "/": " slash ",
+    "#": " hash ",
+    "~": " about ",
+    "<": " less than ",
+    ">": " greater than ",
+    "§": " section ",
+    "_": " ",
+}
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 # Matching only where a number starts keeps passes linear on long runs of digits.
@@ -109,7 +204,7 @@ def _num2words(n: int, to: str) -> str:
 
 
 # Past the trillions nobody says a number as one: its digits are read instead.
-LARGEST_SAID = 10 ** 15
+LARGEST_SAID = 10**15
 
 
 def cardinal(n: int) -> str:
@@ -182,9 +277,20 @@ def clean_unicode(text: str) -> str:
 
 
 def _speak_address(address: str) -> str:
-    spoken = {".": " dot ", "@": " at ", "/": " slash ", ":": " colon ", "-": " dash ",
-              "_": " underscore ", "?": " question mark ", "=": " equals ", "&": " and ",
-              "~": " tilde ", "#": " hash ", "+": " plus "}
+    spoken = {
+        ".": " dot ",
+        "@": " at ",
+        "/": " slash ",
+        ":": " colon ",
+        "-": " dash ",
+        "_": " underscore ",
+        "?": " question mark ",
+        "=": " equals ",
+        "&": " and ",
+        "~": " tilde ",
+        "#": " hash ",
+        "+": " plus ",
+    }
     address = re.sub(r"\d+", lambda m: " " + digits(m.group()) + " ", address)
     return "".join(spoken.get(c, c) for c in address)
 
@@ -202,10 +308,10 @@ def expand_urls_and_emails(text: str) -> str:
         if not ("." in address or "@" in address):
             return word
         if EMAIL.fullmatch(address):
-            return " " + _speak_address(address) + word[len(address):]
+            return " " + _speak_address(address) + word[len(address) :]
         if URL.fullmatch(address):
             readable = re.sub(r"^www\.", "", re.sub(r"^https?://", "", address)).rstrip("/")
-            return " " + _speak_address(readable) + word[len(address):]
+            return " " + _speak_address(readable) + word[len(address) :]
         return word
 
     return re.sub(r"\S+", token, text)
@@ -232,8 +338,10 @@ def _date(month: int, day: int, year_: int | None) -> str:
 
 # Day names by their first three letters, for "Mon-Fri".
 DAYS = {d[:3].lower(): d for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
-DAY_NAME = (r"(Mon(?:day)?|Tue(?:s(?:day)?)?|Wed(?:nesday)?|Thu(?:r(?:s(?:day)?)?)?|Fri(?:day)?|Sat(?:urday)?|"
-            r"Sun(?:day)?)\.?")
+DAY_NAME = (
+    r"(Mon(?:day)?|Tue(?:s(?:day)?)?|Wed(?:nesday)?|Thu(?:r(?:s(?:day)?)?)?|Fri(?:day)?|Sat(?:urday)?|"
+    r"Sun(?:day)?)\.?"
+)
 # A hyphen between two numbers, times, amounts or days is "to"; clean_unicode made an
 # en dash " - " already.
 RANGE = r"\s?-\s?"
@@ -276,19 +384,25 @@ def expand_dates(text: str) -> str:
         words = f"the {ordinal(int(m.group(1)))} of {month}"
         return words + (f", {year(int(m.group(3)))}" if m.group(3) else "")
 
-    month_name = (r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
-                  r"Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+    month_name = (
+        r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
+        r"Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+    )
     text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", iso, text)
     text = re.sub(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b", slashed, text)
     text = re.sub(NUMBER_START + r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\w|\.\d)", dotted, text)
     text = re.sub(month_name + r" (\d{1,2})(?:st|nd|rd|th)?\b(?:,? (\d{4})\b)?", month_day, text)
     text = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)? " + month_name + r"(?:,? (\d{4})\b)?", day_month, text)
     # A month abbreviation left on its own ("in Nov.") is still the month.
-    text = re.sub(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.",
-                  lambda m: MONTHS[_month_number(m.group(1)) - 1], text)
+    text = re.sub(
+        r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.", lambda m: MONTHS[_month_number(m.group(1)) - 1], text
+    )
     # A lone "Sun" or "Sat" may be a word; in a range ("Mon-Fri") it is a day.
-    return re.sub(r"\b" + DAY_NAME + RANGE + DAY_NAME + r"(?!\w)",
-                  lambda m: f"{DAYS[m.group(1)[:3].lower()]} to {DAYS[m.group(2)[:3].lower()]}", text)
+    return re.sub(
+        r"\b" + DAY_NAME + RANGE + DAY_NAME + r"(?!\w)",
+        lambda m: f"{DAYS[m.group(1)[:3].lower()]} to {DAYS[m.group(2)[:3].lower()]}",
+        text,
+    )
 
 
 MERIDIEM = r"\s?([AaPp])\.?\s?[Mm]\.?(?![A-Za-z])"
@@ -364,17 +478,24 @@ def expand_currency(text: str) -> str:
     symbol = "([$£€¥₹])"
     scales = r"(?:\s?(thousand|million|billion|trillion|[kKmMbB][nN]?)\b)?"
     # "(?!\w)": "$1e999" is not one dollar followed by "e999".
-    text = re.sub(symbol + r"\s?(" + NUMBER + ")" + RANGE + r"(?:\1\s?)?(" + NUMBER + ")" + scales + r"(?!\w)",
-                  span, text)
+    text = re.sub(
+        symbol + r"\s?(" + NUMBER + ")" + RANGE + r"(?:\1\s?)?(" + NUMBER + ")" + scales + r"(?!\w)", span, text
+    )
     # "$.50" is written without its zero dollars.
-    return re.sub(symbol + r"\s?(" + NUMBER + r"|\.\d+)" + scales + r"(?!\w)",
-                  lambda m: _money(m.group(1), m.group(2), m.group(3)), text)
+    return re.sub(
+        symbol + r"\s?(" + NUMBER + r"|\.\d+)" + scales + r"(?!\w)",
+        lambda m: _money(m.group(1), m.group(2), m.group(3)),
+        text,
+    )
 
 
 def expand_percentages(text: str) -> str:
     amount = NUMBER_START + r"(-?(?:" + NUMBER + r"))"
-    text = re.sub(amount + r"\s?%?" + RANGE + "(" + NUMBER + r")\s?%",
-                  lambda m: f"{number(m.group(1))} to {number(m.group(2))} percent", text)  # 50-60%, 50%-60%
+    text = re.sub(
+        amount + r"\s?%?" + RANGE + "(" + NUMBER + r")\s?%",
+        lambda m: f"{number(m.group(1))} to {number(m.group(2))} percent",
+        text,
+    )  # 50-60%, 50%-60%
     return re.sub(amount + r"\s?%", lambda m: number(m.group(1)) + " percent", text)
 
 
@@ -413,6 +534,7 @@ def expand_versions(text: str) -> str:
     """v2.0 -> version two point oh; v1.2.3 -> version one point two point three; with two
     or more dots a number is a version too, its parts numbers, not decimals (Python
     3.12.1 -> three point twelve point one); four parts up to 255 are an IP address."""
+
     def spoken(version: str) -> str:
         return " point ".join(_version_part(p, i == 0) for i, p in enumerate(version.split(".")))
 
@@ -422,8 +544,9 @@ def expand_versions(text: str) -> str:
             return " dot ".join(digits(p) for p in parts)  # 192.168.0.1
         return spoken(m.group(1))
 
-    text = re.sub(r"(?<![\w.])[vV](\d{1,6}(?:\.\d{1,6}){0,3})(?!\w|\.\d)", lambda m: "version " + spoken(m.group(1)),
-                  text)
+    text = re.sub(
+        r"(?<![\w.])[vV](\d{1,6}(?:\.\d{1,6}){0,3})(?!\w|\.\d)", lambda m: "version " + spoken(m.group(1)), text
+    )
     return re.sub(NUMBER_START + r"(\d{1,6}(?:\.\d{1,6}){2,3})(?!\w|\.\d)", dotted, text)
 
 
@@ -433,6 +556,7 @@ def _plural(words: str) -> str:
 
 def expand_decades(text: str) -> str:
     """1990s -> nineteen nineties, 1800s -> eighteen hundreds, the '90s and the 90s -> the nineties."""
+
     def decade(m: re.Match) -> str:
         n = int(m.group(1))
         return _plural(year(n) if n >= 1000 else cardinal(n))
@@ -442,6 +566,7 @@ def expand_decades(text: str) -> str:
 
 def expand_scientific(text: str) -> str:
     """1e9 -> one times ten to the power of nine."""
+
     def scientific(m: re.Match) -> str:
         return f"{number(m.group(1))} times ten to the power of {number(m.group(2))}"
 
@@ -453,11 +578,17 @@ def expand_multipliers(text: str) -> str:
     a dimension, 4x4 or 1920 x 1080 (no space around the x, or one on each side) -> four by
     four, so "2x 1/2" is two times a half."""
     decimal = r"(\d+(?:\.\d+)?)"
-    text = re.sub(NUMBER_START + decimal + "[xX]?" + RANGE + decimal + r"[xX](?!\w)",
-                  lambda m: f"{number(m.group(1))} to {number(m.group(2))} times", text)
+    text = re.sub(
+        NUMBER_START + decimal + "[xX]?" + RANGE + decimal + r"[xX](?!\w)",
+        lambda m: f"{number(m.group(1))} to {number(m.group(2))} times",
+        text,
+    )
     # Starting only where a word starts keeps "1x1x1x..." linear.
-    text = re.sub(r"(?<![\w.,])(\d+(?:[xX]\d+)+|\d+(?: [xX] \d+)+)(?!\w|\.\d)",
-                  lambda m: " by ".join(number(n) for n in re.split(r" ?[xX] ?", m.group(1))), text)
+    text = re.sub(
+        r"(?<![\w.,])(\d+(?:[xX]\d+)+|\d+(?: [xX] \d+)+)(?!\w|\.\d)",
+        lambda m: " by ".join(number(n) for n in re.split(r" ?[xX] ?", m.group(1))),
+        text,
+    )
     text = re.sub(NUMBER_START + decimal + r"[xX](?!\w)", lambda m: f"{number(m.group(1))} times", text)
     return re.sub(r"(?<![\w.])x" + decimal + r"(?!\w|\.\d)", lambda m: f"times {number(m.group(1))}", text)
 
@@ -465,13 +596,34 @@ def expand_multipliers(text: str) -> str:
 FRACTION_DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 COMMON_DENOMINATORS = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16, 32, 64, 100}
 # Words after which a month/day is a date: "on 12/25", "due 3/15", "Mon 10/11".
-DATE_WORDS = {"on", "by", "until", "till", "til", "since", "from", "due", "before", "after", "through", "thru",
-              "dated", "starting", "ending", "expires", "born"} | set(DAYS) | {d.lower() for d in DAYS.values()}
+DATE_WORDS = (
+    {
+        "on",
+        "by",
+        "until",
+        "till",
+        "til",
+        "since",
+        "from",
+        "due",
+        "before",
+        "after",
+        "through",
+        "thru",
+        "dated",
+        "starting",
+        "ending",
+        "expires",
+        "born",
+    }
+    | set(DAYS)
+    | {d.lower() for d in DAYS.values()}
+)
 
 
 def _previous_word(text: str, position: int) -> str:
     """The word just before `position` ("" when there is none), looking back a few characters only."""
-    before = text[max(0, position - 40):position]
+    before = text[max(0, position - 40) : position]
     words = before.split()
     return words[-1].strip(".,;:") if words and before[-1:].isspace() else ""
 
@@ -481,6 +633,7 @@ def expand_fractions(text: str) -> str:
     -> December twenty-fifth; 1/2 -> one half, 3/8 -> three eighths; after a name, the
     alternatives of a version (Windows 10/11 -> ten or eleven); any other a/b -> a over b.
     Dates with a year went to expand_dates before."""
+
     def fraction(m: re.Match) -> str:
         top, bottom = int(m.group(1)), int(m.group(2))
         if (top, bottom) == (24, 7):
@@ -503,8 +656,9 @@ def expand_scaled_numbers(text: str) -> str:
     went to expand_currency first). A capital K is a resolution or a race (4K video, a 5K
     run), said "four K"."""
     names = {"k": "thousand", "M": "million", "bn": "billion", "B": "billion"}
-    return re.sub(NUMBER_START + r"(\d+(?:\.\d+)?)(k|M|bn|B)\b",
-                  lambda m: f"{number(m.group(1))} {names[m.group(2)]}", text)
+    return re.sub(
+        NUMBER_START + r"(\d+(?:\.\d+)?)(k|M|bn|B)\b", lambda m: f"{number(m.group(1))} {names[m.group(2)]}", text
+    )
 
 
 ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
@@ -512,8 +666,29 @@ ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3}
 REGNAL = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")
 ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 # Words after which a Roman numeral is a plain number: World War II, Chapter IV, Part III.
-ROMAN_COUNTED = {"war", "chapter", "part", "volume", "vol", "act", "scene", "book", "phase", "stage", "level",
-                 "type", "class", "section", "bowl", "episode", "season", "article", "title", "appendix", "mark"}
+ROMAN_COUNTED = {
+    "war",
+    "chapter",
+    "part",
+    "volume",
+    "vol",
+    "act",
+    "scene",
+    "book",
+    "phase",
+    "stage",
+    "level",
+    "type",
+    "class",
+    "section",
+    "bowl",
+    "episode",
+    "season",
+    "article",
+    "title",
+    "appendix",
+    "mark",
+}
 
 
 def roman_value(numeral: str) -> int:
@@ -528,6 +703,7 @@ def roman_value(numeral: str) -> int:
 def expand_roman_numerals(text: str) -> str:
     """Henry VIII -> Henry the eighth (after a name), World War II -> World War two (after
     a counted word). A lone I stays the pronoun; nothing else is touched."""
+
     def roman(m: re.Match) -> str:
         word, numeral = m.group(1), m.group(2)
         if not ROMAN.fullmatch(numeral) or numeral == "I" and word.lower() not in ROMAN_COUNTED:
@@ -535,7 +711,12 @@ def expand_roman_numerals(text: str) -> str:
         value = roman_value(numeral)
         if word.lower() in ROMAN_COUNTED:
             return f"{word} {cardinal(value)}"
-        if word[0].isupper() and word[1:].islower() and REGNAL.fullmatch(numeral) and len(numeral) + (numeral in "VX") > 1:
+        if (
+            word[0].isupper()
+            and word[1:].islower()
+            and REGNAL.fullmatch(numeral)
+            and len(numeral) + (numeral in "VX") > 1
+        ):
             return f"{word} the {ordinal(value)}"
         return m.group()
 
@@ -573,6 +754,7 @@ def expand_abbreviations(text: str) -> str:
 def expand_initials(text: str) -> str:
     """Dotted abbreviations are spelled (U.S. -> U S, Ph.D. -> P H D) and initials lose
     their period (James T. Kirk), which is kept only at the end of the sentence."""
+
     def dotted(m: re.Match) -> str:
         letters = " ".join(c.upper() for c in m.group(1) if c.isalpha())
         return letters + ("." if _at_end(m) else "")
@@ -622,10 +804,25 @@ def tidy(text: str) -> str:
 
 
 PASSES = [
-    expand_urls_and_emails, expand_phone_numbers, expand_dates, expand_times, expand_versions,
-    expand_decades, expand_scientific, expand_currency, expand_percentages, expand_units, expand_multipliers,
-    expand_fractions, expand_scaled_numbers, expand_ordinals, expand_roman_numerals,
-    expand_abbreviations, expand_symbols, expand_numbers, tidy,
+    expand_urls_and_emails,
+    expand_phone_numbers,
+    expand_dates,
+    expand_times,
+    expand_versions,
+    expand_decades,
+    expand_scientific,
+    expand_currency,
+    expand_percentages,
+    expand_units,
+    expand_multipliers,
+    expand_fractions,
+    expand_scaled_numbers,
+    expand_ordinals,
+    expand_roman_numerals,
+    expand_abbreviations,
+    expand_symbols,
+    expand_numbers,
+    tidy,
 ]
 
 
@@ -634,7 +831,7 @@ def normalize(text: str) -> str:
     pieces = []
     position = 0
     for m in INLINE_PHONEMES.finditer(text):
-        pieces.append(_normalize_plain(text[position:m.start()]))
+        pieces.append(_normalize_plain(text[position : m.start()]))
         pieces.append(m.group())
         position = m.end()
     pieces.append(_normalize_plain(text[position:]))

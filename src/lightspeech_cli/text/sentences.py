@@ -24,19 +24,129 @@ BLANK_LINE = re.compile(r"\n\s*\n")
 OPENING = "\"'(\u201c\u2018["
 
 NEVER_FINAL = {
-    "mr", "mrs", "ms", "mx", "prof", "sr", "jr", "mt", "gen", "capt", "lt", "sgt", "rev", "gov", "sen", "rep",
-    "hon", "col", "maj", "cmdr", "adm", "fr", "vs", "approx", "cf", "fig", "figs", "no", "nos", "vol", "vols",
-    "ch", "sec", "p", "pp", "ed", "eds", "dept", "est",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",  # "Nov. 25"
+    "mr",
+    "mrs",
+    "ms",
+    "mx",
+    "prof",
+    "sr",
+    "jr",
+    "mt",
+    "gen",
+    "capt",
+    "lt",
+    "sgt",
+    "rev",
+    "gov",
+    "sen",
+    "rep",
+    "hon",
+    "col",
+    "maj",
+    "cmdr",
+    "adm",
+    "fr",
+    "vs",
+    "approx",
+    "cf",
+    "fig",
+    "figs",
+    "no",
+    "nos",
+    "vol",
+    "vols",
+    "ch",
+    "sec",
+    "p",
+    "pp",
+    "ed",
+    "eds",
+    "dept",
+    "est",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",  # "Nov. 25"
 }
 # Titles that read as a place after a name: "Main St." (street), "Elm Dr." (drive).
 PLACE_AFTER_NAME = {"st", "dr"}
 SENTENCE_STARTERS = {
-    "a", "an", "the", "i", "it", "he", "she", "we", "they", "you", "this", "that", "these", "those", "there",
-    "but", "and", "so", "or", "then", "in", "on", "at", "if", "when", "while", "what", "why", "how", "who",
-    "where", "my", "our", "his", "her", "their", "its", "your", "yes", "no", "not", "after", "before", "now",
-    "today", "many", "some", "all", "one", "as", "for", "to", "is", "are", "was", "were", "do", "does", "did",
-    "can", "will", "would", "should", "please", "let", "however", "also", "still",
+    "a",
+    "an",
+    "the",
+    "i",
+    "it",
+    "he",
+    "she",
+    "we",
+    "they",
+    "you",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "but",
+    "and",
+    "so",
+    "or",
+    "then",
+    "in",
+    "on",
+    "at",
+    "if",
+    "when",
+    "while",
+    "what",
+    "why",
+    "how",
+    "who",
+    "where",
+    "my",
+    "our",
+    "his",
+    "her",
+    "their",
+    "its",
+    "your",
+    "yes",
+    "no",
+    "not",
+    "after",
+    "before",
+    "now",
+    "today",
+    "many",
+    "some",
+    "all",
+    "one",
+    "as",
+    "for",
+    "to",
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "can",
+    "will",
+    "would",
+    "should",
+    "please",
+    "let",
+    "however",
+    "also",
+    "still",
 }
 
 
@@ -50,7 +160,7 @@ def _is_dotted(word: str) -> bool:
 
 
 def _next_word(text: str, position: int) -> str:
-    match = re.match(r"[\"'\u201c\u2018(\[]*([A-Za-z]+\.?|\S)", text[position:position + 40])
+    match = re.match(r"[\"'\u201c\u2018(\[]*([A-Za-z]+\.?|\S)", text[position : position + 40])
     return match.group(1) if match else ""
 
 
@@ -104,8 +214,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
                 spans.append((start, match.start(3)))
                 start = match.end(3)
         spans.append((start, block_end))
-    return [(a + len(text[a:b]) - len(text[a:b].lstrip()), b - (len(text[a:b]) - len(text[a:b].rstrip())))
-            for a, b in spans if text[a:b].strip()]
+    return [
+        (a + len(text[a:b]) - len(text[a:b].lstrip()), b - (len(text[a:b]) - len(text[a:b].rstrip())))
+        for a, b in spans
+        if text[a:b].strip()
+    ]
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:

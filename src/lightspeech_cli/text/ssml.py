@@ -33,8 +33,12 @@ BREAK_STRENGTHS = {"none": 0.0, "x-weak": 0.1, "weak": 0.2, "medium": 0.4, "stro
 RATES = {"x-slow": 0.5, "slow": 0.75, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 PITCHES = {"x-low": 0.8, "low": 0.9, "medium": 1.0, "default": 1.0, "high": 1.1, "x-high": 1.2}
 VOLUMES = {"silent": 0.0, "x-soft": 0.35, "soft": 0.6, "medium": 1.0, "default": 1.0, "loud": 1.4, "x-loud": 1.8}
-EMPHASIS = {"strong": Prosody(0.85, 1.1, 1.3), "moderate": Prosody(0.9, 1.05, 1.15),
-            "reduced": Prosody(1.1, 0.95, 0.85), "none": Prosody()}
+EMPHASIS = {
+    "strong": Prosody(0.85, 1.1, 1.3),
+    "moderate": Prosody(0.9, 1.05, 1.15),
+    "reduced": Prosody(1.1, 0.95, 0.85),
+    "none": Prosody(),
+}
 FACTOR_RANGE, VOLUME_RANGE = (0.25, 4.0), (0.0, 4.0)
 
 Warn = Callable[[str], None]
@@ -58,8 +62,10 @@ def parse_ssml(text: str, warn: Warn | None = None) -> list[Run | Pause | Bounda
     _walk(root, Prosody(), items, warn or (lambda message: None))
     paused = sum(item.seconds for item in items if isinstance(item, Pause))
     if paused > MAX_DOCUMENT_PAUSE_SECONDS:
-        raise InputError(f"the SSML asks for {paused / 60:.1f} minutes of pauses (<break> and paragraph ends); one "
-                         f"document may have at most {MAX_DOCUMENT_PAUSE_SECONDS / 60:g} minutes")
+        raise InputError(
+            f"the SSML asks for {paused / 60:.1f} minutes of pauses (<break> and paragraph ends); one "
+            f"document may have at most {MAX_DOCUMENT_PAUSE_SECONDS / 60:g} minutes"
+        )
     return items
 
 
@@ -157,8 +163,11 @@ def _relative(value: str, named: dict[str, float], semitones: bool, decibels: bo
 
 def _prosody(element, prosody: Prosody, warn: Warn) -> Prosody:
     factors = {}
-    for attribute, named, semitones, decibels in (("rate", RATES, False, False), ("pitch", PITCHES, True, False),
-                                                   ("volume", VOLUMES, False, True)):
+    for attribute, named, semitones, decibels in (
+        ("rate", RATES, False, False),
+        ("pitch", PITCHES, True, False),
+        ("volume", VOLUMES, False, True),
+    ):
         value = element.get(attribute)
         if value is None:
             continue
@@ -174,8 +183,11 @@ def _combined(prosody: Prosody, rate: float, pitch: float, volume: float) -> Pro
     def clamp(value, bounds):
         return min(max(value, bounds[0]), bounds[1])
 
-    return Prosody(clamp(prosody.rate * rate, FACTOR_RANGE), clamp(prosody.pitch * pitch, FACTOR_RANGE),
-                   clamp(prosody.volume * volume, VOLUME_RANGE))
+    return Prosody(
+        clamp(prosody.rate * rate, FACTOR_RANGE),
+        clamp(prosody.pitch * pitch, FACTOR_RANGE),
+        clamp(prosody.volume * volume, VOLUME_RANGE),
+    )
 
 
 # --- say-as --------------------------------------------------------------------------------
@@ -250,14 +262,63 @@ def _date(text: str, date_format: str, warn: Warn) -> str:
 
 # IPA -> ARPAbet, longest symbols first; vowels carry the stress the IPA marks before them.
 IPA_VOWELS = {
-    "aɪ": "AY", "aʊ": "AW", "eɪ": "EY", "oʊ": "OW", "əʊ": "OW", "ɔɪ": "OY", "ɝ": "ER", "ɜɹ": "ER", "ɜr": "ER",
-    "ɜ": "ER", "ɚ": "ER", "ɑ": "AA", "ɒ": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɔ": "AO", "ɛ": "EH", "e": "EH",
-    "ɪ": "IH", "i": "IY", "ʊ": "UH", "u": "UW", "o": "OW", "a": "AA",
+    "aɪ": "AY",
+    "aʊ": "AW",
+    "eɪ": "EY",
+    "oʊ": "OW",
+    "əʊ": "OW",
+    "ɔɪ": "OY",
+    "ɝ": "ER",
+    "ɜɹ": "ER",
+    "ɜr": "ER",
+    "ɜ": "ER",
+    "ɚ": "ER",
+    "ɑ": "AA",
+    "ɒ": "AA",
+    "æ": "AE",
+    "ʌ": "AH",
+    "ə": "AH",
+    "ɔ": "AO",
+    "ɛ": "EH",
+    "e": "EH",
+    "ɪ": "IH",
+    "i": "IY",
+    "ʊ": "UH",
+    "u": "UW",
+    "o": "OW",
+    "a": "AA",
 }
 IPA_CONSONANTS = {
-    "tʃ": "CH", "t͡ʃ": "CH", "ʧ": "CH", "dʒ": "JH", "d͡ʒ": "JH", "ʤ": "JH", "ʃ": "SH", "ʒ": "ZH", "θ": "TH",
-    "ð": "DH", "ŋ": "NG", "j": "Y", "ɹ": "R", "r": "R", "ɾ": "T", "ɡ": "G", "g": "G", "b": "B", "d": "D",
-    "f": "F", "h": "HH", "k": "K", "l": "L", "m": "M", "n": "N", "p": "P", "s": "S", "t": "T", "v": "V", "w": "W",
+    "tʃ": "CH",
+    "t͡ʃ": "CH",
+    "ʧ": "CH",
+    "dʒ": "JH",
+    "d͡ʒ": "JH",
+    "ʤ": "JH",
+    "ʃ": "SH",
+    "ʒ": "ZH",
+    "θ": "TH",
+    "ð": "DH",
+    "ŋ": "NG",
+    "j": "Y",
+    "ɹ": "R",
+    "r": "R",
+    "ɾ": "T",
+    "ɡ": "G",
+    "g": "G",
+    "b": "B",
+    "d": "D",
+    "f": "F",
+    "h": "HH",
+    "k": "K",
+    "l": "L",
+    "m": "M",
+    "n": "N",
+    "p": "P",
+    "s": "S",
+    "t": "T",
+    "v": "V",
+    "w": "W",
     "z": "Z",
 }
 IPA_IGNORED = set("ː ˑ.‿") | {"\u0329", "\u032f"}
@@ -280,8 +341,10 @@ def ipa_to_arpabet(ipa: str) -> list[str]:
             continue
         match = next((s for s in symbols if ipa.startswith(s, position)), None)
         if match is None:
-            raise InputError(f"<phoneme alphabet='ipa'>: cannot map {character!r} in {ipa[:40]!r} to this voice's "
-                             "phonemes; write them in ARPAbet with alphabet='arpabet'")
+            raise InputError(
+                f"<phoneme alphabet='ipa'>: cannot map {character!r} in {ipa[:40]!r} to this voice's "
+                "phonemes; write them in ARPAbet with alphabet='arpabet'"
+            )
         if match in IPA_VOWELS:
             vowel = IPA_VOWELS[match]
             if match in ("ʌ", "ɝ") and stress == "0":

@@ -12,8 +12,32 @@ PAD = "<pad>"
 WORD_BOUNDARY = "|"
 PUNCTUATION = (",", ".", "?", "!")
 VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW")
-CONSONANTS = ("B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R",
-              "S", "SH", "T", "TH", "V", "W", "Y", "Z", "ZH")
+CONSONANTS = (
+    "B",
+    "CH",
+    "D",
+    "DH",
+    "F",
+    "G",
+    "HH",
+    "JH",
+    "K",
+    "L",
+    "M",
+    "N",
+    "NG",
+    "P",
+    "R",
+    "S",
+    "SH",
+    "T",
+    "TH",
+    "V",
+    "W",
+    "Y",
+    "Z",
+    "ZH",
+)
 PHONES = tuple(f"{v}{stress}" for v in VOWELS for stress in "012") + CONSONANTS
 
 SYMBOL_SETS = {

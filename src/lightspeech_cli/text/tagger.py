@@ -48,9 +48,11 @@ class Tagger:
 
     def __call__(self, words: list[str]) -> list[str]:
         # Rare words are replaced by their shape: the weights only know frequent ones.
-        context = list(START) + [
-            n if (n := _normalized(w)) in self.vocabulary else f"<{_shape(w)}>" for w in words
-        ] + list(END)
+        context = (
+            list(START)
+            + [n if (n := _normalized(w)) in self.vocabulary else f"<{_shape(w)}>" for w in words]
+            + list(END)
+        )
         prev2, prev = START
         tags = []
         for i, word in enumerate(words):
@@ -62,10 +64,21 @@ class Tagger:
     def _predict(self, i: int, word: str, context: list[str], prev: str, prev2: str) -> str:
         j = i + 2
         features = (
-            "b", "s3=" + word[-3:], "p1=" + word[0], "w=" + context[j], "sh=" + _shape(word),
-            "i0" if i == 0 else "i+", "t-1=" + prev, "t-2=" + prev2, f"t-12={prev},{prev2}",
-            "w-1=" + context[j - 1], "s3-1=" + context[j - 1][-3:], "w-2=" + context[j - 2],
-            "w+1=" + context[j + 1], "s3+1=" + context[j + 1][-3:], "w+2=" + context[j + 2],
+            "b",
+            "s3=" + word[-3:],
+            "p1=" + word[0],
+            "w=" + context[j],
+            "sh=" + _shape(word),
+            "i0" if i == 0 else "i+",
+            "t-1=" + prev,
+            "t-2=" + prev2,
+            f"t-12={prev},{prev2}",
+            "w-1=" + context[j - 1],
+            "s3-1=" + context[j - 1][-3:],
+            "w-2=" + context[j - 2],
+            "w+1=" + context[j + 1],
+            "s3+1=" + context[j + 1][-3:],
+            "w+2=" + context[j + 2],
         )
         scores: dict[str, float] = {}
         for feature in features:

@@ -50,8 +50,14 @@ def save_npz(path: Path, **arrays) -> None:
     os.replace(temporary, path)
 
 
-def build_corpus(sentences: list[str], folder: Path, audio: AudioConfig = AudioConfig(), threads: int = 1,
-                 progress=None, heldout: list[str] | None = None) -> int:
+def build_corpus(
+    sentences: list[str],
+    folder: Path,
+    audio: AudioConfig = AudioConfig(),
+    threads: int = 1,
+    progress=None,
+    heldout: list[str] | None = None,
+) -> int:
     """Synthesize every sentence not yet in `folder`; returns the number of utterances.
 
     With `heldout`, exactly those sentences are the held-out split (after the others,
@@ -61,8 +67,11 @@ def build_corpus(sentences: list[str], folder: Path, audio: AudioConfig = AudioC
     metadata_path = folder / "metadata.jsonl"
 
     def read(texts: list[str], split: str) -> list[dict]:
-        return [{"text": chunk.text, "phonemes": chunk.phonemes, "split": split}
-                for sentence in texts for chunk in frontend(sentence)]
+        return [
+            {"text": chunk.text, "phonemes": chunk.phonemes, "split": split}
+            for sentence in texts
+            for chunk in frontend(sentence)
+        ]
 
     if heldout is None:
         entries = read(sentences, "train")
@@ -83,7 +92,7 @@ def build_corpus(sentences: list[str], folder: Path, audio: AudioConfig = AudioC
             spoken = teacher(entry["phonemes"], seed=int(entry["id"]))
             wave = resample(spoken.audio, audio.sample_rate)
             n_frames = len(wave) // audio.hop_length
-            wave = wave[:n_frames * audio.hop_length]
+            wave = wave[: n_frames * audio.hop_length]
             durations = voice_durations(spoken.frames, n_frames, audio)
             frame_times = np.arange(n_frames) * audio.hop_length / audio.sample_rate
             teacher_times = np.arange(len(spoken.f0)) * TEACHER_HOP / TEACHER_RATE

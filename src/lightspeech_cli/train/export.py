@@ -56,8 +56,9 @@ def describe_vocoder(name: str) -> str:
     return f"{name} (trained for this voice; its model card is in assets/vocoders/{name}/)"
 
 
-def export_voice(workdir: Path, output: Path, name: str, sentences: int | None = None,
-                 vocoder: str = "en-us-istft", run: str = "run") -> Voice:
+def export_voice(
+    workdir: Path, output: Path, name: str, sentences: int | None = None, vocoder: str = "en-us-istft", run: str = "run"
+) -> Voice:
     """The trained checkpoint of `workdir` as a voice folder, its model card filled from the
     checkpoint, the log and the corpus."""
     from ..paths import checked_name
@@ -78,16 +79,32 @@ def export_voice(workdir: Path, output: Path, name: str, sentences: int | None =
     metadata = read_metadata(workdir / "corpus")
     log_lines = (workdir / run / "log.jsonl").read_text().splitlines()
     last = json.loads(log_lines[-1]) if log_lines else {"validation": {}}
-    voice_config = VoiceConfig(name=name, model=config, audio=audio, vocoder=vocoder, licence="MIT",
-                               description="US English, distilled from hibari-tts (heart)", normalization=stats)
+    voice_config = VoiceConfig(
+        name=name,
+        model=config,
+        audio=audio,
+        vocoder=vocoder,
+        licence="MIT",
+        description="US English, distilled from hibari-tts (heart)",
+        normalization=stats,
+    )
     card = MODEL_CARD.format(
-        name=name, architecture=config.architecture, parameters=count_parameters(model),
-        vocoder=describe_vocoder(vocoder), vocoder_name=vocoder,
-        sample_rate=audio.sample_rate, hop_length=audio.hop_length, step=state["step"], hours=state["seconds"] / 3600,
+        name=name,
+        architecture=config.architecture,
+        parameters=count_parameters(model),
+        vocoder=describe_vocoder(vocoder),
+        vocoder_name=vocoder,
+        sample_rate=audio.sample_rate,
+        hop_length=audio.hop_length,
+        step=state["step"],
+        hours=state["seconds"] / 3600,
         machine=state.get("machine", "an unrecorded machine"),
         validation=", ".join(f"{k} {v:.3f}" for k, v in last["validation"].items()),
-        utterances=len(metadata), audio_hours=audio_hours(workdir), heldout=sum(e["split"] == "heldout" for e in metadata),
-        sentences=sentences or "N")
+        utterances=len(metadata),
+        audio_hours=audio_hours(workdir),
+        heldout=sum(e["split"] == "heldout" for e in metadata),
+        sentences=sentences or "N",
+    )
     return save_voice(output, voice_config, model.eval(), card, {"training-log.jsonl": "\n".join(log_lines) + "\n"})
 
 

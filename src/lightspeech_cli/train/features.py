@@ -42,8 +42,9 @@ def per_phoneme(values: np.ndarray, valid: np.ndarray, durations: np.ndarray) ->
     return np.interp(positions, positions[known], means[known]).astype(np.float32)
 
 
-def extract_features(corpus: Path, folder: Path, symbol_set: str = "arpabet-1", audio: AudioConfig = AudioConfig(),
-                     progress=None) -> dict:
+def extract_features(
+    corpus: Path, folder: Path, symbol_set: str = "arpabet-1", audio: AudioConfig = AudioConfig(), progress=None
+) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     symbols = SymbolSet(symbol_set)
     mel_spectrogram = MelSpectrogram(audio)
@@ -57,12 +58,18 @@ def extract_features(corpus: Path, folder: Path, symbol_set: str = "arpabet-1", 
             with torch.no_grad():
                 mel = mel_spectrogram(wave)[0].numpy()
             durations = utterance["durations"]
-            f0 = utterance["f0"][:len(mel)]
+            f0 = utterance["f0"][: len(mel)]
             log_energy = np.log(np.exp(mel).sum(1) + 1e-5)
             pitch = per_phoneme(np.log(np.maximum(f0, 1.0)), f0 > VOICED_HZ, durations)
             energy = per_phoneme(log_energy, np.ones(len(mel), bool), durations)
-            save_npz(path, mel=mel.astype(np.float16), durations=durations, pitch=pitch, energy=energy,
-                     ids=np.asarray(symbols.to_ids(entry["phonemes"]), np.int64))
+            save_npz(
+                path,
+                mel=mel.astype(np.float16),
+                durations=durations,
+                pitch=pitch,
+                energy=energy,
+                ids=np.asarray(symbols.to_ids(entry["phonemes"]), np.int64),
+            )
         raw[entry["id"]] = (path, entry["split"])
         if progress:
             progress(done, len(entries))
@@ -80,5 +87,9 @@ def statistics(raw: dict) -> dict:
             pitch.append(data["pitch"][voiced])
             energy.append(data["energy"])
     pitch, energy = np.concatenate(pitch), np.concatenate(energy)
-    return {"pitch_log_mean": float(pitch.mean()), "pitch_log_std": float(pitch.std()),
-            "energy_log_mean": float(energy.mean()), "energy_log_std": float(energy.std())}
+    return {
+        "pitch_log_mean": float(pitch.mean()),
+        "pitch_log_std": float(pitch.std()),
+        "energy_log_mean": float(energy.mean()),
+        "energy_log_std": float(energy.std()),
+    }

@@ -40,11 +40,15 @@ def load_split(corpus: Path, features: Path, split: str, limit: int | None = Non
     utterances = []
     for entry in chosen:
         data = np.load(features / f"{entry['id']}.npz")
-        utterances.append(Utterance(
-            torch.from_numpy(data["ids"]), torch.from_numpy(data["durations"].astype(np.int64)),
-            torch.from_numpy((data["pitch"] - stats["pitch_log_mean"]) / stats["pitch_log_std"]),
-            torch.from_numpy((data["energy"] - stats["energy_log_mean"]) / stats["energy_log_std"]),
-            torch.from_numpy(data["mel"].astype(np.float32))))
+        utterances.append(
+            Utterance(
+                torch.from_numpy(data["ids"]),
+                torch.from_numpy(data["durations"].astype(np.int64)),
+                torch.from_numpy((data["pitch"] - stats["pitch_log_mean"]) / stats["pitch_log_std"]),
+                torch.from_numpy((data["energy"] - stats["energy_log_mean"]) / stats["energy_log_std"]),
+                torch.from_numpy(data["mel"].astype(np.float32)),
+            )
+        )
     return utterances
 
 
@@ -52,9 +56,13 @@ def collate(batch: list[Utterance]) -> dict[str, torch.Tensor]:
     def pad(tensors):
         return torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True)
 
-    return {"ids": pad([u.ids for u in batch]), "durations": pad([u.durations for u in batch]),
-            "pitch": pad([u.pitch for u in batch]), "energy": pad([u.energy for u in batch]),
-            "mel": pad([u.mel for u in batch])}
+    return {
+        "ids": pad([u.ids for u in batch]),
+        "durations": pad([u.durations for u in batch]),
+        "pitch": pad([u.pitch for u in batch]),
+        "energy": pad([u.energy for u in batch]),
+        "mel": pad([u.mel for u in batch]),
+    }
 
 
 def batches(utterances: list[Utterance], max_frames: int, rng: random.Random):
@@ -90,8 +98,9 @@ def losses(model: AcousticModel, batch: dict[str, torch.Tensor]) -> dict[str, to
         "energy": masked_mse(out["energy"], batch["energy"]),
     }
     if "mel_before_postnet" in out:
-        result["mel_before_postnet"] = ((F.l1_loss(out["mel_before_postnet"], batch["mel"], reduction="none")
-                                         * frame_mask).sum() / n_frames)
+        result["mel_before_postnet"] = (
+            F.l1_loss(out["mel_before_postnet"], batch["mel"], reduction="none") * frame_mask
+        ).sum() / n_frames
     result["total"] = sum(result.values())
     return result
 
@@ -102,8 +111,15 @@ def learning_rate(step: int, peak: float, warmup: int) -> float:
     return peak * min(step / warmup, (warmup / step) ** 0.5)
 
 
-def optimization_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, step: int,
-                      peak_lr: float, warmup: int, max_norm: float) -> None:
+def optimization_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    step: int,
+    peak_lr: float,
+    warmup: int,
+    max_norm: float,
+) -> None:
     """One update at `step` (counted from 1) of the warm-up and decay schedule, gradients clipped."""
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(step, peak_lr, warmup)
@@ -113,8 +129,13 @@ def optimization_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, 
     optimizer.step()
 
 
-def restore_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                       required_config: dict | None = None, extras: dict | None = None) -> tuple[int, float]:
+def restore_checkpoint(
+    path: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    required_config: dict | None = None,
+    extras: dict | None = None,
+) -> tuple[int, float]:
     """Load `path` into the model and optimizer if it exists: (step, seconds trained), or
     (0, 0.0) for a fresh start. With `required_config`, a checkpoint of another configuration
     is refused before anything loads. `extras` (name -> module or optimizer, e.g. a
@@ -132,23 +153,47 @@ def restore_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.opti
     return int(state["step"]), float(state["seconds"])
 
 
-def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int, seconds: float,
-                    config: dict, extras: dict | None = None) -> None:
+def save_checkpoint(
+    path: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    seconds: float,
+    config: dict,
+    extras: dict | None = None,
+) -> None:
     """Written beside `path` and renamed: a kill never leaves half a checkpoint. The
     machine and threads it trained on go in too, for the model card."""
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "seconds": seconds,
-             "config": config, "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads"}
-    state.update({name: value.state_dict() if hasattr(value, "state_dict") else value
-                  for name, value in (extras or {}).items()})
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+        "seconds": seconds,
+        "config": config,
+        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
+    }
+    state.update(
+        {name: value.state_dict() if hasattr(value, "state_dict") else value for name, value in (extras or {}).items()}
+    )
     with atomic_write(path) as f:
         torch.save(state, f)
 
 
-def log_entry(log, step: int, seconds: float, train: dict[str, torch.Tensor], validation: dict[str, float],
-              settings: dict | None = None) -> dict:
+def log_entry(
+    log,
+    step: int,
+    seconds: float,
+    train: dict[str, torch.Tensor],
+    validation: dict[str, float],
+    settings: dict | None = None,
+) -> dict:
     """Append one line to a training log, flushed, and return it."""
-    entry = {"step": step, "seconds": round(seconds, 1), "train": {k: round(v.item(), 4) for k, v in train.items()},
-             "validation": {k: round(v, 4) for k, v in validation.items()}}
+    entry = {
+        "step": step,
+        "seconds": round(seconds, 1),
+        "train": {k: round(v.item(), 4) for k, v in train.items()},
+        "validation": {k: round(v, 4) for k, v in validation.items()},
+    }
     if settings:
         entry["settings"] = settings
     log.write(json.dumps(entry) + "\n")
@@ -161,15 +206,26 @@ def validate(model: AcousticModel, utterances: list[Utterance]) -> dict[str, flo
     totals: dict[str, float] = {}
     with torch.no_grad():
         for i in range(0, len(utterances), 16):
-            for name, value in losses(model, collate(utterances[i:i + 16])).items():
-                totals[name] = totals.get(name, 0.0) + value.item() * len(utterances[i:i + 16])
+            for name, value in losses(model, collate(utterances[i : i + 16])).items():
+                totals[name] = totals.get(name, 0.0) + value.item() * len(utterances[i : i + 16])
     model.train()
     return {name: value / len(utterances) for name, value in totals.items()}
 
 
-def fit(corpus: Path, features: Path, run: Path, config: ModelConfig, steps: int, max_frames: int = 6000,
-        peak_lr: float = 1e-3, warmup: int = 1000, checkpoint_every: int = 200, validate_every: int = 500,
-        seed: int = 0, progress=None) -> dict:
+def fit(
+    corpus: Path,
+    features: Path,
+    run: Path,
+    config: ModelConfig,
+    steps: int,
+    max_frames: int = 6000,
+    peak_lr: float = 1e-3,
+    warmup: int = 1000,
+    checkpoint_every: int = 200,
+    validate_every: int = 500,
+    seed: int = 0,
+    progress=None,
+) -> dict:
     """Train until `steps`; returns the last validation losses."""
     run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run / "checkpoint.pt"
@@ -203,25 +259,28 @@ def read_stats(workdir: Path) -> dict:
     """The corpus statistics `train features` wrote; a clear error when that stage has not run."""
     path = workdir / "features" / "stats.json"
     if not path.is_file():
-        raise InputError(f"{workdir} has no features/stats.json; run `lightspeech train corpus` and `train features` "
-                         "first")
+        raise InputError(
+            f"{workdir} has no features/stats.json; run `lightspeech train corpus` and `train features` first"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def fit_workdir(workdir: Path, architecture: str, steps: int, max_frames: int, peak_lr: float, run: str = "run",
-                progress=None) -> dict:
+def fit_workdir(
+    workdir: Path, architecture: str, steps: int, max_frames: int, peak_lr: float, run: str = "run", progress=None
+) -> dict:
     """Train (or continue) `architecture` in `workdir/run`; returns the last validation losses."""
-    from ..paths import checked_name
-
     from ..model.arch import Architecture
+    from ..paths import checked_name
 
     try:
         Architecture.parse(architecture)
     except ValueError as e:
         raise InputError(f"--arch: {e}") from None
     stats = read_stats(workdir)
-    config = ModelConfig(architecture=architecture, pitch_log_std=stats["pitch_log_std"],
-                         energy_log_std=stats["energy_log_std"])
+    config = ModelConfig(
+        architecture=architecture, pitch_log_std=stats["pitch_log_std"], energy_log_std=stats["energy_log_std"]
+    )
     checked_name(run, "run folder name", error=InputError)
-    return fit(workdir / "corpus", workdir / "features", workdir / run, config, steps, max_frames, peak_lr,
-               progress=progress)
+    return fit(
+        workdir / "corpus", workdir / "features", workdir / run, config, steps, max_frames, peak_lr, progress=progress
+    )

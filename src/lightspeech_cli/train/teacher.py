@@ -24,11 +24,47 @@ TEACHER_HOP = 300
 DURATION_OUTPUT = "/Clip_output_0"
 
 # ARPAbet -> misaki (Kokoro's alphabet), stress marks going before the vowel.
-VOWELS = {"AA": "ɑ", "AE": "æ", "AO": "ɔ", "AW": "W", "AY": "I", "EH": "ɛ", "EY": "A", "IH": "ɪ",
-          "IY": "i", "OW": "O", "OY": "Y", "UH": "ʊ", "UW": "u"}
-CONSONANTS = {"B": "b", "CH": "ʧ", "D": "d", "DH": "ð", "F": "f", "G": "ɡ", "HH": "h", "JH": "ʤ", "K": "k",
-              "L": "l", "M": "m", "N": "n", "NG": "ŋ", "P": "p", "R": "ɹ", "S": "s", "SH": "ʃ", "T": "t",
-              "TH": "θ", "V": "v", "W": "w", "Y": "j", "Z": "z", "ZH": "ʒ"}
+VOWELS = {
+    "AA": "ɑ",
+    "AE": "æ",
+    "AO": "ɔ",
+    "AW": "W",
+    "AY": "I",
+    "EH": "ɛ",
+    "EY": "A",
+    "IH": "ɪ",
+    "IY": "i",
+    "OW": "O",
+    "OY": "Y",
+    "UH": "ʊ",
+    "UW": "u",
+}
+CONSONANTS = {
+    "B": "b",
+    "CH": "ʧ",
+    "D": "d",
+    "DH": "ð",
+    "F": "f",
+    "G": "ɡ",
+    "HH": "h",
+    "JH": "ʤ",
+    "K": "k",
+    "L": "l",
+    "M": "m",
+    "N": "n",
+    "NG": "ŋ",
+    "P": "p",
+    "R": "ɹ",
+    "S": "s",
+    "SH": "ʃ",
+    "T": "t",
+    "TH": "θ",
+    "V": "v",
+    "W": "w",
+    "Y": "j",
+    "Z": "z",
+    "ZH": "ʒ",
+}
 STRESS = {"0": "", "1": "ˈ", "2": "ˌ"}
 
 
@@ -97,4 +133,4 @@ class Teacher:
         frames = np.zeros(len(symbols), np.int64)
         np.add.at(frames, np.asarray(owner[1:]), frames_per_id[1:])
         lead = int(frames_per_id[0])
-        return TeacherOutput(audio[lead * TEACHER_HOP:], frames, f0[lead:].astype(np.float32))
+        return TeacherOutput(audio[lead * TEACHER_HOP :], frames, f0[lead:].astype(np.float32))

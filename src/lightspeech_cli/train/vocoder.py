@@ -36,8 +36,7 @@ from ..model.spectrogram import MelSpectrogram
 from ..runtime.vocoder import IstftVocoderConfig
 from ..runtime.voice import AudioConfig
 from .corpus import read_metadata
-from .fit import (collate, learning_rate, load_split, log_entry, optimization_step, restore_checkpoint,
-                  save_checkpoint)
+from .fit import collate, learning_rate, load_split, log_entry, optimization_step, restore_checkpoint, save_checkpoint
 
 SEGMENT_FRAMES = 32
 BATCH_SIZE = 16
@@ -57,10 +56,10 @@ class VocoderData:
         acoustic_model.eval()
         with torch.no_grad():
             for i in range(0, len(utterances), 16):
-                group = utterances[i:i + 16]
+                group = utterances[i : i + 16]
                 batch = collate(group)
                 out = acoustic_model.training_forward(batch["ids"], batch["durations"], batch["pitch"], batch["energy"])
-                self.predicted += [out["mel"][j, :len(u.mel)].half() for j, u in enumerate(group)]
+                self.predicted += [out["mel"][j, : len(u.mel)].half() for j, u in enumerate(group)]
 
     def __len__(self) -> int:
         return len(self.audio)
@@ -69,11 +68,11 @@ class VocoderData:
         """A random `frames`-long mel segment and its audio with `context` samples either side."""
         mel = (self.predicted if predicted else self.mel)[index]
         start = rng.randrange(max(1, len(mel) - frames + 1))
-        piece = mel[start:start + frames].float()
+        piece = mel[start : start + frames].float()
         piece = F.pad(piece, (0, 0, 0, frames - len(piece)))
         audio = torch.from_numpy(self.audio[index].astype(np.float32) / 32767)
         padded = F.pad(audio, (context, context + frames * hop))
-        wave = padded[start * hop:start * hop + frames * hop + 2 * context]
+        wave = padded[start * hop : start * hop + frames * hop + 2 * context]
         return piece, wave
 
 
@@ -94,15 +93,17 @@ class VocoderLoss(torch.nn.Module):
         self.mel = MelSpectrogram(audio)
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
 
-    def forward(self, model: IstftVocoder, mel: torch.Tensor, target_with_context: torch.Tensor
-                ) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, model: IstftVocoder, mel: torch.Tensor, target_with_context: torch.Tensor
+    ) -> tuple[dict, torch.Tensor, torch.Tensor]:
         """(losses, the vocoder's waveform, the target waveform) for a batch of segments."""
         c = self.config
         context = model.left_pad
-        target = target_with_context[:, context:target_with_context.shape[1] - context]
+        target = target_with_context[:, context : target_with_context.shape[1] - context]
         # The target's frames, framed exactly as the vocoder's (and the mel's) frames.
-        spectrum = torch.stft(target_with_context, c.n_fft, c.hop_length, c.n_fft, self.window, center=False,
-                              return_complex=True).transpose(1, 2)[:, :mel.shape[1]]
+        spectrum = torch.stft(
+            target_with_context, c.n_fft, c.hop_length, c.n_fft, self.window, center=False, return_complex=True
+        ).transpose(1, 2)[:, : mel.shape[1]]
         log_amplitude, phase = model.spectrum(mel)
         wave = model.synthesize(log_amplitude, phase)
         amplitude = spectrum.abs()
@@ -147,9 +148,20 @@ def heldout_mels(workdir: Path) -> list[torch.Tensor]:
     return [u.mel for u in load_split(workdir / "corpus", workdir / "features", "heldout", VALIDATION_UTTERANCES)]
 
 
-def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderConfig = IstftVocoderConfig(),
-                peak_lr: float = 1e-3, warmup: int = 500, checkpoint_every: int = 200, validate_every: int = 1000,
-                seed: int = 0, adversarial: bool = False, predicted_share: float = 0.5, progress=None) -> dict:
+def fit_vocoder(
+    workdir: Path,
+    acoustic_model,
+    steps: int,
+    config: IstftVocoderConfig = IstftVocoderConfig(),
+    peak_lr: float = 1e-3,
+    warmup: int = 500,
+    checkpoint_every: int = 200,
+    validate_every: int = 1000,
+    seed: int = 0,
+    adversarial: bool = False,
+    predicted_share: float = 0.5,
+    progress=None,
+) -> dict:
     """Train until `steps`; returns the last logged entry.
 
     With `adversarial`, discriminators join (or continue, from the checkpoint): the
@@ -165,13 +177,20 @@ def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderC
     model = IstftVocoder(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
     discriminators = Discriminators()
-    discriminator_optimizer = torch.optim.AdamW(discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99),
-                                                weight_decay=0.01)
+    discriminator_optimizer = torch.optim.AdamW(
+        discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01
+    )
     extras = {"discriminators": discriminators, "discriminator_optimizer": discriminator_optimizer}
-    step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer, required_config=config.to_dict(),
-                                       extras=extras)
-    audio = AudioConfig(sample_rate=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length,
-                        win_length=config.n_fft, n_mels=config.n_mels)
+    step, elapsed = restore_checkpoint(
+        checkpoint_path, model, optimizer, required_config=config.to_dict(), extras=extras
+    )
+    audio = AudioConfig(
+        sample_rate=config.sample_rate,
+        n_fft=config.n_fft,
+        hop_length=config.hop_length,
+        win_length=config.n_fft,
+        n_mels=config.n_mels,
+    )
     train = VocoderData(workdir, acoustic_model, "train")
     heldout = VocoderData(workdir, acoustic_model, "heldout", limit=VALIDATION_UTTERANCES)
     criterion = VocoderLoss(config, audio)
@@ -181,8 +200,17 @@ def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderC
     started = time.perf_counter() - elapsed
     model.train()
     while step < steps:
-        pairs = [train.segment(rng.randrange(len(train)), SEGMENT_FRAMES, model.left_pad, config.hop_length, rng,
-                               predicted=rng.random() < predicted_share) for _ in range(BATCH_SIZE)]
+        pairs = [
+            train.segment(
+                rng.randrange(len(train)),
+                SEGMENT_FRAMES,
+                model.left_pad,
+                config.hop_length,
+                rng,
+                predicted=rng.random() < predicted_share,
+            )
+            for _ in range(BATCH_SIZE)
+        ]
         mel = torch.stack([p[0] for p in pairs])
         wave = torch.stack([p[1] for p in pairs])
         values, generated, target = criterion(model, mel, wave)
@@ -200,19 +228,36 @@ def fit_vocoder(workdir: Path, acoustic_model, steps: int, config: IstftVocoderC
             values["adversarial"] = adversarial_loss(fake)
             values["feature_matching"] = feature_matching_loss(real, fake)
             values["discriminator"] = scores.detach()
-            values["total"] = (values["total"] + ADVERSARIAL_WEIGHTS["adversarial"] * values["adversarial"]
-                               + ADVERSARIAL_WEIGHTS["feature_matching"] * values["feature_matching"])
+            values["total"] = (
+                values["total"]
+                + ADVERSARIAL_WEIGHTS["adversarial"] * values["adversarial"]
+                + ADVERSARIAL_WEIGHTS["feature_matching"] * values["feature_matching"]
+            )
         optimization_step(model, optimizer, values["total"], step, peak_lr, warmup, max_norm=10.0)
         if progress:
             progress(step, {k: v.item() for k, v in values.items()})
         if step % validate_every == 0 or step == steps:
-            entry = log_entry(log, step, time.perf_counter() - started, values,
-                              {"mel_l1": validate(model, heldout.mel, criterion.mel),
-                               "predicted_mel_l1": validate_predicted(model, heldout, criterion.mel)},
-                              {"adversarial": adversarial, "predicted_share": predicted_share, "peak_lr": peak_lr})
+            entry = log_entry(
+                log,
+                step,
+                time.perf_counter() - started,
+                values,
+                {
+                    "mel_l1": validate(model, heldout.mel, criterion.mel),
+                    "predicted_mel_l1": validate_predicted(model, heldout, criterion.mel),
+                },
+                {"adversarial": adversarial, "predicted_share": predicted_share, "peak_lr": peak_lr},
+            )
         if step % checkpoint_every == 0 or step == steps:
-            save_checkpoint(checkpoint_path, model, optimizer, step, time.perf_counter() - started, config.to_dict(),
-                            extras if adversarial else None)
+            save_checkpoint(
+                checkpoint_path,
+                model,
+                optimizer,
+                step,
+                time.perf_counter() - started,
+                config.to_dict(),
+                extras if adversarial else None,
+            )
     log.close()
     return entry
 
@@ -318,15 +363,26 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str) -> IstftV
     adversarial_from = next((start for start, settings in phases if settings["adversarial"]), None)
     shares = sorted({settings["predicted_share"] for _, settings in phases})
     card = MODEL_CARD.format(
-        name=name, voice=voice, parameters=count_parameters(model), bins=config.n_fft // 2 + 1,
-        step=state["step"], batch=BATCH_SIZE, segment=SEGMENT_FRAMES, hours=state["seconds"] / 3600,
+        name=name,
+        voice=voice,
+        parameters=count_parameters(model),
+        bins=config.n_fft // 2 + 1,
+        step=state["step"],
+        batch=BATCH_SIZE,
+        segment=SEGMENT_FRAMES,
+        hours=state["seconds"] / 3600,
         machine=state.get("machine", "an unrecorded machine"),
         validation=f"{last['validation']['mel_l1']:.3f}",
         reference=f"{validate(load_hifigan(), heldout_mels(workdir), MelSpectrogram()):.3f}",
-        adversarial=(f"from step {adversarial_from:,}, also adversarial (multi-period and multi-resolution "
-                     "discriminators, LSGAN) and feature matching" if adversarial_from is not None
-                     else "no adversarial loss"),
+        adversarial=(
+            f"from step {adversarial_from:,}, also adversarial (multi-period and multi-resolution "
+            "discriminators, LSGAN) and feature matching"
+            if adversarial_from is not None
+            else "no adversarial loss"
+        ),
         predicted=" then ".join(f"{share:.0%}" for share in shares).capitalize(),
-        commands=_commands(workdir, voice, phases, entries), **config.to_dict())
+        commands=_commands(workdir, voice, phases, entries),
+        **config.to_dict(),
+    )
     save_istft_vocoder(output, model.eval(), card, {"training-log.jsonl": "\n".join(log_lines) + "\n"})
     return model
