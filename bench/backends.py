@@ -104,7 +104,10 @@ def main() -> None:
                 acoustic_ms[("fastspeech2", backend, n)] / acoustic_ms[("lightspeech", backend, n)]
                 for n in args.lengths
             ]
-            print(f"  {backend:<7} " + "  ".join(f"{n} phonemes: {u:.1f}x" for n, u in zip(args.lengths, ups)))
+            print(
+                f"  {backend:<7} "
+                + "  ".join(f"{n} phonemes: {u:.1f}x" for n, u in zip(args.lengths, ups, strict=True))
+            )
         print(
             f"\n== HiFi-GAN V1 vocoder ({count_parameters(load_hifigan()) / 1e6:.1f}M parameters), "
             f"{threads} thread(s) =="

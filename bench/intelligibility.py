@@ -118,7 +118,7 @@ def main() -> None:
         first = wer if first is None else first
     print(f"MCD ours vs teacher:               {np.mean(distortions):5.2f} dB (teacher's durations, pitch, energy)")
     for name, transcripts in heard.items():
-        misheard = [(r, h) for r, h in zip(references, transcripts) if r != h][:3]
+        misheard = [(r, h) for r, h in zip(references, transcripts, strict=True) if r != h][:3]
         for reference, transcript in misheard:
             print(f"  [{name}] text:  {reference}\n  [{name}] heard: {transcript}")
 

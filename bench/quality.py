@@ -150,7 +150,7 @@ def main() -> None:
         wer = jiwer.wer(references, heard) * 100
         means = [np.mean(scores[key]) for key in SCORES]
         print(f"{name:<42} {wer:5.1f}% " + " ".join(f"{m:6.2f}" for m in means))
-        misheard[name] = [(r, h) for r, h in zip(references, heard) if r != h][:2]
+        misheard[name] = [(r, h) for r, h in zip(references, heard, strict=True) if r != h][:2]
     print(f"({time.perf_counter() - started:.0f} s; audio made with {args.threads} threads)")
     for name, pairs in misheard.items():
         for reference, transcript in pairs:

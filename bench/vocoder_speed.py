@@ -84,7 +84,7 @@ def spread(values: list[float], digits: int = 4, scale: float = 1.0) -> str:
 
 def ratio_spread(slow: list[float], fast: list[float]) -> str:
     """How many times faster `fast` is than `slow`: per repeat, then median (min-max)."""
-    return spread([s / f for s, f in zip(slow, fast)], 2) + "x"
+    return spread([s / f for s, f in zip(slow, fast, strict=True)], 2) + "x"
 
 
 def main() -> None:
@@ -128,7 +128,8 @@ def main() -> None:
     if not args.no_hifigan:
         for backend in ("onnx", "torchscript"):
             print(
-                f"  {args.vocoder} {backend} is {ratio_spread(seconds['hifigan onnx'], seconds[f'{args.vocoder} {backend}'])}"
+                f"  {args.vocoder} {backend} is "
+                f"{ratio_spread(seconds['hifigan onnx'], seconds[f'{args.vocoder} {backend}'])}"
                 " faster than HiFi-GAN V1 (onnx)"
             )
 
@@ -170,7 +171,9 @@ def main() -> None:
     print(f"\n3. hibari-tts (same texts, same process, taking turns with lightspeech + {args.vocoder})")
     print(f"  hibari-tts{'':18} RTF {spread(both['hibari'], 4, 1 / teacher_spoken)}")
     print(f"  lightspeech + {args.vocoder:14} RTF {spread(both['ours'], 4, 1 / spoken[args.vocoder])}")
-    per_repeat = [(h / teacher_spoken) / (o / spoken[args.vocoder]) for h, o in zip(both["hibari"], both["ours"])]
+    per_repeat = [
+        (h / teacher_spoken) / (o / spoken[args.vocoder]) for h, o in zip(both["hibari"], both["ours"], strict=True)
+    ]
     verdict = "faster" if statistics.median(per_repeat) > 1 else "slower"
     print(
         f"  lightspeech + {args.vocoder} vs hibari-tts, per second of audio: {spread(per_repeat, 2)}x "

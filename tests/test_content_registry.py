@@ -229,7 +229,7 @@ def test_verify_voice_runs_the_model_and_checks_its_output(tmp_path, good_files,
         "infinite frames": (np.full((1, 30, n_mels), np.inf, np.float32), good_durations, "NaN or infinite"),
         "NaN frames": (np.full((1, 30, n_mels), np.nan, np.float32), good_durations, "NaN or infinite"),
     }
-    for label, (mel, durations, message) in cases.items():
+    for mel, durations, message in cases.values():
         monkeypatch.setattr(engine, "acoustic_model", runner_making(mel, durations))
         with pytest.raises(VoiceError, match=message):
             registry.verify_voice(Voice(folder))

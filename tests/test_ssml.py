@@ -52,7 +52,7 @@ def test_prosody_is_per_phoneme():
     assert words[:4] == ["Slow", "down", "here", "now"]
     rates = {round(r, 2) for r, _, _ in sentence.prosody}
     assert rates == {1.0, 0.5}
-    changed = [(p, pr) for p, pr in zip(sentence.phonemes, sentence.prosody) if pr[0] == 0.5]
+    changed = [(p, pr) for p, pr in zip(sentence.phonemes, sentence.prosody, strict=True) if pr[0] == 0.5]
     assert [p for p, _ in changed] == ["|", "D", "AW1", "N", "|", "HH", "IY1", "R"]
     assert changed[1][1][1] == pytest.approx(1.1) and changed[1][1][2] == pytest.approx(10 ** (6 / 20))
 

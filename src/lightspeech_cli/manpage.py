@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 from .cli import app
@@ -287,6 +288,7 @@ def _command_pages(pages: dict[str, str], path: list[str], command, parent_ctx) 
 
 def render() -> dict[str, str]:
     root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)  # the app has commands, so typer makes it a group
     ctx = root.context_class(root, info_name="lightspeech")
     pages = {}
     lines = _header("lightspeech", _summary(root))

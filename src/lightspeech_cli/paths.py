@@ -77,7 +77,7 @@ def terminal_text(text: str) -> str:
     return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf"))
 
 
-def checked_name(name: object, what: str = "voice name", error: type[LightspeechError] = LightspeechError) -> str:
+def checked_name(name: object, what: str = "voice name", error: type[Exception] = LightspeechError) -> str:
     """`name` if it is one safe path component: lower-case letters, digits, '.', '_' and
     '-', starting with a letter or digit, at most 64 characters, no '..'."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:

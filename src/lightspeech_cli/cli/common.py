@@ -87,7 +87,7 @@ def print_table(
         out(title)
     widths = [max(len(value) for value in [column] + [row[i] for row in rows]) for i, column in enumerate(columns)]
     for row in [columns] + rows:
-        cells = (v.rjust(w) if c in right else v.ljust(w) for v, w, c in zip(row, widths, columns))
+        cells = (v.rjust(w) if c in right else v.ljust(w) for v, w, c in zip(row, widths, columns, strict=True))
         out("  ".join(cells).rstrip())
 
 

@@ -153,6 +153,7 @@ def say(
         if file is not None:
             text = check_text(_read_file(Path(file)), str(file))
         else:
+            assert words is not None  # not streaming and no file: the text is in the arguments
             text = read_text(" ".join(words))
     elif sys.stdin is None or sys.stdin.isatty():
         raise InputError("no text: give it as arguments, with -f FILE, or on standard input")

@@ -83,9 +83,8 @@ def train_corpus(
     heldout: Optional[Path] = typer.Option(
         None,
         "--heldout",
-        help="Sentences (one a line) to hold out for "
-        "validation and benchmarks, never trained on; by default the last 150 "
-        "utterances.",
+        help="Sentences (one a line) to hold out for validation and benchmarks, never trained on; "
+        "by default the last 150 utterances.",
         show_default=False,
     ),
     threads: int = typer.Option(1, "--threads", "-t", callback=_checked_threads, help="Teacher threads."),
@@ -107,13 +106,7 @@ def train_corpus(
         held = [line.strip() for line in decode_input(data, str(heldout)).splitlines() if line.strip()]
     texts = training_sentences(sentences, seed, exclude=frozenset(held or ()))
     with Progress(len(texts), "teacher") as progress:
-        total = build_corpus(
-            texts,
-            workdir / "corpus",
-            threads=threads,
-            heldout=held,
-            progress=lambda done, total: progress.update(done, total),
-        )
+        total = build_corpus(texts, workdir / "corpus", threads=threads, heldout=held, progress=progress.update)
     info(f"{total} utterances in {workdir / 'corpus'}")
 
 
@@ -124,9 +117,7 @@ def train_features(workdir: Path = WORKDIR, quiet: bool = QUIET, verbose: bool =
 
     set_verbosity(quiet, verbose)
     with Progress(0, "features") as progress:
-        stats = extract_features(
-            workdir / "corpus", workdir / "features", progress=lambda done, total: progress.update(done, total)
-        )
+        stats = extract_features(workdir / "corpus", workdir / "features", progress=progress.update)
     info(json.dumps(stats))
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -35,7 +35,7 @@ def print_table(columns: list[str], rows: list[list[str]]) -> None:
         return
     widths = [max(len(str(v)) for v in [c] + [r[i] for r in rows]) for i, c in enumerate(columns)]
     for row in [columns] + rows:
-        out("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+        out("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _megabytes(size: int) -> str:
@@ -52,7 +52,7 @@ def voices_list(as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBO
     set_verbosity(quiet, verbose)
     entries = read_manifest()[1]
     quality = {entry.name: entry.quality for entry in entries}
-    listed = []
+    listed: list[dict[str, Any]] = []
     for name in installed_voice_names():
         folder = installed_voices_dir() / name
         where = "installed"

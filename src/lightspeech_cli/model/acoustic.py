@@ -11,6 +11,7 @@ z-scored logarithms; the user's controls are factors (1.0 = as trained).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -108,7 +109,8 @@ class LengthRegulator(nn.Module):
         if torch.jit.is_scripting():
             frames = torch.arange(int(longest), device=x.device)  # [F]
         else:
-            frames = torch.arange(longest, device=x.device)  # a tensor bound keeps ONNX export dynamic
+            # A tensor bound keeps ONNX export dynamic; torch's stubs take only a number.
+            frames = torch.arange(longest, device=x.device)  # type: ignore[call-overload]
         # A frame belongs to the first phoneme whose end lies beyond it.
         source = (frames.view(1, -1, 1) >= ends.unsqueeze(1)).sum(-1).clamp(max=x.shape[1] - 1)  # [B, F]
         expanded = torch.gather(x, 1, source.unsqueeze(-1).expand(-1, -1, x.shape[2]))
@@ -139,6 +141,10 @@ class PostNet(nn.Module):
 
 class AcousticModel(nn.Module):
     __jit_ignored_attributes__ = ["config"]
+    if TYPE_CHECKING:
+        # A buffer (register_buffer below): torch types unknown attributes as Tensor | Module,
+        # and TorchScript refuses a class annotation under `from __future__ import annotations`.
+        bin_edges: torch.Tensor
 
     def __init__(self, config: ModelConfig):
         super().__init__()

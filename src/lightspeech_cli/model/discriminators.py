@@ -12,6 +12,10 @@ tenth of HiFi-GAN's (16 to 128 channels): at full width one step takes 9 s on a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import pairwise
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -28,7 +32,7 @@ class PeriodDiscriminator(nn.Module):
         self.period = period
         widths = (1,) + channels
         self.convs = nn.ModuleList(
-            weight_norm(nn.Conv2d(a, b, (5, 1), (3, 1), padding=(2, 0))) for a, b in zip(widths, widths[1:])
+            weight_norm(nn.Conv2d(a, b, (5, 1), (3, 1), padding=(2, 0))) for a, b in pairwise(widths)
         )
         self.convs.append(weight_norm(nn.Conv2d(channels[-1], channels[-1], (5, 1), padding=(2, 0))))
         self.post = weight_norm(nn.Conv2d(channels[-1], 1, (3, 1), padding=(1, 0)))
@@ -47,6 +51,9 @@ class PeriodDiscriminator(nn.Module):
 
 
 class ResolutionDiscriminator(nn.Module):
+    # A buffer (register_buffer below); torch types unknown attributes as Tensor | Module.
+    window: torch.Tensor
+
     def __init__(self, n_fft: int, hop: int, channels: int = 16):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
@@ -83,16 +90,26 @@ class Discriminators(nn.Module):
         return [member(wave) for member in self.members]
 
 
+def _total(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """sum(terms): a tensor, as there is always at least one discriminator (sum's typed
+    result also allows its start, the int 0)."""
+    return cast(torch.Tensor, sum(terms))
+
+
 def discriminator_loss(real: list, fake: list) -> torch.Tensor:
     """LSGAN: real scores toward 1, generated toward 0."""
-    return sum(torch.mean((1 - r) ** 2) + torch.mean(f**2) for (r, _), (f, _) in zip(real, fake))
+    return _total(torch.mean((1 - r) ** 2) + torch.mean(f**2) for (r, _), (f, _) in zip(real, fake, strict=True))
 
 
 def adversarial_loss(fake: list) -> torch.Tensor:
     """LSGAN for the generator: its scores toward 1."""
-    return sum(torch.mean((1 - f) ** 2) for f, _ in fake)
+    return _total(torch.mean((1 - f) ** 2) for f, _ in fake)
 
 
 def feature_matching_loss(real: list, fake: list) -> torch.Tensor:
     """L1 between the discriminators' feature maps of real and generated audio."""
-    return sum(torch.mean(torch.abs(r.detach() - f)) for (_, rs), (_, fs) in zip(real, fake) for r, f in zip(rs, fs))
+    return _total(
+        torch.mean(torch.abs(r.detach() - f))
+        for (_, rs), (_, fs) in zip(real, fake, strict=True)
+        for r, f in zip(rs, fs, strict=True)
+    )

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
 from ..paths import atomic_write
+
+if TYPE_CHECKING:
+    from .istft import IstftVocoder
 
 ONNX_OPSET = 17
 # Runs a compiled module: numpy arrays in, a tuple of numpy arrays out.
@@ -40,7 +43,7 @@ def _export(
         torch.onnx.export(
             module.eval(),
             inputs,
-            f,
+            f,  # type: ignore[arg-type]  # the TorchScript exporter (dynamo=False) also writes to a file object
             input_names=names,
             output_names=outputs,
             dynamic_axes=axes,
@@ -73,7 +76,7 @@ def export_acoustic(model: torch.nn.Module, path: Path) -> None:
 class _IstftNetwork(torch.nn.Module):
     """The iSTFT vocoder up to its spectrum: what its ONNX graph holds."""
 
-    def __init__(self, vocoder: torch.nn.Module):
+    def __init__(self, vocoder: IstftVocoder):
         super().__init__()
         self.vocoder = vocoder
 
@@ -81,7 +84,7 @@ class _IstftNetwork(torch.nn.Module):
         return self.vocoder.spectrum(mel)
 
 
-def export_istft_network(vocoder: torch.nn.Module, path: Path) -> None:
+def export_istft_network(vocoder: IstftVocoder, path: Path) -> None:
     """mel [B, T, n_mels] -> log amplitude, phase [B, T, n_fft/2 + 1]."""
     n_mels = vocoder.config.n_mels
     _export(

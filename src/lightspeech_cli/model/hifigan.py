@@ -31,7 +31,7 @@ class ResBlock(nn.Module):
         self.convs2 = nn.ModuleList(nn.Conv1d(channels, channels, kernel, padding=(kernel - 1) // 2) for _ in dilations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for dilated, plain in zip(self.convs1, self.convs2):
+        for dilated, plain in zip(self.convs1, self.convs2, strict=True):
             x = x + plain(F.leaky_relu(dilated(F.leaky_relu(x, LEAKY_SLOPE)), LEAKY_SLOPE))
         return x
 
@@ -48,11 +48,11 @@ class HifiGanGenerator(nn.Module):
         self.conv_pre = nn.Conv1d(config["num_mels"], channels, 7, padding=3)
         self.ups = nn.ModuleList()
         self.resblocks = nn.ModuleList()
-        for i, (rate, kernel) in enumerate(zip(config["upsample_rates"], config["upsample_kernel_sizes"])):
+        for i, (rate, kernel) in enumerate(zip(config["upsample_rates"], config["upsample_kernel_sizes"], strict=True)):
             self.ups.append(
                 nn.ConvTranspose1d(channels >> i, channels >> (i + 1), kernel, rate, padding=(kernel - rate) // 2)
             )
-            for k, dilations in zip(config["resblock_kernel_sizes"], config["resblock_dilation_sizes"]):
+            for k, dilations in zip(config["resblock_kernel_sizes"], config["resblock_dilation_sizes"], strict=True):
                 self.resblocks.append(ResBlock(channels >> (i + 1), k, dilations))
         self.conv_post = nn.Conv1d(channels >> len(self.ups), 1, 7, padding=3)
 

@@ -44,6 +44,9 @@ class ConvNeXtBlock(nn.Module):
 
 
 class IstftVocoder(nn.Module):
+    # A buffer (register_buffer below); torch types unknown attributes as Tensor | Module.
+    window: torch.Tensor
+
     def __init__(self, config: IstftVocoderConfig = IstftVocoderConfig()):
         super().__init__()
         if config.n_fft % config.hop_length:

@@ -19,6 +19,10 @@ def filterbank_tensor(config: AudioConfig) -> torch.Tensor:
 
 
 class MelSpectrogram(torch.nn.Module):
+    # Buffers (register_buffer below); torch types unknown attributes as Tensor | Module.
+    filterbank: torch.Tensor
+    window: torch.Tensor
+
     def __init__(self, config: AudioConfig = AudioConfig()):
         super().__init__()
         self.config = config

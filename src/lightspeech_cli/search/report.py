@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from .store import Result, ResultStore
 
@@ -15,7 +16,7 @@ NAMES = {"lightspeech": "LightSpeech (paper)", "fastspeech2": "FastSpeech 2"}
 
 def pareto_front(results: list[Result]) -> list[Result]:
     """Results no other beats on both latency and loss, fastest first."""
-    front = []
+    front: list[Result] = []
     for result in sorted(results, key=lambda r: (r.latency_ms, r.loss)):
         if not front or result.loss < front[-1].loss:
             front.append(result)
@@ -112,7 +113,7 @@ def write_report(
     proxy_by_architecture = {r.architecture: r for r in proxy_all}
     final_by_architecture = {r.architecture: r for r in final}
 
-    comparison = []
+    comparison: list[dict[str, Any]] = []
     for label, architecture in (
         ("found", winner.architecture),
         ("LightSpeech (paper)", references["lightspeech"]),

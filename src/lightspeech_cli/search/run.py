@@ -223,7 +223,7 @@ class Search:
                 seen.add(tokens)
                 pool.append(tokens)
         ranked = [pool[i] for i in predict(predictor, pool).argsort()] if pool else []
-        finalists = []
+        finalists: list[str] = []
         for tokens in ranked:  # best predicted first; latency measured until enough fit
             if len(finalists) == self.budget.finalists:
                 break

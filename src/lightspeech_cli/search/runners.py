@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import socket
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from .proxy import ProxyTask, train_candidate
 
@@ -58,7 +58,7 @@ class RayRunner:
             reachable_or_raise(address)
         self.ray = ray
         if not ray.is_initialized():
-            options = {"num_cpus": num_cpus} if address == "local" and num_cpus else {}
+            options: dict[str, Any] = {"num_cpus": num_cpus} if address == "local" and num_cpus else {}
             ray.init(address=address, include_dashboard=False, log_to_driver=False, **options)
         self.address = address
 

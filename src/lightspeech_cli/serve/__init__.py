@@ -134,10 +134,10 @@ class WyomingListener:
     """The Wyoming TCP server. The `wyoming` package's own server closes every connection
     at once when stopped; this one lets the answers in progress finish."""
 
-    def __init__(self, pool):
+    def __init__(self, pool) -> None:
         self.pool = pool
         self.handlers: set = set()
-        self.server: asyncio.AbstractServer | None = None
+        self.server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> None:
         self.server = await asyncio.start_server(self.connected, host, port)

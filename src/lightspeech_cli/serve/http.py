@@ -195,7 +195,7 @@ async def json_errors(request: web.Request, handler):
 def application(pool: SpeakerPool) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
     app[POOL] = pool
-    app[PAGE] = resources.files(__package__).joinpath("web", "index.html").read_text(encoding="utf-8")
+    app[PAGE] = (resources.files(__package__) / "web" / "index.html").read_text(encoding="utf-8")
     app.add_routes(
         [
             web.post("/v1/audio/speech", speech),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -312,7 +313,7 @@ class NeuralG2p:
         "ZH",
     ]
 
-    def __init__(self):
+    def __init__(self) -> None:
         with np.load(_package_dir("g2p_en") / "checkpoint20.npz") as weights:
             self.w = {k: weights[k] for k in weights.files}
         self.cache: dict[str, list[str]] = {}  # names and jargon repeat within a text
@@ -379,7 +380,7 @@ class Phonemizer:
         plain_words = [t for t in tokens if t[0].isalpha()]
         shouting = _is_shouting(plain_words)
         table = homographs()
-        tags = iter(())
+        tags: Iterator[str] = iter(())
         if any(t.lower() in table for t in plain_words):
             tags = iter(load_tagger()(plain_words))  # tagging is only needed for homographs
         words = []

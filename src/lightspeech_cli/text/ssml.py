@@ -243,7 +243,7 @@ def _date(text: str, date_format: str, warn: Warn) -> str:
     if len(fields) != len(order) or len(set(order)) != len(order) or not order:
         warn(f"<say-as interpret-as='date' format={date_format!r}> does not fit {text[:30]!r}; read as it is")
         return text
-    value = dict(zip(order, fields))
+    value = dict(zip(order, fields, strict=True))
     if not (1 <= value.get("m", 1) <= 12 and 1 <= value.get("d", 1) <= 31 and 0 <= value.get("y", 2000) <= 9999):
         warn(f"<say-as interpret-as='date'>: {text[:30]!r} is not a date; read as it is")
         return text

@@ -31,7 +31,7 @@ def per_phoneme(values: np.ndarray, valid: np.ndarray, durations: np.ndarray) ->
     ends = np.cumsum(durations)
     starts = ends - durations
     means = np.full(len(durations), np.nan, np.float32)
-    for i, (start, end) in enumerate(zip(starts, ends)):
+    for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
         chosen = values[start:end][valid[start:end]]
         if len(chosen):
             means[i] = chosen.mean()
@@ -79,14 +79,15 @@ def extract_features(
 
 
 def statistics(raw: dict) -> dict:
-    pitch, energy = [], []
+    pitches: list[np.ndarray] = []
+    energies: list[np.ndarray] = []
     for path, split in raw.values():
         if split == "train":
             data = np.load(path)
             voiced = data["pitch"] > np.log(VOICED_HZ)
-            pitch.append(data["pitch"][voiced])
-            energy.append(data["energy"])
-    pitch, energy = np.concatenate(pitch), np.concatenate(energy)
+            pitches.append(data["pitch"][voiced])
+            energies.append(data["energy"])
+    pitch, energy = np.concatenate(pitches), np.concatenate(energies)
     return {
         "pitch_log_mean": float(pitch.mean()),
         "pitch_log_std": float(pitch.std()),

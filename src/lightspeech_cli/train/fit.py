@@ -68,7 +68,8 @@ def collate(batch: list[Utterance]) -> dict[str, torch.Tensor]:
 def batches(utterances: list[Utterance], max_frames: int, rng: random.Random):
     """Endless batches of similar lengths, up to `max_frames` frames (padding included)."""
     order = sorted(range(len(utterances)), key=lambda i: len(utterances[i].mel))
-    groups, current = [], []
+    groups: list[list[int]] = []
+    current: list[int] = []
     for i in order:
         longest = max([len(utterances[j].mel) for j in current] + [len(utterances[i].mel)])
         if current and longest * (len(current) + 1) > max_frames:

@@ -127,14 +127,16 @@ def generated_sentences(count: int, seed: int = 0) -> list[str]:
 
     templates = [
         lambda: (
-            f"{rng.choice(names)} paid ${rng.randint(1, 9999):,}.{rng.randint(0, 99):02d} for {rng.randint(2, 40)} books."
+            f"{rng.choice(names)} paid ${rng.randint(1, 9999):,}.{rng.randint(0, 99):02d} "
+            f"for {rng.randint(2, 40)} books."
         ),
         lambda: (
             f"The meeting moved to {rng.choice(months)} {rng.randint(1, 28)}, {rng.randint(1950, 2040)} at "
             f"{rng.randint(1, 12)}:{rng.choice(['00', '15', '30', '45', '05'])} {rng.choice(['am', 'pm'])}."
         ),
         lambda: (
-            f"About {rng.randint(2, 99)}% of the {rng.randint(100, 99999):,} voters came before {rng.randint(5, 11)} pm."
+            f"About {rng.randint(2, 99)}% of the {rng.randint(100, 99999):,} voters "
+            f"came before {rng.randint(5, 11)} pm."
         ),
         lambda: (
             f"It is {rng.randint(2, 500)} km from here, and the truck weighs {rng.randint(2, 90)} kg more than ours."
@@ -144,14 +146,17 @@ def generated_sentences(count: int, seed: int = 0) -> list[str]:
             f"before the {ordinal_digits(rng.randint(1, 31))}."
         ),
         lambda: (
-            f"In {rng.randint(1800, 2030)}, the town had {rng.randint(1000, 9000000):,} people and {rng.randint(2, 60)} schools."
+            f"In {rng.randint(1800, 2030)}, the town had {rng.randint(1000, 9000000):,} people "
+            f"and {rng.randint(2, 60)} schools."
         ),
         lambda: f"The price rose from €{rng.randint(1, 99)} to £{rng.randint(100, 999)} in {rng.randint(2, 12)} years.",
         lambda: (
-            f"Room {rng.randint(100, 999)} is on the {ordinal_digits(rng.randint(2, 40))} floor, {rng.randint(2, 90)} meters up."
+            f"Room {rng.randint(100, 999)} is on the {ordinal_digits(rng.randint(2, 40))} floor, "
+            f"{rng.randint(2, 90)} meters up."
         ),
         lambda: (
-            f"Is the temperature really {rng.randint(-20, 45)} degrees, or is it {rng.randint(2, 9)}.{rng.randint(1, 9)} more?"
+            f"Is the temperature really {rng.randint(-20, 45)} degrees, "
+            f"or is it {rng.randint(2, 9)}.{rng.randint(1, 9)} more?"
         ),
         lambda: (
             f"Wow, {rng.choice(names)} finished {rng.randint(2, 20)} of the {rng.randint(21, 99)} puzzles on "

@@ -87,6 +87,9 @@ def log_magnitude(wave: torch.Tensor, n_fft: int) -> torch.Tensor:
 
 
 class VocoderLoss(torch.nn.Module):
+    # A buffer (register_buffer below); torch types unknown attributes as Tensor | Module.
+    window: torch.Tensor
+
     def __init__(self, config: IstftVocoderConfig, audio: AudioConfig):
         super().__init__()
         self.config = config
@@ -298,7 +301,7 @@ def validate_predicted(model: IstftVocoder, data: VocoderData, mel_spectrogram: 
     model.eval()
     total = 0.0
     with torch.no_grad():
-        for predicted, true in zip(data.predicted, data.mel):
+        for predicted, true in zip(data.predicted, data.mel, strict=True):
             total += F.l1_loss(mel_spectrogram(model(predicted.float().unsqueeze(0))), true.float().unsqueeze(0)).item()
     model.train(training)
     return total / len(data)
@@ -336,7 +339,7 @@ lightspeech train features WORK
 lightspeech train export-vocoder WORK -o VOCODER --name {name}
 ```
 The training log is `training-log.jsonl` beside this card.
-"""
+"""  # noqa: E501 - a Markdown table: its rows cannot be wrapped
 
 
 def export_vocoder(workdir: Path, output: Path, name: str, voice: str) -> IstftVocoder:
