@@ -70,6 +70,17 @@ def test_the_regulator_copies_every_channel_and_keeps_the_dtype():
     assert out[0].tolist() == [x[0, 0].tolist(), x[0, 1].tolist(), x[0, 1].tolist(), x[0, 2].tolist()]
 
 
+def test_the_regulator_builds_its_frames_on_the_device_of_its_input():
+    """Not on torch's default device: with a GPU as the default (or here the meta device), a
+    frame index made there could not be compared with durations on the CPU."""
+    x = torch.arange(3, dtype=torch.float32).view(1, 3, 1) + 1
+    durations = torch.tensor([[1, 2, 1]])
+    with torch.device("meta"):
+        out, mask = LengthRegulator()(x, durations)
+    assert out.device.type == mask.device.type == "cpu"
+    assert out[0, :, 0].tolist() == [1.0, 2.0, 2.0, 3.0] and mask[0, :, 0].tolist() == [1.0] * 4
+
+
 @pytest.mark.parametrize("speed, frames", [(0.25, 32), (4.0, 2), (0.5, 16), (2.0, 4)])
 def test_the_speed_limits_multiply_and_divide_the_frames(speed, frames):
     with torch.no_grad():

@@ -29,6 +29,40 @@ def test_addresses_are_spoken_character_by_character(written, spoken):
 
 
 @pytest.mark.parametrize(
+    "address, spoken",
+    [
+        ("a.b", "a dot b"),
+        ("a@b", "a at b"),
+        ("a/b", "a slash b"),
+        ("a:b", "a colon b"),
+        ("a-b", "a dash b"),
+        ("a_b", "a underscore b"),
+        ("a?b", "a question mark b"),
+        ("a=b", "a equals b"),
+        ("a&b", "a and b"),
+        ("a~b", "a tilde b"),
+        ("a#b", "a hash b"),
+        ("a+b", "a plus b"),
+        ("a42", "a four two "),
+    ],
+)
+def test_each_address_character_has_its_own_reading(address, spoken):
+    """The address reader itself, not the symbol pass after it, says every character."""
+    assert normalize_module._speak_address(address).split() == spoken.split()
+
+
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("See example.com/#install", "See example dot com slash hash install"),  # not a hashtag
+        ("Visit example.com/X today", "Visit example dot com slash X today"),  # a last X is the address's
+    ],
+)
+def test_an_address_keeps_what_later_passes_would_read_otherwise(written, spoken):
+    assert normalize(written) == spoken
+
+
+@pytest.mark.parametrize(
     "written, spoken",
     [
         ("On 2020-01-01 it began.", "On January first, twenty twenty it began."),
@@ -46,6 +80,15 @@ def test_addresses_are_spoken_character_by_character(written, spoken):
         ("Born March 31, 2020.", "Born March thirty-first, twenty twenty."),
         ("Born Sept. 5, 1990.", "Born September fifth, nineteen ninety."),
         ("Born 5 Sept. 1990.", "Born the fifth of September, nineteen ninety."),
+        ("On 1.1.2020 we met.", "On the first of January, twenty twenty we met."),  # dotted: day first
+        ("On 31.12.2020 we met.", "On the thirty-first of December, twenty twenty we met."),
+        ("On May 4th we met.", "On May fourth we met."),  # no year
+        ("On Dec 25th, 2020 we met.", "On December twenty-fifth, twenty twenty we met."),  # suffix and no period
+        ("On 1 May 2020 we met.", "On the first of May, twenty twenty we met."),  # day before the month
+        ("On 31 May we met.", "On the thirty-first of May we met."),
+        ("On 25th Dec 2020 we met.", "On the twenty-fifth of December, twenty twenty we met."),
+        ("Open Tues-Thurs", "Open Tuesday to Thursday"),  # day names of four letters and more
+        ("Open Monday-Friday", "Open Monday to Friday"),
     ],
 )
 def test_dates_at_the_edges_of_the_calendar(written, spoken):
@@ -62,6 +105,9 @@ def test_dates_at_the_edges_of_the_calendar(written, spoken):
         "On 13/13/2020 we met.",
         "Born March 32, 2020.",
         "Born March 0, 2020.",
+        "On 1/32/2020 we met.",
+        "On 32.1.2020 we met.",
+        "On 1.13.2020 we met.",
     ],
 )
 def test_impossible_dates_are_not_read_as_dates(written):
@@ -88,6 +134,22 @@ def test_clock_times(written, spoken):
     assert normalize(written) == spoken
 
 
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("At 9:59", "At nine fifty-nine"),
+        ("At 9:60", "At 9:60"),  # sixty minutes is no time: left as written
+        ("At 23:00", "At twenty-three hundred"),
+        ("At 24:00", "At 24:00"),
+        ("From 10:30-11 we eat.", "From ten thirty to eleven we eat."),  # minutes at one end make a range of times
+        ("Open 9am-5 daily", "Open nine A M to five daily"),  # so does a meridiem
+        ("From 23:00-24:00 we eat.", "From twenty-three hundred-24:00 we eat."),  # an impossible end: no range
+    ],
+)
+def test_the_times_pass_at_the_last_minute_and_hour(written, spoken):
+    assert normalize_module.expand_times(written) == spoken
+
+
 @pytest.mark.parametrize("written", ["At 24:00 we eat.", "At 9:60 we eat."])
 def test_impossible_times_are_not_read_as_times(written):
     spoken = normalize(written)
@@ -104,6 +166,13 @@ def test_impossible_times_are_not_read_as_times(written):
         ("On 1/31 we met.", "On January thirty-first we met."),
         ("On 12/1 we met.", "On December first we met."),
         ("17/33 is odd.", "seventeen over thirty-three is odd."),
+        ("On 13/5 we met.", "On May thirteenth we met."),  # day first when the first cannot be a month
+        ("By 31/12 it ends.", "By December thirty-first it ends."),
+        ("They met on 25/13.", "They met on twenty-five over thirteen."),  # neither order is a date
+        ("Set it on 1/32 speed.", "Set it on one thirty-second speed."),  # no 32nd day
+        ("Payment due: 3/15", "Payment due: March fifteenth"),  # the date word's colon is not part of it
+        ("Mac OS X 10/11", "Mac OS X ten or eleven"),  # after a name (even one letter): alternatives
+        ("\n3/4 cup of flour", "three quarters cup of flour"),  # nothing before it
     ],
 )
 def test_fractions_and_month_day_pairs(written, spoken):
@@ -130,6 +199,7 @@ def test_four_digit_numbers_are_years_only_from_1100_to_2099(written, spoken):
         ("Henry XL sang", "Henry XL sang"),  # past the regnal thirties: left alone
         ("Chapter IIII", "Chapter IIII"),  # not a Roman numeral
         ("Super Bowl LVII", "Super Bowl fifty-seven"),
+        ("Tell Henry I said hi", "Tell Henry I said hi"),  # a lone I after a name is the pronoun
     ],
 )
 def test_roman_numerals(written, spoken):
@@ -148,6 +218,9 @@ def test_roman_numerals(written, spoken):
         ("the St. was wet", "the street was wet"),
         ("No. 5 is here.", "number five is here."),
         ("It ended.. Then", "It ended. Then"),
+        ("I live in the U.S.", "I live in the U S."),  # spelled; the period kept only at the end
+        ("The U.S. army", "The U S army"),
+        ("The U.S., Canada and Mexico", "The U S, Canada and Mexico"),  # before a comma: no period
     ],
 )
 def test_abbreviations_in_each_position(written, spoken):
@@ -178,6 +251,18 @@ def test_abbreviations_in_each_position(written, spoken):
         ("(hello) [world] {x}", "hello world x"),
         (", hello there", "hello there"),
         ("The  spaced\t\tout", "The spaced out"),
+        ("1.5-2X faster", "one point five to two times faster"),  # a capital X in a range, at either end
+        ("2X-3X faster", "two to three times faster"),
+        ("Prices rose 1500% in a year", "Prices rose one thousand five hundred percent in a year"),  # not a year
+        ("I love #Python", "I love Python"),  # a capitalized hashtag
+        ("It is 5 km-10 mi away", "It is five kilometers to ten miles away"),  # a range with two units
+        ("1 kg-2 lb", "one kilogram to two pounds"),
+        ("v0.9 is out", "version zero point nine is out"),  # a first part of 0 is zero, not oh
+        ("Mask 255.255.255.0", "Mask two five five dot two five five dot two five five dot zero"),  # an IP
+        ("Not 256.1.1.1", "Not two hundred fifty-six point one point one point one"),  # past 255: a version
+        ("Card 0000111122223333", "Card zero zero zero zero one one one one two two two two three three three three"),
+        ("$.5M budget", "zero point five million dollars budget"),
+        ("Wait- what", "Wait, what"),  # a hyphen before a space is a pause
     ],
 )
 def test_scales_multipliers_symbols_and_tidying(written, spoken):
@@ -204,6 +289,7 @@ def test_inline_phonemes_are_kept_between_normalized_text():
         ("aaaa bbbb", 9, ["aaaa bbbb"]),  # exactly at the limit: one piece
         ("abcdefghij", 4, ["abcd", "efgh", "ij"]),  # one unbroken token: cut
         ("aa, bbbbbbbbbb", 6, ["aa", "bbbbbb", "bbbb"]),  # a piece still too long after the commas: spaces, then cuts
+        ("aaaa  bbbb", 4, ["aaaa", "bbbb"]),  # two spaces in a row (inline phonemes keep them): no empty piece
     ],
 )
 def test_sentences_are_chunked_at_sentence_ends_commas_spaces_then_anywhere(text, max_chars, pieces):
@@ -240,3 +326,13 @@ def test_numbers_past_the_trillions_are_read_digit_by_digit():
     assert normalize_module.cardinal(10**15 - 1).startswith(fifteen_nines)
     assert normalize_module.ordinal(10**15 + 5) == "one" + " zero" * 14 + " fifth"
     assert normalize_module.ordinal(10**15 - 1).endswith("nine hundred ninety-ninth")
+    assert normalize_module.ordinal(10**15) == "one" + " zero" * 14 + " zeroth"  # from 10**15 on: digits
+
+
+def test_the_word_before_a_fraction_is_read_without_punctuation_within_40_characters():
+    previous_word = normalize_module._previous_word
+    assert previous_word("due; 3/15", 5) == "due"  # punctuation around it is not part of it
+    assert previous_word("Mac OS X 10/11", 9) == "X"
+    assert previous_word("3/15", 0) == previous_word(" 3/15", 1) == previous_word("on3/15", 2) == ""
+    assert previous_word("x" * 39 + " 3/15", 40) == "x" * 39  # a word that fits is seen whole ...
+    assert previous_word("x" * 45 + " 3/15", 46) == "x" * 39  # ... a longer one by its last 39 letters

@@ -9,9 +9,9 @@ import tarfile
 import numpy as np
 import pytest
 
-from lightspeech_cli.errors import InputError, VoiceError
+from lightspeech_cli.errors import InputError, OutputError, VoiceError
 from lightspeech_cli.runtime import registry
-from lightspeech_cli.runtime.voice import Voice, installed_voices_dir
+from lightspeech_cli.runtime.voice import Voice, installed_voice_names, installed_voices_dir
 
 from .conftest import make_tiny_voice
 
@@ -53,7 +53,7 @@ def test_a_good_archive_extracts_every_file_byte_for_byte(tmp_path, good_files):
 # --- each structural check alone ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["/tmp/config.json", "../config.json", "sub/config.json"])
+@pytest.mark.parametrize("name", ["/tmp/config.json", "../config.json", "sub/config.json", ".."])
 def test_a_member_path_that_is_not_one_plain_name_is_an_unsafe_path(tmp_path, good_files, name):
     members = [(k, v) for k, v in good_files.items() if k != "config.json"] + [(name, good_files["config.json"])]
     with pytest.raises(VoiceError, match="unsafe path"):
@@ -75,6 +75,33 @@ def test_a_member_that_is_not_a_regular_file_is_refused(tmp_path, good_files, ki
 def test_a_member_that_appears_twice_is_refused(tmp_path, good_files):
     with pytest.raises(VoiceError, match="appears twice"):
         extract(tmp_path, [*good_files.items(), ("config.json", b"{}")])
+
+
+@pytest.mark.parametrize(
+    "name, kind, message",
+    [
+        ("MODEL_CARD.md", tarfile.SYMTYPE, "voice.tar.gz: 'MODEL_CARD.md' is not a regular file; refusing the archive"),
+        ("../x.json", None, "voice.tar.gz: unsafe path '../x.json'; refusing the archive"),
+        ("run.sh", None, "voice.tar.gz: unexpected file 'run.sh'; refusing the archive"),
+    ],
+)
+def test_a_refused_member_is_named_in_the_error(tmp_path, name, kind, message):
+    with pytest.raises(VoiceError) as caught:
+        extract(tmp_path, [(name, b"x")], {name: kind} if kind else None)
+    assert str(caught.value) == message
+
+
+def test_an_archive_that_cannot_be_read_says_why(tmp_path):
+    with pytest.raises(VoiceError) as caught:
+        registry.safe_extract(tmp_path / "absent.tar.gz", tmp_path)
+    assert str(caught.value) == "cannot read absent.tar.gz (No such file or directory)"
+
+
+def test_a_file_that_cannot_be_written_is_the_disks_fault_not_the_archives(tmp_path, good_files):
+    (tmp_path / "into" / "config.json").mkdir(parents=True)  # where the config would go
+    with pytest.raises(OutputError) as caught:
+        extract(tmp_path, list(good_files.items()))
+    assert str(caught.value) == f"cannot install voice.tar.gz into {tmp_path}: Is a directory"
 
 
 @pytest.mark.parametrize("garbage", [b"", b"\x1f\x8b\x08\x00garbage", b"plain text, not gzip"])
@@ -311,6 +338,16 @@ def test_manifest_errors_name_the_manifest_and_the_entry(tmp_path):
     assert registry.read_manifest(path) == ("", [])
 
 
+def test_a_manifest_too_large_is_called_a_manifest(tmp_path):
+    from lightspeech_cli.runtime.voice import MAX_CONFIG_BYTES
+
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"voices": [], "padding": "x" * MAX_CONFIG_BYTES}))
+    with pytest.raises(VoiceError) as caught:
+        registry.read_manifest(path)
+    assert str(caught.value) == f"{path} is too large for a manifest (more than {MAX_CONFIG_BYTES:,} bytes)"
+
+
 def test_weights_errors_name_the_file_and_the_weight(tmp_path, good_files):
     folder = tmp_path / "voice"
     folder.mkdir()
@@ -321,6 +358,103 @@ def test_weights_errors_name_the_file_and_the_weight(tmp_path, good_files):
     (folder / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(VoiceError, match=r"^voice tiny: model.safetensors is corrupt \(.+\)$"):
         registry.verify_voice(Voice(folder))
+
+
+def test_weights_of_a_type_numpy_cannot_hold_are_refused_not_a_crash(tmp_path, good_files):
+    """float8 weights have the right names and shapes, so the voice loads; reading them
+    for the finiteness check failed with an AttributeError (an internal error)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(good_files["model.safetensors"])
+    save_file({name: tensor.to(torch.float8_e4m3fn) for name, tensor in load_file(path).items()}, path)
+    with pytest.raises(VoiceError) as caught:
+        install(tmp_path, {**good_files, "model.safetensors": path.read_bytes()})
+    assert str(caught.value) == (
+        "voice tiny: model.safetensors holds tensors of a type that cannot be checked "
+        "(module 'numpy' has no attribute 'float8_e4m3fn')"
+    )
+    assert list(installed_voices_dir().iterdir()) == []
+
+
+def test_a_weights_read_error_is_named_and_cut_to_200_characters(tmp_path, good_files, monkeypatch):
+    """The header was read when the voice loaded; the data can still fail (a bad sector)."""
+    import safetensors.numpy
+
+    def unreadable(path):
+        raise OSError("Input/output error " + "x" * 300)
+
+    monkeypatch.setattr(safetensors.numpy, "load_file", unreadable)
+    with pytest.raises(VoiceError) as caught:
+        install(tmp_path, good_files)
+    assert (
+        str(caught.value) == f"voice tiny: model.safetensors is corrupt ({('Input/output error ' + 'x' * 300)[:200]})"
+    )
+
+
+def test_a_model_that_fails_is_reported_by_the_first_200_characters_of_its_first_line(
+    tmp_path, good_files, monkeypatch
+):
+    from lightspeech_cli.runtime import engine
+
+    def failing(voice, backend, threads):
+        def run(*inputs):
+            raise RuntimeError("y" * 300 + "\nsecond line")
+
+        return run
+
+    monkeypatch.setattr(engine, "acoustic_model", failing)
+    with pytest.raises(VoiceError) as caught:
+        install(tmp_path, good_files)
+    assert str(caught.value) == f"voice tiny: its model does not run ({'y' * 200})"
+
+
+def test_an_unwritable_cache_is_reported_with_its_folder(tmp_path, good_files):
+    voices = installed_voices_dir()
+    voices.parent.mkdir(parents=True)
+    voices.write_text("a file where the voices folder goes")
+    with pytest.raises(OutputError) as caught:
+        install(tmp_path, good_files)
+    assert str(caught.value) == f"cannot write to the cache {voices}: File exists"
+
+
+def test_a_failed_move_into_place_is_reported_and_leaves_nothing(tmp_path, good_files, monkeypatch):
+    import errno
+    import os
+
+    def full_disk(source, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OutputError) as caught:
+        install(tmp_path, good_files)
+    assert str(caught.value) == f"cannot install into {installed_voices_dir()}: No space left on device"
+    assert list(installed_voices_dir().iterdir()) == []
+
+
+def test_a_killed_imports_staging_folder_is_hidden_then_swept(tmp_path, good_files, monkeypatch):
+    """What a killed import leaves behind is never listed as a voice, and the next import
+    removes it once it is old enough that no live import can own it."""
+    import os
+
+    with monkeypatch.context() as killed:
+
+        def kill(voice):
+            raise KeyboardInterrupt
+
+        killed.setattr(registry, "verify_voice", kill)
+        killed.setattr(registry, "remove_inside", lambda path, root: None)  # it died before cleaning up
+        with pytest.raises(KeyboardInterrupt):
+            install(tmp_path, good_files)
+    (leftover,) = installed_voices_dir().iterdir()
+    assert leftover.name.startswith(".incoming.") and (leftover / "config.json").is_file()
+    assert leftover.name not in installed_voice_names() and "tiny" not in installed_voice_names()
+    install(tmp_path, good_files)
+    assert leftover.exists()  # too young: it may be a live import's
+    os.utime(leftover, (0, 0))
+    install(tmp_path, good_files)
+    assert not leftover.exists()
 
 
 def test_an_installed_voice_folder_follows_the_umask(tmp_path, good_files, monkeypatch):

@@ -630,7 +630,8 @@ def _previous_word(text: str, position: int) -> str:
 
 def expand_fractions(text: str) -> str:
     """24/7 -> twenty-four seven; a month/day after a word that introduces a date (on 12/25)
-    -> December twenty-fifth; 1/2 -> one half, 3/8 -> three eighths; after a name, the
+    -> December twenty-fifth, day first when the first number cannot be a month (on 13/5 -> May
+    thirteenth), as expand_dates reads 13/5/2020; 1/2 -> one half, 3/8 -> three eighths; after a name, the
     alternatives of a version (Windows 10/11 -> ten or eleven); any other a/b -> a over b.
     Dates with a year went to expand_dates before."""
 
@@ -639,8 +640,10 @@ def expand_fractions(text: str) -> str:
         if (top, bottom) == (24, 7):
             return "twenty-four seven"  # all day, every day
         previous = _previous_word(m.string, m.start())
-        if previous.lower() in DATE_WORDS and 1 <= top <= 12 and 1 <= bottom <= 31:
-            return _date(top, bottom, None)
+        if previous.lower() in DATE_WORDS:
+            month, day = (top, bottom) if top <= 12 else (bottom, top)  # US order unless impossible, as in dates
+            if 1 <= month <= 12 and 1 <= day <= 31:
+                return _date(month, day, None)
         if bottom in COMMON_DENOMINATORS and top < 1000:
             singular, plural = FRACTION_DENOMINATORS.get(bottom, (ordinal(bottom), ordinal(bottom) + "s"))
             return f"{cardinal(top)} {singular if top == 1 else plural}"
@@ -711,13 +714,8 @@ def expand_roman_numerals(text: str) -> str:
         value = roman_value(numeral)
         if word.lower() in ROMAN_COUNTED:
             return f"{word} {cardinal(value)}"
-        if (
-            word[0].isupper()
-            and word[1:].islower()
-            and REGNAL.fullmatch(numeral)
-            and len(numeral) + (numeral in "VX") > 1
-        ):
-            return f"{word} the {ordinal(value)}"
+        if word[0].isupper() and word[1:].islower() and REGNAL.fullmatch(numeral):
+            return f"{word} the {ordinal(value)}"  # a lone I never gets here: it was kept above
         return m.group()
 
     return re.sub(r"\b([A-Za-z][a-z]+) ([IVXLCDM]{1,8})\b(?!['\w])", roman, text)
@@ -884,7 +882,8 @@ def _chunk(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, i
                 chunk_start = last_cut + len(separator)
             last_cut = cut
         chunks.append((chunk_start, end))
+        # Two separators in a row leave an empty piece between them: it is dropped.
         if len(chunks) > 1:
-            return [piece for a, b in chunks for piece in _chunk(text, a, b, max_chars)]
+            return [piece for a, b in chunks if a < b for piece in _chunk(text, a, b, max_chars)]
     # One unbroken token: cut it; no reader would say it whole anyway.
     return [(i, min(i + max_chars, end)) for i in range(start, end, max_chars)]
