@@ -4,12 +4,16 @@
 
 Untrained models with a fixed 6 frames per phoneme (architecture alone decides the
 speed). Prints medians in ms and ratios against eager in the same run, then
-LightSpeech's speed-up over FastSpeech 2 per backend. Results: bench/backends.txt.
+LightSpeech's speed-up over FastSpeech 2 per backend; each row's `range` is the widest
+(max - min) / median among its backends, so a ratio inside it is noise. The header names the
+machine, the date and the versions. Results: bench/backends.txt.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import platform
 import statistics
 import tempfile
 import time
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine_info import machine, version
 
 from lightspeech_cli.model import export
 from lightspeech_cli.model.acoustic import count_parameters, untrained_model
@@ -41,15 +46,19 @@ def compiled(module: torch.nn.Module, kind: str, backend: str, folder: Path, thr
     return onnx_runner(path, threads)
 
 
-def median_ms(run, inputs, runs: int) -> float:
+def times_ms(run, inputs, runs: int) -> list[float]:
     run(*inputs)  # warm-up (and the first TorchScript optimization pass)
     run(*inputs)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         run(*inputs)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def widest_range(times: dict[str, list[float]]) -> str:
+    return f"{max((max(t) - min(t)) / statistics.median(t) for t in times.values()):.0%}"
 
 
 def frozen(module: torch.nn.Module, kind: str, example: tuple):
@@ -70,14 +79,18 @@ def main() -> None:
     args = parser.parse_args()
     cache = Path(tempfile.mkdtemp())
     n_symbols = len(SymbolSet())
-    print(f"torch {torch.__version__}; medians of {args.runs} runs; ratio = eager ms / backend ms\n")
+    print(f"# bench/backends.py, {datetime.date.today().isoformat()}; machine: {machine()}")
+    print(
+        f"# python {platform.python_version()}, torch {torch.__version__}, onnxruntime {version('onnxruntime')}; "
+        f"medians of {args.runs} runs (HiFi-GAN: {max(3, args.runs // 3)}); ratio = eager ms / backend ms\n"
+    )
     for threads in args.threads:
         torch.set_num_threads(threads)
         acoustic_ms: dict[tuple[str, str, int], float] = {}
         print(f"== acoustic model, {threads} thread(s) ==")
         print(
             f"{'model':<12} {'phonemes':>8} {'frames':>6} {'eager':>8} {'script':>8} {'frozen':>8} {'onnx':>8}"
-            f"  {'ratios (script, frozen, onnx)'}"
+            f"  {'ratios (script, frozen, onnx)':<30} range"
         )
         for name in ("fastspeech2", "lightspeech"):
             model = untrained_model(name, n_symbols)
@@ -91,13 +104,13 @@ def main() -> None:
                 ids = np.random.default_rng(length).integers(1, n_symbols, (1, length))
                 ones = np.ones((1, length), np.float32)  # speed, pitch and energy factors per phoneme
                 inputs = (ids, ones, ones, ones)
-                ms = {backend: median_ms(run, inputs, args.runs) for backend, run in runners.items()}
+                times = {backend: times_ms(run, inputs, args.runs) for backend, run in runners.items()}
+                ms = {backend: statistics.median(t) for backend, t in times.items()}
                 for backend, value in ms.items():
                     acoustic_ms[(name, backend, length)] = value
                 ratios = ", ".join(f"{ms['eager'] / ms[b]:.2f}x" for b in ("script", "frozen", "onnx"))
-                print(
-                    f"{name:<12} {length:>8} {length * 6:>6} " + " ".join(f"{ms[b]:>8.2f}" for b in ms) + f"  {ratios}"
-                )
+                cells = " ".join(f"{ms[b]:>8.2f}" for b in ms)
+                print(f"{name:<12} {length:>8} {length * 6:>6} {cells}  {ratios:<30} {widest_range(times)}")
         print("\nLightSpeech speed-up over FastSpeech 2 (same backend, same input):")
         for backend in ("eager", "script", "frozen", "onnx"):
             ups = [
@@ -121,11 +134,12 @@ def main() -> None:
             "frozen": frozen(vocoder, "vocoder", (torch.from_numpy(mel),)),
             "onnx": compiled(vocoder, "vocoder", "onnx", cache, threads),
         }
-        ms = {backend: median_ms(run, (mel,), max(3, args.runs // 3)) for backend, run in runners.items()}
+        times = {backend: times_ms(run, (mel,), max(3, args.runs // 3)) for backend, run in runners.items()}
+        ms = {backend: statistics.median(t) for backend, t in times.items()}
         for backend, value in ms.items():
             print(
                 f"  {backend:<7} {value:8.1f} ms  RTF {value / 1000 / audio_seconds:.3f}  "
-                f"ratio {ms['eager'] / value:.2f}x"
+                f"ratio {ms['eager'] / value:.2f}x  range {widest_range({backend: times[backend]})}"
             )
         print()
 

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import platform
 import statistics
 import time
-from importlib import metadata
 
 import numpy as np
+from machine_info import machine, version
 
 from lightspeech_cli.runtime.engine import load_vocoder
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
@@ -41,25 +40,6 @@ TEXTS = [
     "A journey of a thousand miles begins with a single step, and then a great many more of them.",
     "Is it raining in Paris today?",
 ]
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}"
-
-
-def version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "absent"
 
 
 def take_turns(functions: dict[str, callable], repeats: int) -> dict[str, list[float]]:
