@@ -80,6 +80,9 @@ def test_an_address_keeps_what_later_passes_would_read_otherwise(written, spoken
         ("Born March 31, 2020.", "Born March thirty-first, twenty twenty."),
         ("Born Sept. 5, 1990.", "Born September fifth, nineteen ninety."),
         ("Born 5 Sept. 1990.", "Born the fifth of September, nineteen ninety."),
+        ("Born Feb. 29, 2024.", "Born February twenty-ninth, twenty twenty-four."),  # a leap year
+        ("On 29.2.2000 we met.", "On the twenty-ninth of February, two thousand we met."),  # 2000 is one
+        ("By Feb 29 we meet.", "By February twenty-ninth we meet."),  # no year: it may be a leap one
         ("On 1.1.2020 we met.", "On the first of January, twenty twenty we met."),  # dotted: day first
         ("On 31.12.2020 we met.", "On the thirty-first of December, twenty twenty we met."),
         ("On May 4th we met.", "On May fourth we met."),  # no year
@@ -108,6 +111,10 @@ def test_dates_at_the_edges_of_the_calendar(written, spoken):
         "On 1/32/2020 we met.",
         "On 32.1.2020 we met.",
         "On 1.13.2020 we met.",
+        "Born Feb. 29, 2021.",  # no leap day that year
+        "On 2021-02-29 we met.",
+        "On 31 April 2020 we met.",  # April has thirty days
+        "On 6/31/2020 we met.",
     ],
 )
 def test_impossible_dates_are_not_read_as_dates(written):
@@ -173,6 +180,8 @@ def test_impossible_times_are_not_read_as_times(written):
         ("Payment due: 3/15", "Payment due: March fifteenth"),  # the date word's colon is not part of it
         ("Mac OS X 10/11", "Mac OS X ten or eleven"),  # after a name (even one letter): alternatives
         ("\n3/4 cup of flour", "three quarters cup of flour"),  # nothing before it
+        ("On 4/31 we met.", "On four over thirty-one we met."),  # April has thirty days: no date
+        ("On 12/0 it ends.", "On twelve over zero it ends."),  # a capital date word is no name
     ],
 )
 def test_fractions_and_month_day_pairs(written, spoken):

@@ -11,6 +11,7 @@ Inline phonemes such as ``[[HH AH0 L OW1]]`` are left untouched for the G2P.
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 
@@ -331,6 +332,18 @@ def _month_number(name: str) -> int:
     return MONTHS.index(MONTH_BY_ABBREVIATION["sept" if key.startswith("sept") else key[:3]]) + 1
 
 
+DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _is_date(month: int, day: int, year_: int | None = None) -> bool:
+    """Whether the day exists in that month: February 29 only in a leap year when the year
+    is known."""
+    if not 1 <= month <= 12:
+        return False
+    leap = year_ is None or calendar.isleap(year_)
+    return 1 <= day <= (29 if month == 2 and leap else DAYS_IN_MONTH[month - 1])
+
+
 def _date(month: int, day: int, year_: int | None) -> str:
     words = f"{MONTHS[month - 1]} {ordinal(day)}"
     return words + (f", {year(year_)}" if year_ is not None else "")
@@ -357,31 +370,32 @@ def _at_end(m: re.Match) -> bool:
 def expand_dates(text: str) -> str:
     def iso(m: re.Match) -> str:
         y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        return _date(mo, d, y) if 1 <= mo <= 12 and 1 <= d <= 31 else m.group()
+        return _date(mo, d, y) if _is_date(mo, d, y) else m.group()
 
     def slashed(m: re.Match) -> str:
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if y < 100:
             y += 2000 if y < 50 else 1900
         month, day = (a, b) if a <= 12 else (b, a)  # US order unless impossible
-        return _date(month, day, y) if 1 <= month <= 12 and 1 <= day <= 31 else m.group()
+        return _date(month, day, y) if _is_date(month, day, y) else m.group()
 
     def dotted(m: re.Match) -> str:
-        day, month = int(m.group(1)), int(m.group(2))  # 25.12.2026: written day first wherever dots are used
-        if not (1 <= month <= 12 and 1 <= day <= 31):
+        day, month, y = int(m.group(1)), int(m.group(2)), int(m.group(3))  # 25.12.2026: day first
+        if not _is_date(month, day, y):
             return m.group()
-        return f"the {ordinal(day)} of {MONTHS[month - 1]}, {year(int(m.group(3)))}"
+        return f"the {ordinal(day)} of {MONTHS[month - 1]}, {year(y)}"
 
     def month_day(m: re.Match) -> str:
         day = int(m.group(2))
         y = int(m.group(3)) if m.group(3) else None
-        return _date(_month_number(m.group(1)), day, y) if 1 <= day <= 31 else m.group()
+        month = _month_number(m.group(1))
+        return _date(month, day, y) if _is_date(month, day, y) else m.group()
 
     def day_month(m: re.Match) -> str:
-        if not 1 <= int(m.group(1)) <= 31:
+        day, month = int(m.group(1)), _month_number(m.group(2))
+        if not _is_date(month, day, int(m.group(3)) if m.group(3) else None):
             return m.group()
-        month = MONTHS[_month_number(m.group(2)) - 1]
-        words = f"the {ordinal(int(m.group(1)))} of {month}"
+        words = f"the {ordinal(day)} of {MONTHS[month - 1]}"
         return words + (f", {year(int(m.group(3)))}" if m.group(3) else "")
 
     month_name = (
@@ -642,12 +656,12 @@ def expand_fractions(text: str) -> str:
         previous = _previous_word(m.string, m.start())
         if previous.lower() in DATE_WORDS:
             month, day = (top, bottom) if top <= 12 else (bottom, top)  # US order unless impossible, as in dates
-            if 1 <= month <= 12 and 1 <= day <= 31:
+            if _is_date(month, day):
                 return _date(month, day, None)
         if bottom in COMMON_DENOMINATORS and top < 1000:
             singular, plural = FRACTION_DENOMINATORS.get(bottom, (ordinal(bottom), ordinal(bottom) + "s"))
             return f"{cardinal(top)} {singular if top == 1 else plural}"
-        if previous[:1].isupper():
+        if previous[:1].isupper() and previous.lower() not in DATE_WORDS:  # "On 12/0": no name
             return f"{cardinal(top)} or {cardinal(bottom)}"
         return f"{cardinal(top)} over {cardinal(bottom)}"
 
