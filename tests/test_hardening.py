@@ -606,6 +606,9 @@ def test_ctrl_c_says_it_was_interrupted(tiny_voice, tmp_path):
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # Ctrl-C as in a terminal: a suite started in the background by a shell without job
+        # control (`cmd &` in a script) inherits SIGINT ignored, which Python then keeps.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         seen = []
