@@ -37,8 +37,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
-
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "src/lightspeech_cli"
 
@@ -148,6 +146,8 @@ def scope_functions(source: str, keep: tuple[str, ...] | None) -> str:
 
 
 def mutmut_settings(config_repo: Path) -> dict:
+    import tomllib  # Python 3.11+; imported here so the script still imports (and is tested) on 3.10
+
     return tomllib.loads((config_repo / "pyproject.toml").read_text())["tool"]["mutmut"]
 
 
