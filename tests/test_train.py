@@ -108,6 +108,9 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     log = [json.loads(line) for line in (work / "run" / "log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [1, 2, 4]  # the second fit resumed at step 2
     assert torch.load(work / "run" / "checkpoint.pt", weights_only=True)["step"] == 4
+    other = ModelConfig(architecture="sep9 | sep9 hidden=8")  # a search winner tried in the same folder
+    with pytest.raises(InputError, match=r"another architecture \(sep5 \| sep5 hidden=16\).*--run NAME"):
+        fit(work / "corpus", work / "features", work / "run", other, steps=5)
 
     voice = export_voice(work, tmp_path / "voice", "tiny-trained", sentences=4, vocoder="griffinlim")
     card = (tmp_path / "voice" / "MODEL_CARD.md").read_text()

@@ -146,12 +146,21 @@ def restore_checkpoint(
     state = torch.load(path, map_location="cpu", weights_only=True)
     if required_config is not None and state["config"] != required_config:
         raise InputError(f"{path} was trained with another configuration: {state['config']}")
+    if _shapes(state["model"]) != _shapes(model.state_dict()):
+        raise InputError(
+            f"{path} holds a model of another architecture ({state['config'].get('architecture', 'unnamed')}); "
+            "train this one into another folder of the work folder (--run NAME)"
+        )
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     for name, target in (extras or {}).items():
         if name in state:
             target.load_state_dict(state[name])
     return int(state["step"]), float(state["seconds"])
+
+
+def _shapes(weights: dict) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(tensor.shape) for name, tensor in weights.items()}
 
 
 def save_checkpoint(
