@@ -285,3 +285,19 @@ def test_closed_pipes_full_disks_and_size_limits_are_not_tracebacks(tiny_voice, 
         assert limited.returncode == 3 and "File too large" in limited.stderr, limited.stderr
         assert not out.exists()
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".big")]  # no staging file left
+
+
+def test_folders_of_the_current_directory_are_taken_without_dot_slash(tmp_path, monkeypatch):
+    """`-v VOICE_FOLDER` and `--vocoder my-vocoder`, as the README writes them: folders, not
+    names, when nothing of that name is installed; an unknown name that is no folder is a usage
+    error for both."""
+    make_tiny_voice(tmp_path / "tiny").folder.rename(tmp_path / "VOICE_FOLDER")
+    make_tiny_vocoder(tmp_path / "my-vocoder")  # a valid name, but nothing shipped is called so
+    monkeypatch.chdir(tmp_path)
+    result = run("say", "Hello world.", "-v", "VOICE_FOLDER", "--vocoder", "my-vocoder", "-o", "a.wav")
+    assert result.exit_code == 0, result.output
+    assert soundfile.info(tmp_path / "a.wav").frames == HELLO_FRAMES * HOP
+    for option in ("-v", "--vocoder"):
+        result = run("say", "Hello.", option, "NoSuchFolder", "-o", "b.wav")
+        assert result.exit_code == 2, result.output
+        assert "NoSuchFolder" in result.output and not (tmp_path / "b.wav").exists()

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from ..errors import VoiceError
-from ..paths import checked_name, shown
+from ..errors import InputError, VoiceError
+from ..paths import NAME_PATTERN, checked_name, shown
 from .voice import (
     REQUIRED,
     AudioConfig,
@@ -33,6 +33,7 @@ from .voice import (
     check_folder,
     check_weights,
     integer,
+    is_local_folder,
     looks_like_path,
     read_json,
     read_section,
@@ -207,8 +208,10 @@ def find_vocoder_folder(name: str) -> VocoderFolder:
     """A trained vocoder by name (shipped) or by the path of its folder."""
     if looks_like_path(name):
         return VocoderFolder.read(Path(name).expanduser())
-    checked_name(name, "vocoder name", error=VoiceError)
     folder = embedded_vocoders_dir() / name
+    if not (NAME_PATTERN.fullmatch(name) and (folder / CONFIG_FILE).is_file()) and is_local_folder(name):
+        return VocoderFolder.read(Path(name))
+    checked_name(name, "vocoder name", error=InputError)
     if not (folder / CONFIG_FILE).is_file():
         raise VoiceError(
             f"unknown vocoder {name!r}; choose one of {', '.join(vocoder_names())} or give a vocoder folder"

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from ..errors import InputError, VoiceError
-from ..paths import cache_dir, checked_name, shown
+from ..paths import NAME_PATTERN, cache_dir, checked_name, shown
 from ..text.symbols import SYMBOL_SETS
 
 FORMAT_VERSIONS = (1, 2)
@@ -523,15 +523,24 @@ def looks_like_path(name: str) -> bool:
     return os.sep in name or name.startswith(".") or name.startswith("~")
 
 
+def is_local_folder(name: str) -> bool:
+    """A folder of the current directory written without "./" (`-v MyVoice`): a path, when
+    it holds a config.json and nothing of that name is installed."""
+    return (Path(name) / CONFIG_FILE).is_file()
+
+
 def find_voice(name: str | None) -> Voice:
     """A voice by name (installed, else embedded) or by the path of its folder."""
     name = name or DEFAULT_VOICE
     if looks_like_path(name):
         return Voice(Path(name).expanduser())
+    if NAME_PATTERN.fullmatch(name):
+        for folder in (installed_voices_dir(), embedded_voices_dir()):
+            if (folder / name / CONFIG_FILE).is_file():
+                return Voice(folder / name)
+    if is_local_folder(name):
+        return Voice(Path(name))
     checked_name(name, error=InputError)
-    for folder in (installed_voices_dir(), embedded_voices_dir()):
-        if (folder / name / CONFIG_FILE).is_file():
-            return Voice(folder / name)
     known = ", ".join(installed_voice_names()) or "none"
     if name == DEFAULT_VOICE:
         raise VoiceError(
