@@ -113,6 +113,29 @@ def test_say_as_and_sub(element, spoken):
     assert plan_speech(f"<speak>{element}</speak>")[0].text == spoken
 
 
+@pytest.mark.parametrize(
+    "element, spoken, warned",
+    [
+        ('<say-as interpret-as="date">2026-11-25</say-as>', "November twenty-fifth, twenty twenty-six", False),
+        ('<say-as interpret-as="date">11/25/2026</say-as>', "November twenty-fifth, twenty twenty-six", False),
+        ('<say-as interpret-as="date" format="dm">29/2</say-as>', "February twenty-ninth", False),
+        ('<say-as interpret-as="date">2/30/2024</say-as>', "two slash thirty over two thousand twenty-four", True),
+        (
+            '<say-as interpret-as="date" format="ymd">2023-02-29</say-as>',
+            "twenty twenty-three to two to twenty-nine",
+            True,
+        ),
+    ],
+)
+def test_say_as_date_without_a_format_and_days_the_month_lacks(element, spoken, warned):
+    """An ISO date needs no format (it read right, but with a false warning); a day its month
+    lacks is no date, with a warning, and the text is read as it is."""
+    warnings = []
+    assert plan_speech(f"<speak>{element}</speak>", warn=warnings.append)[0].text == spoken
+    written = element.split(">")[1].split("<")[0]
+    assert warnings == ([f"<say-as interpret-as='date'>: {written!r} is not a date; read as it is"] if warned else [])
+
+
 def test_characters_are_spelled_even_a_single_a():
     sentence = plan_speech('<speak><say-as interpret-as="characters">a</say-as></speak>')[0]
     assert sentence.phonemes == ["EY1", "."]  # the letter, not the article

@@ -335,7 +335,7 @@ def _month_number(name: str) -> int:
 DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _is_date(month: int, day: int, year_: int | None = None) -> bool:
+def is_date(month: int, day: int, year_: int | None = None) -> bool:
     """Whether the day exists in that month: February 29 only in a leap year when the year
     is known."""
     if not 1 <= month <= 12:
@@ -370,18 +370,18 @@ def _at_end(m: re.Match) -> bool:
 def expand_dates(text: str) -> str:
     def iso(m: re.Match) -> str:
         y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        return _date(mo, d, y) if _is_date(mo, d, y) else m.group()
+        return _date(mo, d, y) if is_date(mo, d, y) else m.group()
 
     def slashed(m: re.Match) -> str:
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if y < 100:
             y += 2000 if y < 50 else 1900
         month, day = (a, b) if a <= 12 else (b, a)  # US order unless impossible
-        return _date(month, day, y) if _is_date(month, day, y) else m.group()
+        return _date(month, day, y) if is_date(month, day, y) else m.group()
 
     def dotted(m: re.Match) -> str:
         day, month, y = int(m.group(1)), int(m.group(2)), int(m.group(3))  # 25.12.2026: day first
-        if not _is_date(month, day, y):
+        if not is_date(month, day, y):
             return m.group()
         return f"the {ordinal(day)} of {MONTHS[month - 1]}, {year(y)}"
 
@@ -389,11 +389,11 @@ def expand_dates(text: str) -> str:
         day = int(m.group(2))
         y = int(m.group(3)) if m.group(3) else None
         month = _month_number(m.group(1))
-        return _date(month, day, y) if _is_date(month, day, y) else m.group()
+        return _date(month, day, y) if is_date(month, day, y) else m.group()
 
     def day_month(m: re.Match) -> str:
         day, month = int(m.group(1)), _month_number(m.group(2))
-        if not _is_date(month, day, int(m.group(3)) if m.group(3) else None):
+        if not is_date(month, day, int(m.group(3)) if m.group(3) else None):
             return m.group()
         words = f"the {ordinal(day)} of {MONTHS[month - 1]}"
         return words + (f", {year(int(m.group(3)))}" if m.group(3) else "")
@@ -656,7 +656,7 @@ def expand_fractions(text: str) -> str:
         previous = _previous_word(m.string, m.start())
         if previous.lower() in DATE_WORDS:
             month, day = (top, bottom) if top <= 12 else (bottom, top)  # US order unless impossible, as in dates
-            if _is_date(month, day):
+            if is_date(month, day):
                 return _date(month, day, None)
         if bottom in COMMON_DENOMINATORS and top < 1000:
             singular, plural = FRACTION_DENOMINATORS.get(bottom, (ordinal(bottom), ordinal(bottom) + "s"))

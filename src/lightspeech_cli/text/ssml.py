@@ -22,7 +22,7 @@ from typing import Callable
 from ..errors import InputError
 from . import Boundary, Pause, Prosody, Run
 from .g2p import LETTER_NAMES
-from .normalize import DIGIT_WORDS, MONTHS, cardinal, digits, expand_times, number, ordinal, year
+from .normalize import DIGIT_WORDS, MONTHS, cardinal, digits, expand_times, is_date, number, ordinal, year
 
 PARAGRAPH_PAUSE = 0.5
 MAX_BREAK_SECONDS = 10.0
@@ -207,7 +207,8 @@ def _say_as(element, warn: Warn) -> str:
         warn(f"<say-as interpret-as='ordinal'> needs a whole number, not {text[:30]!r}; read as it is")
         return text
     if kind == "date":
-        return _date(text, (element.get("format") or "mdy").lower(), warn)
+        iso = re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", text)  # 2026-11-25 needs no format
+        return _date(text, (element.get("format") or ("ymd" if iso else "mdy")).lower(), warn)
     if kind == "time":
         return expand_times(re.sub(r"\s*([AaPp])\.?\s*[Mm]\.?$", r" \1M", text))
     if kind == "telephone":
@@ -244,7 +245,7 @@ def _date(text: str, date_format: str, warn: Warn) -> str:
         warn(f"<say-as interpret-as='date' format={date_format!r}> does not fit {text[:30]!r}; read as it is")
         return text
     value = dict(zip(order, fields, strict=True))
-    if not (1 <= value.get("m", 1) <= 12 and 1 <= value.get("d", 1) <= 31 and 0 <= value.get("y", 2000) <= 9999):
+    if not (is_date(value.get("m", 1), value.get("d", 1), value.get("y")) and 0 <= value.get("y", 2000) <= 9999):
         warn(f"<say-as interpret-as='date'>: {text[:30]!r} is not a date; read as it is")
         return text
     words = []
