@@ -149,6 +149,16 @@ def test_predictor_learns_and_ranks_synthetic_losses():
     assert pairwise_accuracy(held_out, synthetic_losses(train)) > 0.7
 
 
+@pytest.mark.parametrize("count", [2, 3, 9])
+def test_the_fewest_candidates_the_command_allows_get_predictions(count):
+    """--candidates 2 leaves k-fold one candidate to train on: LightGBM's bagging then kept
+    none and the search ended with an internal error."""
+    rng = random.Random(count)
+    tokens = [SearchSpace().sample(rng) for _ in range(count)]
+    predicted = out_of_fold_predictions(tokens, synthetic_losses(tokens), folds=5)
+    assert predicted.shape == (count,) and np.isfinite(predicted).all()
+
+
 def test_ranking_metrics():
     assert pairwise_accuracy([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
     assert pairwise_accuracy([4, 3, 2, 1], [10, 20, 30, 40]) == 0.0

@@ -16,13 +16,15 @@ def fit_predictor(tokens: list[tuple[int, ...]], losses: list[float], seed: int 
     # A search trains tens to hundreds of candidates, not thousands: leaves may hold
     # two candidates, and a feature bin one, or the trees never split. One thread and
     # `deterministic` make a resumed search rank exactly as the killed one did.
+    # Bagging 90% of one candidate leaves none, which LightGBM refuses (--candidates 2 gives
+    # k-fold a one-candidate fold): below ten candidates every tree sees them all.
     parameters = {
         "objective": "regression",
         "learning_rate": 0.05,
         "num_leaves": 8,
         "min_data_in_leaf": 2,
         "min_data_in_bin": 1,
-        "bagging_fraction": 0.9,
+        "bagging_fraction": 0.9 if len(losses) >= 10 else 1.0,
         "bagging_freq": 1,
         "feature_fraction": 0.9,
         "seed": seed,
