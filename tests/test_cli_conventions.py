@@ -164,3 +164,19 @@ def test_no_color_turns_the_progress_bar_colours_off(tiny_voice, tmp_path):
         ["render", text, "-o", tmp_path / "b", "-v", tiny_voice.folder], env | {"NO_COLOR": "1"}
     )
     assert "rendering" in plain and not colour.search(plain)
+
+
+def test_an_internal_error_of_several_lines_is_reported_on_one(tiny_voice, tmp_path, monkeypatch):
+    """As LightGBM's were: '[LightGBM] [Fatal] ...' on a line of its own."""
+    from lightspeech_cli.runtime import synthesizer
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Check failed\n[LightGBM] [Fatal] num_data > 0\n")
+
+    monkeypatch.setattr(synthesizer.Synthesizer, "utterance", broken)
+    result = run("say", "Hello.", "-v", tiny_voice.folder, "-o", tmp_path / "a.wav")
+    assert result.exit_code == 70 and not (tmp_path / "a.wav").exists()
+    assert result.output == (
+        "lightspeech: error: internal error: RuntimeError: Check failed [LightGBM] [Fatal] num_data > 0 "
+        "(run again with --verbose for the traceback, and please report it)\n"
+    )

@@ -32,6 +32,8 @@ EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_USAGE = 70, 130, 141, 2
 
 
 def fail(message: str, code: int) -> None:
+    """One line whatever the message holds (a library's error may span several)."""
+    message = " ".join(line.strip() for line in message.splitlines())
     typer.echo(f"lightspeech: error: {message}", err=True)
     sys.exit(code)
 
