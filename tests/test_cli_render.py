@@ -108,7 +108,11 @@ def test_render_paragraphs_json_lines_and_stdin(tiny_voice, tmp_path):
     "content, name, message",
     [
         ("", "empty.txt", "no text to render"),
-        ("{bad json\n", "bad.jsonl", "bad.jsonl:1: not JSON"),
+        (
+            "{bad json\n",
+            "bad.jsonl",
+            "bad.jsonl:1: not JSON (Expecting property name enclosed in double quotes at column 2)",
+        ),
         ('{"text": "hi", "file": "../escape.wav"}\n', "escape.jsonl", "plain file name"),
         ('{"text": "hi", "file": "x.txt"}\n', "suffix.jsonl", "plain file name"),
         ('{"text": "hi", "file": "a\\nb.wav"}\n', "newline.jsonl", "plain file name"),
@@ -198,3 +202,17 @@ def test_render_resumes_after_a_kill(tmp_path):
     assert len(list(out.glob("*.wav"))) == 40
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 40
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging file left
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ("Hello.\n\U0001f600\n", "1 of 2 utterances had nothing to say (0002.wav); the other one was rendered"),
+        ("Hello.\n\U0001f600\nThere.\n", "1 of 3 utterances had nothing to say (0002.wav); the other 2 were rendered"),
+    ],
+)
+def test_lines_with_nothing_to_say_are_counted_and_the_others_rendered(tiny_voice, tmp_path, lines, message):
+    (tmp_path / "in.txt").write_text(lines)
+    result = run("render", tmp_path / "in.txt", "-o", tmp_path / "out", "-v", tiny_voice.folder)
+    assert result.exit_code == 1
+    assert result.output == f"lightspeech: error: {message}\n"

@@ -116,7 +116,7 @@ def read_jobs(
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError as e:
-                raise InputError(f"{where}: not JSON ({e.msg})") from None
+                raise InputError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
             if not isinstance(entry, dict) or not isinstance(entry.get("text"), str) or not entry["text"].strip():
                 raise InputError(f'{where}: expected {{"text": "...", ...}} with non-empty text')
             unknown = sorted(set(entry) - set(JOB_FIELDS))
@@ -337,7 +337,8 @@ class RenderFailures(LightspeechError):
         )
         super().__init__(
             f"{len(report.failed)} of {report.files + len(report.failed)} utterances had nothing to say "
-            f"({names}); the other {report.files} were rendered"
+            f"({names}); "
+            + ("the other one was rendered" if report.files == 1 else f"the other {report.files} were rendered")
         )
         self.report = report
 
