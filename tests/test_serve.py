@@ -304,6 +304,7 @@ def test_listings_and_the_page(server):
     page = requests.get(server.http, timeout=10)
     assert page.headers["Content-Type"].startswith("text/html")
     assert "<textarea" in page.text and "/v1/audio/speech" in page.text and "http" not in page.text.split("<script")[0]
+    assert '<textarea id="text" maxlength="20000">' in page.text  # the server's --max-chars, not more
 
 
 def test_a_listener_that_leaves_mid_answer_frees_its_place(server):

@@ -195,7 +195,9 @@ async def json_errors(request: web.Request, handler):
 def application(pool: SpeakerPool) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
     app[POOL] = pool
-    app[PAGE] = (resources.files(__package__) / "web" / "index.html").read_text(encoding="utf-8")
+    page_text = (resources.files(__package__) / "web" / "index.html").read_text(encoding="utf-8")
+    # The page's text box stops where the server does (--max-chars).
+    app[PAGE] = page_text.replace('maxlength="MAX_CHARS"', f'maxlength="{pool.max_chars}"')
     app.add_routes(
         [
             web.post("/v1/audio/speech", speech),
