@@ -209,14 +209,12 @@ def find_vocoder_folder(name: str) -> VocoderFolder:
     if looks_like_path(name):
         return VocoderFolder.read(Path(name).expanduser())
     folder = embedded_vocoders_dir() / name
-    if not (NAME_PATTERN.fullmatch(name) and (folder / CONFIG_FILE).is_file()) and is_local_folder(name):
+    if NAME_PATTERN.fullmatch(name) and (folder / CONFIG_FILE).is_file():
+        return VocoderFolder.read(folder)
+    if is_local_folder(name):
         return VocoderFolder.read(Path(name))
     checked_name(name, "vocoder name", error=InputError)
-    if not (folder / CONFIG_FILE).is_file():
-        raise VoiceError(
-            f"unknown vocoder {name!r}; choose one of {', '.join(vocoder_names())} or give a vocoder folder"
-        )
-    return VocoderFolder.read(folder)
+    raise VoiceError(f"unknown vocoder {name!r}; choose one of {', '.join(vocoder_names())} or give a vocoder folder")
 
 
 # --- HiFi-GAN V1: its files are found through the installed package, never imported ------
