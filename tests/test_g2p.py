@@ -56,6 +56,11 @@ def test_acronyms_are_spelled_and_known_words_kept():
     assert word_phonemes("at five P M", "M") == "EH1 M"
     # a sentence in capitals is words, not letters
     assert word_phonemes("I LOVE YOU ALL", "YOU") == "Y UW1"
+    # ... but what the dictionary does not know is still an acronym
+    assert word_phonemes("USE JSON NOW", "USE") == "Y UW1 Z"
+    assert word_phonemes("USE JSON NOW", "JSON") == "JH EY1 S AH0 N"
+    assert word_phonemes("CALL THE FBI NOW", "FBI") == "EH1 F B IY1 AY1"
+    assert word_phonemes("WE LOVE COVID TESTS", "COVID") == word_phonemes("We love COVID tests.", "COVID")
     # contractions in capitals are words
     assert word_phonemes("We DON'T care.", "DON'T") == "D OW1 N T"
 

@@ -402,10 +402,12 @@ class Phonemizer:
         if key in homographs():
             matching, other, tag_prefixes = homographs()[key]
             return Word(token, matching if tag.startswith(tag_prefixes) else other, "homograph")
-        spelled = self._spelled(token, shouting, neighbours)
+        phones = dictionary_phones(key)
+        # In a sentence in capitals, the words the dictionary knows are words (USE, NOW);
+        # the others are still read as acronyms are (JSON "jay son", FBI).
+        spelled = None if shouting and phones is not None else self._spelled(token, neighbours)
         if spelled is not None:
             return Word(token, spelled, "letters")
-        phones = dictionary_phones(key)
         if phones is not None:
             return Word(token, phones, "dictionary")
         base = dictionary_phones(key[:-2]) if key.endswith("'s") else None
@@ -419,14 +421,14 @@ class Phonemizer:
         return Word(token, [p for piece in pieces for p in neural_g2p()(piece)], "neural")
 
     @staticmethod
-    def _spelled(token: str, shouting: bool, neighbours: list[str]) -> list[str] | None:
+    def _spelled(token: str, neighbours: list[str]) -> list[str] | None:
         """The phones of capitals read as letters: acronyms letter by letter (FBI, GPUs),
         single letters (A M, plan B), a letter before a word the dictionary knows (JSON
         "jay son", JPEG "jay peg"). None for capitals read as a word: the dictionary knows
         them (NASA) or they can be said (COVID, UNICEF)."""
         plural = len(token) > 2 and token.endswith("s")
         body = token[:-1] if plural else token
-        if not (body.isalpha() and body.isupper()) or shouting:
+        if not (body.isalpha() and body.isupper()):
             return None
         if body == "A" and not any(len(n) == 1 and n.isupper() for n in neighbours):
             return None  # the article, unless it stands among other single letters
