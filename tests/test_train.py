@@ -14,10 +14,10 @@ from lightspeech_cli.runtime.voice import AudioConfig, ModelConfig  # noqa: E402
 from lightspeech_cli.train.corpus import HELD_OUT, build_corpus, read_metadata, voice_durations  # noqa: E402
 from lightspeech_cli.train.export import export_voice  # noqa: E402
 from lightspeech_cli.train.features import extract_features, per_phoneme  # noqa: E402
-from lightspeech_cli.train.fit import fit  # noqa: E402
+from lightspeech_cli.train.fit import fit, load_split  # noqa: E402
 from lightspeech_cli.train.sentences import generated_sentences, ordinal_digits  # noqa: E402
 from lightspeech_cli.train.teacher import to_misaki  # noqa: E402
-from lightspeech_cli.train.vocoder import export_vocoder, fit_vocoder  # noqa: E402
+from lightspeech_cli.train.vocoder import VocoderData, export_vocoder, fit_vocoder  # noqa: E402
 
 SENTENCES = [
     "Hello there, how are you?",
@@ -119,6 +119,16 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     synthesizer = Synthesizer(voice, vocoder="griffinlim")
     utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls())
     assert len(utterance.audio) == sum(utterance.durations) * 256
+
+    # the vocoder learns from the voice's prediction of each utterance, made in batches
+    data = VocoderData(work, voice.load_model(), "train")
+    utterances = load_split(work / "corpus", work / "features", "train")
+    for utterance, predicted in zip(utterances, data.predicted, strict=True):
+        alone = voice.load_model().training_forward(
+            *(getattr(utterance, name)[None] for name in ("ids", "durations", "pitch", "energy"))
+        )["mel"][0]
+        assert predicted.shape == utterance.mel.shape
+        torch.testing.assert_close(predicted.float(), alone.detach(), atol=1e-2, rtol=1e-2)
 
     # the iSTFT vocoder trains on the same folder, resumes, and exports as a vocoder folder
     tiny = IstftVocoderConfig(channels=16, hidden=32, layers=2)
