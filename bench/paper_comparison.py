@@ -4,8 +4,8 @@ LightSpeech (Luo et al., 2021) reports voice quality on par with FastSpeech 2 at
 parameters and 6.5x less CPU latency. Train each architecture in its own run folder of one
 training folder, with the same batches (seed 0, same --max-frames) for the same steps:
 
-    lightspeech train fit WORK --arch fastspeech2 --steps 3000 --max-frames 1500 --run cmp-fastspeech2
-    lightspeech train fit WORK --arch lightspeech --steps 3000 --max-frames 1500 --run cmp-lightspeech
+    lightspeech train fit WORK --arch fastspeech2 --steps 3000 --max-frames 1500 --run cmp-fastspeech2 --threads 1
+    lightspeech train fit WORK --arch lightspeech --steps 3000 --max-frames 1500 --run cmp-lightspeech --threads 1
     python bench/paper_comparison.py WORK --run cmp-fastspeech2 --run cmp-lightspeech
 
 For each run: parameters; the held-out validation losses at its last step (from its log);
@@ -117,23 +117,30 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         wer, means, _ = results[row["run"]]
-        smaller = reference["parameters"] / row["parameters"]
-        faster = reference["latency_ms"] / row["latency_ms"]
+        size, latency = "reference", "reference"
+        if row is not reference:
+            size = f"{reference['parameters'] / row['parameters']:.1f}x fewer"
+            ratio = reference["latency_ms"] / row["latency_ms"]
+            latency = f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
         scores = " | ".join(f"{means[key]:.2f}" for key in SCORES)
         print(
-            f"| {row['run']} | {row['parameters'] / 1e6:.2f}M ({smaller:.1f}x smaller) | {row['step']:,} "
-            f"| {row['validation']} | {row['latency_ms']:.1f} ms ({faster:.1f}x faster), {row['rtf']:.4f} "
-            f"| {wer:.1f}% | {scores} |"
+            f"| {row['run']} | {row['parameters'] / 1e6:.2f}M ({size}) | {row['step']:,} | {row['validation']} "
+            f"| {row['latency_ms']:.1f} ms ({latency}), {row['rtf']:.4f} | {wer:.1f}% | {scores} |"
         )
     wer, means, _ = results["hibari-tts (teacher)"]
     scores = " | ".join(f"{means[key]:.2f}" for key in SCORES)
     print(f"| hibari-tts (teacher) | | | | | | {wer:.1f}% | {scores} |")
-    curves = {run: {e["step"]: e["validation"]["mel"] for e in read_log(args.workdir / run)} for run in args.run}
-    print("\nValidation mel loss as training went (the same batches for every run):\n")
+    curves = {run: {e["step"]: e for e in read_log(args.workdir / run)} for run in args.run}
+    print("\nValidation mel loss as training went, and the training clock (the log's seconds) at that step:\n")
     print("| step | " + " | ".join(args.run) + " |")
     print("|---|" + "---|" * len(args.run))
     for step in sorted(set().union(*curves.values())):
-        print(f"| {step:,} | " + " | ".join(f"{curves[run].get(step, float('nan')):.3f}" for run in args.run) + " |")
+        cells = [curves[run].get(step) for run in args.run]
+        print(
+            f"| {step:,} | "
+            + " | ".join(f"{e['validation']['mel']:.3f} ({e['seconds']:,.0f} s)" if e else "" for e in cells)
+            + " |"
+        )
     print("\nArchitectures:")
     for row in rows:
         print(f"- {row['run']}: `{row['architecture']}`")

@@ -61,6 +61,8 @@ def test_acronyms_are_spelled_and_known_words_kept():
     assert word_phonemes("USE JSON NOW", "JSON") == "JH EY1 S AH0 N"
     assert word_phonemes("CALL THE FBI NOW", "FBI") == "EH1 F B IY1 AY1"
     assert word_phonemes("WE LOVE COVID TESTS", "COVID") == word_phonemes("We love COVID tests.", "COVID")
+    words = {w.text: w.source for w in Phonemizer().words("WE LOVE PYTORCH AND NGINX")}
+    assert words["PYTORCH"] == "neural" and words["NGINX"] == "letters"
     # contractions in capitals are words
     assert word_phonemes("We DON'T care.", "DON'T") == "D OW1 N T"
 

@@ -121,10 +121,11 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert len(utterance.audio) == sum(utterance.durations) * 256
 
     # the vocoder learns from the voice's prediction of each utterance, made in batches
-    data = VocoderData(work, voice.load_model(), "train")
+    model = voice.load_model()
+    data = VocoderData(work, model, "train")
     utterances = load_split(work / "corpus", work / "features", "train")
     for utterance, predicted in zip(utterances, data.predicted, strict=True):
-        alone = voice.load_model().training_forward(
+        alone = model.training_forward(
             *(getattr(utterance, name)[None] for name in ("ids", "durations", "pitch", "energy"))
         )["mel"][0]
         assert predicted.shape == utterance.mel.shape

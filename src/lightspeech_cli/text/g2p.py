@@ -364,6 +364,9 @@ def _after_spelled_letter(phones: list[str]) -> list[str]:
     return ["AH0" if p == "AH1" else p[:-1] + "2" if p.endswith("1") else p for p in phones]
 
 
+LONGEST_SHOUTED_ACRONYM = 5  # HTTPS, NGINX
+
+
 def _is_shouting(words: list[str]) -> bool:
     """A sentence in capitals: its capitalized words are words, not acronyms."""
     long_words = [w for w in words if len(w) > 1]
@@ -403,9 +406,13 @@ class Phonemizer:
             matching, other, tag_prefixes = homographs()[key]
             return Word(token, matching if tag.startswith(tag_prefixes) else other, "homograph")
         phones = dictionary_phones(key)
-        # In a sentence in capitals, the words the dictionary knows are words (USE, NOW);
+        # In a sentence in capitals, the words the dictionary knows are words (USE, NOW), and
+        # so are long ones it lacks, more likely names than acronyms (PYTORCH, KUBERNETES);
         # the others are still read as acronyms are (JSON "jay son", FBI).
-        spelled = None if shouting and phones is not None else self._spelled(token, neighbours)
+        if shouting and (phones is not None or len(token) > LONGEST_SHOUTED_ACRONYM):
+            spelled = None
+        else:
+            spelled = self._spelled(token, neighbours)
         if spelled is not None:
             return Word(token, spelled, "letters")
         if phones is not None:
