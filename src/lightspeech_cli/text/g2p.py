@@ -368,7 +368,8 @@ LONGEST_SHOUTED_ACRONYM = 5  # HTTPS, NGINX
 
 
 def _is_shouting(words: list[str]) -> bool:
-    """A sentence in capitals: its capitalized words are words, not acronyms."""
+    """A sentence in capitals: its capitalized words are words unless short and unknown
+    to the dictionary (see Phonemizer._word)."""
     long_words = [w for w in words if len(w) > 1]
     return len(long_words) >= 3 and sum(w.isupper() for w in long_words) >= 0.75 * len(long_words)
 
