@@ -179,3 +179,32 @@ def test_the_sorted_dictionary_matches_the_cmu_dictionary():
     lookup = cmu_dictionary()
     assert all(lookup.get(word) == phones for word, phones in first.items())
     assert lookup.get("zzzzqx") is None and lookup.get("") is None and "hello" in lookup
+
+
+@pytest.mark.parametrize(
+    "sentence, word, expected",
+    [
+        # weak inside a phrase, "and" with its full vowel so it is not heard as "in"
+        ("Bread and butter.", "and", "AE2 N D"),
+        ("Go to bed.", "to", "T AH0"),
+        ("Taller than me.", "than", "DH AH0 N"),
+        ("It was late.", "was", "W AH0 Z"),
+        ("An owl.", "An", "AH0 N"),
+        # "the" and "to" before a vowel sound: "thee apple"
+        ("The apple fell.", "The", "DH IY0"),
+        ("The hour came.", "The", "DH IY0"),
+        ("The one.", "The", "DH AH0"),
+        ("Time to eat.", "to", "T UW0"),
+        # strong before a pause and at the end
+        ("The one I spoke to.", "to", "T UW1"),
+        ("That is how it was, sadly.", "was", "W AA1 Z"),
+    ],
+)
+def test_function_words_in_weak_forms_inside_a_phrase(sentence, word, expected):
+    assert word_phonemes(sentence, word) == expected
+
+
+def test_a_lexicon_entry_for_a_function_word_wins(tmp_path):
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text("to T UW1\n", encoding="utf-8")
+    assert word_phonemes("Go to bed.", "to", Phonemizer(read_lexicon(lexicon))) == "T UW1"
