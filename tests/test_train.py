@@ -153,9 +153,10 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert "discriminators" in torch.load(work / "vocoder" / "checkpoint.pt", weights_only=True)
     with pytest.raises(InputError, match="another configuration"):
         fit_vocoder(work, voice.load_model(), steps=6, config=IstftVocoderConfig(channels=8, hidden=8, layers=1))
-    export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained")
+    export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained", sentences=12)
     card = (tmp_path / "vocoder" / "MODEL_CARD.md").read_text()
-    assert "hibari-tts" in card and "5 x 16 segments" in card
+    assert "hibari-tts" in card and "5 x 16 segments" in card and "corpus WORK --sentences 12\n" in card
+    assert "parallel phase estimation" in card
     assert "from step 4, also adversarial" in card and "--steps 3\n" in card
     assert "--steps 5 --adversarial --predicted-share 1" in card and "50% then 100%" in card
     synthesizer = Synthesizer(voice, vocoder=str(tmp_path / "vocoder"))

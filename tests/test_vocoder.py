@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -120,19 +121,46 @@ def test_istft_parameter_count_is_exact():
     from lightspeech_cli.model.istft import IstftVocoder
     from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
 
-    for config in (IstftVocoderConfig(), IstftVocoderConfig(channels=16, hidden=32, layers=2, kernel_size=5)):
+    for config in (
+        IstftVocoderConfig(),
+        IstftVocoderConfig(phase_estimation="direct"),
+        IstftVocoderConfig(channels=16, hidden=32, layers=2, kernel_size=5),
+    ):
         assert config.parameters() == sum(p.numel() for p in IstftVocoder(config).parameters())
 
 
-def test_the_onnx_and_numpy_vocoder_matches_torch_on_every_backend(tmp_path):
-    module = make_tiny_vocoder(tmp_path / "my-vocoder")
+@pytest.mark.parametrize("phase_estimation", ["parallel", "direct"])
+def test_the_onnx_and_numpy_vocoder_matches_torch_on_every_backend(tmp_path, phase_estimation):
+    folder = tmp_path / "my-vocoder"
+    module = make_tiny_vocoder(folder, phase_estimation=phase_estimation)
+    if phase_estimation == "direct":  # as folders made before the field existed: read as direct
+        config = json.loads((folder / "config.json").read_text())
+        del config["config"]["phase_estimation"]
+        (folder / "config.json").write_text(json.dumps(config))
     for frames in (5, 33, 200):
         mel = torch.randn(1, frames, 80) - 5
         with torch.inference_mode():
             expected = module(mel).numpy()
         for backend in ("onnx", "torchscript", "eager"):
-            out = load_vocoder(str(tmp_path / "my-vocoder"), AudioConfig(), backend=backend)(mel.numpy())
+            out = load_vocoder(str(folder), AudioConfig(), backend=backend)(mel.numpy())
             assert out.shape == (1, frames * 256) and np.abs(out - expected).max() < 1e-4, backend
+
+
+def test_parallel_phase_estimation_gives_the_angle_of_its_real_and_imaginary_parts():
+    from lightspeech_cli.model.istft import IstftVocoder
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.train.vocoder import checkpoint_config
+
+    vocoder = IstftVocoder(IstftVocoderConfig(channels=16, hidden=32, layers=2)).eval()
+    bins = 513
+    with torch.no_grad():  # a head that predicts real part -1, imaginary part 0 for every bin: phase pi
+        vocoder.head.weight.zero_()
+        vocoder.head.bias.copy_(torch.cat([torch.zeros(bins), -torch.ones(bins), torch.zeros(bins)]))
+        _, phase = vocoder.spectrum(torch.randn(1, 4, 80))
+    assert torch.allclose(phase.abs(), torch.full_like(phase, math.pi))
+    # checkpoints from before the field existed predicted the phase directly
+    old = {k: v for k, v in IstftVocoderConfig().to_dict().items() if k != "phase_estimation"}
+    assert checkpoint_config(old).phase_estimation == "direct"
 
 
 def test_vocoder_folders_load_and_fail_clearly(tmp_path):
@@ -148,6 +176,7 @@ def test_vocoder_folders_load_and_fail_clearly(tmp_path):
         ("hidden", -1, "hidden"),
         ("channels", "16", "whole number"),
         ("n_fft", 1000, "multiple"),
+        ("phase_estimation", "polar", "must be one of direct, parallel"),
     ]:
         broken = json.loads(json.dumps(config))
         broken["config"][field] = value

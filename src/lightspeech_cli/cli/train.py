@@ -235,6 +235,7 @@ def train_export_vocoder(
     output: Path = typer.Option(..., "--output", "-o", help="Vocoder folder to write."),
     name: str = typer.Option("en-us-istft", "--name", help="For the model card: the vocoder's name."),
     voice: str = typer.Option("en-us-lightspeech", "--voice", help="For the model card: the voice it serves."),
+    sentences: Optional[int] = typer.Option(None, "--sentences", help="For the model card: the corpus size asked for."),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -242,5 +243,5 @@ def train_export_vocoder(
     from ..train.vocoder import export_vocoder
 
     set_verbosity(quiet, verbose)
-    export_vocoder(workdir, output, name, voice)
+    export_vocoder(workdir, output, name, voice, sentences)
     info(f"vocoder {name} written to {output}")

@@ -4,6 +4,10 @@ makes the waveform, as in Vocos (Siuzdak, 2023) and APNet2 (Du et al., 2023).
     log mel [B, T, 80] -> conv -> ConvNeXt blocks -> linear -> log amplitude, phase
                        -> spectrum [B, T, n_fft/2 + 1] -> inverse FFT per frame -> overlap-add
 
+The phase is the angle of a predicted real and imaginary part (APNet's parallel phase
+estimation; `phase_estimation` "parallel"), or, in vocoders made before it, the linear
+layer's output itself ("direct").
+
 HiFi-GAN upsamples 256x with convolutions at every sample; here the only per-sample
 work is one inverse FFT and an overlap-add, which is why it is ~30x cheaper.
 
@@ -64,7 +68,7 @@ class IstftVocoder(nn.Module):
             for _ in range(config.layers)
         )
         self.final_norm = nn.LayerNorm(config.channels, eps=1e-6)
-        self.head = nn.Linear(config.channels, config.n_fft + 2)  # log amplitude and phase per bin
+        self.head = nn.Linear(config.channels, config.head_outputs())
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
 
     def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,7 +77,12 @@ class IstftVocoder(nn.Module):
         x = self.embed_norm(x.transpose(1, 2)).transpose(1, 2)
         for block in self.blocks:
             x = block(x)
-        log_amplitude, phase = self.head(self.final_norm(x.transpose(1, 2))).chunk(2, dim=-1)
+        out = self.head(self.final_norm(x.transpose(1, 2)))
+        if self.config.phase_estimation == "parallel":
+            log_amplitude, real, imaginary = out.chunk(3, dim=-1)
+            phase = torch.atan2(imaginary, real)
+        else:
+            log_amplitude, phase = out.chunk(2, dim=-1)
         # exp(7) is far above any real speech amplitude; the clamp only stops overflow early in training.
         return log_amplitude.clamp(max=7.0), phase
 

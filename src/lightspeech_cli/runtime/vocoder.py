@@ -35,6 +35,7 @@ from .voice import (
     integer,
     is_local_folder,
     looks_like_path,
+    one_of,
     read_json,
     read_section,
 )
@@ -58,6 +59,13 @@ def odd(low: int, high: int) -> Check:
     return check
 
 
+# How the network gives each bin's phase: "direct", one number that is the phase; or
+# "parallel" (APNet's parallel phase estimation), a real and an imaginary part whose angle is
+# the phase, so the output need not jump by 2 pi where the phase wraps. Folders written
+# before the field existed are "direct"; new vocoders are "parallel".
+PHASE_ESTIMATIONS = ("direct", "parallel")
+
+
 @dataclass(frozen=True)
 class IstftVocoderConfig:
     n_mels: int = 80
@@ -68,6 +76,7 @@ class IstftVocoderConfig:
     hidden: int = 512  # the ConvNeXt blocks' inner width
     layers: int = 8
     kernel_size: int = 7
+    phase_estimation: str = "parallel"
 
     SCHEMA = {
         "n_mels": (integer(1, 512), REQUIRED),
@@ -78,6 +87,7 @@ class IstftVocoderConfig:
         "hidden": (integer(1, 8192), REQUIRED),
         "layers": (integer(1, 64), REQUIRED),
         "kernel_size": (odd(1, 63), REQUIRED),
+        "phase_estimation": (one_of(PHASE_ESTIMATIONS), "direct"),
     }
 
     @classmethod
@@ -96,7 +106,8 @@ class IstftVocoderConfig:
     def expected_weights(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every tensor of the network (model/istft.py's layers, spelled
         out without torch; a test checks this against the torch module's state_dict)."""
-        c, h, k, bins = self.channels, self.hidden, self.kernel_size, self.n_fft + 2
+        c, h, k = self.channels, self.hidden, self.kernel_size
+        bins = self.head_outputs()
         shapes = {
             "embed.weight": (c, self.n_mels, k),
             "embed.bias": (c,),
@@ -121,6 +132,11 @@ class IstftVocoderConfig:
             {"final_norm.weight": (c,), "final_norm.bias": (c,), "head.weight": (bins, c), "head.bias": (bins,)}
         )
         return shapes
+
+    def head_outputs(self) -> int:
+        """Numbers per frame: log amplitude and the phase (direct), or log amplitude, real and
+        imaginary part (parallel), of each of the n_fft / 2 + 1 bins."""
+        return (self.n_fft // 2 + 1) * (3 if self.phase_estimation == "parallel" else 2)
 
     def parameters(self) -> int:
         """The network's exact parameter count."""

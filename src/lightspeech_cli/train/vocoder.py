@@ -12,8 +12,9 @@ inference. Targets are the teacher's waveform and its STFT frame by frame:
     stft       L1 on log magnitudes at 512 and 2048 points, to cover what the 80 mel
                bands above 8 kHz and between frames do not see
 
-No adversarial loss: on two CPU cores its discriminators would cost more than the
-generator; the phase losses supervise the phase directly instead.
+The phase losses supervise the phase directly, so the vocoder trains without
+discriminators, which on two CPU cores cost 30 times more than the generator; with
+--adversarial they join for fine-tuning (model/discriminators.py).
 
     WORK/vocoder/checkpoint.pt   model, optimizer, step, seconds, config
     WORK/vocoder/log.jsonl       training and validation losses
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..errors import InputError
 from ..model.istft import IstftVocoder
 from ..model.spectrogram import MelSpectrogram
 from ..runtime.vocoder import IstftVocoderConfig
@@ -155,11 +157,17 @@ def heldout_mels(workdir: Path) -> list[torch.Tensor]:
     return [u.mel for u in load_split(workdir / "corpus", workdir / "features", "heldout", VALIDATION_UTTERANCES)]
 
 
+def checkpoint_config(saved: dict) -> IstftVocoderConfig:
+    """A checkpoint's vocoder config; checkpoints from before `phase_estimation` existed
+    predicted the phase directly."""
+    return IstftVocoderConfig(**{"phase_estimation": "direct", **saved})
+
+
 def fit_vocoder(
     workdir: Path,
     acoustic_model,
     steps: int,
-    config: IstftVocoderConfig = IstftVocoderConfig(),
+    config: IstftVocoderConfig | None = None,
     peak_lr: float = 1e-3,
     warmup: int = 500,
     checkpoint_every: int = 200,
@@ -174,12 +182,18 @@ def fit_vocoder(
     With `adversarial`, discriminators join (or continue, from the checkpoint): the
     vocoder then also learns to sound real to them (LSGAN + feature matching), which the
     reconstruction losses alone cannot teach. `predicted_share` of the input mels are
-    the voice's own teacher-forced predictions, so the vocoder learns the mels it will hear."""
+    the voice's own teacher-forced predictions, so the vocoder learns the mels it will hear.
+    Without `config`, a run continues with its checkpoint's, and a new one takes the default."""
     from ..model.discriminators import Discriminators, adversarial_loss, discriminator_loss, feature_matching_loss
 
     run = workdir / "vocoder"
     run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run / "checkpoint.pt"
+    saved = None
+    if checkpoint_path.exists():
+        saved = torch.load(checkpoint_path, map_location="cpu", weights_only=True)["config"]
+    if config is None:
+        config = checkpoint_config(saved) if saved is not None else IstftVocoderConfig()
     torch.manual_seed(seed)
     model = IstftVocoder(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
@@ -188,9 +202,9 @@ def fit_vocoder(
         discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01
     )
     extras = {"discriminators": discriminators, "discriminator_optimizer": discriminator_optimizer}
-    step, elapsed = restore_checkpoint(
-        checkpoint_path, model, optimizer, required_config=config.to_dict(), extras=extras
-    )
+    if saved is not None and checkpoint_config(saved) != config:
+        raise InputError(f"{checkpoint_path} was trained with another configuration: {saved}")
+    step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer, extras=extras)
     audio = AudioConfig(
         sample_rate=config.sample_rate,
         n_fft=config.n_fft,
@@ -269,6 +283,10 @@ def fit_vocoder(
     return entry
 
 
+PHASE_WORDING = {
+    "direct": "a linear output",
+    "parallel": "the angle of a predicted real and imaginary part (APNet's parallel phase estimation)",
+}
 FIRST_SETTINGS = {"adversarial": False, "predicted_share": 0.5, "peak_lr": 1e-3}  # before the log recorded them
 
 
@@ -318,7 +336,7 @@ an inverse STFT, so no layer runs at the sample rate. Trained on CPU for the voi
 
 | | |
 |---|---|
-| Architecture | ConvNeXt, {layers} blocks, {channels} channels ({hidden} inner), kernel {kernel_size}; head to log amplitude + phase of {bins} bins; n_fft {n_fft}, hop {hop_length} |
+| Architecture | ConvNeXt, {layers} blocks, {channels} channels ({hidden} inner), kernel {kernel_size}; head to the log amplitude and phase of {bins} bins, the phase {phase}; n_fft {n_fft}, hop {hop_length} |
 | Parameters | {parameters:,} |
 | Audio | {sample_rate} Hz, 80 mel bands (HiFi-GAN V1's mel: 0-8 kHz, n_fft 1024, hop 256) |
 | Steps | {step:,} x {batch} segments of {segment} frames ({hours:.1f} h of training on {machine}) |
@@ -337,7 +355,7 @@ hibari-tts 0.2.1 (Apache-2.0), voice "heart", itself distilled from Kokoro-82M (
 ## How it was made
 ```
 pip install -e '.[train]'
-lightspeech train corpus WORK --sentences 6000
+lightspeech train corpus WORK --sentences {sentences}
 lightspeech train features WORK
 {commands}
 lightspeech train export-vocoder WORK -o VOCODER --name {name}
@@ -346,10 +364,9 @@ The training log is `training-log.jsonl` beside this card.
 """  # noqa: E501 - a Markdown table: its rows cannot be wrapped
 
 
-def export_vocoder(workdir: Path, output: Path, name: str, voice: str) -> IstftVocoder:
+def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences: int | None = None) -> IstftVocoder:
     """The trained checkpoint as a vocoder folder; its card is filled from the checkpoint and
     the log, and HiFi-GAN V1 is measured on the same held-out utterances for comparison."""
-    from ..errors import InputError
     from ..model.acoustic import count_parameters
     from ..model.hifigan import load_hifigan
     from ..model.istft import save_istft_vocoder
@@ -360,7 +377,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str) -> IstftV
     if not (run / "checkpoint.pt").is_file():
         raise InputError(f"{workdir} has no vocoder/checkpoint.pt; run `lightspeech train vocoder` first")
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
-    config = IstftVocoderConfig(**state["config"])
+    config = checkpoint_config(state["config"])
     model = IstftVocoder(config)
     model.load_state_dict(state["model"])
     log_lines = (run / "log.jsonl").read_text().splitlines()
@@ -374,6 +391,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str) -> IstftV
         voice=voice,
         parameters=count_parameters(model),
         bins=config.n_fft // 2 + 1,
+        phase=PHASE_WORDING[config.phase_estimation],
         step=state["step"],
         batch=BATCH_SIZE,
         segment=SEGMENT_FRAMES,
@@ -389,6 +407,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str) -> IstftV
         ),
         predicted=" then ".join(f"{share:.0%}" for share in shares).capitalize(),
         commands=_commands(workdir, voice, phases, entries),
+        sentences=sentences or "N",
         **config.to_dict(),
     )
     save_istft_vocoder(output, model.eval(), card, {"training-log.jsonl": "\n".join(log_lines) + "\n"})
