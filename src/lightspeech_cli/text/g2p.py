@@ -88,7 +88,7 @@ FUNCTION_WORDS = {
     "to": ["T", "AH0"],
     "was": ["W", "AH0", "Z"],
 }
-BEFORE_A_VOWEL = {"the": ["DH", "IY0"], "to": ["T", "UW0"]}  # "thee apple", "to (oo) eat"
+BEFORE_A_VOWEL = {"the": ["DH", "IY0"], "to": ["T", "UW0"]}  # "thee apple", "tu eat"
 
 
 @dataclass
