@@ -134,18 +134,14 @@ def restore_checkpoint(
     path: Path,
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
-    required_config: dict | None = None,
     extras: dict | None = None,
 ) -> tuple[int, float]:
     """Load `path` into the model and optimizer if it exists: (step, seconds trained), or
-    (0, 0.0) for a fresh start. With `required_config`, a checkpoint of another configuration
-    is refused before anything loads. `extras` (name -> module or optimizer, e.g. a
+    (0, 0.0) for a fresh start. `extras` (name -> module or optimizer, e.g. a
     discriminator) are loaded where the checkpoint has them and left fresh where not."""
     if not path.exists():
         return 0, 0.0
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if required_config is not None and state["config"] != required_config:
-        raise InputError(f"{path} was trained with another configuration: {state['config']}")
     if _shapes(state["model"]) != _shapes(model.state_dict()):
         raise InputError(
             f"{path} holds a model of another architecture ({state['config'].get('architecture', 'unnamed')}); "
