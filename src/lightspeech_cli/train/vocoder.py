@@ -300,12 +300,15 @@ def training_phases(entries: list[dict]) -> list[tuple[int, dict]]:
     return phases
 
 
-def _commands(workdir: Path, voice: str, phases: list[tuple[int, dict]], entries: list[dict]) -> str:
-    """The `train vocoder` commands that made the log: one per phase, to its last step."""
+def _commands(workdir: Path, voice: str, phases: list[tuple[int, dict]], entries: list[dict], final_step: int) -> str:
+    """The `train vocoder` commands that made the checkpoint: one per phase of the log, to its
+    last logged step; the last phase to the checkpoint's step, which may be past its last entry."""
     lines = []
     for index, (_, settings) in enumerate(phases):
-        end = phases[index + 1][0] - 1 if index + 1 < len(phases) else entries[-1]["step"]
-        last_step = max(e["step"] for e in entries if e["step"] <= end)
+        if index + 1 < len(phases):
+            last_step = max(e["step"] for e in entries if e["step"] < phases[index + 1][0])
+        else:
+            last_step = final_step
         options = f" --adversarial --predicted-share {settings['predicted_share']:g}" if settings["adversarial"] else ""
         options += f" --lr {settings['peak_lr']:g}" if settings["peak_lr"] != 1e-3 else ""
         lines.append(f"lightspeech train vocoder WORK --voice {voice} --steps {last_step}{options}")
@@ -406,7 +409,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
             else "no adversarial loss"
         ),
         predicted=" then ".join(f"{share:.0%}" for share in shares).capitalize(),
-        commands=_commands(workdir, voice, phases, entries),
+        commands=_commands(workdir, voice, phases, entries, state["step"]),
         sentences=sentences or "N",
         **config.to_dict(),
     )
