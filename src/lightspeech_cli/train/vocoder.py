@@ -300,7 +300,7 @@ def training_phases(entries: list[dict]) -> list[tuple[int, dict]]:
     return phases
 
 
-def _commands(workdir: Path, voice: str, phases: list[tuple[int, dict]], entries: list[dict], final_step: int) -> str:
+def _commands(voice: str, phases: list[tuple[int, dict]], entries: list[dict], final_step: int) -> str:
     """The `train vocoder` commands that made the checkpoint: one per phase of the log, to its
     last logged step; the last phase to the checkpoint's step, which may be past its last entry."""
     lines = []
@@ -409,7 +409,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
             else "no adversarial loss"
         ),
         predicted=" then ".join(f"{share:.0%}" for share in shares).capitalize(),
-        commands=_commands(workdir, voice, phases, entries, state["step"]),
+        commands=_commands(voice, phases, entries, state["step"]),
         sentences=sentences or "N",
         **config.to_dict(),
     )
