@@ -62,7 +62,8 @@ def odd(low: int, high: int) -> Check:
 # How the network gives each bin's phase: "direct", one number that is the phase; or
 # "parallel" (APNet's parallel phase estimation), a real and an imaginary part whose angle is
 # the phase, so the output need not jump by 2 pi where the phase wraps. Folders written
-# before the field existed are "direct"; new vocoders are "parallel".
+# before the field existed are "direct" (and so are checkpoints, read through `parse` too);
+# new vocoders are "parallel".
 PHASE_ESTIMATIONS = ("direct", "parallel")
 
 

@@ -157,12 +157,6 @@ def heldout_mels(workdir: Path) -> list[torch.Tensor]:
     return [u.mel for u in load_split(workdir / "corpus", workdir / "features", "heldout", VALIDATION_UTTERANCES)]
 
 
-def checkpoint_config(saved: dict) -> IstftVocoderConfig:
-    """A checkpoint's vocoder config; checkpoints from before `phase_estimation` existed
-    predicted the phase directly."""
-    return IstftVocoderConfig(**{"phase_estimation": "direct", **saved})
-
-
 def fit_vocoder(
     workdir: Path,
     acoustic_model,
@@ -190,10 +184,13 @@ def fit_vocoder(
     run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run / "checkpoint.pt"
     saved = None
-    if checkpoint_path.exists():
-        saved = torch.load(checkpoint_path, map_location="cpu", weights_only=True)["config"]
+    if checkpoint_path.exists():  # read as a folder's config.json is: older checkpoints lack fields
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        saved = IstftVocoderConfig.parse(state["config"], str(checkpoint_path))
     if config is None:
-        config = checkpoint_config(saved) if saved is not None else IstftVocoderConfig()
+        config = saved or IstftVocoderConfig()
+    if saved is not None and saved != config:
+        raise InputError(f"{checkpoint_path} was trained with another configuration: {saved.to_dict()}")
     torch.manual_seed(seed)
     model = IstftVocoder(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
@@ -202,8 +199,6 @@ def fit_vocoder(
         discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01
     )
     extras = {"discriminators": discriminators, "discriminator_optimizer": discriminator_optimizer}
-    if saved is not None and checkpoint_config(saved) != config:
-        raise InputError(f"{checkpoint_path} was trained with another configuration: {saved}")
     step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer, extras=extras)
     audio = AudioConfig(
         sample_rate=config.sample_rate,
@@ -380,7 +375,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
     if not (run / "checkpoint.pt").is_file():
         raise InputError(f"{workdir} has no vocoder/checkpoint.pt; run `lightspeech train vocoder` first")
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
-    config = checkpoint_config(state["config"])
+    config = IstftVocoderConfig.parse(state["config"], str(run / "checkpoint.pt"))
     model = IstftVocoder(config)
     model.load_state_dict(state["model"])
     log_lines = (run / "log.jsonl").read_text().splitlines()
