@@ -164,7 +164,9 @@ def train_export(
         ..., "--output", "-o", help="Voice folder to write (new, or a voice folder to replace)."
     ),
     name: str = typer.Option("en-us-lightspeech", "--name", help="The voice's name."),
-    sentences: Optional[int] = typer.Option(None, "--sentences", help="For the model card: the corpus size asked for."),
+    sentences: Optional[int] = typer.Option(
+        None, "--sentences", min=1, max=10_000_000, help="For the model card: the corpus size asked for."
+    ),
     vocoder: str = typer.Option("en-us-istft", "--vocoder", help="The voice's default vocoder (checked to load)."),
     run: str = RUN,
     quiet: bool = QUIET,
@@ -235,7 +237,9 @@ def train_export_vocoder(
     output: Path = typer.Option(..., "--output", "-o", help="Vocoder folder to write."),
     name: str = typer.Option("en-us-istft", "--name", help="For the model card: the vocoder's name."),
     voice: str = typer.Option("en-us-lightspeech", "--voice", help="For the model card: the voice it serves."),
-    sentences: Optional[int] = typer.Option(None, "--sentences", help="For the model card: the corpus size asked for."),
+    sentences: Optional[int] = typer.Option(
+        None, "--sentences", min=1, max=10_000_000, help="For the model card: the corpus size asked for."
+    ),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
