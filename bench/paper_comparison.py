@@ -14,12 +14,12 @@ over the held-out sentences of one forward pass, and its real-time factor); and,
 vocoder for all (HiFi-GAN V1 by default, so the vocoder favours none), word error rate and
 DNSMOS as bench/quality.py measures them, with the teacher beside them. The first run is the
 reference for the size and speed ratios. Take it while nothing else runs: latency is measured.
+Needs '.[bench]'.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import tempfile
@@ -32,6 +32,7 @@ from machine_info import machine
 from quality import HERE, SCORES, judge, teacher_audio
 
 from lightspeech_cli.runtime.synthesizer import Synthesizer
+from lightspeech_cli.train.fit import read_log
 
 
 def acoustic_latency(synthesizer: Synthesizer, sentences: list[str], repeats: int = 3) -> tuple[float, float]:
@@ -53,14 +54,10 @@ def acoustic_latency(synthesizer: Synthesizer, sentences: list[str], repeats: in
     return statistics.median(best) * 1000, sum(best) / audio_seconds
 
 
-def read_log(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
-
-
 def last_validation(run: Path, step: int) -> str:
     """The validation losses logged last at or before `step`: "mel | duration / pitch / energy"
     (not the total: FastSpeech 2's adds the loss before its post-net, which LightSpeech lacks)."""
-    entry = max((e for e in read_log(run) if e["step"] <= step), key=lambda e: e["step"])
+    entry = max((e for e in read_log(run / "log.jsonl") if e["step"] <= step), key=lambda e: e["step"])
     losses = f"{entry['validation']['mel']:.3f} | " + " / ".join(
         f"{entry['validation'][name]:.3f}" for name in ("duration", "pitch", "energy")
     )

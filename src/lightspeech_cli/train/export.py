@@ -12,6 +12,7 @@ from ..model.acoustic import AcousticModel, count_parameters
 from ..model.export import save_voice
 from ..runtime.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
 from .corpus import read_metadata
+from .fit import read_log
 
 MODEL_CARD = """# {name}
 
@@ -77,8 +78,9 @@ def export_voice(
     model.load_state_dict(state["model"])
     stats = json.loads((workdir / "features" / "stats.json").read_text())
     metadata = read_metadata(workdir / "corpus")
-    log_lines = (workdir / run / "log.jsonl").read_text().splitlines()
-    last = json.loads(log_lines[-1]) if log_lines else {"validation": {}}
+    log = workdir / run / "log.jsonl"
+    entries = read_log(log)
+    last = entries[-1] if entries else {"validation": {}}
     voice_config = VoiceConfig(
         name=name,
         model=config,
@@ -105,7 +107,13 @@ def export_voice(
         heldout=sum(e["split"] == "heldout" for e in metadata),
         sentences=sentences or "N",
     )
-    return save_voice(output, voice_config, model.eval(), card, {"training-log.jsonl": "\n".join(log_lines) + "\n"})
+    return save_voice(
+        output,
+        voice_config,
+        model.eval(),
+        card,
+        {"training-log.jsonl": log.read_text(encoding="utf-8")},
+    )
 
 
 def audio_hours(workdir: Path) -> float:

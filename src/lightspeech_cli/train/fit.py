@@ -130,18 +130,24 @@ def optimization_step(
     optimizer.step()
 
 
+def read_checkpoint(path: Path) -> dict | None:
+    """The checkpoint at `path`, or None where a run starts fresh."""
+    return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+
+
 def restore_checkpoint(
+    state: dict | None,
     path: Path,
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     extras: dict | None = None,
 ) -> tuple[int, float]:
-    """Load `path` into the model and optimizer if it exists: (step, seconds trained), or
-    (0, 0.0) for a fresh start. `extras` (name -> module or optimizer, e.g. a
-    discriminator) are loaded where the checkpoint has them and left fresh where not."""
-    if not path.exists():
+    """Load a checkpoint read from `path` into the model and optimizer: (step, seconds
+    trained), or (0, 0.0) for a fresh start (no `state`). `extras` (name -> module or
+    optimizer, e.g. a discriminator) are loaded where the checkpoint has them and left
+    fresh where not."""
+    if state is None:
         return 0, 0.0
-    state = torch.load(path, map_location="cpu", weights_only=True)
     if _shapes(state["model"]) != _shapes(model.state_dict()):
         raise InputError(
             f"{path} holds a model of another architecture ({state['config'].get('architecture', 'unnamed')}); "
@@ -207,6 +213,11 @@ def log_entry(
     return entry
 
 
+def read_log(path: Path) -> list[dict]:
+    """The entries of a training log that log_entry wrote; none if it is empty."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def validate(model: AcousticModel, utterances: list[Utterance]) -> dict[str, float]:
     model.eval()
     totals: dict[str, float] = {}
@@ -238,7 +249,7 @@ def fit(
     torch.manual_seed(seed)
     model = AcousticModel(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
-    step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer)
+    step, elapsed = restore_checkpoint(read_checkpoint(checkpoint_path), checkpoint_path, model, optimizer)
     train = load_split(corpus, features, "train")
     heldout = load_split(corpus, features, "heldout", limit=100)
     stream = batches(train, max_frames, random.Random(seed + step))

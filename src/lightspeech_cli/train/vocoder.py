@@ -22,7 +22,6 @@ discriminators, which on two CPU cores cost 30 times more than the generator; wi
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -38,7 +37,17 @@ from ..model.spectrogram import MelSpectrogram
 from ..runtime.vocoder import IstftVocoderConfig
 from ..runtime.voice import AudioConfig
 from .corpus import read_metadata
-from .fit import collate, learning_rate, load_split, log_entry, optimization_step, restore_checkpoint, save_checkpoint
+from .fit import (
+    collate,
+    learning_rate,
+    load_split,
+    log_entry,
+    optimization_step,
+    read_checkpoint,
+    read_log,
+    restore_checkpoint,
+    save_checkpoint,
+)
 
 SEGMENT_FRAMES = 32
 BATCH_SIZE = 16
@@ -183,10 +192,9 @@ def fit_vocoder(
     run = workdir / "vocoder"
     run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run / "checkpoint.pt"
-    saved = None
-    if checkpoint_path.exists():  # read as a folder's config.json is: older checkpoints lack fields
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        saved = IstftVocoderConfig.parse(state["config"], str(checkpoint_path))
+    state = read_checkpoint(checkpoint_path)
+    # Read as a folder's config.json is: older checkpoints lack fields.
+    saved = IstftVocoderConfig.parse(state["config"], str(checkpoint_path)) if state is not None else None
     if config is None:
         config = saved or IstftVocoderConfig()
     if saved is not None and saved != config:
@@ -199,7 +207,7 @@ def fit_vocoder(
         discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01
     )
     extras = {"discriminators": discriminators, "discriminator_optimizer": discriminator_optimizer}
-    step, elapsed = restore_checkpoint(checkpoint_path, model, optimizer, extras=extras)
+    step, elapsed = restore_checkpoint(state, checkpoint_path, model, optimizer, extras=extras)
     audio = AudioConfig(
         sample_rate=config.sample_rate,
         n_fft=config.n_fft,
@@ -378,8 +386,8 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
     config = IstftVocoderConfig.parse(state["config"], str(run / "checkpoint.pt"))
     model = IstftVocoder(config)
     model.load_state_dict(state["model"])
-    log_lines = (run / "log.jsonl").read_text().splitlines()
-    entries = [json.loads(line) for line in log_lines if line.strip()]
+    log = run / "log.jsonl"
+    entries = read_log(log)
     last = entries[-1] if entries else {"validation": {"mel_l1": float("nan")}}
     phases = training_phases(entries)
     adversarial_from = next((start for start, settings in phases if settings["adversarial"]), None)
@@ -408,5 +416,5 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
         sentences=sentences or "N",
         **config.to_dict(),
     )
-    save_istft_vocoder(output, model.eval(), card, {"training-log.jsonl": "\n".join(log_lines) + "\n"})
+    save_istft_vocoder(output, model.eval(), card, {"training-log.jsonl": log.read_text(encoding="utf-8")})
     return model
