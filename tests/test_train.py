@@ -17,7 +17,14 @@ from lightspeech_cli.train.features import extract_features, per_phoneme  # noqa
 from lightspeech_cli.train.fit import fit, load_split  # noqa: E402
 from lightspeech_cli.train.sentences import generated_sentences, ordinal_digits  # noqa: E402
 from lightspeech_cli.train.teacher import to_misaki  # noqa: E402
-from lightspeech_cli.train.vocoder import VocoderData, export_vocoder, fit_vocoder  # noqa: E402
+from lightspeech_cli.train.vocoder import (  # noqa: E402
+    VocoderData,
+    VocoderLoss,
+    export_vocoder,
+    fit_vocoder,
+    training_commands,
+    training_phases,
+)
 
 SENTENCES = [
     "Hello there, how are you?",
@@ -145,6 +152,7 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
         validate_every=1,
         adversarial=True,
         predicted_share=1.0,
+        phase_weight=10.0,
     )
     log = [json.loads(line) for line in (work / "vocoder" / "log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [1, 2, 3, 4, 5] and log[-1]["validation"]["mel_l1"] > 0
@@ -158,10 +166,46 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert "hibari-tts" in card and "5 x 16 segments" in card and "corpus WORK --sentences 12\n" in card
     assert "parallel phase estimation" in card
     assert "from step 4, also adversarial" in card and "--steps 3\n" in card
-    assert "--steps 5 --adversarial --predicted-share 1" in card and "50% then 100%" in card
+    assert "--steps 5 --adversarial --predicted-share 1 --phase-weight 10\n" in card and "50% then 100%" in card
     synthesizer = Synthesizer(voice, vocoder=str(tmp_path / "vocoder"))
     utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls())
     assert len(utterance.audio) == sum(utterance.durations) * 256
+
+
+def test_the_phase_weight_scales_only_the_phase_losses():
+    from lightspeech_cli.model.istft import IstftVocoder
+
+    config = IstftVocoderConfig(channels=16, hidden=32, layers=2)
+    torch.manual_seed(0)
+    model = IstftVocoder(config)
+    mel = torch.randn(2, 8, 80) - 4
+    wave = torch.randn(2, 8 * 256 + 2 * model.left_pad) * 0.1
+    audio = AudioConfig()
+    apnet, lighter = (
+        VocoderLoss(config, audio)(model, mel, wave)[0],
+        VocoderLoss(config, audio, 10.0)(model, mel, wave)[0],
+    )
+    assert apnet["phase"] > 0 and torch.equal(apnet["phase"], lighter["phase"])
+    torch.testing.assert_close(apnet["total"] - lighter["total"], 90.0 * apnet["phase"])
+
+
+def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_the_defaults():
+    old = {"adversarial": False, "predicted_share": 0.5, "peak_lr": 1e-3}  # before phase_weight was logged
+    entries = [
+        {"step": 1000},  # before settings were logged
+        {"step": 2000, "settings": old},
+        {"step": 3000, "settings": {**old, "phase_weight": 100.0}},
+        {"step": 4000, "settings": {**old, "adversarial": True, "phase_weight": 10.0}},
+        {"step": 5000, "settings": {**old, "adversarial": True, "phase_weight": 10.0, "peak_lr": 5e-4}},
+    ]
+    phases = training_phases(entries)
+    assert [start for start, _ in phases] == [1000, 4000, 5000]
+    assert training_commands("v", phases, entries, 5200).splitlines() == [
+        "lightspeech train vocoder WORK --voice v --steps 3000",
+        "lightspeech train vocoder WORK --voice v --steps 4000 --adversarial --predicted-share 0.5 --phase-weight 10",
+        "lightspeech train vocoder WORK --voice v --steps 5200 --adversarial --predicted-share 0.5 --lr 0.0005"
+        " --phase-weight 10",
+    ]
 
 
 def test_held_out_size_is_what_the_issue_asks():

@@ -203,6 +203,13 @@ def train_vocoder(
         max=1.0,
         help="Share of input mels that are the voice's own predictions rather than the teacher's.",
     ),
+    phase_weight: float = typer.Option(
+        100.0,
+        "--phase-weight",
+        min=0.0,
+        max=1000.0,
+        help="Weight of the phase losses (APNet's 100); lower lets the discriminators shape the phase.",
+    ),
     threads: int = THREADS,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
@@ -224,6 +231,7 @@ def train_vocoder(
             peak_lr=lr,
             adversarial=adversarial,
             predicted_share=predicted_share,
+            phase_weight=phase_weight,
             progress=lambda step, values: progress.update(
                 step, status=f"mel {values['mel']:.3f} phase {values['phase']:.3f}"
             ),

@@ -105,9 +105,10 @@ class VocoderLoss(torch.nn.Module):
     # A buffer (register_buffer below); torch types unknown attributes as Tensor | Module.
     window: torch.Tensor
 
-    def __init__(self, config: IstftVocoderConfig, audio: AudioConfig):
+    def __init__(self, config: IstftVocoderConfig, audio: AudioConfig, phase_weight: float = LOSS_WEIGHTS["phase"]):
         super().__init__()
         self.config = config
+        self.weights = {**LOSS_WEIGHTS, "phase": phase_weight}
         self.mel = MelSpectrogram(audio)
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
 
@@ -142,7 +143,7 @@ class VocoderLoss(torch.nn.Module):
             "mel": F.l1_loss(self.mel(wave), self.mel(target)),
             "stft": sum(F.l1_loss(log_magnitude(wave, n), log_magnitude(target, n)) for n in (512, 2048)) / 2,
         }
-        values["total"] = sum(LOSS_WEIGHTS[name] * value for name, value in values.items())
+        values["total"] = sum(self.weights[name] * value for name, value in values.items())
         return values, wave, target
 
 
@@ -172,6 +173,7 @@ def fit_vocoder(
     steps: int,
     config: IstftVocoderConfig | None = None,
     peak_lr: float = 1e-3,
+    phase_weight: float = LOSS_WEIGHTS["phase"],
     warmup: int = 500,
     checkpoint_every: int = 200,
     validate_every: int = 1000,
@@ -217,7 +219,7 @@ def fit_vocoder(
     )
     train = VocoderData(workdir, acoustic_model, "train")
     heldout = VocoderData(workdir, acoustic_model, "heldout", limit=VALIDATION_UTTERANCES)
-    criterion = VocoderLoss(config, audio)
+    criterion = VocoderLoss(config, audio, phase_weight)
     rng = random.Random(seed + step)
     log = open(run / "log.jsonl", "a", encoding="utf-8")
     entry: dict = {}
@@ -270,7 +272,12 @@ def fit_vocoder(
                     "mel_l1": validate(model, heldout.mel, criterion.mel),
                     "predicted_mel_l1": validate_predicted(model, heldout, criterion.mel),
                 },
-                {"adversarial": adversarial, "predicted_share": predicted_share, "peak_lr": peak_lr},
+                {
+                    "adversarial": adversarial,
+                    "predicted_share": predicted_share,
+                    "peak_lr": peak_lr,
+                    "phase_weight": phase_weight,
+                },
             )
         if step % checkpoint_every == 0 or step == steps:
             save_checkpoint(
@@ -290,20 +297,27 @@ PHASE_WORDING = {
     "direct": "a linear output",
     "parallel": "the angle of a predicted real and imaginary part (APNet's parallel phase estimation)",
 }
-FIRST_SETTINGS = {"adversarial": False, "predicted_share": 0.5, "peak_lr": 1e-3}  # before the log recorded them
+# What a log entry without settings (or without one of them) was trained with: the log
+# recorded them as they were added.
+DEFAULT_SETTINGS = {
+    "adversarial": False,
+    "predicted_share": 0.5,
+    "peak_lr": 1e-3,
+    "phase_weight": LOSS_WEIGHTS["phase"],
+}
 
 
 def training_phases(entries: list[dict]) -> list[tuple[int, dict]]:
     """(first logged step, settings) of each stretch of training with the same settings."""
     phases: list[tuple[int, dict]] = []
     for entry in entries:
-        settings = entry.get("settings", FIRST_SETTINGS)
+        settings = {**DEFAULT_SETTINGS, **entry.get("settings", {})}
         if not phases or phases[-1][1] != settings:
             phases.append((entry["step"], settings))
     return phases
 
 
-def _commands(voice: str, phases: list[tuple[int, dict]], entries: list[dict], final_step: int) -> str:
+def training_commands(voice: str, phases: list[tuple[int, dict]], entries: list[dict], final_step: int) -> str:
     """The `train vocoder` commands that made the checkpoint: one per phase of the log, to its
     last logged step; the last phase to the checkpoint's step, which may be past its last entry."""
     lines = []
@@ -313,7 +327,9 @@ def _commands(voice: str, phases: list[tuple[int, dict]], entries: list[dict], f
         else:
             last_step = final_step
         options = f" --adversarial --predicted-share {settings['predicted_share']:g}" if settings["adversarial"] else ""
-        options += f" --lr {settings['peak_lr']:g}" if settings["peak_lr"] != 1e-3 else ""
+        options += f" --lr {settings['peak_lr']:g}" if settings["peak_lr"] != DEFAULT_SETTINGS["peak_lr"] else ""
+        if settings["phase_weight"] != DEFAULT_SETTINGS["phase_weight"]:
+            options += f" --phase-weight {settings['phase_weight']:g}"
         lines.append(f"lightspeech train vocoder WORK --voice {voice} --steps {last_step}{options}")
     return "\n".join(lines)
 
@@ -412,7 +428,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
             else "no adversarial loss"
         ),
         predicted=" then ".join(f"{share:.0%}" for share in shares).capitalize(),
-        commands=_commands(voice, phases, entries, state["step"]),
+        commands=training_commands(voice, phases, entries, state["step"]),
         sentences=sentences or "N",
         **config.to_dict(),
     )
