@@ -115,6 +115,14 @@ def test_profile_prints_plain_uncut_columns_when_piped(tiny_voice):
             ["search", "{tmp}/work", "-o", "{tmp}/out", "--budget", "huge"],
             "'huge' is not one of 'small', 'medium', 'large'",
         ),
+        # click's ranges let "nan" through: a NaN learning rate or weight would train NaNs
+        (["train", "fit", "{tmp}/work", "--lr", "nan"], "Invalid value for '--lr': must be a finite number, not nan"),
+        (["train", "vocoder", "{tmp}/work", "--phase-weight", "nan"], "'--phase-weight': must be a finite number"),
+        (["train", "vocoder", "{tmp}/work", "--predicted-share", "nan"], "'--predicted-share': must be a finite"),
+        (
+            ["search", "{tmp}/work", "-o", "{tmp}/out", "--max-latency-ms", "nan"],
+            "'--max-latency-ms': must be a finite",
+        ),
     ],
 )
 def test_bad_choices_are_usage_errors_before_anything_loads(tmp_path, args, message):

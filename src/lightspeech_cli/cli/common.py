@@ -6,6 +6,7 @@ Nothing heavy is imported here: `lightspeech --help` and `phonemize` start fast.
 
 from __future__ import annotations
 
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -23,6 +24,14 @@ class Verbosity:
 
     quiet = False
     verbose = False
+
+
+def finite(value: float | None) -> float | None:
+    """A callback for float options: click's ranges let "nan" through (every comparison with
+    it is false), and a NaN learning rate or weight would train a model of NaNs."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, not {value}")
+    return value
 
 
 def set_verbosity(quiet: bool, verbose: bool) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import InputError
 from . import app
-from .common import QUIET, VERBOSE, info, out, set_verbosity
+from .common import QUIET, VERBOSE, finite, info, out, set_verbosity
 
 
 class Budget(str, Enum):
@@ -42,6 +42,7 @@ def search(
         "--max-latency-ms",
         min=0.01,
         max=1e6,
+        callback=finite,
         help="Slowest acoustic forward on 1 CPU thread for 60 phonemes, measured here.",
     ),
     workers: int = typer.Option(2, "--workers", "-w", min=1, max=256, help="Local training processes (1 thread each)."),

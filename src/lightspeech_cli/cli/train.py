@@ -10,7 +10,7 @@ import typer
 
 from ..errors import InputError
 from . import app, sub_app
-from .common import QUIET, VERBOSE, info, set_verbosity, show_progress
+from .common import QUIET, VERBOSE, finite, info, set_verbosity, show_progress
 
 train_app = sub_app("Train a voice by distillation from the hibari-tts teacher (needs the '.[train]' extra).")
 app.add_typer(train_app, name="train")
@@ -131,7 +131,7 @@ def train_fit(
     max_frames: int = typer.Option(
         6000, "--max-frames", min=100, max=1_000_000, help="Frames per batch, padding included."
     ),
-    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
+    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, callback=finite, help="Peak learning rate."),
     run: str = RUN,
     threads: int = THREADS,
     quiet: bool = QUIET,
@@ -189,7 +189,7 @@ def train_vocoder(
     steps: int = typer.Option(
         30000, "--steps", min=1, max=100_000_000, help="Train until this step (resumes from vocoder/)."
     ),
-    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
+    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, callback=finite, help="Peak learning rate."),
     adversarial: bool = typer.Option(
         False,
         "--adversarial",
@@ -201,6 +201,7 @@ def train_vocoder(
         "--predicted-share",
         min=0.0,
         max=1.0,
+        callback=finite,
         help="Share of input mels that are the voice's own predictions rather than the teacher's.",
     ),
     phase_weight: float = typer.Option(
@@ -208,6 +209,7 @@ def train_vocoder(
         "--phase-weight",
         min=0.0,
         max=1000.0,
+        callback=finite,
         help="Weight of the phase losses (APNet's 100); lower lets the discriminators shape the phase.",
     ),
     threads: int = THREADS,
