@@ -1,4 +1,3 @@
-import json
 import re
 
 import numpy as np
@@ -14,7 +13,7 @@ from lightspeech_cli.runtime.voice import AudioConfig, ModelConfig  # noqa: E402
 from lightspeech_cli.train.corpus import HELD_OUT, build_corpus, read_metadata, voice_durations  # noqa: E402
 from lightspeech_cli.train.export import export_voice  # noqa: E402
 from lightspeech_cli.train.features import extract_features, per_phoneme  # noqa: E402
-from lightspeech_cli.train.fit import fit, load_split  # noqa: E402
+from lightspeech_cli.train.fit import fit, load_split, read_log  # noqa: E402
 from lightspeech_cli.train.sentences import generated_sentences, ordinal_digits  # noqa: E402
 from lightspeech_cli.train.teacher import to_misaki  # noqa: E402
 from lightspeech_cli.train.vocoder import (  # noqa: E402
@@ -112,7 +111,7 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     )
     fit(work / "corpus", work / "features", work / "run", config, steps=2, checkpoint_every=1, validate_every=1)
     fit(work / "corpus", work / "features", work / "run", config, steps=4, checkpoint_every=1, validate_every=2)
-    log = [json.loads(line) for line in (work / "run" / "log.jsonl").read_text().splitlines()]
+    log = read_log(work / "run" / "log.jsonl")
     assert [entry["step"] for entry in log] == [1, 2, 4]  # the second fit resumed at step 2
     assert torch.load(work / "run" / "checkpoint.pt", weights_only=True)["step"] == 4
     other = ModelConfig(architecture="sep9 | sep9 hidden=8")  # a search winner tried in the same folder
@@ -154,7 +153,7 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
         predicted_share=1.0,
         phase_weight=10.0,
     )
-    log = [json.loads(line) for line in (work / "vocoder" / "log.jsonl").read_text().splitlines()]
+    log = read_log(work / "vocoder" / "log.jsonl")
     assert [entry["step"] for entry in log] == [1, 2, 3, 4, 5] and log[-1]["validation"]["mel_l1"] > 0
     assert "adversarial" in log[-1]["train"] and "discriminator" in log[-1]["train"]
     assert "adversarial" not in log[2]["train"] and log[-1]["validation"]["predicted_mel_l1"] > 0
