@@ -117,10 +117,10 @@ def test_render_paragraphs_json_lines_and_stdin(tiny_voice, tmp_path):
         ('{"text": "hi", "file": "x.txt"}\n', "suffix.jsonl", "plain file name"),
         ('{"text": "hi", "file": "a\\nb.wav"}\n', "newline.jsonl", "plain file name"),
         ('{"text": "hi", "colour": 1}\n', "extra.jsonl", "unknown field"),
-        ('{"text": "hi", "speed": 9}\n', "fast.jsonl", "fast.jsonl:1: --speed"),
+        ('{"text": "hi", "speed": 9}\n', "fast.jsonl", "fast.jsonl:1: speed must be a number from 0.25 to 4"),
         ('{"text": "hi"}\n{"text": "hi", "speed": "NaN"}\n', "nan.jsonl", "nan.jsonl:2: speed must be a number"),
         ('{"text": "hi", "speed": true}\n', "bool.jsonl", "bool.jsonl:1: speed must be a number"),
-        ('{"text": "hi", "speed": NaN}\n', "nan2.jsonl", "nan2.jsonl:1: --speed"),
+        ('{"text": "hi", "speed": NaN}\n', "nan2.jsonl", "nan2.jsonl:1: speed must be a number from 0.25 to 4"),
         ("x" * 1_000_000 + "\n", "huge.txt", "huge.txt:1: the text is too long"),
     ],
 )

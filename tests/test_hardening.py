@@ -500,6 +500,44 @@ def test_the_library_holds_at_most_an_hour_of_audio(tiny_voice, tmp_path, short_
     assert len(synthesizer.synthesize("One.")) > 0
 
 
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda s, path: s.write("Hi.", path, sample_rate=5), "sample_rate must be a whole number from 8000"),
+        (lambda s, path: s.write("Hi.", path, sample_rate=16000.5), "sample_rate must be a whole number"),
+        (lambda s, path: s.write("Hi.", path, sample_rate="16000"), "sample_rate must be a whole number"),
+        (lambda s, path: s.write("Hi.", path, speed=0), "^speed must be a number from 0.25 to 4, not 0$"),
+        (lambda s, path: s.synthesize("Hi.", volume=float("nan")), "^volume must be a number"),
+        (lambda s, path: s.synthesize("Hi.", sentence_silence=-1), "^sentence_silence must be from 0 to 30"),
+    ],
+)
+def test_the_python_api_refuses_bad_arguments_by_their_python_names(tiny_voice, tmp_path, call, message):
+    """A program gets the parameter it passed named as it spelled it (the CLI names its
+    options), and never a file at 5 Hz."""
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.runtime.synthesizer import Synthesizer
+
+    with pytest.raises(InputError, match=message):
+        call(Synthesizer(tiny_voice), tmp_path / "a.wav")
+    assert not (tmp_path / "a.wav").exists()
+
+
+def test_the_python_api_resamples_to_a_numpy_whole_number(tiny_voice, tmp_path):
+    from lightspeech_cli.runtime.synthesizer import Synthesizer
+
+    Synthesizer(tiny_voice).write("Hi.", tmp_path / "a.wav", sample_rate=np.int64(16000))
+    assert soundfile.info(str(tmp_path / "a.wav")).samplerate == 16000
+
+
+def test_synthesizer_threads_are_checked_by_their_python_name(tiny_voice):
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.runtime.synthesizer import Synthesizer
+
+    for threads in (0, 1.5, True, 10_000):
+        with pytest.raises(InputError, match=f"^threads must be from 1 to .*, not {threads!r}$"):
+            Synthesizer(tiny_voice, threads=threads)
+
+
 # --- 18. weights that do not fit their config are refused at load ------------------------------
 
 

@@ -188,7 +188,7 @@ def controls(speed: float, rate: Optional[float], pitch: float, energy: float, v
 
     if rate is not None:
         speed = words_per_minute_to_speed(rate)
-    return Controls(speed, pitch, energy, volume).check()
+    return Controls(speed, pitch, energy, volume).check(prefix="--")
 
 
 def load_phonemizer(lexicon: Optional[Path]):

@@ -39,7 +39,7 @@ def profile(
     from ..runtime.engine import check_threads
 
     set_verbosity(quiet, verbose)
-    check_threads(threads)
+    check_threads(threads, "--threads")
     report = run_profile(voice, architectures, check_text(text) if text is not None else None, vocoder, threads, runs)
     if as_json:
         out(json.dumps(report.to_dict(), indent=2))

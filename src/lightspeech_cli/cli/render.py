@@ -84,9 +84,9 @@ def render(
 
     set_verbosity(quiet, verbose)
     chosen = controls(speed, rate, pitch, energy, volume)
-    check_threads(threads)
-    check_silence(sentence_silence)
-    audio.check_sample_rate(sample_rate)
+    check_threads(threads, "--threads")
+    check_silence(sentence_silence, "--sentence-silence")
+    audio.check_sample_rate(sample_rate, "--sample-rate")
     if audio_format.value != "wav" and f".{audio_format.value}" not in audio.supported_formats():
         raise InputError(
             f"this libsndfile cannot write {audio_format.value}; use "

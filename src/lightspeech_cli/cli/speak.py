@@ -142,9 +142,9 @@ def say(
     if words and file:
         raise InputError("give the text as arguments or with -f, not both")
     chosen = controls(speed, rate, pitch, energy, volume)
-    check_threads(threads)
-    check_silence(sentence_silence)
-    audio.check_sample_rate(sample_rate)
+    check_threads(threads, "--threads")
+    check_silence(sentence_silence, "--sentence-silence")
+    audio.check_sample_rate(sample_rate, "--sample-rate")
     if output and output != "-":
         audio.check_output_path(Path(output))
     streaming = (not words or words == ["-"]) and file in (None, "-")

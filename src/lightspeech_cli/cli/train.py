@@ -29,7 +29,7 @@ def _checked_threads(threads: int) -> int:
     """The bound say and render use: from 1 to a few per core."""
     from ..runtime.engine import check_threads
 
-    return check_threads(threads)
+    return check_threads(threads, "--threads")
 
 
 THREADS = typer.Option(2, "--threads", "-t", callback=_checked_threads, help="CPU threads.")

@@ -47,10 +47,14 @@ def supported_formats() -> list[str]:
     return [extension for extension, (name, _) in FORMATS.items() if name in available]
 
 
-def check_sample_rate(rate: int | None) -> int | None:
-    if rate is not None and not SAMPLE_RATES[0] <= rate <= SAMPLE_RATES[1]:
-        raise InputError(f"--sample-rate must be from {SAMPLE_RATES[0]} to {SAMPLE_RATES[1]} Hz, not {rate}")
-    return rate
+def check_sample_rate(rate: object, name: str = "sample_rate") -> int | None:
+    """None (the voice's own rate) or a whole number of Hz that resampling can reach."""
+    if rate is None:
+        return None
+    low, high = SAMPLE_RATES
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not low <= rate <= high:
+        raise InputError(f"{name} must be a whole number from {low} to {high} Hz, not {rate!r}")
+    return int(rate)
 
 
 def check_output_path(path: Path) -> None:

@@ -37,19 +37,19 @@ Runner = Callable[..., tuple]  # numpy arrays in, a tuple of numpy arrays out
 
 
 @overload
-def check_threads(threads: int) -> int: ...
+def check_threads(threads: int, name: str = ...) -> int: ...
 @overload
-def check_threads(threads: None) -> None: ...
+def check_threads(threads: None, name: str = ...) -> None: ...
 
 
-def check_threads(threads: int | None) -> int | None:
+def check_threads(threads: int | None, name: str = "threads") -> int | None:
     """None (ONNX Runtime's choice: the physical cores) or a count this machine can use."""
     if threads is None:
         return None
     limit = MAX_THREADS_PER_CORE * (os.cpu_count() or 1)
-    if not 1 <= threads <= limit:
-        raise InputError(f"--threads must be from 1 to {limit} on this machine ({os.cpu_count()} cores), not {threads}")
-    return threads
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= limit:
+        raise InputError(f"{name} must be from 1 to {limit} on this machine ({os.cpu_count()} cores), not {threads!r}")
+    return int(threads)
 
 
 def onnx_session(path: Path, threads: int | None):

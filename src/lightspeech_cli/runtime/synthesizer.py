@@ -51,20 +51,21 @@ class Controls:
     energy: float = 1.0  # 1.2 speaks with 20% more energy (the model's own loudness and timbre)
     volume: float = 1.0  # gain on the waveform: 0.5 is half as loud
 
-    def check(self) -> "Controls":
+    def check(self, prefix: str = "") -> "Controls":
+        """Self, or an InputError naming the field (the CLI passes prefix "--" to name its options)."""
         for name, value in (("speed", self.speed), ("pitch", self.pitch)):
-            _check_factor(name, value, *CONTROL_RANGE)
-        _check_factor("energy", self.energy, *ENERGY_RANGE)
-        _check_factor("volume", self.volume, *VOLUME_RANGE)
+            _check_factor(prefix + name, value, *CONTROL_RANGE)
+        _check_factor(prefix + "energy", self.energy, *ENERGY_RANGE)
+        _check_factor(prefix + "volume", self.volume, *VOLUME_RANGE)
         return self
 
 
 def _check_factor(name: str, value: object, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InputError(f"--{name} must be a number from {low:g} to {high:g}, not {value!r}")
+        raise InputError(f"{name} must be a number from {low:g} to {high:g}, not {value!r}")
 
 
-def check_silence(seconds: object, name: str = "--sentence-silence") -> float:
+def check_silence(seconds: object, name: str = "sentence_silence") -> float:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_SILENCE_SECONDS:
         raise InputError(f"{name} must be from 0 to {MAX_SILENCE_SECONDS:g} seconds, not {seconds!r}")
     return float(seconds)
@@ -244,10 +245,11 @@ class Synthesizer:
         """Speak `text` into an audio file (.wav, .flac, .ogg, .mp3 where supported),
         optionally resampled to `sample_rate`; written atomically; at most an hour, as
         `synthesize`."""
-        from .audio import check_output_path, write_file
+        from .audio import check_output_path, check_sample_rate, write_file
 
         path = Path(path)
         check_output_path(path)
+        check_sample_rate(sample_rate)
         write_file(path, self.synthesize(text, **options), self.sample_rate, sample_rate)
         return path
 
