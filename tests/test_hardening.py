@@ -509,6 +509,9 @@ def test_the_library_holds_at_most_an_hour_of_audio(tiny_voice, tmp_path, short_
         (lambda s, path: s.write("Hi.", path, speed=0), "^speed must be a number from 0.25 to 4, not 0$"),
         (lambda s, path: s.synthesize("Hi.", volume=float("nan")), "^volume must be a number"),
         (lambda s, path: s.synthesize("Hi.", sentence_silence=-1), "^sentence_silence must be from 0 to 30"),
+        (lambda s, path: s.synthesize(None), "^text must be a str, not NoneType$"),
+        (lambda s, path: s.write(b"Hi.", path), "^text must be a str, not bytes$"),
+        (lambda s, path: s.write("Hi.", None), "^path must be a file name, not NoneType$"),
     ],
 )
 def test_the_python_api_refuses_bad_arguments_by_their_python_names(tiny_voice, tmp_path, call, message):
@@ -522,11 +525,30 @@ def test_the_python_api_refuses_bad_arguments_by_their_python_names(tiny_voice, 
     assert not (tmp_path / "a.wav").exists()
 
 
-def test_the_python_api_resamples_to_a_numpy_whole_number(tiny_voice, tmp_path):
+def test_the_python_api_takes_numpy_numbers(tiny_voice, tmp_path):
     from lightspeech_cli.runtime.synthesizer import Synthesizer
 
-    Synthesizer(tiny_voice).write("Hi.", tmp_path / "a.wav", sample_rate=np.int64(16000))
+    synthesizer = Synthesizer(tiny_voice)
+    synthesizer.write("Hi.", tmp_path / "a.wav", sample_rate=np.int64(16000))
     assert soundfile.info(str(tmp_path / "a.wav")).samplerate == 16000
+    plain = synthesizer.synthesize("Hi. Bye.", speed=0.5, sentence_silence=0.25)
+    numpy = synthesizer.synthesize("Hi. Bye.", speed=np.float32(0.5), sentence_silence=np.float64(0.25))
+    np.testing.assert_array_equal(numpy, plain)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"vocoder": 3}, "^vocoder must be a name or a folder, not int$"),
+        ({"backend": 3}, "^backend must be a name, not int$"),
+    ],
+)
+def test_synthesizer_names_of_the_wrong_type_are_input_errors(tiny_voice, options, message):
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.runtime.synthesizer import Synthesizer
+
+    with pytest.raises(InputError, match=message):
+        Synthesizer(tiny_voice, **options)
 
 
 def test_synthesizer_threads_are_checked_by_their_python_name(tiny_voice):

@@ -20,7 +20,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeGuard
 
 import numpy as np
 
@@ -60,13 +60,18 @@ class Controls:
         return self
 
 
+def _is_number(value: object) -> TypeGuard[float]:
+    """A Python or numpy number; True and False are not numbers here."""
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+
+
 def _check_factor(name: str, value: object, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+    if not _is_number(value) or not low <= value <= high:
         raise InputError(f"{name} must be a number from {low:g} to {high:g}, not {value!r}")
 
 
 def check_silence(seconds: object, name: str = "sentence_silence") -> float:
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_SILENCE_SECONDS:
+    if not _is_number(seconds) or not 0 <= seconds <= MAX_SILENCE_SECONDS:
         raise InputError(f"{name} must be from 0 to {MAX_SILENCE_SECONDS:g} seconds, not {seconds!r}")
     return float(seconds)
 
@@ -82,7 +87,7 @@ class Synthesizer:
     def __init__(
         self,
         voice: Voice,
-        vocoder: str | None = None,
+        vocoder: str | Path | None = None,
         backend: str | None = None,
         threads: int | None = None,
         phonemizer: Phonemizer | None = None,
@@ -90,12 +95,16 @@ class Synthesizer:
         """`backend` (onnx, torchscript, eager) applies to both models; a vocoder that
         cannot use it (Griffin-Lim is numpy) runs its own way."""
         threads = check_threads(threads)
+        if vocoder is not None and not isinstance(vocoder, (str, Path)):
+            raise InputError(f"vocoder must be a name or a folder, not {type(vocoder).__name__}")
+        if backend is not None and not isinstance(backend, str):
+            raise InputError(f"backend must be a name, not {type(backend).__name__}")
         self.voice = voice
         self.symbols = SymbolSet(voice.config.symbol_set)
         self.phonemizer = phonemizer or Phonemizer()
         self.sample_rate = voice.config.audio.sample_rate
         self.hop_length = voice.config.audio.hop_length
-        self.vocoder_name = vocoder or voice.config.vocoder
+        self.vocoder_name = str(vocoder) if vocoder else voice.config.vocoder
         self.backend = backend or "onnx"
         self.acoustic = acoustic_model(voice, backend, threads)
         self.vocoder = load_vocoder(self.vocoder_name, voice.config.audio, backend, threads)
@@ -112,7 +121,7 @@ class Synthesizer:
         cls,
         voice: str | Path | None = None,
         *,
-        vocoder: str | None = None,
+        vocoder: str | Path | None = None,
         backend: str | None = None,
         threads: int | None = None,
         lexicon: Path | None = None,
@@ -143,6 +152,8 @@ class Synthesizer:
             def warn(message: str) -> None:
                 warnings.warn(message, SsmlWarning, stacklevel=3)
 
+        if not isinstance(text, str):
+            raise InputError(f"text must be a str, not {type(text).__name__}")
         items = plan_speech(text, self.phonemizer, ssml, warn)
         if not any(isinstance(item, Sentence) for item in items):
             raise InputError("nothing to say: the text has no English words or numbers")
@@ -247,6 +258,8 @@ class Synthesizer:
         `synthesize`."""
         from .audio import check_output_path, check_sample_rate, write_file
 
+        if not isinstance(path, (str, Path)):
+            raise InputError(f"path must be a file name, not {type(path).__name__}")
         path = Path(path)
         check_output_path(path)
         check_sample_rate(sample_rate)
