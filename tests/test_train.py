@@ -157,7 +157,8 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert [entry["step"] for entry in log] == [1, 2, 3, 4, 5] and log[-1]["validation"]["mel_l1"] > 0
     assert "adversarial" in log[-1]["train"] and "discriminator" in log[-1]["train"]
     assert "adversarial" not in log[2]["train"] and log[-1]["validation"]["predicted_mel_l1"] > 0
-    assert "discriminators" in torch.load(work / "vocoder" / "checkpoint.pt", weights_only=True)
+    checkpoint = torch.load(work / "vocoder" / "checkpoint.pt", weights_only=True)
+    assert "discriminators" in checkpoint and checkpoint["settings"]["phase_weight"] == 10.0
     with pytest.raises(InputError, match="another configuration"):
         fit_vocoder(work, voice.load_model(), steps=6, config=IstftVocoderConfig(channels=8, hidden=8, layers=1))
     export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained", sentences=12)
@@ -205,6 +206,18 @@ def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_
         "lightspeech train vocoder WORK --voice v --steps 5200 --adversarial --predicted-share 0.5 --lr 0.0005"
         " --phase-weight 10",
     ]
+    # stopped at 5,600, before the first entry of a phase with other settings: the checkpoint's settings
+    stopped = {"step": 5600, "settings": {**old, "adversarial": True, "phase_weight": 2.0}}
+    phases = training_phases(entries, stopped)
+    assert [start for start, _ in phases] == [1000, 4000, 5000, 5600]
+    assert training_commands("v", phases, entries, 5600).splitlines()[2:] == [
+        "lightspeech train vocoder WORK --voice v --steps 5000 --adversarial --predicted-share 0.5 --lr 0.0005"
+        " --phase-weight 10",
+        "lightspeech train vocoder WORK --voice v --steps 5600 --adversarial --predicted-share 0.5 --phase-weight 2",
+    ]
+    # the same settings as the last entry's, or an older checkpoint without settings: no new phase
+    assert training_phases(entries, {**stopped, "settings": entries[-1]["settings"]}) == training_phases(entries)
+    assert training_phases(entries, {"step": 5600}) == training_phases(entries)
 
 
 def test_held_out_size_is_what_the_issue_asks():

@@ -220,6 +220,12 @@ def fit_vocoder(
     train = VocoderData(workdir, acoustic_model, "train")
     heldout = VocoderData(workdir, acoustic_model, "heldout", limit=VALIDATION_UTTERANCES)
     criterion = VocoderLoss(config, audio, phase_weight)
+    settings = {
+        "adversarial": adversarial,
+        "predicted_share": predicted_share,
+        "peak_lr": peak_lr,
+        "phase_weight": phase_weight,
+    }
     rng = random.Random(seed + step)
     log = open(run / "log.jsonl", "a", encoding="utf-8")
     entry: dict = {}
@@ -272,12 +278,7 @@ def fit_vocoder(
                     "mel_l1": validate(model, heldout.mel, criterion.mel),
                     "predicted_mel_l1": validate_predicted(model, heldout, criterion.mel),
                 },
-                {
-                    "adversarial": adversarial,
-                    "predicted_share": predicted_share,
-                    "peak_lr": peak_lr,
-                    "phase_weight": phase_weight,
-                },
+                settings,
             )
         if step % checkpoint_every == 0 or step == steps:
             save_checkpoint(
@@ -287,7 +288,8 @@ def fit_vocoder(
                 step,
                 time.perf_counter() - started,
                 config.to_dict(),
-                extras if adversarial else None,
+                # The settings too: a run stopped between log entries trained its last steps with them.
+                {**(extras if adversarial else {}), "settings": settings},
             )
     log.close()
     return entry
@@ -307,10 +309,14 @@ DEFAULT_SETTINGS = {
 }
 
 
-def training_phases(entries: list[dict]) -> list[tuple[int, dict]]:
-    """(first logged step, settings) of each stretch of training with the same settings."""
+def training_phases(entries: list[dict], checkpoint: dict | None = None) -> list[tuple[int, dict]]:
+    """(first logged step, settings) of each stretch of training with the same settings. A
+    run stopped between log entries trained its last steps with the checkpoint's settings."""
+    tail = []
+    if checkpoint and "settings" in checkpoint and checkpoint["step"] > max((e["step"] for e in entries), default=0):
+        tail = [{"step": checkpoint["step"], "settings": checkpoint["settings"]}]
     phases: list[tuple[int, dict]] = []
-    for entry in entries:
+    for entry in entries + tail:
         settings = {**DEFAULT_SETTINGS, **entry.get("settings", {})}
         if not phases or phases[-1][1] != settings:
             phases.append((entry["step"], settings))
@@ -405,7 +411,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
     log = run / "log.jsonl"
     entries = read_log(log)
     last = entries[-1] if entries else {"validation": {"mel_l1": float("nan")}}
-    phases = training_phases(entries)
+    phases = training_phases(entries, state)
     adversarial_from = next((start for start, settings in phases if settings["adversarial"]), None)
     shares = sorted({settings["predicted_share"] for _, settings in phases})
     card = MODEL_CARD.format(
