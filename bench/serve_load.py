@@ -25,10 +25,10 @@ import tempfile
 import threading
 import time
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import aiohttp
+from machine_info import machine, version
 from wyoming.audio import AudioChunk, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
@@ -200,21 +200,12 @@ def spread(values_ms: list[float]) -> str:
     )
 
 
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
+def header() -> str:
     memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1024**2
-    versions = ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("lightspeech", "onnxruntime", "numpy", "aiohttp", "wyoming")
-    )
+    names = ("lightspeech", "onnxruntime", "numpy", "aiohttp", "wyoming")
+    versions = ", ".join(f"{name} {version(name)}" for name in names)
     return (
-        f"machine: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} {platform.release()}\n"
+        f"machine: {machine()}, {memory:.0f} GiB\n"
         f"date:    {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n"
         f"python {platform.python_version()}, {versions}"
     )
@@ -241,7 +232,7 @@ def main() -> None:
 
     print(__doc__.split("\n\n")[0].replace("\n", " "))
     print()
-    print(machine())
+    print(header())
     print(
         f"server: lightspeech serve --http 127.0.0.1:0 --wyoming tcp://127.0.0.1:0 ({server.workers} workers, "
         "1 thread each, default queue), voice en-us-lightspeech, clients on the same machine"
