@@ -104,6 +104,13 @@ def test_render_paragraphs_json_lines_and_stdin(tiny_voice, tmp_path):
     assert sorted(p.name for p in (tmp_path / "s").glob("*.mp3")) == ["0001.mp3", "0002.mp3"]
 
 
+def test_a_lone_surrogate_in_json_lines_is_skipped_as_speech_skips_it(tiny_voice, tmp_path):
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"text": "Hello \\ud800 there."}\n')
+    assert run("render", jobs, "-o", tmp_path / "out", "-v", tiny_voice.folder).exit_code == 0
+    assert manifest(tmp_path / "out")[0]["text"] == "Hello  there."
+
+
 @pytest.mark.parametrize(
     "content, name, message",
     [

@@ -201,6 +201,7 @@ def test_unknown_elements_are_skipped_with_a_warning():
         ),
         ('<!DOCTYPE speak [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><speak>&xxe;</speak>', "DTD or entities"),
         ("<speak>&undefined;</speak>", "not well-formed"),
+        ("<speak>" + "<s>" * 5000 + "deep" + "</s>" * 5000 + "</speak>", "nests elements more than 100 deep"),
     ],
 )
 def test_malformed_and_hostile_documents_are_one_line_errors(document, message):
@@ -208,6 +209,23 @@ def test_malformed_and_hostile_documents_are_one_line_errors(document, message):
         plan_speech(document, ssml=True)
     result = CliRunner().invoke(app, ["phonemize", "--ssml", document])
     assert_one_line_error(result, 2, message)
+
+
+@pytest.mark.parametrize(
+    "start", ["\ufeff", "  \ufeff\n", '<?xml version="1.0" encoding="UTF-8"?>\n', '\ufeff<?xml version="1.0"?>']
+)
+def test_a_document_after_a_byte_order_mark_or_an_xml_declaration_is_ssml(start):
+    document = start + '<speak>Hello <break time="1s"/> there.</speak>'
+    assert texts(document) == ["Hello", "there."] and Pause(1.0) in plan_speech(document)
+
+
+def test_a_document_with_a_doctype_is_ssml_and_refused():
+    with pytest.raises(InputError, match="DTD"):
+        plan_speech("<!DOCTYPE speak><speak>Hello</speak>")
+
+
+def test_ssml_nested_as_deep_as_allowed_is_read():
+    assert texts("<speak>" + "<s>" * 99 + "deep" + "</s>" * 99 + "</speak>") == ["deep"]
 
 
 def test_tags_are_read_aloud_only_when_asked_not_to_parse():

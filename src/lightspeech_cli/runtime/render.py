@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -79,7 +80,12 @@ def _checked_text(text: str, where: str) -> str:
             f"{where}: the text is too long ({len(text):,} characters; the limit per utterance is "
             f"{MAX_UTTERANCE_CHARS:,})"
         )
-    return text
+    # JSON may escape a lone surrogate ("\ud800"): no character, and not UTF-8, so the
+    # manifest could not record it; speech skips it anyway.
+    return LONE_SURROGATES.sub("", text)
+
+
+LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def plain_file_name(name: object) -> bool:

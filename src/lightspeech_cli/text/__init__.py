@@ -71,9 +71,18 @@ class Sentence:
     prosody: list[tuple[float, float, float]] | None = field(default=None)
 
 
+BYTE_ORDER_MARK = "\ufeff"
+# How an SSML document may begin: its root, or an XML declaration or DOCTYPE before it
+# (a DOCTYPE is then refused: no DTDs).
+SSML_STARTS = ("<speak", "<?xml", "<!DOCTYPE")
+
+
 def is_ssml(text: str, ssml: bool | None = None) -> bool:
-    """SSML when asked for, or when not told and the text starts with <speak."""
-    return ssml if ssml is not None else text.lstrip().startswith("<speak")
+    """SSML when asked for, or when not told and the text starts as SSML does (after
+    white space and a byte order mark, which editors on Windows write)."""
+    if ssml is not None:
+        return ssml
+    return text.lstrip().lstrip(BYTE_ORDER_MARK).lstrip().startswith(SSML_STARTS)
 
 
 def plan_speech(

@@ -20,7 +20,7 @@ import re
 from typing import Callable
 
 from ..errors import InputError
-from . import Boundary, Pause, Prosody, Run
+from . import BYTE_ORDER_MARK, Boundary, Pause, Prosody, Run
 from .g2p import LETTER_NAMES
 from .normalize import DIGIT_WORDS, MONTHS, cardinal, digits, expand_times, is_date, number, ordinal, year
 
@@ -29,6 +29,9 @@ MAX_BREAK_SECONDS = 10.0
 # All the pauses of one document together (breaks and paragraph ends): a document of
 # nothing but breaks would otherwise stream hours of silence.
 MAX_DOCUMENT_PAUSE_SECONDS = 600.0
+# Elements inside elements: real documents nest a handful deep; the walk recurses, so a
+# document nested thousands deep would otherwise end in a RecursionError.
+MAX_DEPTH = 100
 BREAK_STRENGTHS = {"none": 0.0, "x-weak": 0.1, "weak": 0.2, "medium": 0.4, "strong": 0.7, "x-strong": 1.2}
 RATES = {"x-slow": 0.5, "slow": 0.75, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 PITCHES = {"x-low": 0.8, "low": 0.9, "medium": 1.0, "default": 1.0, "high": 1.1, "x-high": 1.2}
@@ -50,14 +53,17 @@ def parse_ssml(text: str, warn: Warn | None = None) -> list[Run | Pause | Bounda
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
 
+    document = text.strip().lstrip(BYTE_ORDER_MARK).lstrip()
     try:
-        root = fromstring(text.strip(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = fromstring(document, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise InputError("the SSML declares a DTD or entities, which lightspeech does not expand") from None
     except ParseError as e:
         raise InputError(f"the SSML is not well-formed XML: {e}") from None
     if _tag(root) != "speak":
         raise InputError(f"SSML must start with <speak>, not <{_tag(root)}>")
+    if _depth(root) > MAX_DEPTH:
+        raise InputError(f"the SSML nests elements more than {MAX_DEPTH} deep")
     items: list[Run | Pause | Boundary] = []
     _walk(root, Prosody(), items, warn or (lambda message: None))
     paused = sum(item.seconds for item in items if isinstance(item, Pause))
@@ -67,6 +73,16 @@ def parse_ssml(text: str, warn: Warn | None = None) -> list[Run | Pause | Bounda
             f"document may have at most {MAX_DOCUMENT_PAUSE_SECONDS / 60:g} minutes"
         )
     return items
+
+
+def _depth(root) -> int:
+    """How deep elements nest, counted without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in element)
+    return deepest
 
 
 def _tag(element) -> str:
