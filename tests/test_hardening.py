@@ -512,6 +512,7 @@ def test_the_library_holds_at_most_an_hour_of_audio(tiny_voice, tmp_path, short_
         (lambda s, path: s.synthesize(None), "^text must be a str, not NoneType$"),
         (lambda s, path: s.write(b"Hi.", path), "^text must be a str, not bytes$"),
         (lambda s, path: s.write("Hi.", None), "^path must be a file name, not NoneType$"),
+        (lambda s, path: s.write("Hi.", path.with_suffix(".mp3"), sample_rate=12345), "12345 cannot be written as MP3"),
     ],
 )
 def test_the_python_api_refuses_bad_arguments_by_their_python_names(tiny_voice, tmp_path, call, message):
@@ -523,6 +524,16 @@ def test_the_python_api_refuses_bad_arguments_by_their_python_names(tiny_voice, 
     with pytest.raises(InputError, match=message):
         call(Synthesizer(tiny_voice), tmp_path / "a.wav")
     assert not (tmp_path / "a.wav").exists()
+
+
+@pytest.mark.parametrize("command", [["say", "Hi.", "-o", "x.mp3"], ["render", "lines.txt", "-o", "out", "-F", "mp3"]])
+def test_an_mp3_at_a_rate_mpeg_lacks_is_refused_before_synthesis(tiny_voice, tmp_path, command):
+    (tmp_path / "lines.txt").write_text("Hi.\n")
+    paths = [str(tmp_path / part) if part in ("x.mp3", "out", "lines.txt") else part for part in command]
+    result = run(*paths, "-v", tiny_voice.folder, "--sample-rate", "12345")
+    assert_one_line_error(result, 2, "--sample-rate 12345 cannot be written as MP3, whose rates are 8000, 11025")
+    assert not (tmp_path / "x.mp3").exists()
+    assert run(*paths, "-v", tiny_voice.folder, "--sample-rate", "16000").exit_code == 0
 
 
 def test_the_python_api_takes_numpy_numbers(tiny_voice, tmp_path):

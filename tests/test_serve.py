@@ -273,6 +273,8 @@ def test_speed_reaches_the_synthesizer(server, synthesizer):
             "unsupported response_format 'aac'",
         ),
         ("POST", "/v1/audio/speech", b"{not json", 400, "not JSON"),
+        ("POST", "/v1/audio/speech", b'{"input": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "not JSON"),
+        ("POST", "/v1/audio/speech", b'{"input": "Hi.", "speed": 1' + b"0" * 5000 + b"}", 400, "not JSON"),
         ("POST", "/v1/audio/speech", [1, 2], 400, "JSON object"),
         ("POST", "/v1/audio/speech", {"input": "Hi.", "speed": 9}, 400, "speed must be a number from 0.25 to 4"),
         ("POST", "/v1/audio/speech", {"input": "Hi.", "model": "whisper-1"}, 400, "unknown model"),

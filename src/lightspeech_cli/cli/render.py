@@ -96,6 +96,8 @@ def render(
     content, source = read_input(path)
     is_json_lines = json_lines or (path is not None and path.suffix.lower() in JSON_LINES_SUFFIXES)
     jobs = read_jobs(content, source, is_json_lines, paragraphs, audio_format.value, chosen)
+    for extension in sorted({Path(job.file).suffix.lower() for job in jobs}):
+        audio.check_encodable(extension, sample_rate, "--sample-rate")
     synthesizer = make_synthesizer(find_voice(voice), vocoder, backend, threads, lexicon)
     settings = f"{synthesizer.identity()}\0{sample_rate}\0{sentence_silence}\0{lexicon_identity(lexicon)}"
     progress = ProgressBar(len(jobs)) if show_progress() else None

@@ -147,6 +147,7 @@ def say(
     audio.check_sample_rate(sample_rate, "--sample-rate")
     if output and output != "-":
         audio.check_output_path(Path(output))
+        audio.check_encodable(Path(output).suffix.lower(), sample_rate, "--sample-rate")
     streaming = (not words or words == ["-"]) and file in (None, "-")
     text = None
     if not streaming:

@@ -31,6 +31,8 @@ FORMATS = {
     ".mp3": ("MP3", "MPEG_LAYER_III"),
 }
 SAMPLE_RATES = (8000, 192000)
+# MPEG-1, 2 and 2.5 layer III: the only rates an MP3 can have.
+MP3_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 # One hour: far beyond any one utterance, and small enough to hold in memory and encode
 # (about 320 MB as float32 at 22050 Hz).
 MAX_OUTPUT_SECONDS = 3600
@@ -55,6 +57,15 @@ def check_sample_rate(rate: object, name: str = "sample_rate") -> int | None:
     if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not low <= rate <= high:
         raise InputError(f"{name} must be a whole number from {low} to {high} Hz, not {rate!r}")
     return int(rate)
+
+
+def check_encodable(extension: str, rate: int | None, name: str = "sample_rate") -> None:
+    """Fail before synthesis, not at encoding, when the format cannot hold the rate."""
+    if extension == ".mp3" and rate is not None and rate not in MP3_SAMPLE_RATES:
+        raise InputError(
+            f"{name} {rate} cannot be written as MP3, whose rates are {', '.join(map(str, MP3_SAMPLE_RATES))} Hz; "
+            "choose one of them, or another format"
+        )
 
 
 def check_output_path(path: Path) -> None:

@@ -256,13 +256,13 @@ class Synthesizer:
         """Speak `text` into an audio file (.wav, .flac, .ogg, .mp3 where supported),
         optionally resampled to `sample_rate`; written atomically; at most an hour, as
         `synthesize`."""
-        from .audio import check_output_path, check_sample_rate, write_file
+        from .audio import check_encodable, check_output_path, check_sample_rate, write_file
 
         if not isinstance(path, (str, Path)):
             raise InputError(f"path must be a file name, not {type(path).__name__}")
         path = Path(path)
         check_output_path(path)
-        check_sample_rate(sample_rate)
+        check_encodable(path.suffix.lower(), check_sample_rate(sample_rate) or self.sample_rate)
         write_file(path, self.synthesize(text, **options), self.sample_rate, sample_rate)
         return path
 

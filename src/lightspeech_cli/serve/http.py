@@ -15,7 +15,6 @@ with a 4xx status (503 when busy); the server keeps serving.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import struct
@@ -98,7 +97,9 @@ async def speech(request: web.Request) -> web.StreamResponse:
     pool = request.app[POOL]
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    # ValueError: malformed JSON, bad UTF-8, or a number past Python's 4,300 digits;
+    # RecursionError: arrays nested thousands deep.
+    except (ValueError, RecursionError):
         return error(400, "the body is not JSON")
     try:
         voice, text, controls, response_format = check_speech_request(body, pool)
