@@ -513,6 +513,11 @@ def test_the_library_holds_at_most_an_hour_of_audio(tiny_voice, tmp_path, short_
         (lambda s, path: s.write(b"Hi.", path), "^text must be a str, not bytes$"),
         (lambda s, path: s.write("Hi.", None), "^path must be a file name, not NoneType$"),
         (lambda s, path: s.write("Hi.", path.with_suffix(".mp3"), sample_rate=12345), "12345 cannot be written as MP3"),
+        (lambda s, path: s.write("Hi.", str(path) + "\0.wav"), "a file name cannot hold a NUL character$"),
+        (lambda s, path: s.synthesize("Hi.", sped=2), "^unknown option 'sped'; the options are speed, pitch"),
+        (lambda s, path: s.write("Hi.", path, sped=2), "^unknown option 'sped'"),
+        (lambda s, path: s.synthesize("Hi.", ssml="no"), "^ssml must be True, False or None"),
+        (lambda s, path: s.plan("Hi.", warn=5), "^warn must be a function of one message, not int$"),
     ],
 )
 def test_the_python_api_refuses_bad_arguments_by_their_python_names(tiny_voice, tmp_path, call, message):
@@ -552,6 +557,8 @@ def test_the_python_api_takes_numpy_numbers(tiny_voice, tmp_path):
     [
         ({"vocoder": 3}, "^vocoder must be a name or a folder, not int$"),
         ({"backend": 3}, "^backend must be a name, not int$"),
+        ({"vocoder": ""}, "^the vocoder name is empty"),
+        ({"backend": ""}, "^the backend name is empty"),
     ],
 )
 def test_synthesizer_names_of_the_wrong_type_are_input_errors(tiny_voice, options, message):
@@ -560,6 +567,17 @@ def test_synthesizer_names_of_the_wrong_type_are_input_errors(tiny_voice, option
 
     with pytest.raises(InputError, match=message):
         Synthesizer(tiny_voice, **options)
+
+
+def test_an_empty_voice_name_or_a_lexicon_of_the_wrong_type_is_an_input_error():
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.runtime.synthesizer import Synthesizer
+
+    with pytest.raises(InputError, match="^the voice name is empty"):
+        Synthesizer.load("")
+    with pytest.raises(InputError, match="^lexicon must be a file name, not int$"):
+        Synthesizer.load(lexicon=5)
+    assert_one_line_error(run("say", "Hi.", "-o", "x.wav", "-v", ""), 2, "the voice name is empty")
 
 
 def test_synthesizer_threads_are_checked_by_their_python_name(tiny_voice):

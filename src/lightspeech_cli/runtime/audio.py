@@ -21,7 +21,7 @@ from typing import IO, Iterable
 import numpy as np
 
 from ..errors import AudioDeviceError, InputError, OutputError
-from ..paths import atomic_write, check_replaceable, write_target
+from ..paths import atomic_write, check_replaceable, shown, write_target
 
 # extension: (libsndfile format, subtype); MP3 only where the installed libsndfile has it.
 FORMATS = {
@@ -70,6 +70,8 @@ def check_encodable(extension: str, rate: int | None, name: str = "sample_rate")
 
 def check_output_path(path: Path) -> None:
     """Fail before synthesis, not after, when the output cannot be written."""
+    if "\0" in str(path):
+        raise InputError(f"cannot write {shown(str(path))}: a file name cannot hold a NUL character")
     extension = path.suffix.lower()
     if extension not in FORMATS:
         raise InputError(

@@ -99,6 +99,9 @@ class Synthesizer:
             raise InputError(f"vocoder must be a name or a folder, not {type(vocoder).__name__}")
         if backend is not None and not isinstance(backend, str):
             raise InputError(f"backend must be a name, not {type(backend).__name__}")
+        for name, value in (("vocoder", vocoder), ("backend", backend)):
+            if value == "":
+                raise InputError(f"the {name} name is empty: give one, or leave it out")
         self.voice = voice
         self.symbols = SymbolSet(voice.config.symbol_set)
         self.phonemizer = phonemizer or Phonemizer()
@@ -130,6 +133,8 @@ class Synthesizer:
         default voice; `lexicon` is a pronunciation file (one 'WORD PH ON EMES' per line)."""
         from ..text.g2p import read_lexicon
 
+        if lexicon is not None and not isinstance(lexicon, (str, Path)):
+            raise InputError(f"lexicon must be a file name, not {type(lexicon).__name__}")
         phonemizer = Phonemizer(read_lexicon(Path(lexicon))) if lexicon is not None else None
         return cls(
             find_voice(str(voice) if voice is not None else None),
@@ -154,6 +159,10 @@ class Synthesizer:
 
         if not isinstance(text, str):
             raise InputError(f"text must be a str, not {type(text).__name__}")
+        if ssml is not None and not isinstance(ssml, bool):
+            raise InputError(f"ssml must be True, False or None (decide by the text), not {ssml!r}")
+        if warn is not None and not callable(warn):
+            raise InputError(f"warn must be a function of one message, not {type(warn).__name__}")
         items = plan_speech(text, self.phonemizer, ssml, warn)
         if not any(isinstance(item, Sentence) for item in items):
             raise InputError("nothing to say: the text has no English words or numbers")
@@ -250,6 +259,7 @@ class Synthesizer:
         silences and slow speech are an InputError, not a MemoryError. `stream` has no bound."""
         from .audio import collect
 
+        _check_options(options)
         return collect(self.stream(text, **options), self.sample_rate)
 
     def write(self, text: str, path: str | Path, sample_rate: int | None = None, **options) -> Path:
@@ -260,6 +270,7 @@ class Synthesizer:
 
         if not isinstance(path, (str, Path)):
             raise InputError(f"path must be a file name, not {type(path).__name__}")
+        _check_options(options)
         path = Path(path)
         check_output_path(path)
         check_encodable(path.suffix.lower(), check_sample_rate(sample_rate) or self.sample_rate)
@@ -268,6 +279,17 @@ class Synthesizer:
 
     def seconds(self, samples: np.ndarray) -> float:
         return len(samples) / self.sample_rate
+
+
+SPEECH_OPTIONS = ("speed", "pitch", "energy", "volume", "sentence_silence", "ssml")
+
+
+def _check_options(options: dict) -> None:
+    """`synthesize` and `write` pass their options on to `stream`: a misspelt one is named
+    here, not as an argument of a method the caller never called."""
+    unknown = sorted(set(options) - set(SPEECH_OPTIONS))
+    if unknown:
+        raise InputError(f"unknown option {unknown[0]!r}; the options are {', '.join(SPEECH_OPTIONS)}")
 
 
 def words_per_minute_to_speed(words_per_minute: float) -> float:

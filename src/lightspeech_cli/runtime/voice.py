@@ -531,6 +531,8 @@ def is_local_folder(name: str) -> bool:
 
 def find_voice(name: str | None) -> Voice:
     """A voice by name (installed, else embedded) or by the path of its folder."""
+    if name == "":
+        raise InputError("the voice name is empty: give a name or a folder, or leave it out for the default voice")
     name = name or DEFAULT_VOICE
     if looks_like_path(name):
         return Voice(Path(name).expanduser())
