@@ -194,6 +194,8 @@ def test_streamed_input_has_no_total_cap_but_a_line_does(tiny_voice):
         (["say", "hi", "--speed", "0", "-o", "{tmp}/x.wav"], 2, "--speed"),
         (["say", "hi", "--speed", "nan", "-o", "{tmp}/x.wav"], 2, "--speed"),
         (["say", "hi", "--rate", "5000", "-o", "{tmp}/x.wav"], 2, "--rate"),
+        (["say", "hi", "--speed", "2", "--rate", "100", "-o", "{tmp}/x.wav"], 2, "give --speed or --rate, not both"),
+        (["say", "hi", "--vocoder", "", "-o", "{tmp}/x.wav"], 2, "the vocoder name is empty"),
         (["say", "hi", "--volume", "-1", "-o", "{tmp}/x.wav"], 2, "--volume"),
         (["say", "hi", "--threads", "10000", "-o", "{tmp}/x.wav"], 2, "--threads"),
         (["say", "hi", "--threads", "0", "-o", "{tmp}/x.wav"], 2, "--threads"),

@@ -141,7 +141,13 @@ BACKEND = typer.Option(
 THREADS = typer.Option(
     None, "--threads", "-t", metavar="N", help="CPU threads (default: ONNX Runtime's choice, the physical cores)."
 )
-SPEED = typer.Option(1.0, "--speed", metavar="FACTOR", help="Speaking rate factor: 1.5 is 50% faster (0.25 to 4).")
+SPEED = typer.Option(
+    None,
+    "--speed",
+    metavar="FACTOR",
+    help="Speaking rate factor: 1.5 is 50% faster (0.25 to 4; default 1).",
+    show_default=False,
+)
 RATE = typer.Option(
     None,
     "--rate",
@@ -182,13 +188,15 @@ SSML = typer.Option(
 )
 
 
-def controls(speed: float, rate: Optional[float], pitch: float, energy: float, volume: float):
-    """The synthesis controls, checked; --rate (words per minute) overrides --speed."""
+def controls(speed: Optional[float], rate: Optional[float], pitch: float, energy: float, volume: float):
+    """The synthesis controls, checked; the speed as a factor (--speed) or in words per minute (--rate)."""
     from ..runtime.synthesizer import Controls, words_per_minute_to_speed
 
+    if speed is not None and rate is not None:
+        raise InputError("give --speed or --rate, not both: they set the same thing")
     if rate is not None:
         speed = words_per_minute_to_speed(rate)
-    return Controls(speed, pitch, energy, volume).check(prefix="--")
+    return Controls(1.0 if speed is None else speed, pitch, energy, volume).check(prefix="--")
 
 
 def load_phonemizer(lexicon: Optional[Path]):

@@ -58,7 +58,7 @@ def render(
     vocoder: Optional[str] = VOCODER,
     backend: Optional[Backend] = BACKEND,
     threads: Optional[int] = THREADS,
-    speed: float = SPEED,
+    speed: Optional[float] = SPEED,
     rate: Optional[float] = RATE,
     pitch: float = PITCH,
     energy: float = ENERGY,
