@@ -95,6 +95,12 @@ def test_voices_export_refuses_a_fifo(tmp_path):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
+def test_voices_export_to_standard_output_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(run("voices", "export", "en-us-lightspeech", "-o", "-"), 2, "give -o NAME.tar.gz, not -")
+    assert not (tmp_path / "-").exists()
+
+
 def test_say_refuses_a_fifo_and_a_link_to_one(tmp_path):
     fifo = tmp_path / "fifo.wav"
     os.mkfifo(fifo)

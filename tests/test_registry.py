@@ -232,7 +232,9 @@ def test_a_redirect_to_a_local_file_is_refused(mirror):
 def test_no_network_is_a_clear_error(mirror, monkeypatch):
     monkeypatch.setenv("LIGHTSPEECH_MIRROR", "http://127.0.0.1:9")  # nothing listens on port 9
     monkeypatch.setattr(registry, "ATTEMPTS", 1)
-    assert_one_line_error(run("voices", "pull", "tiny-remote"), 5, "interrupted")
+    assert_one_line_error(
+        run("voices", "pull", "tiny-remote"), 5, "cannot reach 127.0.0.1:9 (Connection refused); check the network"
+    )
 
 
 def test_404_and_checksum_mismatch_install_nothing(mirror):
@@ -383,8 +385,16 @@ def test_voices_rm_never_deletes_outside_the_cache(victim):
 )
 def test_hostile_config_fields_are_refused_at_import(tmp_path, change, message):
     archive = archive_of(tmp_path / "bad.tar.gz", voice_files(tmp_path, **change))
-    assert_one_line_error(run("voices", "import", archive), 5, message)
+    result = run("voices", "import", archive)
+    assert_one_line_error(result, 5, message)
+    assert "bad.tar.gz: config.json" in result.output and ".incoming." not in result.output  # not the staging folder
     assert installed_voice_folders() == []
+
+
+def test_importing_a_folder_or_a_device_says_what_it_is(tmp_path):
+    assert_one_line_error(run("voices", "import", tmp_path), 2, "it is a folder; give the .tar.gz")
+    assert_one_line_error(run("voices", "import", "/dev/null"), 2, "/dev/null: not a regular file")
+    assert_one_line_error(run("voices", "import", tmp_path / "missing.tar.gz"), 2, "no such file")
 
 
 def test_archive_structure_checks_are_each_load_bearing(tmp_path):

@@ -177,6 +177,8 @@ def voices_export(
     from ..runtime.voice import find_voice
 
     set_verbosity(quiet, verbose)
+    if str(output) == "-":  # elsewhere "-o -" is standard output; an archive is a file, named and hashed
+        raise InputError("voices export writes a file: give -o NAME.tar.gz, not -")
     path = export_archive(find_voice(name), output)
     out(f"{path}  {path.stat().st_size} bytes  sha256 {sha256_of(path)}")
 
@@ -193,7 +195,10 @@ def voices_import(
 
     set_verbosity(quiet, verbose)
     if not os.path.isfile(archive):  # False too for a name too long to exist
-        raise InputError(f"cannot read {archive}: no such file")
+        if os.path.isdir(archive):
+            raise InputError(f"cannot read {archive}: it is a folder; give the .tar.gz that 'voices export' made")
+        problem = "not a regular file" if os.path.exists(archive) else "no such file"
+        raise InputError(f"cannot read {archive}: {problem}")
     voice = install_archive(archive, name)
     info(f"installed {voice.folder.name} in {voice.folder}")
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-from ..errors import InputError, OutputError, VoiceError
+from ..errors import InputError, LightspeechError, OutputError, VoiceError
 from ..paths import (
     PART_SUFFIX,
     STALE_PART_SECONDS,
@@ -252,6 +252,11 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
             requests.exceptions.TooManyRedirects,
             urllib3.exceptions.HTTPError,
         ) as e:
+            if attempt == ATTEMPTS and have == 0 and _could_not_connect(e):
+                raise VoiceError(
+                    f"cannot reach {urlsplit(url).netloc} ({_connection_problem(e)}); check the network, or set "
+                    'a mirror you can reach (LIGHTSPEECH_MIRROR, or "mirror" in config.json)'
+                ) from None
             if attempt == ATTEMPTS:
                 # A stall in the middle of the body surfaces as a ConnectionError wrapping a read timeout.
                 stalled = isinstance(e, requests.Timeout) or "timed out" in str(e).lower()
@@ -268,6 +273,28 @@ def download(url: str, destination: Path, size: int, report: Callable[[int, int]
     if got != size:
         raise VoiceError(f"{url} ended after {got} of {size} bytes; run the pull again to resume")
     os.replace(partial, destination)
+
+
+def _could_not_connect(error: Exception) -> bool:
+    """Whether no connection was made at all (refused, no such host, connect timeout), as
+    opposed to one that broke during the transfer."""
+    import requests
+    import urllib3
+
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _connection_problem(error: Exception) -> str:
+    """The socket's own words, such as "Connection refused", without urllib3's object dump."""
+    import requests
+
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "the connection timed out"
+    text = str(getattr(error.args[0], "reason", error))
+    return text.rsplit("] ", 1)[-1].rstrip(")") if "] " in text else text.split(": ", 1)[-1]
 
 
 def safe_extract(archive: Path, into: Path) -> None:
@@ -373,8 +400,12 @@ def install_archive(archive: Path, name: str | None = None) -> Voice:
         raise OutputError(f"cannot write to the cache {voices}: {e.strerror}") from None
     try:
         safe_extract(archive, staging)
-        voice = Voice(staging)  # the config validates, its name included
-        verify_voice(voice)  # weights that do not load never get installed
+        try:
+            voice = Voice(staging)  # the config validates, its name included
+            verify_voice(voice)  # weights that do not load never get installed
+        except LightspeechError as e:  # named by the archive, not by a staging folder gone by then
+            message = str(e).replace(f"{staging}{os.sep}", f"{archive.name}: ").replace(str(staging), archive.name)
+            raise type(e)(message) from None
         target = voices / checked_name(name or voice.name)
         with locked(target.name):
             if target.exists() or target.is_symlink():
