@@ -188,6 +188,18 @@ def test_unknown_elements_are_skipped_with_a_warning():
     assert any("sideways" in w for w in heard)
 
 
+@pytest.mark.parametrize("ssml", [False, True])
+def test_a_word_too_long_to_read_is_skipped_with_a_warning(ssml):
+    welsh = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch"  # 58 letters
+    text = f"Say {welsh} now."
+    heard: list[str] = []
+    (sentence,) = plan_speech(f"<speak>{text}</speak>" if ssml else text, warn=heard.append)
+    assert [word.source for word in sentence.words if word.text == welsh] == ["skipped"]
+    assert heard == [f"'{welsh}' is not read: longer than 45 letters, it is taken for noise"]
+    result = CliRunner().invoke(app, ["phonemize", text])
+    assert result.exit_code == 0 and "warning: 'Llanfair" in result.stderr
+
+
 @pytest.mark.parametrize(
     "document, message",
     [

@@ -40,8 +40,9 @@ VOLUME_RANGE = (0.0, 4.0)
 MAX_SILENCE_SECONDS = 30.0
 
 
-class SsmlWarning(UserWarning):
-    """SSML that lightspeech skips: an unknown element or an attribute it does not read."""
+class SkippedInputWarning(UserWarning):
+    """Input that lightspeech does not read: an unknown SSML element or attribute, a
+    "word" too long to be one."""
 
 
 @dataclass(frozen=True)
@@ -150,12 +151,12 @@ class Synthesizer:
         self, text: str, ssml: bool | None = None, warn: Callable[[str], None] | None = None
     ) -> list[Sentence | Pause]:
         """What `text` will say: sentences and pauses. SSML when `ssml` is True, or when it
-        is None and the text starts with <speak>; `warn` hears the SSML that is skipped
+        is None and the text starts with <speak>; `warn` hears what is skipped (SSML, long words)
         (by default, Python's warnings). Nothing speakable is an InputError."""
         if warn is None:
 
             def warn(message: str) -> None:
-                warnings.warn(message, SsmlWarning, stacklevel=3)
+                warnings.warn(message, SkippedInputWarning, stacklevel=3)
 
         if not isinstance(text, str):
             raise InputError(f"text must be a str, not {type(text).__name__}")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import InputError
-from .g2p import TOKEN, Phonemizer, Word
+from ..paths import shown
+from .g2p import LONGEST_WORD, TOKEN, Phonemizer, Word
 from .normalize import normalize, sentence_chunks
 from .sentences import sentence_spans
 
@@ -88,12 +89,20 @@ def is_ssml(text: str, ssml: bool | None = None) -> bool:
 def plan_speech(
     text: str, phonemizer: Phonemizer | None = None, ssml: bool | None = None, warn: Callable[[str], None] | None = None
 ) -> list[Sentence | Pause]:
-    """Sentences and pauses to speak; `warn` hears what SSML asked for that is skipped."""
+    """Sentences and pauses to speak; `warn` hears what is skipped: what SSML asked for
+    that lightspeech does not do, and "words" too long to be words."""
     if is_ssml(text, ssml):
         from .ssml import parse_ssml
 
-        return speak_runs(parse_ssml(text, warn), phonemizer)
-    return speak_runs([Run(text)], phonemizer)
+        planned = speak_runs(parse_ssml(text, warn), phonemizer)
+    else:
+        planned = speak_runs([Run(text)], phonemizer)
+    if warn is not None:
+        for item in planned:
+            for word in item.words if isinstance(item, Sentence) else []:
+                if word.source == "skipped":
+                    warn(f"{shown(word.text)} is not read: longer than {LONGEST_WORD} letters, it is taken for noise")
+    return planned
 
 
 def frontend(text: str, phonemizer: Phonemizer | None = None) -> list[Sentence]:
