@@ -326,6 +326,17 @@ def test_a_listener_that_leaves_mid_answer_frees_its_place(server):
         time.sleep(0.05)
 
 
+def test_a_listener_that_leaves_before_a_whole_file_answer_stops_its_synthesis(server):
+    text = " ".join(f"This is sentence number {n}, which keeps a worker busy." for n in range(1, 201))
+    with pytest.raises(requests.exceptions.ReadTimeout):  # a flac answer is made whole, then sent
+        requests.post(f"{server.http}/v1/audio/speech", json={"input": text, "response_format": "flac"}, timeout=0.3)
+    server.wait_for_log("127.0.0.1 left before its answer was made")
+    deadline = time.monotonic() + 10
+    while requests.get(f"{server.http}/health", timeout=10).json()["in_progress"]:
+        assert time.monotonic() < deadline, "a request that was left stays in progress"
+        time.sleep(0.05)
+
+
 def test_every_request_has_an_access_log_line(server):
     requests.post(f"{server.http}/v1/audio/speech", json={"input": "Logged."}, timeout=30)
     requests.get(f"{server.http}/v1/logged-as-missing", timeout=10)

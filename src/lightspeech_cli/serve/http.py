@@ -118,7 +118,13 @@ async def speech(request: web.Request) -> web.StreamResponse:
             first = await anext(chunks)
             whole = None
             if response_format in ("flac", "mp3"):  # encoded whole, before anything is sent
-                pieces = [first] + [chunk async for chunk in chunks]
+                pieces = [first]
+                async for chunk in chunks:
+                    if request.transport is None or request.transport.is_closing():
+                        # Nothing is written until the end, so no write fails: ask between sentences.
+                        log.info("%s left before its answer was made", request.remote)
+                        return web.Response(status=499)  # nginx's "client closed request", for the log
+                    pieces.append(chunk)
                 whole = audio.encode(np.concatenate(pieces), rate, f".{response_format}")
         except InputError as e:  # nothing to say
             return error(400, str(e))
