@@ -292,6 +292,17 @@ def test_bad_requests_get_json_errors_and_the_server_keeps_serving(server, metho
     assert requests.get(f"{server.http}/health", timeout=10).json()["status"] == "ok"
 
 
+def test_a_body_declared_too_large_is_refused_before_it_is_sent(server):
+    host, port = server.http.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 99999999999\r\n\r\n{"
+        )
+        answer = connection.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413") and "at most 1,048,576 bytes" in answer
+
+
 def test_listings_and_the_page(server):
     voices = requests.get(f"{server.http}/v1/voices", timeout=10).json()
     assert voices["default"] == "en-us-lightspeech"

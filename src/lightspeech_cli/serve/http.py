@@ -95,6 +95,8 @@ def check_speech_request(body: object, pool: SpeakerPool) -> tuple[str | None, s
 
 async def speech(request: web.Request) -> web.StreamResponse:
     pool = request.app[POOL]
+    if (request.content_length or 0) > MAX_BODY_BYTES:  # said up front: no need to wait for it
+        return error(413, f"Request Entity Too Large: the body may have at most {MAX_BODY_BYTES:,} bytes")
     try:
         body = await request.json()
     # ValueError: malformed JSON, bad UTF-8, or a number past Python's 4,300 digits;
