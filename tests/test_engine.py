@@ -119,5 +119,7 @@ def test_threads_are_bounded():
     from lightspeech_cli.errors import InputError
 
     assert engine.check_threads(None) is None and engine.check_threads(1) == 1
-    with pytest.raises(InputError, match="--threads"):
+    with pytest.raises(InputError, match="^threads must be from 1 to"):
         engine.check_threads(10_000)
+    with pytest.raises(InputError, match="^--threads must be from 1 to"):  # as the CLI names it
+        engine.check_threads(10_000, "--threads")
