@@ -79,6 +79,19 @@ def test_lexicon_overrides_dictionary(tmp_path):
     assert word_phonemes("I use lightspeech.", "lightspeech", phonemizer) == "L AY1 T S P IY1 CH"
 
 
+def test_a_lexicon_may_separate_with_tabs_and_start_with_a_byte_order_mark(tmp_path):
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_bytes("\ufeffhello\tHH AH0 L OW1\ntomato\tT\tAH0 M AA1 T OW2\n".encode())
+    assert read_lexicon(lexicon) == {"hello": ["HH", "AH0", "L", "OW1"], "tomato": ["T", "AH0", "M", "AA1", "T", "OW2"]}
+
+
+def test_a_pronunciation_longer_than_any_word_needs_is_refused(tmp_path):
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text("fine " + "AH0 " * 100 + "\nhello " + "HH AH0 " * 51 + "\n")
+    with pytest.raises(InputError, match=r"lexicon.txt:2: 102 phonemes for one word; a pronunciation has at most 100"):
+        read_lexicon(lexicon)
+
+
 def test_bad_lexicon_names_the_line(tmp_path):
     lexicon = tmp_path / "lexicon.txt"
     lexicon.write_text("good G UH1 D\nbad B XX1 D\n")

@@ -101,6 +101,30 @@ def test_voices_export_to_standard_output_is_refused(tmp_path, monkeypatch):
     assert not (tmp_path / "-").exists()
 
 
+def test_json_nested_thousands_deep_is_a_one_line_error_everywhere(tiny_voice, tmp_path):
+    from lightspeech_cli.paths import config_dir
+
+    deep = "[" * 50_000
+    (tiny_voice.folder / "config.json").write_text('{"a": ' + deep)
+    assert_one_line_error(run("voices", "info", tiny_voice.folder), 5, "config.json is corrupt: its JSON nests")
+    jobs = tmp_path / "deep.jsonl"
+    jobs.write_text('{"text": "Hi.", "speed": ' + deep + "\n")
+    assert_one_line_error(run("render", jobs, "-o", tmp_path / "out"), 2, "deep.jsonl:1: not JSON that lightspeech")
+    config_dir().mkdir(parents=True, exist_ok=True)
+    (config_dir() / "config.json").write_text(deep)
+    assert_one_line_error(run("voices", "pull", "en-us-lightspeech"), 2, "config.json is not valid JSON: it nests")
+
+
+def test_a_damaged_render_manifest_reads_as_empty_even_nested_thousands_deep(tiny_voice, tmp_path):
+    (tmp_path / "lines.txt").write_text("Alpha.\n")
+    out = tmp_path / "out"
+    assert run("render", tmp_path / "lines.txt", "-o", out, "-v", tiny_voice.folder).exit_code == 0
+    with open(out / "manifest.jsonl", "a") as manifest:
+        manifest.write("[" * 50_000 + "\n")
+    result = run("render", tmp_path / "lines.txt", "-o", out, "-v", tiny_voice.folder)
+    assert result.exit_code == 0 and "1 already there" in result.output
+
+
 def test_say_refuses_a_fifo_and_a_link_to_one(tmp_path):
     fifo = tmp_path / "fifo.wav"
     os.mkfifo(fifo)
@@ -465,6 +489,15 @@ def huge_lexicon(tmp_path):
 
 def test_a_lexicon_that_never_ends_is_refused(endless_fifo):
     assert_one_line(run_process("phonemize", "--lexicon", endless_fifo, "hi"), 2, "too long")
+
+
+def test_a_fifo_where_lightspeech_looks_for_its_own_files_is_refused_at_once(isolated_home):
+    paths.config_dir().mkdir(parents=True)
+    commands = {"lexicon.txt": ["phonemize", "hi"], "config.json": ["voices", "pull", "en-us-lightspeech"]}
+    for name, command in commands.items():
+        os.mkfifo(paths.config_dir() / name)  # no writer: opening it would wait forever
+        assert_one_line(run_process(*command, timeout=30), 2, f"{name}: not a regular file")
+        os.unlink(paths.config_dir() / name)
 
 
 def test_every_lexicon_is_read_with_a_bound(huge_lexicon, tiny_voice, tmp_path, isolated_home):

@@ -216,10 +216,13 @@ def sweep_stale_parts(folder: Path, older_than: float = STALE_PART_SECONDS, also
             pass
 
 
-def read_limited(path: Path | None, limit: int, what: str, hint: str = "") -> bytes:
+def read_limited(path: Path | None, limit: int, what: str, hint: str = "", regular_only: bool = False) -> bytes:
     """The bytes of a file the user named (standard input when `path` is None), refused
     beyond `limit` bytes: at most limit + 1 are ever read, so /dev/zero or a FIFO that
-    never ends is one InputError, never a machine out of memory."""
+    never ends is one InputError, never a machine out of memory. `regular_only` for the
+    files lightspeech looks for by itself (config.json, lexicon.txt): a FIFO there has
+    no writer to wait for."""
+    import stat
     import sys
 
     try:
@@ -230,6 +233,8 @@ def read_limited(path: Path | None, limit: int, what: str, hint: str = "") -> by
         else:
             if path.is_dir():
                 raise InputError(f"cannot read {path}: it is a folder")
+            if regular_only and not stat.S_ISREG(path.stat().st_mode):
+                raise InputError(f"cannot read {what}: not a regular file (a FIFO, device or socket)")
             with open(path, "rb") as f:
                 data = f.read(limit + 1)
     except OSError as e:

@@ -207,7 +207,7 @@ def load_phonemizer(lexicon: Optional[Path]):
     path = lexicon or default_lexicon_path()
     if lexicon is None and not path.exists():
         return Phonemizer()
-    return Phonemizer(read_lexicon(path))
+    return Phonemizer(read_lexicon(path, regular_only=lexicon is None))
 
 
 def make_synthesizer(voice, vocoder, backend, threads, lexicon):

@@ -132,7 +132,7 @@ def lexicon_identity(lexicon: Optional[Path]) -> str:
     path = lexicon or default_lexicon_path()
     if lexicon is None and not path.exists():
         return ""
-    return hashlib.sha256(lexicon_bytes(path)).hexdigest()
+    return hashlib.sha256(lexicon_bytes(path, regular_only=lexicon is None)).hexdigest()
 
 
 def _summary(report, folder: Path) -> None:

@@ -134,10 +134,12 @@ def mirror(default: str) -> str:
         return check_url(url)
     config = config_dir() / "config.json"
     if config.exists():
-        data = read_limited(config, MAX_CONFIG_BYTES, str(config))
+        data = read_limited(config, MAX_CONFIG_BYTES, str(config), regular_only=True)
         try:
             settings = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except RecursionError:
+            raise InputError(f"{config} is not valid JSON: it nests too deep") from None
+        except ValueError as e:  # bad UTF-8, bad JSON, a number past 4,300 digits
             raise InputError(f"{config} is not valid JSON: {e}") from None
         if isinstance(settings, dict) and "mirror" in settings:
             if not isinstance(settings["mirror"], str):

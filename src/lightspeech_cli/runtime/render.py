@@ -123,6 +123,10 @@ def read_jobs(
                 entry = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InputError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
+            except (ValueError, RecursionError):  # a number past 4,300 digits; nesting thousands deep
+                raise InputError(
+                    f"{where}: not JSON that lightspeech reads (a number too long or nesting too deep)"
+                ) from None
             if not isinstance(entry, dict) or not isinstance(entry.get("text"), str) or not entry["text"].strip():
                 raise InputError(f'{where}: expected {{"text": "...", ...}} with non-empty text')
             unknown = sorted(set(entry) - set(JOB_FIELDS))
@@ -182,7 +186,7 @@ def read_manifest(folder: Path) -> dict[str, dict]:
     for line in data.decode("utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # a damaged line: its file is made again
             continue
         if (
             isinstance(entry, dict)

@@ -451,6 +451,8 @@ def read_json(path: Path, what: str) -> object:
         return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
     except FileNotFoundError:
         raise VoiceError(f"{path.parent} is not a {what}: it has no {path.name}") from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise VoiceError(f"{path} is corrupt: its JSON nests too deep") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise VoiceError(f"{path} is corrupt: {getattr(e, 'strerror', None) or e}") from None
 

@@ -64,6 +64,9 @@ SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
 VOICELESS = {"P", "T", "K", "F", "TH"}
 LONGEST_PIECE = 20  # the neural model decodes at most 20 phonemes
 LONGEST_WORD = 45  # longer "words" are noise (hashes, keyboard mashing), not read
+# A word's pronunciation in a user lexicon: twice what LONGEST_WORD's letters could need;
+# a line of thousands would make minutes of audio for one word, or exhaust memory.
+MAX_LEXICON_PHONEMES = 100
 # Room for a whole pronouncing dictionary (CMU's is 3.6 MB); /dev/zero or a FIFO that never
 # ends is refused here instead of filling memory.
 MAX_LEXICON_BYTES = 8 * 1024 * 1024
@@ -119,24 +122,32 @@ def parse_phonemes(text: str, where: str) -> list[str]:
     return phones
 
 
-def lexicon_bytes(path: Path) -> bytes:
-    """A lexicon file's content, read with a bound (MAX_LEXICON_BYTES)."""
-    return read_limited(path, MAX_LEXICON_BYTES, f"lexicon {path}")
+def lexicon_bytes(path: Path, regular_only: bool = False) -> bytes:
+    """A lexicon file's content, read with a bound (MAX_LEXICON_BYTES); `regular_only`
+    for the default lexicon, which no one named (see read_limited)."""
+    return read_limited(path, MAX_LEXICON_BYTES, f"lexicon {path}", regular_only=regular_only)
 
 
-def read_lexicon(path: Path) -> dict[str, list[str]]:
-    """A user lexicon: one `WORD PH ON EMES` per line; `#` starts a comment."""
+def read_lexicon(path: Path, regular_only: bool = False) -> dict[str, list[str]]:
+    """A user lexicon: one `WORD PH ON EMES` per line (spaces or tabs between them, as
+    dictionaries write them); `#` starts a comment."""
     try:
-        lines = lexicon_bytes(path).decode("utf-8").splitlines()
+        text = lexicon_bytes(path, regular_only).decode("utf-8").removeprefix("\ufeff")  # a byte order mark
     except UnicodeDecodeError as e:
         raise InputError(f"cannot read lexicon {path}: it is not UTF-8 text (bad byte at offset {e.start})") from None
     lexicon = {}
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        word, _, phones = line.partition(" ")
-        lexicon[word.lower()] = parse_phonemes(phones, f"{path}:{number}")
+        word, _, phones = line.replace("\t", " ").partition(" ")
+        phonemes = parse_phonemes(phones, f"{path}:{number}")
+        if len(phonemes) > MAX_LEXICON_PHONEMES:
+            raise InputError(
+                f"{path}:{number}: {len(phonemes):,} phonemes for one word; a pronunciation has at most "
+                f"{MAX_LEXICON_PHONEMES}"
+            )
+        lexicon[word.lower()] = phonemes
     return lexicon
 
 
