@@ -196,6 +196,21 @@ def test_wyoming_errors_are_events_and_the_connection_stays_open(server):
     assert len(pcm) > 0.3 * RATE * 2
 
 
+def test_wyoming_an_error_at_the_end_of_a_stream_comes_before_synthesize_stopped(server):
+    async def talk():
+        async with AsyncTcpClient("127.0.0.1", server.wyoming_port) as client:
+            await client.write_event(SynthesizeStart().event())
+            await client.write_event(SynthesizeChunk(text="<speak>Hi.</speak> Yes. ").event())
+            await client.write_event(SynthesizeStop().event())
+            events = []
+            while not events or not SynthesizeStopped.is_type(events[-1].type):
+                events.append(await asyncio.wait_for(client.read_event(), 10))
+            return [event.type for event in events]
+
+    types = asyncio.run(talk())
+    assert "error" in types and types[-1] == "synthesize-stopped"  # a client stops reading there
+
+
 @pytest.mark.parametrize(
     "line",
     [b'{"type": "synthesize", "data": {"text": 5}}\n', b'{"type": "synthesize", "data": {"voice": {"name": "x"}}}\n'],
@@ -208,7 +223,15 @@ def test_wyoming_malformed_events_are_error_events(server, line):
 
 
 @pytest.mark.parametrize(
-    "line", [b"not json\n", b'{"data": {}}\n', b'{"type": "describe", "data_length": "x"}\n', b"[1, 2]\n"]
+    "line",
+    [
+        b"not json\n",
+        b'{"data": {}}\n',
+        b'{"type": "describe", "data_length": "x"}\n',
+        b"[1, 2]\n",
+        b"[" * 60_000 + b"\n",  # nested past Python's recursion limit
+        b'{"type": "describe", "payload_length": 4000000000}\n',  # closed before 4 GB are read
+    ],
 )
 def test_wyoming_garbage_closes_that_connection_only(server, line):
     with socket.create_connection(("127.0.0.1", server.wyoming_port), timeout=10) as connection:

@@ -157,10 +157,10 @@ class WyomingListener:
             logging.getLogger("lightspeech.wyoming").info(
                 "wyoming %s left before the end of its answer", handler.client
             )
-        except (KeyError, AttributeError, TypeError) as e:
-            # JSON that is not an event's framing ({"data_length": "x"}, no "type"): the `wyoming`
-            # package's reader raises these, and the stream cannot be followed any further. (It
-            # closes the connection itself on a line that is not JSON.)
+        except (KeyError, AttributeError, TypeError, ValueError, RecursionError) as e:
+            # A line that is not JSON or nests too deep, JSON that is not an event's framing
+            # ({"data_length": "x"}, no "type"), an event too large (EventTooLarge): the stream
+            # cannot be followed any further.
             logging.getLogger("lightspeech.wyoming").warning(
                 "wyoming %s sent something that is not a Wyoming event (%s: %s); connection closed",
                 handler.client,

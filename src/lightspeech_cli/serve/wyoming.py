@@ -12,6 +12,7 @@ Audio is 16-bit mono PCM at the voice's rate, in chunks of CHUNK_SAMPLES. A fail
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
@@ -31,7 +32,34 @@ from ..text.sentences import sentence_spans
 from .pool import SpeakerPool
 
 CHUNK_SAMPLES = 4096
+# What one event may carry besides its header line (which asyncio bounds at 64 KiB): a
+# synthesize needs a few kilobytes of text, never a payload; the package itself has no bound.
+MAX_EVENT_BYTES = 1024 * 1024
+# A client that stops reading fills the socket and would hold its worker for ever.
+WRITE_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("lightspeech.wyoming")
+
+
+class EventTooLarge(ValueError):
+    """An event that says it carries more than MAX_EVENT_BYTES."""
+
+
+async def read_event(reader: asyncio.StreamReader) -> Event | None:
+    """The next event, or None at the end of the stream: the `wyoming` package's framing
+    (a JSON header line, then data_length bytes of JSON data, then payload_length bytes),
+    refused before reading when the lengths pass MAX_EVENT_BYTES."""
+    line = await reader.readline()
+    if not line:
+        return None
+    header = json.loads(line)
+    lengths = [header.get("data_length") or 0, header.get("payload_length") or 0]
+    if not all(isinstance(n, int) and n >= 0 for n in lengths) or sum(lengths) > MAX_EVENT_BYTES:
+        raise EventTooLarge(f"an event of {sum(map(int, lengths)):,} bytes; at most {MAX_EVENT_BYTES:,}")
+    data = header.get("data") or {}
+    if lengths[0]:
+        data.update(json.loads(await reader.readexactly(lengths[0])))
+    payload = await reader.readexactly(lengths[1]) if lengths[1] else None
+    return Event(type=header["type"], data=data, payload=payload)
 
 
 def describe(pool: SpeakerPool) -> Info:
@@ -92,6 +120,22 @@ class SpeechHandler(AsyncEventHandler):
         self.rate = 0
         self.began = 0.0
 
+    async def run(self) -> None:
+        """The package's loop, reading with `read_event`'s bound."""
+        try:
+            while (event := await read_event(self.reader)) is not None and await self.handle_event(event):
+                pass
+        finally:
+            await self.disconnect()
+            self.writer.close()
+
+    async def write_event(self, event: Event) -> None:
+        try:
+            await asyncio.wait_for(super().write_event(event), WRITE_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            self.writer.transport.abort()  # close() would wait to send what the client does not read
+            raise ConnectionResetError(f"no reading for {WRITE_TIMEOUT_SECONDS:g} s") from None
+
     async def handle_event(self, event: Event) -> bool:
         try:
             if Describe.is_type(event.type):
@@ -102,6 +146,8 @@ class SpeechHandler(AsyncEventHandler):
                 self.chars = len(request.text)
                 try:
                     await self.speak(request.text, ssml=True if request.text_format == "ssml" else None)
+                except LightspeechError as e:
+                    await self.fail(e)  # before audio-stop, which ends the answer for a client
                 finally:
                     await self.finish("synthesize")
             elif SynthesizeStart.is_type(event.type):
@@ -117,14 +163,20 @@ class SpeechHandler(AsyncEventHandler):
                 try:
                     if self.pending.strip():
                         await self.speak(self.pending)
+                except LightspeechError as e:
+                    await self.fail(e)  # before audio-stop and synthesize-stopped
                 finally:
                     await self.finish("synthesize-stream")
-                    await self.write_event(SynthesizeStopped().event())
+                await self.write_event(SynthesizeStopped().event())
         except LightspeechError as e:
-            log.warning("wyoming %s error: %s", self.client, e)
-            self.failed, self.pending = True, ""
-            await self.write_event(Error(text=str(e), code=type(e).__name__).event())
+            await self.fail(e)
         return True
+
+    async def fail(self, error: LightspeechError) -> None:
+        """An `error` event; the rest of this stream's text is dropped."""
+        log.warning("wyoming %s error: %s", self.client, error)
+        self.failed, self.pending = True, ""
+        await self.write_event(Error(text=str(error), code=type(error).__name__).event())
 
     def begin(self, voice: SynthesizeVoice | None) -> None:
         self.voice = voice.name if voice else None
