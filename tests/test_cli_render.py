@@ -104,6 +104,24 @@ def test_render_paragraphs_json_lines_and_stdin(tiny_voice, tmp_path):
     assert sorted(p.name for p in (tmp_path / "s").glob("*.mp3")) == ["0001.mp3", "0002.mp3"]
 
 
+@pytest.mark.parametrize(
+    "content",
+    ["One\r\nover two.\r\n\r\nAnother.\r\n", "One\nover two.\n \t \nAnother.\n", "One\nover two.\n\n\n\nAnother."],
+)
+def test_paragraphs_end_at_any_blank_line_whatever_the_line_endings(tiny_voice, tmp_path, content):
+    (tmp_path / "book.txt").write_bytes(content.encode())
+    out = tmp_path / "out"
+    assert run("render", tmp_path / "book.txt", "-o", out, "-v", tiny_voice.folder, "--paragraphs").exit_code == 0
+    assert [entry["text"] for entry in manifest(out)] == ["One over two.", "Another."]
+
+
+def test_an_empty_output_folder_name_is_refused_not_taken_for_the_current_folder(tiny_voice, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lines.txt").write_text("Hi.\n")
+    assert_one_line_error(run("render", "lines.txt", "-o", "", "-v", tiny_voice.folder), 2, "-o needs a folder")
+    assert not list(tmp_path.glob("*.wav")) and not (tmp_path / "manifest.jsonl").exists()
+
+
 def test_a_lone_surrogate_in_json_lines_is_skipped_as_speech_skips_it(tiny_voice, tmp_path):
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text('{"text": "Hello \\ud800 there."}\n')

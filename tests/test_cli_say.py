@@ -202,6 +202,7 @@ def test_streamed_input_has_no_total_cap_but_a_line_does(tiny_voice):
         (["say", "hi", "--sentence-silence", "-1", "-o", "{tmp}/x.wav"], 2, "--sentence-silence"),
         (["say", "hi", "--sample-rate", "5", "-o", "{tmp}/x.wav"], 2, "--sample-rate"),
         (["say", "hi", "--raw", "-o", "{tmp}/x.wav"], 2, "--raw"),
+        (["say", "hi", "-o", ""], 2, "-o needs a file name, not an empty one"),
         (["say", "-f", "{tmp}/missing.txt", "-o", "{tmp}/x.wav"], 2, "cannot read"),
         (["say", "hi", "-f", "{tmp}/missing.txt", "-o", "{tmp}/x.wav"], 2, "not both"),
         (["say", "hi"], 4, "-o out.wav"),  # this machine has no audio output

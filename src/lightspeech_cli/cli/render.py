@@ -45,7 +45,7 @@ def render(
         help="Text file (one utterance per line), JSON Lines (.jsonl, .ndjson), or '-' for standard input.",
         show_default=False,
     ),
-    output_dir: Path = typer.Option(
+    output_dir: str = typer.Option(
         ..., "--output", "-o", metavar="FOLDER", help="Folder for the audio files and manifest.jsonl."
     ),
     paragraphs: bool = typer.Option(False, "--paragraphs", help="One utterance per paragraph (blank-line separated)."),
@@ -83,6 +83,8 @@ def render(
     from ..runtime.voice import find_voice
 
     set_verbosity(quiet, verbose)
+    if not output_dir:  # Path("") would be the current folder
+        raise InputError("-o needs a folder, not an empty name")
     chosen = controls(speed, rate, pitch, energy, volume)
     check_threads(threads, "--threads")
     check_silence(sentence_silence, "--sentence-silence")
@@ -105,7 +107,7 @@ def render(
         with progress or nullcontext():
             report = render_jobs(
                 jobs,
-                output_dir,
+                Path(output_dir),
                 synthesizer,
                 settings,
                 overwrite,
@@ -117,7 +119,7 @@ def render(
         for line in failures.report.failed:
             detail(f"skipped {line}")
         raise
-    _summary(report, output_dir)
+    _summary(report, Path(output_dir))
 
 
 def lexicon_identity(lexicon: Optional[Path]) -> str:

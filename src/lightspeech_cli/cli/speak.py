@@ -137,6 +137,8 @@ def say(
     from ..runtime.voice import find_voice
 
     set_verbosity(quiet, verbose)
+    if output == "":  # not "no -o", which plays through the speakers
+        raise InputError("-o needs a file name, not an empty one (or '-' for standard output)")
     if raw and output:
         raise InputError("--raw writes to stdout; drop -o, or drop --raw to write a file")
     if words and file:

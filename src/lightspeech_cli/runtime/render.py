@@ -86,6 +86,7 @@ def _checked_text(text: str, where: str) -> str:
 
 
 LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v]*\n\s*")
 
 
 def plain_file_name(name: object) -> bool:
@@ -146,7 +147,9 @@ def read_jobs(
                 raise InputError(f"{where}: {e}") from None
             add(Job(_checked_text(entry["text"], where), name, job_controls))
     else:
-        blocks = content.split("\n\n") if paragraphs else content.splitlines()
+        # A paragraph ends at a line that is blank or only white space, whatever the line endings.
+        unix = content.replace("\r\n", "\n").replace("\r", "\n")
+        blocks = PARAGRAPH_BREAK.split(unix) if paragraphs else content.splitlines()
         for number, block in enumerate(blocks, 1):
             text = " ".join(block.split())
             if text:
