@@ -78,6 +78,37 @@ def test_an_inserted_line_moves_the_files_after_it(tiny_voice, tmp_path):
         assert entry["seconds"] == pytest.approx(soundfile.info(out / entry["file"]).duration, abs=1e-3)
 
 
+def test_a_file_edited_by_hand_is_made_again_not_kept_or_moved(tiny_voice, tmp_path):
+    text, out = tmp_path / "input.txt", tmp_path / "out"
+    text.write_text("Alpha.\nBeta.\nGamma.\n")
+    run("render", text, "-o", out, "-v", tiny_voice.folder)
+    assert all(entry["bytes"] == (out / entry["file"]).stat().st_size for entry in manifest(out))
+    (out / "0002.wav").write_text("my notes")
+    text.write_text("Zero.\nAlpha.\nBeta.\nGamma.\n")
+    result = run("render", text, "-o", out, "-v", tiny_voice.folder)
+    assert "(0 already there, 2 moved, 2 made)" in result.stderr  # Beta is made again, not moved
+    for entry in manifest(out):
+        assert entry["seconds"] == pytest.approx(soundfile.info(out / entry["file"]).duration, abs=1e-3)
+
+
+def test_numbered_files_the_input_no_longer_has_are_removed_named_ones_stay(tiny_voice, tmp_path):
+    text, out = tmp_path / "input.txt", tmp_path / "out"
+    text.write_text("Alpha.\nBeta.\nGamma.\n")
+    run("render", text, "-o", out, "-v", tiny_voice.folder)
+    (out / "0003.wav").write_bytes((out / "0003.wav").read_bytes() + b"edited")  # not render's file any more
+    text.write_text("Alpha.\n")
+    assert run("render", text, "-o", out, "-v", tiny_voice.folder).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["0001.wav", "0003.wav", "manifest.jsonl"]
+    assert run("render", text, "-o", out, "-v", tiny_voice.folder, "-F", "flac").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["0001.flac", "0003.wav", "manifest.jsonl"]
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"text": "Hi.", "file": "hi.wav"}\n')
+    run("render", jobs, "-o", out, "-v", tiny_voice.folder)
+    jobs.write_text('{"text": "Bye.", "file": "bye.wav"}\n')
+    run("render", jobs, "-o", out, "-v", tiny_voice.folder)
+    assert (out / "hi.wav").exists() and (out / "bye.wav").exists()
+
+
 def test_changed_settings_redo_everything(tiny_voice, tmp_path):
     text, out = tmp_path / "input.txt", tmp_path / "out"
     text.write_text("One.\nTwo.\n")

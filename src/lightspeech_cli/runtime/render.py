@@ -45,6 +45,9 @@ MAX_FILE_NAME_BYTES = 255  # what Linux and macOS file systems take
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 JOB_FIELDS = ("text", "file", "speed", "pitch", "energy", "volume")
 MOVES_PREFIX = ".render-moves."
+# The names render gives when the input names none ("0001.wav"): a later render of the
+# same folder reuses them, so those its input no longer has are removed.
+NUMBERED_FILE = re.compile(r"[0-9]{4,}\.(?:wav|flac|ogg|mp3)")
 
 
 @dataclass
@@ -197,9 +200,32 @@ def read_manifest(folder: Path) -> dict[str, dict]:
             and isinstance(entry.get("key"), str)
             and type(entry.get("seconds")) in (int, float)
             and 0 <= entry["seconds"] <= MAX_OUTPUT_SECONDS
+            and type(entry.get("bytes", 0)) is int
         ):
             entries[entry["file"]] = entry
     return entries
+
+
+def intact(folder: Path, entry: dict) -> bool:
+    """Whether the file of a manifest entry is still the one render wrote: a regular file
+    of the size it recorded (manifests written before sizes were recorded: any size)."""
+    path = folder / entry["file"]
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        return "bytes" not in entry or path.stat().st_size == entry["bytes"]
+    except OSError:
+        return False
+
+
+def remove_dropped_files(folder: Path, previous: dict[str, dict], kept: set[str]) -> None:
+    """Numbered files a previous render made, untouched since, that this input no longer
+    has (it shrank, or its format changed). Named files ("file" in JSON Lines) stay: another
+    input may be rendering into the same folder."""
+    for name, entry in previous.items():
+        if name not in kept and NUMBERED_FILE.fullmatch(name) and intact(folder, entry):
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
 
 
 def _write_manifest(folder: Path, entries: list[dict]) -> None:
@@ -293,14 +319,17 @@ def render_jobs(
 
     check_silence(sentence_silence)
     prepare_folder(folder, jobs)
-    previous = {} if overwrite else read_manifest(folder)
+    manifest_before = read_manifest(folder)
+    previous = {} if overwrite else manifest_before
     keys = [job_key(job, settings) for job in jobs]
     moved = _reuse_moved_files(folder, jobs, keys, previous)
     done = {}  # file -> its manifest entry, for every file that is right
     for job, key in zip(jobs, keys, strict=True):
         entry = moved.get(job.file) or previous.get(job.file)
-        if entry and (job.file in moved or (entry["key"] == key and (folder / job.file).is_file())):
+        if entry and (job.file in moved or (entry["key"] == key and intact(folder, entry))):
             done[job.file] = {"text": job.text, "file": job.file, "seconds": entry["seconds"], "key": key}
+            if "bytes" in entry:
+                done[job.file]["bytes"] = entry["bytes"]
     failed: list[str] = []
     report = RenderReport(len(jobs), 0.0, 0, len(done) - len(moved), len(moved), 0.0, 0.0, failed)
     rate = sample_rate or synthesizer.sample_rate
@@ -318,8 +347,9 @@ def render_jobs(
                         audio.collect(chunks, synthesizer.sample_rate, job.file), synthesizer.sample_rate, sample_rate
                     )
                     path = folder / job.file
+                    encoded = audio.encode(samples, rate, path.suffix.lower())
                     with atomic_write(path, sweep=False) as f:  # prepare_folder swept the folder
-                        f.write(audio.encode(samples, rate, path.suffix.lower()))
+                        f.write(encoded)
                     report.synthesis_seconds += time.perf_counter() - start
                     report.made_seconds += len(samples) / rate
                     report.made += 1
@@ -328,12 +358,14 @@ def render_jobs(
                         "file": job.file,
                         "seconds": round(len(samples) / rate, 3),
                         "key": key,
+                        "bytes": len(encoded),  # a file edited by hand since is made again
                     }
                     record(done[job.file])
             if progress:
                 progress(number, len(jobs))
     manifest = [done[job.file] for job in jobs if job.file in done]
     _write_manifest(folder, manifest)  # whole, in input order
+    remove_dropped_files(folder, manifest_before, {job.file for job in jobs})
     report.files = len(manifest)
     report.audio_seconds = sum(entry["seconds"] for entry in manifest)
     if failed:
@@ -362,14 +394,14 @@ def _reuse_moved_files(folder: Path, jobs: list[Job], keys: list[str], previous:
     aside first, so swapping names never loses one."""
     by_key: dict[str, str] = {}
     for name, entry in previous.items():
-        if (folder / name).is_file() and not (folder / name).is_symlink():
+        if intact(folder, entry):
             by_key.setdefault(entry["key"], name)
     wanted = {
         job.file: (key, by_key[key])
         for job, key in zip(jobs, keys, strict=True)
         if key in by_key
         and by_key[key] != job.file
-        and not (previous.get(job.file, {}).get("key") == key and (folder / job.file).is_file())
+        and not (previous.get(job.file, {}).get("key") == key and intact(folder, previous[job.file]))
     }
     if not wanted:
         return {}
