@@ -153,6 +153,13 @@ def test_an_empty_output_folder_name_is_refused_not_taken_for_the_current_folder
     assert not list(tmp_path.glob("*.wav")) and not (tmp_path / "manifest.jsonl").exists()
 
 
+def test_paragraphs_of_json_lines_are_a_usage_error(tiny_voice, tmp_path):
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"text": "Hi."}\n')
+    result = run("render", jobs, "-o", tmp_path / "out", "-v", tiny_voice.folder, "--paragraphs")
+    assert_one_line_error(result, 2, "--paragraphs is for text")
+
+
 def test_a_lone_surrogate_in_json_lines_is_skipped_as_speech_skips_it(tiny_voice, tmp_path):
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text('{"text": "Hello \\ud800 there."}\n')
@@ -197,7 +204,7 @@ def test_render_into_awkward_outputs(tiny_voice, tmp_path):
     text = tmp_path / "input.txt"
     text.write_text("One.\nTwo.\n")
     (tmp_path / "file").write_text("x")
-    assert_one_line_error(run("render", text, "-o", tmp_path / "file", "-v", tiny_voice.folder), 3, "it is a file")
+    assert_one_line_error(run("render", text, "-o", tmp_path / "file", "-v", tiny_voice.folder), 3, "is not a folder")
     out = tmp_path / "out"
     (out / "0002.wav").mkdir(parents=True)
     assert_one_line_error(run("render", text, "-o", out, "-v", tiny_voice.folder), 3, "not a regular file")

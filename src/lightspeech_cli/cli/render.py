@@ -97,6 +97,8 @@ def render(
     path = None if input_file == "-" else Path(input_file)
     content, source = read_input(path)
     is_json_lines = json_lines or (path is not None and path.suffix.lower() in JSON_LINES_SUFFIXES)
+    if is_json_lines and paragraphs:
+        raise InputError("--paragraphs is for text; JSON Lines has one utterance per line")
     jobs = read_jobs(content, source, is_json_lines, paragraphs, audio_format.value, chosen)
     for extension in sorted({Path(job.file).suffix.lower() for job in jobs}):
         audio.check_encodable(extension, sample_rate, "--sample-rate")

@@ -268,7 +268,7 @@ def prepare_folder(folder: Path, jobs: list[Job]) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise OutputError(f"cannot write to {folder}: it is a file") from None
+        raise OutputError(f"cannot write to {folder}: it exists and is not a folder") from None
     except OSError as e:
         raise OutputError(f"cannot create {folder}: {e.strerror}") from None
     if not os.access(folder, os.W_OK):
