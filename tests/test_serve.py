@@ -196,6 +196,19 @@ def test_wyoming_errors_are_events_and_the_connection_stays_open(server):
     assert len(pcm) > 0.3 * RATE * 2
 
 
+def test_wyoming_a_voice_asked_for_by_language(server):
+    async def ask(language):
+        async with AsyncTcpClient("127.0.0.1", server.wyoming_port) as client:
+            await client.write_event(Synthesize(text="Hi.", voice=SynthesizeVoice(language=language)).event())
+            return await read_answer(client)
+
+    for language in ("en", "en_US", "en-us"):
+        events, pcm = asyncio.run(ask(language))
+        assert AudioStart.is_type(events[0].type) and len(pcm) > 0
+    (error,), _ = asyncio.run(ask("de"))
+    assert "no voice speaks 'de'; voices: en-us-lightspeech (en-US)" in Error.from_event(error).text
+
+
 def test_wyoming_an_error_at_the_end_of_a_stream_comes_before_synthesize_stopped(server):
     async def talk():
         async with AsyncTcpClient("127.0.0.1", server.wyoming_port) as client:
@@ -213,7 +226,12 @@ def test_wyoming_an_error_at_the_end_of_a_stream_comes_before_synthesize_stopped
 
 @pytest.mark.parametrize(
     "line",
-    [b'{"type": "synthesize", "data": {"text": 5}}\n', b'{"type": "synthesize", "data": {"voice": {"name": "x"}}}\n'],
+    [
+        b'{"type": "synthesize", "data": {"text": 5}}\n',
+        b'{"type": "synthesize", "data": {"voice": {"name": "x"}}}\n',
+        b'{"type": "synthesize", "data": {"text": "Hi.", "voice": "x"}}\n',
+        b'{"type": "synthesize", "data": {"text": "Hi.", "voice": {"language": 5}}}\n',
+    ],
 )
 def test_wyoming_malformed_events_are_error_events(server, line):
     with socket.create_connection(("127.0.0.1", server.wyoming_port), timeout=10) as connection:

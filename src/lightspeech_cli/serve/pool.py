@@ -67,6 +67,22 @@ class SpeakerPool:
                     continue
         return summaries
 
+    def voice_for_language(self, language: str) -> str:
+        """The voice to speak `language` ("en", "en-US", "en_us"): the default voice if it
+        speaks it, else the first installed one that does."""
+
+        def tag(text: str) -> list[str]:
+            return text.replace("_", "-").lower().split("-")
+
+        wanted = tag(language)
+        for voice in self.voices():
+            have = tag(voice.language)
+            if have[: len(wanted)] == wanted or wanted[: len(have)] == have:
+                return voice.name
+        raise InputError(
+            f"no voice speaks {language[:20]!r}; voices: {', '.join(f'{v.name} ({v.language})' for v in self.voices())}"
+        )
+
     async def synthesizer(self, name: str | None) -> Synthesizer:
         """The synthesizer for a voice name (clients name voices, never folders), loaded on
         a worker thread the first time it is asked for, then kept."""

@@ -91,6 +91,8 @@ def describe(pool: SpeakerPool) -> Info:
 
 def parse(kind, event: Event):
     """A client's event as `kind`, checked: its JSON may hold anything."""
+    if not isinstance(event.data.get("voice", {}), (dict, type(None))):  # the package would drop it in silence
+        raise InputError(f'a malformed {event.type} event: voice must be an object such as {{"name": ...}}')
     try:
         parsed = kind.from_event(event)
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -180,6 +182,10 @@ class SpeechHandler(AsyncEventHandler):
 
     def begin(self, voice: SynthesizeVoice | None) -> None:
         self.voice = voice.name if voice else None
+        if voice and voice.language and not voice.name:  # "a voice for this language"
+            if not isinstance(voice.language, str):
+                raise InputError('a malformed voice: its language must be a string such as "en-US"')
+            self.voice = self.pool.voice_for_language(voice.language)
         self.answering, self.failed, self.started = True, False, False
         self.pending, self.chars, self.samples, self.began = "", 0, 0, time.perf_counter()
 
