@@ -222,3 +222,40 @@ def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_
 
 def test_held_out_size_is_what_the_issue_asks():
     assert HELD_OUT >= 100
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"id": "../../../victim/evil", "split": "train", "phonemes": ["AH0"]}', "not an utterance"),
+        ('{"id": "00001", "split": "test", "phonemes": ["AH0"]}', "not an utterance"),
+        ('{"id": "00001", "split": "train"}', "not an utterance"),
+        ("[" * 50_000, "not JSON"),
+        ("garbage", "not JSON"),
+    ],
+)
+def test_corpus_metadata_is_checked_before_its_ids_name_files(tmp_path, line, message):
+    (tmp_path / "metadata.jsonl").write_text(line + "\n")
+    with pytest.raises(InputError, match=f"metadata.jsonl:1: {message}"):
+        read_metadata(tmp_path)
+    with pytest.raises(InputError, match="run `lightspeech train corpus` first"):
+        read_metadata(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]",
+        "{}",
+        '{"pitch_log_mean": 5, "pitch_log_std": 0, "energy_log_mean": 1, "energy_log_std": 1}',
+        '{"pitch_log_mean": NaN, "pitch_log_std": 1, "energy_log_mean": 1, "energy_log_std": 1}',
+        '{"pitch_log_mean": "5", "pitch_log_std": 1, "energy_log_mean": 1, "energy_log_std": 1}',
+        "[" * 50_000,
+    ],
+)
+def test_corrupt_feature_statistics_are_one_input_error(tmp_path, content):
+    from lightspeech_cli.train.features import read_stats
+
+    (tmp_path / "stats.json").write_text(content)
+    with pytest.raises(InputError, match="stats.json is corrupt; run `lightspeech train features` again"):
+        read_stats(tmp_path)

@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,31 @@ def test_saving_a_voice_never_replaces_a_folder_it_did_not_write(tmp_path):
     assert (documents / "thesis.tex").read_text() == "years of work"
     make_tiny_voice(tmp_path / "fresh-voice")
     make_tiny_voice(tmp_path / "fresh-voice")  # a voice folder may be replaced by a voice
+
+
+def test_a_folder_of_the_users_holding_a_config_json_or_the_current_folder_is_not_replaced(tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"theme": "dark"}')
+    with pytest.raises(OutputError, match="a config.json that is not lightspeech's"):
+        make_tiny_voice(mine)
+    assert (mine / "config.json").read_text() == '{"theme": "dark"}'
+    monkeypatch.chdir(mine)
+    for name in (".", str(mine), str(tmp_path)):
+        with pytest.raises(OutputError, match="current folder"):
+            make_tiny_voice(Path(name))
+    assert (mine / "config.json").read_text() == '{"theme": "dark"}'
+
+
+def test_a_voice_that_would_not_load_never_replaces_a_working_one(tmp_path):
+    from lightspeech_cli.errors import LightspeechError
+    from lightspeech_cli.model.acoustic import AcousticModel
+    from lightspeech_cli.model.export import save_voice
+
+    good = make_tiny_voice(tmp_path / "voice")
+    config = good.config
+    config.vocoder = "../not-a-name"  # what the voice's own schema refuses on reading
+    with pytest.raises(LightspeechError, match="vocoder"):
+        save_voice(good.folder, config, AcousticModel(config.model).eval(), "card")
+    assert find_voice(str(good.folder)).config.vocoder != "../not-a-name"  # the old voice, whole
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left

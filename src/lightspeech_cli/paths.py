@@ -24,6 +24,7 @@ file is one clear error rather than a machine out of memory.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -249,17 +250,22 @@ def replaced_folder(folder: Path, own_files: frozenset[str], root: Path | None =
     """A staging folder beside `folder` to write into; when the block ends without an
     error it replaces `folder` whole, so a reader never sees half a voice or vocoder.
 
-    An existing `folder` is replaced only if it holds nothing but `own_files` (what
-    lightspeech writes there) and, with `root`, lies inside `root`: `-o ~/Documents`
-    is refused, not emptied."""
+    An existing `folder` is replaced only if it is one lightspeech wrote: nothing but
+    `own_files` (what lightspeech writes there), a config.json among them that says it is
+    lightspeech's, and, with `root`, inside `root`. `-o ~/Documents`, `-o .` and a folder
+    of the user's that happens to hold a config.json are refused, not emptied."""
+    if folder.name in ("", ".", "..") or folder.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        raise OutputError(f"refusing to replace {folder}: it is the current folder or holds it; name a new folder")
     if folder.is_symlink() or folder.exists():
         if not folder.is_dir() or folder.is_symlink():
             raise OutputError(f"cannot write {folder}: it exists and is not a folder")
-        foreign = sorted(p.name for p in folder.iterdir() if p.name not in own_files)
-        if foreign:
+        names = sorted(p.name for p in folder.iterdir())
+        foreign = [name for name in names if name not in own_files]
+        if foreign or (names and not _written_by_lightspeech(folder / "config.json")):
+            culprit = shown(foreign[0]) if foreign else "a config.json that is not lightspeech's"
             raise OutputError(
-                f"refusing to replace {folder}: it holds {shown(foreign[0])}, which lightspeech "
-                "did not write; choose a new or empty folder"
+                f"refusing to replace {folder}: it holds {culprit}, which lightspeech did not write; "
+                "choose a new or empty folder"
             )
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -273,11 +279,30 @@ def replaced_folder(folder: Path, own_files: frozenset[str], root: Path | None =
             if written.is_file() and not written.is_symlink():
                 os.chmod(written, new_file_mode())
         if folder.exists():
+            # Renamed aside, not deleted, until the new one is in place: a failure keeps the old.
+            aside = staging.with_name(staging.name + ".old")
+            os.rename(folder, aside)
+            try:
+                os.replace(staging, folder)
+            except OSError:
+                os.rename(aside, folder)
+                raise
             if root is not None:
-                remove_inside(folder, root)
+                remove_inside(aside, root)
             else:
-                shutil.rmtree(folder)
-        os.replace(staging, folder)
+                shutil.rmtree(aside)
+        else:
+            os.replace(staging, folder)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def _written_by_lightspeech(config: Path) -> bool:
+    """Whether a config.json is a voice's or a vocoder's, as lightspeech writes them."""
+    try:
+        with open(config, "rb") as f:
+            data = json.loads(f.read(1024 * 1024))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and "format" in data and ("model" in data or data.get("type") == "istft")

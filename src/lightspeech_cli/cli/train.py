@@ -218,11 +218,11 @@ def train_vocoder(
 ) -> None:
     """Train (or continue training) the iSTFT vocoder on the corpus; logs to vocoder/log.jsonl."""
     from ..runtime.voice import find_voice
-    from ..train.fit import read_stats
+    from ..train.features import read_stats
     from ..train.vocoder import fit_vocoder
 
     set_verbosity(quiet, verbose)
-    read_stats(workdir)
+    read_stats(workdir / "features")  # the stages before it ran
     _torch_threads(threads)
     acoustic_model = find_voice(voice).load_model()
     with Progress(steps, "vocoder") as progress:

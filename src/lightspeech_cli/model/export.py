@@ -172,4 +172,5 @@ def save_voice(
             (staging / MODEL_CARD_FILE).write_text(model_card, encoding="utf-8")
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
+        Voice(staging)  # read back as any voice is: a voice that would not load never replaces one
     return Voice(folder)

@@ -128,6 +128,7 @@ def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra
         (staging / "MODEL_CARD.md").write_text(model_card, encoding="utf-8")
         for name, text in extra_files.items():
             (staging / name).write_text(text, encoding="utf-8")
+        VocoderFolder.read(staging)  # read back: a vocoder that would not load never replaces one
 
 
 def load_istft_vocoder(vocoder: VocoderFolder) -> IstftVocoder:

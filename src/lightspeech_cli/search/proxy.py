@@ -6,7 +6,6 @@ and returns plain data, and loads the corpus subset once per worker process.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import torch
 
 from ..model.acoustic import AcousticModel
 from ..runtime.voice import ModelConfig
+from ..train.features import read_stats
 from ..train.fit import batches, load_split, losses, optimization_step, validate
 
 
@@ -51,7 +51,7 @@ def train_candidate(task: ProxyTask) -> dict:
     torch.set_num_threads(task.threads)
     workdir = Path(task.workdir)
     train, heldout = _data(workdir, task.train_utterances, task.validation_utterances)
-    stats = json.loads((workdir / "features" / "stats.json").read_text())
+    stats = read_stats(workdir / "features")
     torch.manual_seed(task.seed)
     model = AcousticModel(
         ModelConfig(

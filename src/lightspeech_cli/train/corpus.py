@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +44,11 @@ def resample(audio: np.ndarray, rate: int) -> np.ndarray:
 
 
 def save_npz(path: Path, **arrays) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(handle, "wb") as f:
+    """Written whole or not at all, following the umask (many per folder: no sweep each)."""
+    from ..paths import atomic_write
+
+    with atomic_write(path, sweep=False) as f:
         np.savez(f, **arrays)
-    os.replace(temporary, path)
 
 
 def build_corpus(
@@ -104,6 +105,37 @@ def build_corpus(
     return len(entries)
 
 
+# A corpus of a million sentences is far beyond any run here; the bound keeps a device or
+# a runaway file from filling memory.
+MAX_METADATA_BYTES = 512 * 1024 * 1024
+UTTERANCE_ID = re.compile(r"[0-9]{5,9}")
+
+
 def read_metadata(folder: Path) -> list[dict]:
-    with open(folder / "metadata.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    """The corpus's utterances, each checked: its id names files (so it must be digits,
+    never a path), its split is train or heldout, its phonemes a list of strings. A corpus
+    that is missing, not a regular file or damaged is one InputError naming it."""
+    from ..errors import InputError
+    from ..paths import read_limited
+
+    path = folder / "metadata.jsonl"
+    if not path.exists():
+        raise InputError(f"{folder} has no metadata.jsonl; run `lightspeech train corpus` first")
+    data = read_limited(path, MAX_METADATA_BYTES, str(path), regular_only=True)
+    entries = []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            raise InputError(f"{path}:{number}: not JSON; run `lightspeech train corpus` again") from None
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("id"), str)
+            and UTTERANCE_ID.fullmatch(entry["id"])
+            and entry.get("split") in ("train", "heldout")
+            and isinstance(entry.get("phonemes"), list)
+            and all(isinstance(phoneme, str) for phoneme in entry["phonemes"])
+        ):
+            raise InputError(f"{path}:{number}: not an utterance as `lightspeech train corpus` writes it")
+        entries.append(entry)
+    return entries

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -12,6 +11,7 @@ from ..model.acoustic import AcousticModel, count_parameters
 from ..model.export import save_voice
 from ..runtime.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
 from .corpus import read_metadata
+from .features import read_stats
 from .fit import read_log
 
 MODEL_CARD = """# {name}
@@ -64,19 +64,23 @@ def export_voice(
     checkpoint, the log and the corpus."""
     from ..paths import checked_name
     from ..runtime.engine import load_vocoder
+    from ..runtime.vocoder import vocoder_names
+    from ..runtime.voice import looks_like_path
 
     checked_name(name, error=InputError)
     checked_name(run, "run folder name", error=InputError)
     checkpoint = workdir / run / "checkpoint.pt"
     if not checkpoint.is_file():
         raise InputError(f"{workdir} has no {run}/checkpoint.pt; run `lightspeech train fit` first")
+    if looks_like_path(vocoder):
+        raise InputError(f"a voice names its vocoder, not a folder: give a vocoder name ({', '.join(vocoder_names())})")
     audio = AudioConfig()
     load_vocoder(vocoder, audio)  # a voice never names a vocoder that does not load
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     config = ModelConfig(**state["config"])
     model = AcousticModel(config)
     model.load_state_dict(state["model"])
-    stats = json.loads((workdir / "features" / "stats.json").read_text())
+    stats = read_stats(workdir / "features")
     metadata = read_metadata(workdir / "corpus")
     log = workdir / run / "log.jsonl"
     entries = read_log(log)

@@ -12,12 +12,15 @@ of the training split, which the voice config keeps.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..model.spectrogram import MelSpectrogram
+from ..paths import atomic_write, read_limited
 from ..runtime.voice import AudioConfig
 from ..text.symbols import SymbolSet
 from .corpus import read_metadata, save_npz
@@ -74,8 +77,33 @@ def extract_features(
         if progress:
             progress(done, len(entries))
     stats = statistics(raw)
-    (folder / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    with atomic_write(folder / STATS_FILE, "w", encoding="utf-8") as f:
+        f.write(json.dumps(stats, indent=2) + "\n")
     return stats
+
+
+STATS_FILE = "stats.json"
+STATS_KEYS = ("pitch_log_mean", "pitch_log_std", "energy_log_mean", "energy_log_std")
+
+
+def read_stats(features: Path) -> dict[str, float]:
+    """features/stats.json, checked: four finite numbers, the deviations positive (the
+    model divides by them). Anything else is one InputError naming the file."""
+    path = features / STATS_FILE
+    if not path.exists():
+        raise InputError(f"{features} has no {STATS_FILE}; run `lightspeech train features` first")
+    try:
+        stats = json.loads(read_limited(path, 64 * 1024, str(path), regular_only=True).decode("utf-8"))
+    except (ValueError, RecursionError):
+        stats = None
+    if not (
+        isinstance(stats, dict)
+        and all(type(stats.get(key)) in (int, float) and math.isfinite(stats[key]) for key in STATS_KEYS)
+        and stats["pitch_log_std"] > 0
+        and stats["energy_log_std"] > 0
+    ):
+        raise InputError(f"{path} is corrupt; run `lightspeech train features` again")
+    return {key: float(stats[key]) for key in STATS_KEYS}
 
 
 def statistics(raw: dict) -> dict:
@@ -87,6 +115,8 @@ def statistics(raw: dict) -> dict:
             voiced = data["pitch"] > np.log(VOICED_HZ)
             pitches.append(data["pitch"][voiced])
             energies.append(data["energy"])
+    if not pitches:
+        raise InputError("the corpus has no training utterances; run `lightspeech train corpus` again")
     pitch, energy = np.concatenate(pitches), np.concatenate(energies)
     return {
         "pitch_log_mean": float(pitch.mean()),

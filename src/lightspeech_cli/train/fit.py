@@ -23,6 +23,7 @@ from ..model.acoustic import AcousticModel
 from ..paths import atomic_write
 from ..runtime.voice import ModelConfig
 from .corpus import read_metadata
+from .features import read_stats
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Utterance:
 
 
 def load_split(corpus: Path, features: Path, split: str, limit: int | None = None) -> list[Utterance]:
-    stats = json.loads((features / "stats.json").read_text())
+    stats = read_stats(features)
     chosen = [e for e in read_metadata(corpus) if e["split"] == split][:limit]
     utterances = []
     for entry in chosen:
@@ -272,16 +273,6 @@ def fit(
     return last
 
 
-def read_stats(workdir: Path) -> dict:
-    """The corpus statistics `train features` wrote; a clear error when that stage has not run."""
-    path = workdir / "features" / "stats.json"
-    if not path.is_file():
-        raise InputError(
-            f"{workdir} has no features/stats.json; run `lightspeech train corpus` and `train features` first"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def fit_workdir(
     workdir: Path, architecture: str, steps: int, max_frames: int, peak_lr: float, run: str = "run", progress=None
 ) -> dict:
@@ -293,7 +284,7 @@ def fit_workdir(
         Architecture.parse(architecture)
     except ValueError as e:
         raise InputError(f"--arch: {e}") from None
-    stats = read_stats(workdir)
+    stats = read_stats(workdir / "features")
     config = ModelConfig(
         architecture=architecture, pitch_log_std=stats["pitch_log_std"], energy_log_std=stats["energy_log_std"]
     )
