@@ -259,3 +259,28 @@ def test_corrupt_feature_statistics_are_one_input_error(tmp_path, content):
     (tmp_path / "stats.json").write_text(content)
     with pytest.raises(InputError, match="stats.json is corrupt; run `lightspeech train features` again"):
         read_stats(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04truncated"])
+def test_a_corrupt_checkpoint_is_one_input_error(tmp_path, content):
+    from lightspeech_cli.train.fit import read_checkpoint
+
+    (tmp_path / "checkpoint.pt").write_bytes(content)
+    with pytest.raises(InputError, match="checkpoint.pt is corrupt .*; move it away to start the run afresh"):
+        read_checkpoint(tmp_path / "checkpoint.pt")
+    torch.save([1, 2], tmp_path / "list.pt")
+    with pytest.raises(InputError, match="not a lightspeech checkpoint"):
+        read_checkpoint(tmp_path / "list.pt")
+
+
+def test_a_damaged_log_is_one_input_error_but_a_line_cut_by_a_kill_is_skipped(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"step": 1, "validation": {}}\n{"step": 2, "valid')
+    assert [entry["step"] for entry in read_log(log)] == [1]
+    log.write_text('{"step": 1, "validation": {}}\ngarbage\n{"step": 2, "validation": {}}\n')
+    with pytest.raises(InputError, match="log.jsonl:2: not a log entry"):
+        read_log(log)
+    log.write_text('{"step": 5}\n')
+    with pytest.raises(InputError, match="log.jsonl:1: not a log entry as training writes them"):
+        read_log(log)
+    assert read_log(tmp_path / "missing.jsonl") == []

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from ..errors import InputError
 from ..model.acoustic import AcousticModel, count_parameters
 from ..model.export import save_voice
 from ..runtime.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
 from .corpus import read_metadata
 from .features import read_stats
-from .fit import read_log
+from .fit import read_checkpoint, read_log
 
 MODEL_CARD = """# {name}
 
@@ -69,14 +67,13 @@ def export_voice(
 
     checked_name(name, error=InputError)
     checked_name(run, "run folder name", error=InputError)
-    checkpoint = workdir / run / "checkpoint.pt"
-    if not checkpoint.is_file():
+    state = read_checkpoint(workdir / run / "checkpoint.pt")
+    if state is None:
         raise InputError(f"{workdir} has no {run}/checkpoint.pt; run `lightspeech train fit` first")
     if looks_like_path(vocoder):
         raise InputError(f"a voice names its vocoder, not a folder: give a vocoder name ({', '.join(vocoder_names())})")
     audio = AudioConfig()
     load_vocoder(vocoder, audio)  # a voice never names a vocoder that does not load
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     config = ModelConfig(**state["config"])
     model = AcousticModel(config)
     model.load_state_dict(state["model"])

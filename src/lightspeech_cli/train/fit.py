@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from ..errors import InputError
 from ..model.acoustic import AcousticModel
-from ..paths import atomic_write
+from ..paths import atomic_write, read_limited
 from ..runtime.voice import ModelConfig
 from .corpus import read_metadata
 from .features import read_stats
@@ -133,7 +133,18 @@ def optimization_step(
 
 def read_checkpoint(path: Path) -> dict | None:
     """The checkpoint at `path`, or None where a run starts fresh."""
-    return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise InputError(f"{path} is not a regular file; move it away to start the run afresh")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch fails on a damaged file in many ways (EOFError, pickle, zip)
+        first = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise InputError(f"{path} is corrupt ({first}); move it away to start the run afresh") from None
+    if not (isinstance(state, dict) and isinstance(state.get("model"), dict) and isinstance(state.get("step"), int)):
+        raise InputError(f"{path} is not a lightspeech checkpoint; move it away to start the run afresh")
+    return state
 
 
 def restore_checkpoint(
@@ -215,8 +226,27 @@ def log_entry(
 
 
 def read_log(path: Path) -> list[dict]:
-    """The entries of a training log that log_entry wrote; none if it is empty."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The entries of a training log that log_entry wrote; none if it is empty or missing.
+    A line killed half-written is skipped; any other damage is one InputError."""
+    if not path.exists():
+        return []
+    entries = []
+    lines = read_limited(path, 256 * 1024 * 1024, str(path), regular_only=True).decode("utf-8", "replace").splitlines()
+    for number, line in enumerate(lines, 1):
+        try:
+            entry = json.loads(line) if line.strip() else None
+        except (ValueError, RecursionError):
+            if number == len(lines):
+                continue  # the last line, cut by a kill
+            raise InputError(f"{path}:{number}: not a log entry; the log is damaged") from None
+        if entry is None:
+            continue
+        if not (
+            isinstance(entry, dict) and isinstance(entry.get("step"), int) and isinstance(entry.get("validation"), dict)
+        ):
+            raise InputError(f"{path}:{number}: not a log entry as training writes them")
+        entries.append(entry)
+    return entries
 
 
 def validate(model: AcousticModel, utterances: list[Utterance]) -> dict[str, float]:

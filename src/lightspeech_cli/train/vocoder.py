@@ -402,9 +402,9 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
 
     checked_name(name, "vocoder name", error=InputError)
     run = workdir / "vocoder"
-    if not (run / "checkpoint.pt").is_file():
+    state = read_checkpoint(run / "checkpoint.pt")
+    if state is None:
         raise InputError(f"{workdir} has no vocoder/checkpoint.pt; run `lightspeech train vocoder` first")
-    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     config = IstftVocoderConfig.parse(state["config"], str(run / "checkpoint.pt"))
     model = IstftVocoder(config)
     model.load_state_dict(state["model"])
