@@ -758,3 +758,20 @@ def test_ctrl_c_says_it_was_interrupted(tiny_voice, tmp_path):
         process.wait()
         process.stdin.close()
         process.stderr.close()
+
+
+def test_train_corpus_reads_held_out_sentences_with_a_bound_and_needs_some(tmp_path):
+    assert_one_line_error(run("train", "corpus", tmp_path / "w", "--heldout", "/dev/zero"), 2, "too long")
+    (tmp_path / "empty.txt").write_text("\n \n")
+    result = run("train", "corpus", tmp_path / "w", "--heldout", tmp_path / "empty.txt")
+    assert_one_line_error(result, 2, "no sentences")
+
+
+@pytest.mark.parametrize("text", ["", " ", "abc", "2MB", "-1", "0", "1e999"])
+def test_search_max_params_refuses_what_is_not_a_positive_count(text):
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.search.run import parse_count
+
+    with pytest.raises(InputError, match="--max-params"):
+        parse_count(text)
+    assert parse_count("1.8M") == 1_800_000 and parse_count("800k") == 800_000

@@ -92,18 +92,18 @@ def train_corpus(
     verbose: bool = VERBOSE,
 ) -> None:
     """Stage 1: the teacher reads fortunes and generated sentences; resumable."""
-    from ..text import decode_input
+    from ..paths import read_limited
+    from ..text import MAX_TEXT_CHARS, decode_input
     from ..train.corpus import build_corpus
     from ..train.sentences import training_sentences
 
     set_verbosity(quiet, verbose)
     held = None
     if heldout:
-        try:
-            data = heldout.read_bytes()
-        except OSError as e:
-            raise InputError(f"cannot read {heldout}: {e.strerror}") from None
+        data = read_limited(heldout, MAX_TEXT_CHARS * 4, str(heldout))  # a held-out set, not a book
         held = [line.strip() for line in decode_input(data, str(heldout)).splitlines() if line.strip()]
+        if not held:
+            raise InputError(f"{heldout} holds no sentences; a run needs held-out sentences to validate on")
     texts = training_sentences(sentences, seed, exclude=frozenset(held or ()))
     with Progress(len(texts), "teacher") as progress:
         total = build_corpus(texts, workdir / "corpus", threads=threads, heldout=held, progress=progress.update)

@@ -271,7 +271,7 @@ def parse_count(text: str) -> int:
     except ValueError:
         raise InputError(f"--max-params: expected a number such as 2M or 800k, not {text!r}") from None
     if not 0 < value < 1e12:
-        raise InputError(f"--max-params must be positive, not {text!r}")
+        raise InputError(f"--max-params must be a positive count below 1e12, not {text!r}")
     return int(value)
 
 
@@ -295,7 +295,7 @@ def plan_search(
     except ImportError as e:
         raise InputError(f"the search needs {e.name}: pip install -e '.[search]'") from None
     chosen = replace(BUDGETS[budget], **{k: v for k, v in overrides.items() if v is not None})
-    constraints = Constraints(parse_count(max_params) if max_params else None, max_latency_ms)
+    constraints = Constraints(parse_count(max_params) if max_params is not None else None, max_latency_ms)
     return chosen, constraints, SearchSpace(hidden)
 
 
