@@ -53,8 +53,10 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
         return None
     header = json.loads(line)
     lengths = [header.get("data_length") or 0, header.get("payload_length") or 0]
-    if not all(isinstance(n, int) and n >= 0 for n in lengths) or sum(lengths) > MAX_EVENT_BYTES:
-        raise EventTooLarge(f"an event of {sum(map(int, lengths)):,} bytes; at most {MAX_EVENT_BYTES:,}")
+    if not all(type(n) is int and n >= 0 for n in lengths):
+        raise ValueError(f"lengths that are not byte counts: {lengths!r:.60}")
+    if sum(lengths) > MAX_EVENT_BYTES:
+        raise EventTooLarge(f"an event of {sum(lengths):,} bytes; at most {MAX_EVENT_BYTES:,}")
     data = header.get("data") or {}
     if lengths[0]:
         data.update(json.loads(await reader.readexactly(lengths[0])))
