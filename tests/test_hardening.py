@@ -775,3 +775,24 @@ def test_search_max_params_refuses_what_is_not_a_positive_count(text):
     with pytest.raises(InputError, match="--max-params"):
         parse_count(text)
     assert parse_count("1.8M") == 1_800_000 and parse_count("800k") == 800_000
+
+
+@pytest.mark.parametrize(
+    "command", [["train", "features"], ["train", "fit"], ["train", "export"], ["train", "vocoder"], ["search"]]
+)
+def test_a_training_folder_that_is_a_file_or_a_link_to_nothing_is_a_usage_error(tmp_path, command):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "nothing").symlink_to(tmp_path / "missing")
+    extra = ["-o", str(tmp_path / "out")] if command[-1] in ("export", "search") else []
+    assert_one_line_error(run(*command, tmp_path / "file", *extra), 2, "is not a folder; give a training folder")
+    assert_one_line_error(run(*command, tmp_path / "nothing", *extra), 2, "is a link to nothing")
+
+
+def test_a_corpus_without_held_out_utterances_is_one_input_error(tmp_path):
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.train.fit import load_split
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "metadata.jsonl").write_text('{"id": "00001", "split": "train", "phonemes": ["AH0"]}\n')
+    with pytest.raises(InputError, match="has no heldout utterances; run `lightspeech train corpus` again"):
+        load_split(tmp_path / "corpus", tmp_path / "features", "heldout")

@@ -34,6 +34,16 @@ def finite(value: float | None) -> float | None:
     return value
 
 
+def training_folder(path: Path) -> Path:
+    """A callback for a training folder: a folder, or a path where one can be made; not a
+    file, a FIFO or a link to nothing."""
+    if path.is_symlink() and not path.exists():
+        raise typer.BadParameter(f"{path} is a link to nothing; give a training folder")
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{path} is not a folder; give a training folder")
+    return path
+
+
 def set_verbosity(quiet: bool, verbose: bool) -> None:
     if quiet and verbose:
         raise InputError("--quiet and --verbose contradict each other; choose one")

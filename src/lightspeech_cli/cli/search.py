@@ -10,7 +10,7 @@ import typer
 
 from ..errors import InputError
 from . import app
-from .common import QUIET, VERBOSE, finite, info, out, set_verbosity
+from .common import QUIET, VERBOSE, finite, info, out, set_verbosity, training_folder
 
 
 class Budget(str, Enum):
@@ -22,7 +22,10 @@ class Budget(str, Enum):
 @app.command()
 def search(
     workdir: Path = typer.Argument(
-        ..., help="Training folder with corpus/ and features/ (from `lightspeech train`).", show_default=False
+        ...,
+        help="Training folder with corpus/ and features/ (from `lightspeech train`).",
+        show_default=False,
+        callback=training_folder,
     ),
     output: Path = typer.Option(
         ...,

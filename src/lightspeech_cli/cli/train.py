@@ -10,12 +10,15 @@ import typer
 
 from ..errors import InputError
 from . import app, sub_app
-from .common import QUIET, VERBOSE, finite, info, set_verbosity, show_progress
+from .common import QUIET, VERBOSE, finite, info, set_verbosity, show_progress, training_folder
 
 train_app = sub_app("Train a voice by distillation from the hibari-tts teacher (needs the '.[train]' extra).")
 app.add_typer(train_app, name="train")
 WORKDIR = typer.Argument(
-    ..., help="Training folder: corpus/, features/, run/ and vocoder/ live here.", show_default=False
+    ...,
+    help="Training folder: corpus/, features/, run/ and vocoder/ live here.",
+    show_default=False,
+    callback=training_folder,
 )
 RUN = typer.Option(
     "run",

@@ -36,8 +36,10 @@ class Utterance:
 
 
 def load_split(corpus: Path, features: Path, split: str, limit: int | None = None) -> list[Utterance]:
-    stats = read_stats(features)
     chosen = [e for e in read_metadata(corpus) if e["split"] == split][:limit]
+    if not chosen:  # training and validation both divide by the count
+        raise InputError(f"{corpus} has no {split} utterances; run `lightspeech train corpus` again")
+    stats = read_stats(features)
     utterances = []
     for entry in chosen:
         data = np.load(features / f"{entry['id']}.npz")
