@@ -796,3 +796,13 @@ def test_a_corpus_without_held_out_utterances_is_one_input_error(tmp_path):
     (tmp_path / "corpus" / "metadata.jsonl").write_text('{"id": "00001", "split": "train", "phonemes": ["AH0"]}\n')
     with pytest.raises(InputError, match="has no heldout utterances; run `lightspeech train corpus` again"):
         load_split(tmp_path / "corpus", tmp_path / "features", "heldout")
+
+
+def test_profile_refuses_a_text_too_long_to_profile_as_one_sequence():
+    from lightspeech_cli.errors import InputError
+    from lightspeech_cli.profile import MAX_PROFILE_PHONEMES, phoneme_ids
+
+    ids, _ = phoneme_ids("Hello there friend. " * 10, "arpabet-1")
+    assert 0 < ids.shape[1] < MAX_PROFILE_PHONEMES
+    with pytest.raises(InputError, match="phonemes, profiled as one sequence; give at most 5,000"):
+        phoneme_ids("Hello there friend. " * 400, "arpabet-1")

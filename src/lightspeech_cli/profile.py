@@ -163,6 +163,11 @@ def profile_model(
     return profile
 
 
+# A long paragraph; FastSpeech 2's self-attention over 100,000 characters as one sequence
+# would ask for tens of gigabytes.
+MAX_PROFILE_PHONEMES = 5_000
+
+
 def phoneme_ids(text: str, symbol_set: str) -> tuple[torch.Tensor, float]:
     """The text's phoneme ids (all sentences joined) and the frontend's median time."""
     times = []
@@ -171,10 +176,15 @@ def phoneme_ids(text: str, symbol_set: str) -> tuple[torch.Tensor, float]:
         sentences = frontend(text)
         times.append(time.perf_counter() - start)
     phonemes = [p for s in sentences for p in s.phonemes]
-    if not phonemes:
-        from .errors import InputError
+    from .errors import InputError
 
+    if not phonemes:
         raise InputError("nothing to say: the text has no English words or numbers")
+    if len(phonemes) > MAX_PROFILE_PHONEMES:  # attention's memory grows with the square of the length
+        raise InputError(
+            f"the text makes {len(phonemes):,} phonemes, profiled as one sequence; give at most "
+            f"{MAX_PROFILE_PHONEMES:,} (a paragraph)"
+        )
     return torch.tensor([SymbolSet(symbol_set).to_ids(phonemes)]), _median_ms(times)
 
 
