@@ -271,6 +271,9 @@ def test_a_corrupt_checkpoint_is_one_input_error(tmp_path, content):
     torch.save([1, 2], tmp_path / "list.pt")
     with pytest.raises(InputError, match="not a lightspeech checkpoint"):
         read_checkpoint(tmp_path / "list.pt")
+    torch.save({"model": {"w": torch.tensor([1.0, float("nan")])}, "step": 5}, tmp_path / "diverged.pt")
+    with pytest.raises(InputError, match="holds NaN or infinite weights: the run diverged"):
+        read_checkpoint(tmp_path / "diverged.pt")
 
 
 def test_a_damaged_log_is_one_input_error_but_a_line_cut_by_a_kill_is_skipped(tmp_path):

@@ -146,6 +146,9 @@ def read_checkpoint(path: Path) -> dict | None:
         raise InputError(f"{path} is corrupt ({first}); move it away to start the run afresh") from None
     if not (isinstance(state, dict) and isinstance(state.get("model"), dict) and isinstance(state.get("step"), int)):
         raise InputError(f"{path} is not a lightspeech checkpoint; move it away to start the run afresh")
+    weights = [t for t in state["model"].values() if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    if not all(torch.isfinite(t).all() for t in weights):
+        raise InputError(f"{path} holds NaN or infinite weights: the run diverged; move it away to start afresh")
     return state
 
 
