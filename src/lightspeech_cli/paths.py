@@ -254,7 +254,8 @@ def replaced_folder(folder: Path, own_files: frozenset[str], root: Path | None =
     `own_files` (what lightspeech writes there), a config.json among them that says it is
     lightspeech's, and, with `root`, inside `root`. `-o ~/Documents`, `-o .` and a folder
     of the user's that happens to hold a config.json are refused, not emptied."""
-    if folder.name in ("", ".", "..") or folder.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+    here = Path.cwd().resolve()
+    if folder.resolve() in (here, *here.parents):  # ".", "..", "" and "sub/.." resolve here too
         raise OutputError(f"refusing to replace {folder}: it is the current folder or holds it; name a new folder")
     if folder.is_symlink() or folder.exists():
         if not folder.is_dir() or folder.is_symlink():

@@ -271,7 +271,6 @@ class Synthesizer:
 
         if not isinstance(path, (str, Path)):
             raise InputError(f"path must be a file name, not {type(path).__name__}")
-        _check_options(options)
         path = Path(path)
         check_output_path(path)
         check_encodable(path.suffix.lower(), check_sample_rate(sample_rate) or self.sample_rate)
