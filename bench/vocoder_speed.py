@@ -1,6 +1,7 @@
 """Vocoder speed: the iSTFT vocoder against HiFi-GAN V1, and end to end against hibari-tts.
 
-    python bench/vocoder_speed.py [--vocoder en-us-istft] [--threads 1] [--repeats 7] > bench/vocoder_speed.txt
+    python bench/vocoder_speed.py [--vocoder en-us-istft] [--against en-us-istft-pulses]
+        [--threads 1] [--repeats 7] > bench/vocoder_speed.txt
 
 One process, one thread by default; pause anything else that runs while it measures. Three
 measurements, each timed `repeats` times after a warm-up, the systems taking turns within
@@ -14,6 +15,7 @@ ratios with their minimum and maximum:
    with the iSTFT vocoder and with HiFi-GAN, default (onnx) backend;
 3. hibari-tts on the same texts in the same process, when installed ('.[test]' or '.[train]'),
    against (2).
+Each --against vocoder joins the turns of (1) and (2), with its time relative to --vocoder's.
 The header names the machine, the date and the library versions.
 """
 
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--texts", type=int, default=len(TEXTS), help="use the first N texts (a quick check)")
     parser.add_argument("--no-hifigan", action="store_true", help="leave HiFi-GAN out (a quick check)")
+    parser.add_argument("--against", action="append", default=[], help="another vocoder timed in the same turns")
     args = parser.parse_args()
     texts = TEXTS[: args.texts]
     voice = find_voice(None)
@@ -98,7 +101,7 @@ def main() -> None:
 
     print("\n1. vocoder alone (real-time factor: compute seconds per audio second)")
     runs = [] if args.no_hifigan else [("hifigan", "onnx")]
-    runs += [(args.vocoder, "onnx"), (args.vocoder, "torchscript")]
+    runs += [(args.vocoder, "onnx"), (args.vocoder, "torchscript")] + [(other, "onnx") for other in args.against]
     vocoders = {f"{name} {backend}": load_vocoder(name, audio, backend, args.threads) for name, backend in runs}
     seconds = take_turns({label: (lambda v=v: [v(mel) for mel in mels]) for label, v in vocoders.items()}, args.repeats)
     for label, values in seconds.items():
@@ -112,9 +115,12 @@ def main() -> None:
                 f"{ratio_spread(seconds['hifigan onnx'], seconds[f'{args.vocoder} {backend}'])}"
                 " faster than HiFi-GAN V1 (onnx)"
             )
+    for other in args.against:
+        times = [o / v for o, v in zip(seconds[f"{other} onnx"], seconds[f"{args.vocoder} onnx"], strict=True)]
+        print(f"  {other} onnx takes {spread(times, 2)}x the time of {args.vocoder} onnx")
 
     print("\n2. end to end, text to waveform, onnx backend")
-    names = [args.vocoder] + ([] if args.no_hifigan else ["hifigan"])
+    names = [args.vocoder, *args.against] + ([] if args.no_hifigan else ["hifigan"])
     synthesizers = {name: Synthesizer(voice, vocoder=name, threads=args.threads) for name in names}
     spoken = {
         name: sum(len(s.utterance(sentence, Controls()).audio) for text in texts for sentence in s.sentences(text))
@@ -130,6 +136,12 @@ def main() -> None:
     )
     for name, values in end_to_end.items():
         print(f"  lightspeech + {name:14} RTF {spread(values, 4, 1 / spoken[name])}")
+    for other in args.against:
+        per_second = [
+            (o / spoken[other]) / (v / spoken[args.vocoder])
+            for o, v in zip(end_to_end[other], end_to_end[args.vocoder], strict=True)
+        ]
+        print(f"  lightspeech + {other} takes {spread(per_second, 2)}x the time per second of audio")
 
     try:
         from hibari import Hibari

@@ -38,7 +38,7 @@ def tiny_voice(tmp_path):
     return make_tiny_voice(tmp_path / "tiny-voice")
 
 
-def make_tiny_vocoder(folder, seed=0, phase_estimation="parallel"):
+def make_tiny_vocoder(folder, seed=0, phase_estimation="parallel", source="pulses"):
     """A trained-vocoder folder (format 2) with a small untrained iSTFT network."""
     import torch
 
@@ -46,7 +46,7 @@ def make_tiny_vocoder(folder, seed=0, phase_estimation="parallel"):
     from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
 
     torch.manual_seed(seed)
-    config = IstftVocoderConfig(channels=16, hidden=32, layers=2, phase_estimation=phase_estimation)
+    config = IstftVocoderConfig(channels=16, hidden=32, layers=2, phase_estimation=phase_estimation, source=source)
     module = IstftVocoder(config).eval()
     save_istft_vocoder(folder, module, "# card\n", {"training-log.jsonl": "{}\n"})
     return module

@@ -13,6 +13,7 @@ from lightspeech_cli.runtime.vocoder import embedded_vocoders_dir
 from lightspeech_cli.runtime.voice import DEFAULT_VOICE, Voice, embedded_voices_dir, find_voice
 
 DEFAULT_VOCODER = "en-us-istft"
+PULSE_VOCODER = "en-us-istft-pulses"  # shipped beside the default, chosen with --vocoder
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 
@@ -26,15 +27,43 @@ def test_the_default_voice_is_embedded_with_its_model_card():
     assert find_voice(None).has_onnx  # it speaks without torch
 
 
-def test_the_default_vocoder_is_embedded_small_and_exact_in_shape():
-    folder = embedded_vocoders_dir() / DEFAULT_VOCODER
+@pytest.mark.parametrize("name", [DEFAULT_VOCODER, PULSE_VOCODER])
+def test_the_shipped_vocoders_are_embedded_small_and_exact_in_shape(name):
+    folder = embedded_vocoders_dir() / name
+    assert sum(f.stat().st_size for f in folder.iterdir()) < 20e6
     card = (folder / "MODEL_CARD.md").read_text()
     for fact in ("hibari-tts", "Steps", "Licence", "lightspeech train vocoder", "Parameters"):
         assert fact in card
     assert (folder / "training-log.jsonl").read_text().strip()
-    vocoder = load_vocoder(DEFAULT_VOCODER, find_voice(None).config.audio)
+    vocoder = load_vocoder(name, find_voice(None).config.audio)
     assert vocoder.parameters <= 2_000_000
     assert vocoder(np.full((2, 17, 80), -6.0, np.float32)).shape == (2, 17 * 256)
+
+
+def test_the_pulse_vocoder_hears_the_voices_pitch_and_speaks_it_on_every_backend():
+    """On the voice's own mels its F0 is a female voice's (the teacher's af_heart, about 150 to
+    300 Hz), voiced for most of a sentence; the audio is the same on every backend."""
+    import torch
+
+    from lightspeech_cli.model.istft import load_istft_vocoder
+    from lightspeech_cli.runtime.vocoder import find_vocoder_folder
+
+    synthesizer = Synthesizer(find_voice(None), vocoder=PULSE_VOCODER, threads=1)
+    ids = np.asarray([synthesizer.symbols.to_ids(synthesizer.sentences(SENTENCE)[0].phonemes)], np.int64)
+    ones = np.ones(ids.shape, np.float32)
+    mel = synthesizer.acoustic(ids, ones, ones, ones)[0][0]
+    model = load_istft_vocoder(find_vocoder_folder(PULSE_VOCODER))
+    with torch.no_grad():
+        f0 = model.f0(model.features(torch.from_numpy(mel)[None]))[0].numpy()
+    voiced = f0 > 0
+    assert 0.4 < voiced.mean() < 0.95 and 150 < np.median(f0[voiced]) < 300
+    audio = {
+        backend: load_vocoder(PULSE_VOCODER, synthesizer.voice.config.audio, backend, 1)(mel[None])[0]
+        for backend in ("onnx", "torchscript", "eager")
+    }
+    assert len(audio["onnx"]) == len(mel) * 256 and 0.01 < np.sqrt(np.mean(audio["onnx"] ** 2)) < 0.5
+    assert np.abs(audio["onnx"] - audio["eager"]).max() < 1e-3
+    assert np.abs(audio["torchscript"] - audio["eager"]).max() < 1e-3
 
 
 @pytest.mark.parametrize("vocoder", [None, "hifigan"])

@@ -1,3 +1,5 @@
+import math
+import random
 import re
 
 import numpy as np
@@ -7,6 +9,8 @@ import torch
 pytest.importorskip("hibari")
 
 from lightspeech_cli.errors import InputError  # noqa: E402
+from lightspeech_cli.model.istft import IstftVocoder  # noqa: E402
+from lightspeech_cli.runtime.dsp import pulse_train  # noqa: E402
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer  # noqa: E402
 from lightspeech_cli.runtime.vocoder import IstftVocoderConfig  # noqa: E402
 from lightspeech_cli.runtime.voice import AudioConfig, ModelConfig  # noqa: E402
@@ -19,6 +23,7 @@ from lightspeech_cli.train.teacher import to_misaki  # noqa: E402
 from lightspeech_cli.train.vocoder import (  # noqa: E402
     VocoderData,
     VocoderLoss,
+    add_pulse_source,
     export_vocoder,
     fit_vocoder,
     training_commands,
@@ -137,16 +142,29 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
         assert predicted.shape == utterance.mel.shape
         torch.testing.assert_close(predicted.float(), alone.detach(), atol=1e-2, rtol=1e-2)
 
-    # the iSTFT vocoder trains on the same folder, resumes, and exports as a vocoder folder
+    # with a pulse source, each utterance's pulses are made from the teacher's F0, cut like its audio
     tiny = IstftVocoderConfig(channels=16, hidden=32, layers=2)
-    fit_vocoder(work, voice.load_model(), steps=2, config=tiny, checkpoint_every=1, validate_every=1)
-    fit_vocoder(work, voice.load_model(), steps=3, config=tiny, checkpoint_every=1, validate_every=1)
+    data = VocoderData(work, model, "train", config=tiny)
+    f0 = np.load(work / "corpus" / "utterances" / "00001.npz")["f0"]
+    assert len(data.pulses[0]) == len(data.audio[0]) and (f0 > 40).any()
+    torch.testing.assert_close(data.pulses[0], torch.from_numpy(pulse_train(f0, 256, 22050)).half())
+    _, wave, pulses, segment_f0 = data.segment(0, 8, 384, 256, random.Random(3), predicted=False)
+    start = int(np.flatnonzero(np.isin(f0, segment_f0.numpy()))[0])
+    assert wave.shape == pulses.shape == (8 * 256 + 2 * 384,)
+    torch.testing.assert_close(pulses[384:-384], data.pulses[0][start * 256 : (start + 8) * 256].float())
+
+    # the iSTFT vocoder trains on the same folder, resumes, and exports as a vocoder folder
+    plain = IstftVocoderConfig(channels=16, hidden=32, layers=2, source="none")
+    fit_vocoder(work, voice.load_model(), steps=2, config=plain, checkpoint_every=1, validate_every=1)
+    fit_vocoder(work, voice.load_model(), steps=3, checkpoint_every=1, validate_every=1)
+    # a pulse source joins a run without one: the filter starts as the network's amplitude head
+    before = torch.load(work / "vocoder" / "checkpoint.pt", weights_only=True)["model"]
     # adversarial fine-tuning continues the same run, on the voice's own mels
     fit_vocoder(
         work,
         voice.load_model(),
         steps=5,
-        config=tiny,
+        source="pulses",
         checkpoint_every=1,
         validate_every=1,
         adversarial=True,
@@ -159,25 +177,31 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert "adversarial" not in log[2]["train"] and log[-1]["validation"]["predicted_mel_l1"] > 0
     checkpoint = torch.load(work / "vocoder" / "checkpoint.pt", weights_only=True)
     assert "discriminators" in checkpoint and checkpoint["settings"]["phase_weight"] == 10.0
+    assert checkpoint["config"]["source"] == "pulses" and "f0" in log[-1]["train"] and "f0" not in log[2]["train"]
+    converted = IstftVocoder(tiny)
+    add_pulse_source(converted, before)
+    torch.testing.assert_close(converted.source_head.weight[:513], before["head.weight"][:513])
+    torch.testing.assert_close(converted.source_head.bias[:513], before["head.bias"][:513] - math.log(256))
+    torch.testing.assert_close(converted.head.bias[:513], before["head.bias"][:513] - 1.5)
+    assert not converted.source_head.weight[513:].any() and not converted.source_head.bias[513:].any()
     with pytest.raises(InputError, match="another configuration"):
         fit_vocoder(work, voice.load_model(), steps=6, config=IstftVocoderConfig(channels=8, hidden=8, layers=1))
     export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained", sentences=12)
     card = (tmp_path / "vocoder" / "MODEL_CARD.md").read_text()
     assert "hibari-tts" in card and "5 x 16 segments" in card and "corpus WORK --sentences 12\n" in card
-    assert "parallel phase estimation" in card
+    assert "parallel phase estimation" in card and "pulse train from an F0" in card and "voicing" in card
     assert "from step 4, also adversarial" in card and "--steps 3\n" in card
-    assert "--steps 5 --adversarial --predicted-share 1 --phase-weight 10\n" in card and "50% then 100%" in card
+    assert "--steps 5 --adversarial --predicted-share 1 --phase-weight 10 --source pulses\n" in card
+    assert "50% then 100%" in card
     synthesizer = Synthesizer(voice, vocoder=str(tmp_path / "vocoder"))
     utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls())
     assert len(utterance.audio) == sum(utterance.durations) * 256
 
 
 def test_the_phase_weight_scales_only_the_phase_losses():
-    from lightspeech_cli.model.istft import IstftVocoder
-
     config = IstftVocoderConfig(channels=16, hidden=32, layers=2)
     torch.manual_seed(0)
-    model = IstftVocoder(config)
+    model = IstftVocoder(config)  # with a pulse source: the losses take its pulses and F0 where given
     mel = torch.randn(2, 8, 80) - 4
     wave = torch.randn(2, 8 * 256 + 2 * model.left_pad) * 0.1
     audio = AudioConfig()
@@ -187,6 +211,16 @@ def test_the_phase_weight_scales_only_the_phase_losses():
     )
     assert apnet["phase"] > 0 and torch.equal(apnet["phase"], lighter["phase"])
     torch.testing.assert_close(apnet["total"] - lighter["total"], 90.0 * apnet["phase"])
+    # F0: log error over the voiced frames only, voicing by cross-entropy
+    f0 = torch.tensor([[0.0] * 4 + [200.0] * 4, [0.0] * 8])
+    with_f0 = VocoderLoss(config, audio)(model, mel, wave, torch.zeros_like(wave), f0)[0]
+    log_f0, voicing = model.pitch(model.features(mel))
+    torch.testing.assert_close(with_f0["f0"], (log_f0[0, 4:] - math.log(200.0)).abs().mean())
+    voiced = (f0 > 0).float()
+    torch.testing.assert_close(
+        with_f0["voicing"], torch.nn.functional.binary_cross_entropy_with_logits(voicing, voiced)
+    )
+    torch.testing.assert_close(with_f0["amplitude"], apnet["amplitude"])  # silent pulses add nothing
 
 
 def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_the_defaults():

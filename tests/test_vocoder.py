@@ -100,10 +100,9 @@ def test_istft_synthesis_inverts_the_stft_framed_like_the_mel():
     wave = buzz(0.5)[:, : 40 * 256]
     spectrum = true_spectrum(wave, vocoder.left_pad)
     assert spectrum.shape[1] == MelSpectrogram()(wave).shape[1] == 40
-    log_amplitude, phase = torch.log(spectrum.abs() + 1e-12), torch.angle(spectrum)
-    rebuilt = vocoder.synthesize(log_amplitude, phase)
+    rebuilt = vocoder.synthesize(spectrum)
     assert rebuilt.shape == wave.shape and (rebuilt - wave).abs().max() < 1e-4
-    in_numpy = inverse_stft(log_amplitude.numpy(), phase.numpy(), 1024, 256, vocoder.left_pad)
+    in_numpy = inverse_stft(spectrum.numpy().astype(np.complex64), 1024, 256, vocoder.left_pad)
     assert in_numpy.shape == wave.shape and np.abs(in_numpy - wave.numpy()).max() < 1e-4
 
 
@@ -124,18 +123,19 @@ def test_istft_parameter_count_is_exact():
     for config in (
         IstftVocoderConfig(),
         IstftVocoderConfig(phase_estimation="direct"),
+        IstftVocoderConfig(source="none"),
         IstftVocoderConfig(channels=16, hidden=32, layers=2, kernel_size=5),
     ):
         assert config.parameters() == sum(p.numel() for p in IstftVocoder(config).parameters())
 
 
-@pytest.mark.parametrize("phase_estimation", ["parallel", "direct"])
-def test_the_onnx_and_numpy_vocoder_matches_torch_on_every_backend(tmp_path, phase_estimation):
+@pytest.mark.parametrize("phase_estimation, source", [("parallel", "pulses"), ("parallel", "none"), ("direct", "none")])
+def test_the_onnx_and_numpy_vocoder_matches_torch_on_every_backend(tmp_path, phase_estimation, source):
     folder = tmp_path / "my-vocoder"
-    module = make_tiny_vocoder(folder, phase_estimation=phase_estimation)
-    if phase_estimation == "direct":  # as folders made before the field existed: read as direct
+    module = make_tiny_vocoder(folder, phase_estimation=phase_estimation, source=source)
+    if phase_estimation == "direct":  # as folders made before the fields existed: read as direct, no source
         config = json.loads((folder / "config.json").read_text())
-        del config["config"]["phase_estimation"]
+        del config["config"]["phase_estimation"], config["config"]["source"]
         (folder / "config.json").write_text(json.dumps(config))
     for frames in (5, 33, 200):
         mel = torch.randn(1, frames, 80) - 5
@@ -154,11 +154,44 @@ def test_parallel_phase_estimation_gives_the_angle_of_its_real_and_imaginary_par
     with torch.no_grad():  # a head that predicts real part -1, imaginary part 0 for every bin: phase pi
         vocoder.head.weight.zero_()
         vocoder.head.bias.copy_(torch.cat([torch.zeros(bins), -torch.ones(bins), torch.zeros(bins)]))
-        _, phase = vocoder.spectrum(torch.randn(1, 4, 80))
+        phase = vocoder.own_spectrum(vocoder.features(torch.randn(1, 4, 80)))[1]
     assert torch.allclose(phase.abs(), torch.full_like(phase, math.pi))
-    # checkpoints from before the field existed predicted the phase directly
-    old = {k: v for k, v in IstftVocoderConfig().to_dict().items() if k != "phase_estimation"}
+    # checkpoints from before the fields existed predicted the phase directly, without a source
+    old = {k: v for k, v in IstftVocoderConfig().to_dict().items() if k not in ("phase_estimation", "source")}
     assert IstftVocoderConfig.parse(old, "an old checkpoint").phase_estimation == "direct"
+    assert IstftVocoderConfig.parse(old, "an old checkpoint").source == "none"
+
+
+def test_a_pulse_source_vocoder_plays_its_pulses_through_its_filter_on_every_backend(tmp_path):
+    """Own spectrum silenced, F0 head fixed at a voiced 187 Hz, filter 1 (log amplitude 0, phase 0):
+    the vocoder's output is the runtime's pulse train itself; with the filter's amplitude at
+    exp(-1) and phase pi, that train scaled by -exp(-1); unvoiced, silence."""
+    from lightspeech_cli.model.istft import save_istft_vocoder
+    from lightspeech_cli.runtime.dsp import pulse_train
+
+    folder = tmp_path / "pulses"
+    vocoder = make_tiny_vocoder(folder)
+    bins, frames = 513, 30
+    for log_gain, rotation, voicing, scale in (
+        (0.0, 0.0, 10.0, 1.0),
+        (-1.0, 1e4, 10.0, -math.exp(-1)),
+        (0.0, 0.0, -10.0, 0.0),
+    ):
+        with torch.no_grad():
+            vocoder.head.weight.zero_()
+            vocoder.head.bias.copy_(torch.cat([torch.full((bins,), -30.0), torch.ones(2 * bins)]))
+            vocoder.source_head.weight.zero_()
+            vocoder.source_head.bias.copy_(torch.cat([torch.full((bins,), log_gain), torch.full((bins,), rotation)]))
+            last = vocoder.f0_head[-1]
+            last.weight.zero_()
+            last.bias.copy_(torch.tensor([(math.log(187.0) - 5.3) / 0.5, voicing]))
+        save_istft_vocoder(folder, vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
+        f0 = vocoder.spectrum(torch.zeros(1, frames, 80))[2][0].detach().numpy()
+        np.testing.assert_allclose(f0, 187.0 if voicing > 0 else 0.0, rtol=1e-5)  # 11 kHz / 187 Hz: no whole number
+        expected = pulse_train(np.full(frames, f0[0]), 256, 22050)  # F0 as float32 has it: the phase drifts otherwise
+        for backend in ("onnx", "torchscript", "eager"):
+            out = load_vocoder(str(folder), AudioConfig(), backend=backend)(np.zeros((1, frames, 80), np.float32))[0]
+            np.testing.assert_allclose(out, np.clip(scale * expected, -1, 1), atol=2e-3, err_msg=backend)
 
 
 def test_vocoder_folders_load_and_fail_clearly(tmp_path):
@@ -193,3 +226,16 @@ def test_vocoder_folders_load_and_fail_clearly(tmp_path):
         load_vocoder(str(folder), AudioConfig())
     with pytest.raises(VoiceError, match="no vocoder folder"):
         load_vocoder(str(tmp_path / "missing"), AudioConfig())
+
+
+def test_an_onnx_graph_that_does_not_fit_the_config_is_a_voice_error(tmp_path):
+    """A folder whose model.onnx is another vocoder's (pulses where the config has none): one
+    clear error when it runs, not an unpacking error."""
+    import shutil
+
+    make_tiny_vocoder(tmp_path / "pulses", source="pulses")
+    make_tiny_vocoder(tmp_path / "plain", source="none")
+    shutil.copy(tmp_path / "pulses" / "model.onnx", tmp_path / "plain" / "model.onnx")
+    vocoder = load_vocoder(str(tmp_path / "plain"), AudioConfig())
+    with pytest.raises(VoiceError, match="gives 3 outputs, not the 2"):
+        vocoder(np.zeros((1, 5, 80), np.float32))

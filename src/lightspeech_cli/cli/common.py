@@ -125,6 +125,11 @@ class Backend(str, Enum):
     eager = "eager"
 
 
+class VocoderSource(str, Enum):
+    none = "none"
+    pulses = "pulses"
+
+
 class AudioFormat(str, Enum):
     wav = "wav"
     flac = "flac"

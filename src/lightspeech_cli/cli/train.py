@@ -10,7 +10,7 @@ import typer
 
 from ..errors import InputError
 from . import app, sub_app
-from .common import QUIET, VERBOSE, finite, info, set_verbosity, show_progress, training_folder
+from .common import QUIET, VERBOSE, VocoderSource, finite, info, set_verbosity, show_progress, training_folder
 
 train_app = sub_app("Train a voice by distillation from the hibari-tts teacher (needs the '.[train]' extra).")
 app.add_typer(train_app, name="train")
@@ -215,6 +215,12 @@ def train_vocoder(
         callback=finite,
         help="Weight of the phase losses (APNet's 100); lower lets the discriminators shape the phase.",
     ),
+    source: Optional[VocoderSource] = typer.Option(
+        None,
+        "--source",
+        help="A pulse train from a predicted F0 for the vocoder to shape ('pulses'), or none. "
+        "Default: the checkpoint's; pulses for a new vocoder. 'pulses' on a checkpoint without one adds it.",
+    ),
     threads: int = THREADS,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
@@ -237,6 +243,7 @@ def train_vocoder(
             adversarial=adversarial,
             predicted_share=predicted_share,
             phase_weight=phase_weight,
+            source=source.value if source else None,
             progress=lambda step, values: progress.update(
                 step, status=f"mel {values['mel']:.3f} phase {values['phase']:.3f}"
             ),

@@ -80,24 +80,24 @@ class _IstftNetwork(torch.nn.Module):
         super().__init__()
         self.vocoder = vocoder
 
-    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return self.vocoder.spectrum(mel)
 
 
 def export_istft_network(vocoder: IstftVocoder, path: Path) -> None:
-    """mel [B, T, n_mels] -> log amplitude, phase [B, T, n_fft/2 + 1]."""
+    """mel [B, T, n_mels] -> log amplitude, phase [B, T, n_fft/2 + 1]; with a pulse source
+    the spectrum and the source filter [B, T, n_fft/2 + 1, 2] (real, imaginary) and F0 [B, T]."""
     n_mels = vocoder.config.n_mels
+    outputs = ["log_amplitude", "phase"]
+    if vocoder.config.source == "pulses":
+        outputs = ["spectrum", "source_filter", "f0"]
     _export(
         _IstftNetwork(vocoder),
         (torch.zeros(1, 20, n_mels),),
         path,
         ["mel"],
-        ["log_amplitude", "phase"],
-        {
-            "mel": {0: "batch", 1: "frames"},
-            "log_amplitude": {0: "batch", 1: "frames"},
-            "phase": {0: "batch", 1: "frames"},
-        },
+        outputs,
+        {name: {0: "batch", 1: "frames"} for name in ["mel", *outputs]},
     )
 
 

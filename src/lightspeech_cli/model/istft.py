@@ -8,6 +8,15 @@ The phase is the angle of a predicted real and imaginary part (APNet's parallel 
 estimation; `phase_estimation` "parallel"), or, in vocoders made before it, the linear
 layer's output itself ("direct").
 
+With `source` "pulses" (a source-filter vocoder, like the teacher's DSP and NSF/HiFTNet), a
+second head predicts F0 and a filter (log amplitude, phase per bin) that shapes the STFT of a
+pulse train made from that F0, added to the spectrum above:
+
+    spectrum = exp(a) e^(i phase) + exp(a_s) e^(i phase_s) STFT(pulses(F0))
+
+A phase predicted frame by frame must guess each harmonic's advance from the mel; the pulse
+train's harmonics advance coherently, so the voiced phase comes right by construction.
+
 HiFi-GAN upsamples 256x with convolutions at every sample; here the only per-sample
 work is one inverse FFT and an overlap-add, which is why it is ~30x cheaper.
 
@@ -19,13 +28,26 @@ the target audio frame by frame, phase included.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..runtime.vocoder import CONFIG_FILE, ONNX_FILE, VOCODER_FILES, WEIGHTS_FILE, IstftVocoderConfig, VocoderFolder
+from ..runtime.dsp import PULSE_TOP_HZ, VOICED_HZ
+from ..runtime.vocoder import (
+    CONFIG_FILE,
+    F0_KERNEL,
+    ONNX_FILE,
+    VOCODER_FILES,
+    WEIGHTS_FILE,
+    IstftVocoderConfig,
+    VocoderFolder,
+)
+
+# The F0 head predicts log F0 as LOG_F0_MEAN + LOG_F0_SCALE * output: about 200 Hz, where speech is.
+LOG_F0_MEAN, LOG_F0_SCALE = 5.3, 0.5
 
 
 class ConvNeXtBlock(nn.Module):
@@ -69,15 +91,30 @@ class IstftVocoder(nn.Module):
         )
         self.final_norm = nn.LayerNorm(config.channels, eps=1e-6)
         self.head = nn.Linear(config.channels, config.head_outputs())
+        if config.source == "pulses":
+            c = config.channels
+            self.source_head = nn.Linear(c, 2 * (config.n_fft // 2 + 1))
+            padding = F0_KERNEL // 2
+            self.f0_head = nn.Sequential(
+                nn.Conv1d(c, c, F0_KERNEL, padding=padding),
+                nn.GELU(),
+                nn.Conv1d(c, c, F0_KERNEL, padding=padding),
+                nn.GELU(),
+                nn.Conv1d(c, 2, 1),  # log F0, voicing logit
+            )
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
 
-    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """mel [B, T, n_mels] -> (log amplitude, phase), each [B, T, n_fft/2 + 1]."""
+    def features(self, mel: torch.Tensor) -> torch.Tensor:
+        """mel [B, T, n_mels] -> the blocks' output [B, T, channels], normalized."""
         x = self.embed(mel.transpose(1, 2))
         x = self.embed_norm(x.transpose(1, 2)).transpose(1, 2)
         for block in self.blocks:
             x = block(x)
-        out = self.head(self.final_norm(x.transpose(1, 2)))
+        return self.final_norm(x.transpose(1, 2))
+
+    def own_spectrum(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """features -> (log amplitude, phase), each [B, T, n_fft/2 + 1]."""
+        out = self.head(x)
         if self.config.phase_estimation == "parallel":
             log_amplitude, real, imaginary = out.chunk(3, dim=-1)
             phase = torch.atan2(imaginary, real)
@@ -85,6 +122,80 @@ class IstftVocoder(nn.Module):
             log_amplitude, phase = out.chunk(2, dim=-1)
         # exp(7) is far above any real speech amplitude; the clamp only stops overflow early in training.
         return log_amplitude.clamp(max=7.0), phase
+
+    def source_filter(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """features -> the pulses' filter: (log amplitude, phase in (-pi, pi)) per bin."""
+        log_amplitude, rotation = self.source_head(x).chunk(2, dim=-1)
+        return log_amplitude.clamp(max=7.0), math.pi * torch.tanh(rotation)
+
+    def pitch(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """features -> (log F0, voicing logit), each [B, T]."""
+        out = self.f0_head(x.transpose(1, 2))
+        return LOG_F0_MEAN + LOG_F0_SCALE * out[:, 0], out[:, 1]
+
+    def f0(self, x: torch.Tensor) -> torch.Tensor:
+        """features -> F0 [B, T] in Hz, 0 where the voicing logit says unvoiced."""
+        log_f0, voicing = self.pitch(x)
+        return torch.where(voicing > 0, torch.exp(log_f0), torch.zeros_like(log_f0))
+
+    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """mel [B, T, n_mels] -> what the ONNX graph outputs: log amplitude and phase
+        [B, T, n_fft/2 + 1]; with pulses instead the spectrum and the filter as real and
+        imaginary parts [B, T, n_fft/2 + 1, 2] (numpy reads them as complex64 without a copy,
+        and ONNX Runtime's exp, sin and cos are faster than numpy's), and F0 [B, T] in Hz
+        (0 where unvoiced)."""
+        x = self.features(mel)
+        if self.config.source == "none":
+            return self.own_spectrum(x)
+
+        def real_and_imaginary(log_amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+            amplitude = torch.exp(log_amplitude)
+            return torch.stack([amplitude * torch.cos(phase), amplitude * torch.sin(phase)], dim=-1)
+
+        return real_and_imaginary(*self.own_spectrum(x)), real_and_imaginary(*self.source_filter(x)), self.f0(x)
+
+    def pulse_train(self, f0: torch.Tensor) -> torch.Tensor:
+        """runtime/dsp.py's pulse_train in torch, batched, for the torch backends:
+        f0 [B, T] -> [B, T * hop] (a test holds the two together)."""
+        hop, count = self.hop_length, f0.shape[1]
+        f0 = f0.double()
+        position = (torch.arange(count * hop, dtype=torch.float64) - hop / 2) / hop  # in frames
+        before = torch.floor(position)
+        weight = position - before
+        first = before.long().clamp(0, count - 1)
+        second = (before.long() + 1).clamp(0, count - 1)
+        f = f0[:, first] * (1 - weight) + f0[:, second] * weight
+        voiced = f >= VOICED_HZ
+        f = f.clamp(min=VOICED_HZ)
+        cycles = torch.cumsum(f, dim=1) / self.sample_rate
+        phase = (2 * math.pi * (cycles - torch.floor(cycles))).float()
+        harmonics = (torch.floor(min(PULSE_TOP_HZ, 0.499 * self.sample_rate) / f) + 0.5).float()
+        half_sine = 2 * torch.sin(phase / 2)
+        at_pulse = half_sine.abs() <= 2e-3
+        pulses = torch.sin(harmonics * phase) / torch.where(at_pulse, torch.ones_like(half_sine), half_sine)
+        pulses = torch.where(at_pulse, harmonics, pulses) - 0.5
+        return torch.where(voiced, pulses, torch.zeros_like(pulses))
+
+    def framed_stft(self, wave: torch.Tensor, count: int) -> torch.Tensor:
+        """[B, samples] -> [B, count, n_fft/2 + 1], framed as the mel (runtime/dsp.py's framed_stft);
+        `wave` starts at output sample 0 and may be shorter than the frames reach."""
+        n_fft, hop = self.config.n_fft, self.hop_length
+        padded = F.pad(wave, (self.left_pad, max(0, (count - 1) * hop + n_fft - self.left_pad - wave.shape[1])))
+        return torch.stft(padded, n_fft, hop, n_fft, self.window, center=False, return_complex=True).transpose(1, 2)[
+            :, :count
+        ]
+
+    @staticmethod
+    def polar(log_amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        amplitude = torch.exp(log_amplitude)
+        return torch.complex(amplitude * torch.cos(phase), amplitude * torch.sin(phase))
+
+    def full_spectrum(self, x: torch.Tensor, pulses: torch.Tensor | None) -> torch.Tensor:
+        """features and the pulses' spectrum (None without a source) -> the complex spectrum."""
+        spectrum = self.polar(*self.own_spectrum(x))
+        if pulses is not None:
+            spectrum = spectrum + self.polar(*self.source_filter(x)) * pulses
+        return spectrum
 
     def overlap_add(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [B, T, n_fft] -> [B, (T + overlap - 1) * hop]. Written as shifted sums of
@@ -96,10 +207,8 @@ class IstftVocoder(nn.Module):
             total = total + F.pad(pieces[:, :, k], (0, 0, k, self.overlap - 1 - k))
         return total.reshape(batch, -1)
 
-    def synthesize(self, log_amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-        """The inverse STFT: [B, T, bins] twice -> wave [B, T * hop]."""
-        amplitude = torch.exp(log_amplitude)
-        spectrum = torch.complex(amplitude * torch.cos(phase), amplitude * torch.sin(phase))
+    def synthesize(self, spectrum: torch.Tensor) -> torch.Tensor:
+        """The inverse STFT: complex [B, T, bins] -> wave [B, T * hop]."""
         frames = torch.fft.irfft(spectrum, n=self.config.n_fft, dim=-1) * self.window
         wave = self.overlap_add(frames)
         envelope = self.overlap_add((self.window**2).expand(1, frames.shape[1], -1))
@@ -109,7 +218,11 @@ class IstftVocoder(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """mel [B, frames, n_mels] (natural log) -> wave [B, frames * hop]."""
-        return self.synthesize(*self.spectrum(mel)).clamp(-1.0, 1.0)
+        x = self.features(mel)
+        pulses = None
+        if self.config.source == "pulses":
+            pulses = self.framed_stft(self.pulse_train(self.f0(x)), mel.shape[1])
+        return self.synthesize(self.full_spectrum(x, pulses)).clamp(-1.0, 1.0)
 
 
 def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra_files: dict[str, str]) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InputError, VoiceError
 from ..paths import cache_dir
-from .dsp import inverse_stft
+from .dsp import as_complex, inverse_stft, polar, source_spectrum
 from .vocoder import VocoderFolder, find_vocoder_folder, hifigan_audio, hifigan_cache_parts
 from .voice import AudioConfig, Voice
 
@@ -243,9 +243,23 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
             )
         left_pad = (c.n_fft - c.hop_length) // 2
 
+        expected_outputs = 2 if c.source == "none" else 3
+
         def run(mel: np.ndarray) -> np.ndarray:
-            log_amplitude, phase = network(mel)
-            return np.clip(inverse_stft(log_amplitude, phase, c.n_fft, c.hop_length, left_pad), -1.0, 1.0)
+            outputs = network(mel)
+            if len(outputs) != expected_outputs:
+                raise VoiceError(
+                    f"vocoder {folder.name}: its model.onnx gives {len(outputs)} outputs, not the "
+                    f"{expected_outputs} of the vocoder its config.json describes (source {c.source!r})"
+                )
+            if c.source == "none":
+                spectrum = polar(*outputs)
+            else:  # the pulses from the predicted F0, shaped by the network's filter
+                own, source_filter, f0 = outputs
+                spectrum = as_complex(source_filter)
+                spectrum *= source_spectrum(f0, c.n_fft, c.hop_length, c.sample_rate, left_pad)
+                spectrum += as_complex(own)
+            return np.clip(inverse_stft(spectrum, c.n_fft, c.hop_length, left_pad), -1.0, 1.0)
 
         return Vocoder(folder.name, c.sample_rate, c.hop_length, run, parameters, _folder_identity(folder))
     torch_threads(threads)

@@ -9,7 +9,8 @@
 A vocoder folder describes itself, like a voice:
 
     config.json        {"type": "istft", "format": 2, "config": {n_mels, sample_rate, n_fft, ...}}
-    model.onnx         the network (mel -> log amplitude, phase); numpy does the inverse STFT (format 2)
+    model.onnx         the network (mel -> log amplitude, phase; with a source, also the source
+                       filter and F0); numpy makes the pulses and does the inverse STFT (format 2)
     model.safetensors  its weights, for training and the torch backends
     MODEL_CARD.md, training-log.jsonl
 """
@@ -65,6 +66,13 @@ def odd(low: int, high: int) -> Check:
 # before the field existed are "direct" (and so are checkpoints, read through `parse` too);
 # new vocoders are "parallel".
 PHASE_ESTIMATIONS = ("direct", "parallel")
+# What the network shapes besides its own spectrum: "none"; or "pulses", a pulse train made
+# from an F0 the network predicts, filtered per bin by a predicted amplitude and phase (a
+# source-filter vocoder, as the teacher's own DSP is): the harmonics' phase then advances
+# coherently from frame to frame, which a phase predicted per frame does not. Folders and
+# checkpoints without the field have no source.
+SOURCES = ("none", "pulses")
+F0_KERNEL = 5  # the F0 head's two convolutions
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ class IstftVocoderConfig:
     layers: int = 8
     kernel_size: int = 7
     phase_estimation: str = "parallel"
+    source: str = "pulses"
 
     SCHEMA = {
         "n_mels": (integer(1, 512), REQUIRED),
@@ -89,6 +98,7 @@ class IstftVocoderConfig:
         "layers": (integer(1, 64), REQUIRED),
         "kernel_size": (odd(1, 63), REQUIRED),
         "phase_estimation": (one_of(PHASE_ESTIMATIONS), "direct"),
+        "source": (one_of(SOURCES), "none"),
     }
 
     @classmethod
@@ -132,6 +142,20 @@ class IstftVocoderConfig:
         shapes.update(
             {"final_norm.weight": (c,), "final_norm.bias": (c,), "head.weight": (bins, c), "head.bias": (bins,)}
         )
+        if self.source == "pulses":  # the source filter (amplitude, phase per bin) and the F0 head
+            filter_outputs = 2 * (self.n_fft // 2 + 1)
+            shapes.update(
+                {
+                    "source_head.weight": (filter_outputs, c),
+                    "source_head.bias": (filter_outputs,),
+                    "f0_head.0.weight": (c, c, F0_KERNEL),
+                    "f0_head.0.bias": (c,),
+                    "f0_head.2.weight": (c, c, F0_KERNEL),
+                    "f0_head.2.bias": (c,),
+                    "f0_head.4.weight": (2, c, 1),
+                    "f0_head.4.bias": (2,),
+                }
+            )
         return shapes
 
     def head_outputs(self) -> int:

@@ -11,6 +11,11 @@ inference. Targets are the teacher's waveform and its STFT frame by frame:
     mel        L1 on the log mel of the waveform after the inverse STFT (HiFi-GAN)
     stft       L1 on log magnitudes at 512 and 2048 points, to cover what the 80 mel
                bands above 8 kHz and between frames do not see
+    f0         with a pulse source: L1 on log F0 where the teacher's frame is voiced, and
+               cross-entropy on voicing, against the F0 the teacher's DSP made its pulses from
+
+With a pulse source the training pulses are made from the teacher's F0 (the vocoder's own
+is only used at synthesis), so the filter learns from pulses that line up with the target.
 
 The phase losses supervise the phase directly, so the vocoder trains without
 discriminators, which on two CPU cores cost 30 times more than the generator; with
@@ -25,6 +30,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +40,7 @@ from torch.nn import functional as F
 from ..errors import InputError
 from ..model.istft import IstftVocoder
 from ..model.spectrogram import MelSpectrogram
+from ..runtime.dsp import VOICED_HZ, pulse_train
 from ..runtime.vocoder import IstftVocoderConfig
 from ..runtime.voice import AudioConfig
 from .corpus import read_metadata
@@ -51,17 +58,33 @@ from .fit import (
 
 SEGMENT_FRAMES = 32
 BATCH_SIZE = 16
-LOSS_WEIGHTS = {"amplitude": 45.0, "phase": 100.0, "mel": 45.0, "stft": 15.0}
+LOSS_WEIGHTS = {"amplitude": 45.0, "phase": 100.0, "mel": 45.0, "stft": 15.0, "f0": 20.0, "voicing": 5.0}
 
 
 class VocoderData:
-    """Every training utterance in memory: audio (int16), true mel, predicted mel (float16)."""
+    """Every training utterance in memory: audio (int16), true mel, predicted mel (float16);
+    for a vocoder with a pulse source, the teacher's F0 and the pulse train made from it (float16)."""
 
-    def __init__(self, workdir: Path, acoustic_model, split: str, limit: int | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        acoustic_model,
+        split: str,
+        limit: int | None = None,
+        config: IstftVocoderConfig | None = None,
+    ):
         corpus, features = workdir / "corpus", workdir / "features"
         entries = [e for e in read_metadata(corpus) if e["split"] == split][:limit]
         utterances = load_split(corpus, features, split, limit)
-        self.audio = [np.load(corpus / "utterances" / f"{e['id']}.npz")["audio"] for e in entries]
+        stored = [np.load(corpus / "utterances" / f"{e['id']}.npz") for e in entries]
+        self.audio = [u["audio"] for u in stored]
+        pulses = config is not None and config.source == "pulses"
+        self.f0 = [u["f0"].astype(np.float32) for u in stored] if pulses else []
+        self.pulses = [
+            torch.from_numpy(pulse_train(f0, config.hop_length, config.sample_rate)).half()
+            for f0 in self.f0
+            if config is not None
+        ]
         self.mel = [u.mel.half() for u in utterances]
         self.predicted: list[torch.Tensor] = [torch.empty(0)] * len(utterances)
         # Predicted in batches of similar lengths: little padding, so a corpus of 20,000
@@ -80,15 +103,22 @@ class VocoderData:
         return len(self.audio)
 
     def segment(self, index: int, frames: int, context: int, hop: int, rng: random.Random, predicted: bool):
-        """A random `frames`-long mel segment and its audio with `context` samples either side."""
+        """A random `frames`-long mel segment, its audio with `context` samples either side,
+        and where the data has them its pulses (with the same context) and F0, else None."""
         mel = (self.predicted if predicted else self.mel)[index]
         start = rng.randrange(max(1, len(mel) - frames + 1))
         piece = mel[start : start + frames].float()
         piece = F.pad(piece, (0, 0, 0, frames - len(piece)))
-        audio = torch.from_numpy(self.audio[index].astype(np.float32) / 32767)
-        padded = F.pad(audio, (context, context + frames * hop))
-        wave = padded[start * hop : start * hop + frames * hop + 2 * context]
-        return piece, wave
+
+        def samples(signal: torch.Tensor) -> torch.Tensor:
+            padded = F.pad(signal, (context, context + frames * hop))
+            return padded[start * hop : start * hop + frames * hop + 2 * context]
+
+        wave = samples(torch.from_numpy(self.audio[index].astype(np.float32) / 32767))
+        if not self.pulses:
+            return piece, wave, None, None
+        f0 = torch.from_numpy(self.f0[index][start : start + frames])
+        return piece, wave, samples(self.pulses[index].float()), F.pad(f0, (0, frames - len(f0)))
 
 
 def anti_wrap(x: torch.Tensor) -> torch.Tensor:
@@ -113,18 +143,30 @@ class VocoderLoss(torch.nn.Module):
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
 
     def forward(
-        self, model: IstftVocoder, mel: torch.Tensor, target_with_context: torch.Tensor
+        self,
+        model: IstftVocoder,
+        mel: torch.Tensor,
+        target_with_context: torch.Tensor,
+        pulses_with_context: torch.Tensor | None = None,
+        f0: torch.Tensor | None = None,
     ) -> tuple[dict, torch.Tensor, torch.Tensor]:
-        """(losses, the vocoder's waveform, the target waveform) for a batch of segments."""
+        """(losses, the vocoder's waveform, the target waveform) for a batch of segments;
+        a vocoder with a pulse source also takes the pulses and the F0 they were made from."""
         c = self.config
         context = model.left_pad
         target = target_with_context[:, context : target_with_context.shape[1] - context]
-        # The target's frames, framed exactly as the vocoder's (and the mel's) frames.
-        spectrum = torch.stft(
-            target_with_context, c.n_fft, c.hop_length, c.n_fft, self.window, center=False, return_complex=True
-        ).transpose(1, 2)[:, : mel.shape[1]]
-        log_amplitude, phase = model.spectrum(mel)
-        wave = model.synthesize(log_amplitude, phase)
+
+        def frames(wave_with_context: torch.Tensor) -> torch.Tensor:
+            """The STFT framed exactly as the vocoder's (and the mel's) frames."""
+            return torch.stft(
+                wave_with_context, c.n_fft, c.hop_length, c.n_fft, self.window, center=False, return_complex=True
+            ).transpose(1, 2)[:, : mel.shape[1]]
+
+        spectrum = frames(target_with_context)
+        x = model.features(mel)
+        predicted = model.full_spectrum(x, None if pulses_with_context is None else frames(pulses_with_context))
+        wave = model.synthesize(predicted)
+        log_amplitude, phase = torch.log(predicted.abs() + 1e-5), torch.angle(predicted)
         amplitude = spectrum.abs()
         weight = amplitude  # the phase of a silent bin is noise: loud bins count most
         target_phase = torch.angle(spectrum)
@@ -143,6 +185,12 @@ class VocoderLoss(torch.nn.Module):
             "mel": F.l1_loss(self.mel(wave), self.mel(target)),
             "stft": sum(F.l1_loss(log_magnitude(wave, n), log_magnitude(target, n)) for n in (512, 2048)) / 2,
         }
+        if f0 is not None:
+            log_f0, voicing = model.pitch(x)
+            voiced = (f0 >= VOICED_HZ).float()
+            log_error = torch.abs(log_f0 - torch.log(f0.clamp(min=1.0))) * voiced
+            values["f0"] = log_error.sum() / voiced.sum().clamp(min=1.0)
+            values["voicing"] = F.binary_cross_entropy_with_logits(voicing, voiced)
         values["total"] = sum(self.weights[name] * value for name, value in values.items())
         return values, wave, target
 
@@ -180,6 +228,7 @@ def fit_vocoder(
     seed: int = 0,
     adversarial: bool = False,
     predicted_share: float = 0.5,
+    source: str | None = None,
     progress=None,
 ) -> dict:
     """Train until `steps`; returns the last logged entry.
@@ -188,7 +237,10 @@ def fit_vocoder(
     vocoder then also learns to sound real to them (LSGAN + feature matching), which the
     reconstruction losses alone cannot teach. `predicted_share` of the input mels are
     the voice's own teacher-forced predictions, so the vocoder learns the mels it will hear.
-    Without `config`, a run continues with its checkpoint's, and a new one takes the default."""
+    Without `config`, a run continues with its checkpoint's, and a new one takes the default;
+    `source` replaces the config's source.
+    A checkpoint without a source, asked for the same config with pulses, is converted
+    (`add_pulse_source`) and trains on with a fresh optimizer."""
     from ..model.discriminators import Discriminators, adversarial_loss, discriminator_loss, feature_matching_loss
 
     run = workdir / "vocoder"
@@ -199,7 +251,10 @@ def fit_vocoder(
     saved = IstftVocoderConfig.parse(state["config"], str(checkpoint_path)) if state is not None else None
     if config is None:
         config = saved or IstftVocoderConfig()
-    if saved is not None and saved != config:
+    if source is not None:
+        config = replace(config, source=source)
+    converting = saved is not None and saved.source == "none" and replace(saved, source="pulses") == config
+    if saved is not None and saved != config and not converting:
         raise InputError(f"{checkpoint_path} was trained with another configuration: {saved.to_dict()}")
     torch.manual_seed(seed)
     model = IstftVocoder(config)
@@ -209,7 +264,12 @@ def fit_vocoder(
         discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01
     )
     extras = {"discriminators": discriminators, "discriminator_optimizer": discriminator_optimizer}
-    step, elapsed = restore_checkpoint(state, checkpoint_path, model, optimizer, extras=extras)
+    if converting:
+        assert state is not None
+        add_pulse_source(model, state["model"])
+        step, elapsed = int(state["step"]), float(state["seconds"])
+    else:
+        step, elapsed = restore_checkpoint(state, checkpoint_path, model, optimizer, extras=extras)
     audio = AudioConfig(
         sample_rate=config.sample_rate,
         n_fft=config.n_fft,
@@ -217,7 +277,7 @@ def fit_vocoder(
         win_length=config.n_fft,
         n_mels=config.n_mels,
     )
-    train = VocoderData(workdir, acoustic_model, "train")
+    train = VocoderData(workdir, acoustic_model, "train", config=config)
     heldout = VocoderData(workdir, acoustic_model, "heldout", limit=VALIDATION_UTTERANCES)
     criterion = VocoderLoss(config, audio, phase_weight)
     settings = {
@@ -225,6 +285,7 @@ def fit_vocoder(
         "predicted_share": predicted_share,
         "peak_lr": peak_lr,
         "phase_weight": phase_weight,
+        "source": config.source,
     }
     rng = random.Random(seed + step)
     log = open(run / "log.jsonl", "a", encoding="utf-8")
@@ -243,9 +304,8 @@ def fit_vocoder(
             )
             for _ in range(BATCH_SIZE)
         ]
-        mel = torch.stack([p[0] for p in pairs])
-        wave = torch.stack([p[1] for p in pairs])
-        values, generated, target = criterion(model, mel, wave)
+        mel, wave, pulses, f0 = (None if pairs[0][i] is None else torch.stack([p[i] for p in pairs]) for i in range(4))
+        values, generated, target = criterion(model, mel, wave, pulses, f0)
         step += 1
         if adversarial:
             for group in discriminator_optimizer.param_groups:  # the generator's schedule
@@ -295,9 +355,29 @@ def fit_vocoder(
     return entry
 
 
+def add_pulse_source(model: IstftVocoder, trained: dict) -> None:
+    """Load a vocoder trained without a source into `model`, which has one, so that it starts
+    out using the pulses: the source filter takes the amplitude head's weights (less log(n_fft / 4),
+    the pulses' amplitude at a harmonic in a Hann-windowed STFT) and a zero phase, and the
+    network's own spectrum is turned down by e^1.5. Started at zero instead, the source stays
+    unused: the trained own spectrum already fits, and a faint source only adds error."""
+    model.load_state_dict(trained, strict=False)
+    bins = model.config.n_fft // 2 + 1
+    with torch.no_grad():
+        model.source_head.weight.zero_()
+        model.source_head.bias.zero_()
+        model.source_head.weight[:bins] = model.head.weight[:bins]
+        model.source_head.bias[:bins] = model.head.bias[:bins] - math.log(model.config.n_fft / 4)
+        model.head.bias[:bins] -= 1.5
+
+
 PHASE_WORDING = {
     "direct": "a linear output",
     "parallel": "the angle of a predicted real and imaginary part (APNet's parallel phase estimation)",
+}
+SOURCE_WORDING = {
+    "none": "no source signal",
+    "pulses": "plus a pulse train from an F0 it predicts, shaped by a predicted filter (amplitude and phase per bin)",
 }
 # What a log entry without settings (or without one of them) was trained with: the log
 # recorded them as they were added.
@@ -306,6 +386,7 @@ DEFAULT_SETTINGS = {
     "predicted_share": 0.5,
     "peak_lr": 1e-3,
     "phase_weight": LOSS_WEIGHTS["phase"],
+    "source": "none",
 }
 
 
@@ -336,6 +417,7 @@ def training_commands(voice: str, phases: list[tuple[int, dict]], entries: list[
         options += f" --lr {settings['peak_lr']:g}" if settings["peak_lr"] != DEFAULT_SETTINGS["peak_lr"] else ""
         if settings["phase_weight"] != DEFAULT_SETTINGS["phase_weight"]:
             options += f" --phase-weight {settings['phase_weight']:g}"
+        options += f" --source {settings['source']}" if settings["source"] != DEFAULT_SETTINGS["source"] else ""
         lines.append(f"lightspeech train vocoder WORK --voice {voice} --steps {last_step}{options}")
     return "\n".join(lines)
 
@@ -364,12 +446,12 @@ an inverse STFT, so no layer runs at the sample rate. Trained on CPU for the voi
 
 | | |
 |---|---|
-| Architecture | ConvNeXt, {layers} blocks, {channels} channels ({hidden} inner), kernel {kernel_size}; head to the log amplitude and phase of {bins} bins, the phase {phase}; n_fft {n_fft}, hop {hop_length} |
+| Architecture | ConvNeXt, {layers} blocks, {channels} channels ({hidden} inner), kernel {kernel_size}; head to the log amplitude and phase of {bins} bins, the phase {phase}; {source_wording}; n_fft {n_fft}, hop {hop_length} |
 | Parameters | {parameters:,} |
 | Audio | {sample_rate} Hz, 80 mel bands (HiFi-GAN V1's mel: 0-8 kHz, n_fft 1024, hop 256) |
 | Steps | {step:,} x {batch} segments of {segment} frames ({hours:.1f} h of training on {machine}) |
 | Validation mel L1 (20 held-out utterances, true mels) | {validation} (HiFi-GAN V1 universal: {reference}, measured on the same utterances by `train export-vocoder`) |
-| Losses | log amplitude MSE, anti-wrapped phase / group delay / phase time difference (amplitude-weighted), mel L1, log STFT L1 at 512 and 2048 points; {adversarial} |
+| Losses | log amplitude MSE, anti-wrapped phase / group delay / phase time difference (amplitude-weighted), mel L1, log STFT L1 at 512 and 2048 points{f0_losses}; {adversarial} |
 | Licence | MIT (weights); see Data for the teacher's terms |
 
 ## Data
@@ -420,6 +502,8 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
         parameters=count_parameters(model),
         bins=config.n_fft // 2 + 1,
         phase=PHASE_WORDING[config.phase_estimation],
+        source_wording=SOURCE_WORDING[config.source],
+        f0_losses=", log F0 L1 and voicing cross-entropy against the teacher's F0" if config.source == "pulses" else "",
         step=state["step"],
         batch=BATCH_SIZE,
         segment=SEGMENT_FRAMES,
