@@ -18,7 +18,8 @@ A phase predicted frame by frame must guess each harmonic's advance from the mel
 train's harmonics advance coherently, so the voiced phase comes right by construction.
 
 HiFi-GAN upsamples 256x with convolutions at every sample; here the only per-sample
-work is one inverse FFT and an overlap-add, which is why it is ~30x cheaper.
+work is one inverse FFT and an overlap-add (with pulses, also the pulse train and its
+FFT), which is why it is over 100x cheaper.
 
 Frame t of the vocoder covers the same samples as mel frame t (the HiFi-GAN mel pads
 (n_fft - hop) / 2 on the left), so its spectrum can be trained against the STFT of

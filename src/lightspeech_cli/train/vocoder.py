@@ -78,13 +78,12 @@ class VocoderData:
         utterances = load_split(corpus, features, split, limit)
         stored = [np.load(corpus / "utterances" / f"{e['id']}.npz") for e in entries]
         self.audio = [u["audio"] for u in stored]
-        pulses = config is not None and config.source == "pulses"
-        self.f0 = [u["f0"].astype(np.float32) for u in stored] if pulses else []
-        self.pulses = [
-            torch.from_numpy(pulse_train(f0, config.hop_length, config.sample_rate)).half()
-            for f0 in self.f0
-            if config is not None
-        ]
+        self.f0: list[np.ndarray] = []
+        self.pulses: list[torch.Tensor] = []
+        if config is not None and config.source == "pulses":
+            self.f0 = [u["f0"].astype(np.float32) for u in stored]
+            hop, rate = config.hop_length, config.sample_rate
+            self.pulses = [torch.from_numpy(pulse_train(f0, hop, rate)).half() for f0 in self.f0]
         self.mel = [u.mel.half() for u in utterances]
         self.predicted: list[torch.Tensor] = [torch.empty(0)] * len(utterances)
         # Predicted in batches of similar lengths: little padding, so a corpus of 20,000
@@ -263,10 +262,16 @@ def fit_vocoder(
     discriminator_optimizer = torch.optim.AdamW(
         discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01
     )
-    extras = {"discriminators": discriminators, "discriminator_optimizer": discriminator_optimizer}
+    extras: dict[str, torch.nn.Module | torch.optim.Optimizer] = {
+        "discriminators": discriminators,
+        "discriminator_optimizer": discriminator_optimizer,
+    }
     if converting:
         assert state is not None
         add_pulse_source(model, state["model"])
+        for name, target in extras.items():  # discriminators of earlier adversarial steps go on
+            if name in state:
+                target.load_state_dict(state[name])
         step, elapsed = int(state["step"]), float(state["seconds"])
     else:
         step, elapsed = restore_checkpoint(state, checkpoint_path, model, optimizer, extras=extras)
