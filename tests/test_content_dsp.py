@@ -161,3 +161,13 @@ def test_torch_pulse_train_and_framing_match_the_runtimes():
     np.testing.assert_allclose(model.pulse_train(torch.from_numpy(f0)[None])[0].numpy(), pulses, atol=1e-4)
     framed = model.framed_stft(torch.from_numpy(pulses)[None], len(f0))[0].numpy()
     np.testing.assert_allclose(framed, dsp.framed_stft(pulses, 1024, 256, 384, len(f0)), atol=1e-2)
+
+
+def test_pulse_train_takes_no_frames_and_reads_a_frequency_that_is_not_finite_as_unvoiced():
+    assert dsp.pulse_train(np.zeros(0, np.float32), 256, 22050).shape == (0,)
+    assert dsp.source_spectrum(np.zeros((0, 4), np.float32), 1024, 256, 22050, 384).shape == (0, 4, 513)
+    clean = dsp.pulse_train(np.array([200.0, 0.0, 0.0, 200.0]), 256, 22050)
+    for bad in (np.nan, np.inf):
+        pulses = dsp.pulse_train(np.array([200.0, bad, 0.0, 200.0]), 256, 22050)
+        assert np.isfinite(pulses).all()
+        np.testing.assert_array_equal(pulses, clean)  # the frames after it untouched

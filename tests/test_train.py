@@ -184,6 +184,8 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     torch.testing.assert_close(converted.source_head.bias[:513], before["head.bias"][:513] - math.log(256))
     torch.testing.assert_close(converted.head.bias[:513], before["head.bias"][:513] - 1.5)
     assert not converted.source_head.weight[513:].any() and not converted.source_head.bias[513:].any()
+    with pytest.raises(InputError, match="can be added to a run but not removed"):
+        fit_vocoder(work, voice.load_model(), steps=6, source="none")
     with pytest.raises(InputError, match="another configuration"):
         fit_vocoder(work, voice.load_model(), steps=6, config=IstftVocoderConfig(channels=8, hidden=8, layers=1))
     export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained", sentences=12)

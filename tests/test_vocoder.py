@@ -237,5 +237,26 @@ def test_an_onnx_graph_that_does_not_fit_the_config_is_a_voice_error(tmp_path):
     make_tiny_vocoder(tmp_path / "plain", source="none")
     shutil.copy(tmp_path / "pulses" / "model.onnx", tmp_path / "plain" / "model.onnx")
     vocoder = load_vocoder(str(tmp_path / "plain"), AudioConfig())
-    with pytest.raises(VoiceError, match="gives 3 outputs, not the 2"):
+    with pytest.raises(VoiceError, match=r"model.onnx gives outputs of shapes \[\(1, 5, 513, 2\)"):
         vocoder(np.zeros((1, 5, 80), np.float32))
+    # another n_fft, the same outputs: the shapes tell too, where irfft would pad and play noise
+    from lightspeech_cli.model.export import export_istft_network
+    from lightspeech_cli.model.istft import IstftVocoder
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+
+    other = IstftVocoder(IstftVocoderConfig(channels=16, hidden=32, layers=2, n_fft=2048, source="none")).eval()
+    export_istft_network(other, tmp_path / "plain" / "model.onnx")
+    vocoder = load_vocoder(str(tmp_path / "plain"), AudioConfig())
+    with pytest.raises(VoiceError, match=r"\(1, 5, 1025\).*n_fft 1024"):
+        vocoder(np.zeros((1, 5, 80), np.float32))
+
+
+def test_a_pulse_vocoder_whose_f0_is_not_finite_is_a_voice_error(tmp_path):
+    from lightspeech_cli.model.istft import save_istft_vocoder
+
+    vocoder = make_tiny_vocoder(tmp_path / "broken")
+    with torch.no_grad():
+        vocoder.f0_head[-1].bias.copy_(torch.tensor([float("nan"), 10.0]))
+    save_istft_vocoder(tmp_path / "broken", vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
+    with pytest.raises(VoiceError, match="F0 that is NaN or infinite"):
+        load_vocoder(str(tmp_path / "broken"), AudioConfig())(np.zeros((1, 5, 80), np.float32))

@@ -111,9 +111,13 @@ def pulse_train(f0: np.ndarray, hop: int, sample_rate: int) -> np.ndarray:
     amplitude, the sum in closed form, sum_{h <= H} cos(h p) = sin((H + 1/2) p) / (2 sin(p / 2)) - 1/2,
     where p is the running sum of F0, so the harmonics stay coherent from frame to frame. The
     sum runs in double precision (a minute of speech is 12,000 cycles, where float32 would
-    drift), the rest in single."""
+    drift), the rest in single. An F0 that is not finite counts as unvoiced."""
+    f0 = np.asarray(f0, np.float64)
+    if len(f0) == 0:
+        return np.zeros(0, np.float32)
+    f0 = np.where(np.isfinite(f0), f0, 0.0)
     samples = np.arange(len(f0) * hop, dtype=np.float64)
-    f = np.interp(samples, np.arange(len(f0)) * hop + hop / 2, np.asarray(f0, np.float64))
+    f = np.interp(samples, np.arange(len(f0)) * hop + hop / 2, f0)
     voiced = f >= VOICED_HZ
     np.maximum(f, VOICED_HZ, out=f)
     cycles = np.cumsum(f) / sample_rate
@@ -147,8 +151,10 @@ def framed_stft(wave: np.ndarray, n_fft: int, hop: int, left_pad: int, count: in
 
 def source_spectrum(f0: np.ndarray, n_fft: int, hop: int, sample_rate: int, left_pad: int) -> np.ndarray:
     """F0 [B, T] -> the pulse train's spectrum [B, T, n_fft/2 + 1], framed as the vocoder's."""
-    count = f0.shape[-1]
-    return np.stack([framed_stft(pulse_train(row, hop, sample_rate), n_fft, hop, left_pad, count) for row in f0])
+    spectrum = np.zeros((*f0.shape, n_fft // 2 + 1), np.complex64)
+    for row, frequencies in enumerate(f0):
+        spectrum[row] = framed_stft(pulse_train(frequencies, hop, sample_rate), n_fft, hop, left_pad, f0.shape[1])
+    return spectrum
 
 
 def stft(wave: np.ndarray, n_fft: int, hop: int, window: np.ndarray) -> np.ndarray:

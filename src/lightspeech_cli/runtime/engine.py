@@ -243,19 +243,28 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
             )
         left_pad = (c.n_fft - c.hop_length) // 2
 
-        expected_outputs = 2 if c.source == "none" else 3
+        bins = c.n_fft // 2 + 1
+        # Per output, what follows [batch, frames]: log amplitude and phase; or, with pulses,
+        # spectrum and filter as (real, imaginary), and F0.
+        trailing = [(bins,), (bins,)] if c.source == "none" else [(bins, 2), (bins, 2), ()]
 
         def run(mel: np.ndarray) -> np.ndarray:
             outputs = network(mel)
-            if len(outputs) != expected_outputs:
+            shapes = [tuple(output.shape) for output in outputs]
+            if shapes != [(*mel.shape[:2], *rest) for rest in trailing]:
                 raise VoiceError(
-                    f"vocoder {folder.name}: its model.onnx gives {len(outputs)} outputs, not the "
-                    f"{expected_outputs} of the vocoder its config.json describes (source {c.source!r})"
+                    f"vocoder {folder.name}: its model.onnx gives outputs of shapes {shapes} for a mel of "
+                    f"{tuple(mel.shape)}, not those of the vocoder its config.json describes "
+                    f"(n_fft {c.n_fft}, source {c.source!r})"
                 )
             if c.source == "none":
                 spectrum = polar(*outputs)
             else:  # the pulses from the predicted F0, shaped by the network's filter
                 own, source_filter, f0 = outputs
+                if not np.isfinite(f0).all():
+                    raise VoiceError(
+                        f"vocoder {folder.name} predicted an F0 that is NaN or infinite: its weights are broken"
+                    )
                 spectrum = as_complex(source_filter)
                 spectrum *= source_spectrum(f0, c.n_fft, c.hop_length, c.sample_rate, left_pad)
                 spectrum += as_complex(own)

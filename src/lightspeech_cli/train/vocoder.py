@@ -254,7 +254,12 @@ def fit_vocoder(
         config = replace(config, source=source)
     converting = saved is not None and saved.source == "none" and replace(saved, source="pulses") == config
     if saved is not None and saved != config and not converting:
-        raise InputError(f"{checkpoint_path} was trained with another configuration: {saved.to_dict()}")
+        removing = saved.source == "pulses" and replace(saved, source="none") == config
+        raise InputError(
+            f"{checkpoint_path} was trained with a pulse source, which can be added to a run but not removed"
+            if removing
+            else f"{checkpoint_path} was trained with another configuration: {saved.to_dict()}"
+        )
     torch.manual_seed(seed)
     model = IstftVocoder(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
