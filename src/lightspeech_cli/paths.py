@@ -34,7 +34,7 @@ import time
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 from .errors import InputError, LightspeechError, OutputError
 
@@ -299,11 +299,20 @@ def replaced_folder(folder: Path, own_files: frozenset[str], root: Path | None =
             shutil.rmtree(staging)
 
 
+def parse_json(text: str | bytes, **options) -> Any:
+    """json.loads, where JSON nested too deep for Python's recursion (arrays thousands deep)
+    is a ValueError like all other malformed JSON, not a RecursionError."""
+    try:
+        return json.loads(text, **options)
+    except RecursionError:
+        raise ValueError("it nests too deep") from None
+
+
 def _written_by_lightspeech(config: Path) -> bool:
     """Whether a config.json is a voice's or a vocoder's, as lightspeech writes them."""
     try:
         with open(config, "rb") as f:
-            data = json.loads(f.read(1024 * 1024))
-    except (OSError, ValueError, RecursionError):
+            data = parse_json(f.read(1024 * 1024))
+    except (OSError, ValueError):
         return False
     return isinstance(data, dict) and "format" in data and ("model" in data or data.get("type") == "istft")

@@ -21,7 +21,6 @@ import fcntl
 import gzip
 import hashlib
 import io
-import json
 import os
 import tarfile
 import tempfile
@@ -39,6 +38,7 @@ from ..paths import (
     cache_dir,
     checked_name,
     config_dir,
+    parse_json,
     read_limited,
     remove_inside,
     shown,
@@ -136,10 +136,8 @@ def mirror(default: str) -> str:
     if config.exists():
         data = read_limited(config, MAX_CONFIG_BYTES, str(config), regular_only=True)
         try:
-            settings = json.loads(data.decode("utf-8"))
-        except RecursionError:
-            raise InputError(f"{config} is not valid JSON: it nests too deep") from None
-        except ValueError as e:  # bad UTF-8, bad JSON, a number past 4,300 digits
+            settings = parse_json(data.decode("utf-8"))
+        except ValueError as e:  # bad UTF-8, bad JSON, a number past 4,300 digits, nesting too deep
             raise InputError(f"{config} is not valid JSON: {e}") from None
         if isinstance(settings, dict) and "mirror" in settings:
             if not isinstance(settings["mirror"], str):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError, LightspeechError, OutputError
-from ..paths import atomic_write, read_limited, remove_inside, shown, sweep_stale_parts
+from ..paths import atomic_write, parse_json, read_limited, remove_inside, shown, sweep_stale_parts
 from ..text import decode_input
 from .audio import MAX_OUTPUT_SECONDS
 from .synthesizer import Controls, Synthesizer, check_silence
@@ -124,10 +124,10 @@ def read_jobs(
                 continue
             where = f"{source}:{number}"
             try:
-                entry = json.loads(line)
+                entry = parse_json(line)
             except json.JSONDecodeError as e:
                 raise InputError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
-            except (ValueError, RecursionError):  # a number past 4,300 digits; nesting thousands deep
+            except ValueError:  # a number past 4,300 digits; nesting thousands deep
                 raise InputError(
                     f"{where}: not JSON that lightspeech reads (a number too long or nesting too deep)"
                 ) from None
@@ -191,8 +191,8 @@ def read_manifest(folder: Path) -> dict[str, dict]:
     entries = {}
     for line in data.decode("utf-8", errors="replace").splitlines():
         try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):  # a damaged line: its file is made again
+            entry = parse_json(line)
+        except ValueError:  # a damaged line: its file is made again
             continue
         if (
             isinstance(entry, dict)

@@ -157,7 +157,7 @@ class WyomingListener:
             logging.getLogger("lightspeech.wyoming").info(
                 "wyoming %s left before the end of its answer", handler.client
             )
-        except (KeyError, AttributeError, TypeError, ValueError, RecursionError) as e:
+        except (KeyError, AttributeError, TypeError, ValueError) as e:
             # A line that is not JSON or nests too deep, JSON that is not an event's framing
             # ({"data_length": "x"}, no "type"), an event too large (EventTooLarge): the stream
             # cannot be followed any further.

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..errors import InputError, LightspeechError, VoiceError
+from ..paths import parse_json
 from ..runtime import audio
 from ..runtime.synthesizer import CONTROL_RANGE, Controls
 from .pool import Busy, SpeakerPool
@@ -98,10 +99,8 @@ async def speech(request: web.Request) -> web.StreamResponse:
     if (request.content_length or 0) > MAX_BODY_BYTES:  # said up front: no need to wait for it
         return error(413, f"Request Entity Too Large: the body may have at most {MAX_BODY_BYTES:,} bytes")
     try:
-        body = await request.json()
-    # ValueError: malformed JSON, bad UTF-8, or a number past Python's 4,300 digits;
-    # RecursionError: arrays nested thousands deep.
-    except (ValueError, RecursionError):
+        body = await request.json(loads=parse_json)
+    except ValueError:  # malformed JSON, bad UTF-8, a number past Python's 4,300 digits, nesting too deep
         return error(400, "the body is not JSON")
     try:
         voice, text, controls, response_format = check_speech_request(body, pool)

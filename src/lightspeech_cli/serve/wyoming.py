@@ -12,7 +12,6 @@ Audio is 16-bit mono PCM at the voice's rate, in chunks of CHUNK_SAMPLES. A fail
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
@@ -26,6 +25,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from .. import __version__
 from ..errors import InputError, LightspeechError
+from ..paths import parse_json
 from ..runtime import audio
 from ..runtime.synthesizer import DEFAULT_SENTENCE_SILENCE, Controls
 from ..text.sentences import sentence_spans
@@ -51,7 +51,7 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
     line = await reader.readline()
     if not line:
         return None
-    header = json.loads(line)
+    header = parse_json(line)
     lengths = [header.get("data_length") or 0, header.get("payload_length") or 0]
     if not all(type(n) is int and n >= 0 for n in lengths):
         raise ValueError(f"lengths that are not byte counts: {lengths!r:.60}")
@@ -59,7 +59,7 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
         raise EventTooLarge(f"an event of {sum(lengths):,} bytes; at most {MAX_EVENT_BYTES:,}")
     data = header.get("data") or {}
     if lengths[0]:
-        data.update(json.loads(await reader.readexactly(lengths[0])))
+        data.update(parse_json(await reader.readexactly(lengths[0])))
     payload = await reader.readexactly(lengths[1]) if lengths[1] else None
     return Event(type=header["type"], data=data, payload=payload)
 

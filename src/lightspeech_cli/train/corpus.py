@@ -116,7 +116,7 @@ def read_metadata(folder: Path) -> list[dict]:
     never a path), its split is train or heldout, its phonemes a list of strings. A corpus
     that is missing, not a regular file or damaged is one InputError naming it."""
     from ..errors import InputError
-    from ..paths import read_limited
+    from ..paths import parse_json, read_limited
 
     path = folder / "metadata.jsonl"
     if not path.exists():
@@ -125,8 +125,8 @@ def read_metadata(folder: Path) -> list[dict]:
     entries = []
     for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
         try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
+            entry = parse_json(line)
+        except ValueError:
             raise InputError(f"{path}:{number}: not JSON; run `lightspeech train corpus` again") from None
         if not (
             isinstance(entry, dict)

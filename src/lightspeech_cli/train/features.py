@@ -20,7 +20,7 @@ import torch
 
 from ..errors import InputError
 from ..model.spectrogram import MelSpectrogram
-from ..paths import atomic_write, read_limited
+from ..paths import atomic_write, parse_json, read_limited
 from ..runtime.voice import AudioConfig
 from ..text.symbols import SymbolSet
 from .corpus import read_metadata, save_npz
@@ -93,8 +93,8 @@ def read_stats(features: Path) -> dict[str, float]:
     if not path.exists():
         raise InputError(f"{features} has no {STATS_FILE}; run `lightspeech train features` first")
     try:
-        stats = json.loads(read_limited(path, 64 * 1024, str(path), regular_only=True).decode("utf-8"))
-    except (ValueError, RecursionError):
+        stats = parse_json(read_limited(path, 64 * 1024, str(path), regular_only=True).decode("utf-8"))
+    except ValueError:
         stats = None
     if not (
         isinstance(stats, dict)

@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from ..errors import InputError
 from ..model.acoustic import AcousticModel
-from ..paths import atomic_write, read_limited
+from ..paths import atomic_write, parse_json, read_limited
 from ..runtime.voice import ModelConfig
 from .corpus import read_metadata
 from .features import read_stats
@@ -239,8 +239,8 @@ def read_log(path: Path) -> list[dict]:
     lines = read_limited(path, 256 * 1024 * 1024, str(path), regular_only=True).decode("utf-8", "replace").splitlines()
     for number, line in enumerate(lines, 1):
         try:
-            entry = json.loads(line) if line.strip() else None
-        except (ValueError, RecursionError):
+            entry = parse_json(line) if line.strip() else None
+        except ValueError:
             if number == len(lines):
                 continue  # the last line, cut by a kill
             raise InputError(f"{path}:{number}: not a log entry; the log is damaged") from None
