@@ -162,7 +162,7 @@ class Synthesizer:
             raise InputError(f"text must be a str, not {type(text).__name__}")
         if ssml is not None and not isinstance(ssml, bool):
             raise InputError(f"ssml must be True, False or None (decide by the text), not {ssml!r}")
-        if warn is not None and not callable(warn):
+        if not callable(warn):  # None was replaced above
             raise InputError(f"warn must be a function of one message, not {type(warn).__name__}")
         items = plan_speech(text, self.phonemizer, ssml, warn)
         if not any(isinstance(item, Sentence) for item in items):
