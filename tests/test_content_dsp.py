@@ -115,7 +115,7 @@ def reference_pulse_train(f0, hop, sample_rate):
     """Harmonics summed one by one: cos(h * phase) for every h with h * F0 up to 11 kHz, the
     phase the running sum of the interpolated F0."""
     samples = np.arange(len(f0) * hop)
-    f = np.interp(samples, np.arange(len(f0)) * hop + hop / 2, f0)
+    f = np.interp(samples, np.arange(len(f0)) * hop + (hop - 1) / 2, f0)
     phase = 2 * np.pi * np.cumsum(np.maximum(f, 40.0)) / sample_rate
     out = np.zeros(len(samples))
     for h in range(1, int(11000 / 40) + 1):
@@ -133,6 +133,19 @@ def test_pulse_train_is_the_sum_of_its_harmonics_and_silent_where_unvoiced():
     np.testing.assert_allclose(pulses[~near_pulse], expected[~near_pulse], rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(pulses[near_pulse], expected[near_pulse], atol=1.0)  # of peaks of 38 to 100
     assert not pulses[: 2 * 64].any()  # unvoiced frames (and up to the centre of the first voiced one)
+
+
+def test_pulse_train_is_the_teachers_at_its_rate():
+    """The vocoder trains on the teacher's pulses and speaks with the runtime's: the same
+    train, made the same way from an F0, here at the teacher's rate and hop."""
+    hibari_dsp = pytest.importorskip("hibari.dsp")
+    f0 = np.concatenate([np.zeros(5), np.linspace(150, 330, 40), np.zeros(3), np.full(10, 210.0), [30.0] * 2])
+    ours = dsp.pulse_train(f0, 300, 24000)
+    theirs = hibari_dsp.pulses(f0.astype(np.float32))
+    assert ours.shape == theirs.shape
+    _, near_pulse = reference_pulse_train(f0, 300, 24000)
+    np.testing.assert_allclose(ours[~near_pulse], theirs[~near_pulse], atol=0.02)
+    np.testing.assert_allclose(ours[near_pulse], theirs[near_pulse], atol=1.0)  # of peaks of 33 to 73
 
 
 def test_pulse_train_harmonics_have_unit_amplitude_and_advance_coherently():

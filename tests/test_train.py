@@ -10,16 +10,15 @@ pytest.importorskip("hibari")
 
 from lightspeech_cli.errors import InputError  # noqa: E402
 from lightspeech_cli.model.istft import IstftVocoder  # noqa: E402
-from lightspeech_cli.runtime.dsp import pulse_train  # noqa: E402
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer  # noqa: E402
 from lightspeech_cli.runtime.vocoder import IstftVocoderConfig  # noqa: E402
 from lightspeech_cli.runtime.voice import AudioConfig, ModelConfig  # noqa: E402
-from lightspeech_cli.train.corpus import HELD_OUT, build_corpus, read_metadata, voice_durations  # noqa: E402
+from lightspeech_cli.train.corpus import HELD_OUT, build_corpus, read_metadata, resample, voice_durations  # noqa: E402
 from lightspeech_cli.train.export import export_voice  # noqa: E402
 from lightspeech_cli.train.features import extract_features, per_phoneme  # noqa: E402
 from lightspeech_cli.train.fit import fit, load_split, read_log  # noqa: E402
 from lightspeech_cli.train.sentences import generated_sentences, ordinal_digits  # noqa: E402
-from lightspeech_cli.train.teacher import to_misaki  # noqa: E402
+from lightspeech_cli.train.teacher import Teacher, to_misaki  # noqa: E402
 from lightspeech_cli.train.vocoder import (  # noqa: E402
     VocoderData,
     VocoderLoss,
@@ -142,12 +141,27 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
         assert predicted.shape == utterance.mel.shape
         torch.testing.assert_close(predicted.float(), alone.detach(), atol=1e-2, rtol=1e-2)
 
-    # with a pulse source, each utterance's pulses are made from the teacher's F0, cut like its audio
+    # with a pulse source, each utterance's pulses are the ones the teacher filtered, resampled
+    # and cut like its audio
     tiny = IstftVocoderConfig(channels=16, hidden=32, layers=2)
     data = VocoderData(work, model, "train", config=tiny)
-    f0 = np.load(work / "corpus" / "utterances" / "00001.npz")["f0"]
+    f0 = first["f0"]
+    spoken = Teacher(work / "corpus" / "teacher")(metadata[0]["phonemes"], seed=1)
+    teacher_pulses = resample(spoken.pulses, 22050)[: len(first["audio"])]
     assert len(data.pulses[0]) == len(data.audio[0]) and (f0 > 40).any()
-    torch.testing.assert_close(data.pulses[0], torch.from_numpy(pulse_train(f0, 256, 22050)).half())
+    torch.testing.assert_close(data.pulses[0], torch.from_numpy(teacher_pulses).half())
+    # a corpus from before the pulses were kept: building it again adds them, and only them
+    second = work / "corpus" / "utterances" / "00002.npz"
+    kept = dict(np.load(second))
+    np.savez(second, **{name: kept[name] for name in ("audio", "durations", "f0")})
+    with pytest.raises(InputError, match=r"before corpora kept the teacher's pulses.*train corpus"):
+        VocoderData(work, model, "train", config=tiny)
+    mtime = (work / "corpus" / "utterances" / "00001.npz").stat().st_mtime_ns
+    build_corpus(SENTENCES, work / "corpus")
+    assert (work / "corpus" / "utterances" / "00001.npz").stat().st_mtime_ns == mtime
+    remade = np.load(second)
+    np.testing.assert_array_equal(remade["pulses"], kept["pulses"])
+    np.testing.assert_array_equal(remade["audio"], kept["audio"])
     _, wave, pulses, segment_f0 = data.segment(0, 8, 384, 256, random.Random(3), predicted=False)
     start = int(np.flatnonzero(np.isin(f0, segment_f0.numpy()))[0])
     assert wave.shape == pulses.shape == (8 * 256 + 2 * 384,)

@@ -106,9 +106,10 @@ PULSE_TOP_HZ = 11000.0
 def pulse_train(f0: np.ndarray, hop: int, sample_rate: int) -> np.ndarray:
     """F0 per frame [T] (Hz; below VOICED_HZ unvoiced) -> pulse train [T * hop], float32.
 
-    Frame t's F0 holds at its centre, sample t * hop + hop / 2, and is interpolated linearly
-    between centres. Every harmonic up to PULSE_TOP_HZ (and below the Nyquist frequency) has unit
-    amplitude, the sum in closed form, sum_{h <= H} cos(h p) = sin((H + 1/2) p) / (2 sin(p / 2)) - 1/2,
+    Frame t's F0 holds at its window's centre, sample t * hop + (hop - 1) / 2 (as the teacher
+    has it), and is interpolated linearly between centres. Every harmonic up to PULSE_TOP_HZ
+    (and below the Nyquist frequency) has unit amplitude, the sum in closed form,
+    sum_{h <= H} cos(h p) = sin((H + 1/2) p) / (2 sin(p / 2)) - 1/2,
     where p is the running sum of F0, so the harmonics stay coherent from frame to frame. The
     sum runs in double precision (a minute of speech is 12,000 cycles, where float32 would
     drift), the rest in single. An F0 that is not finite counts as unvoiced."""
@@ -117,7 +118,7 @@ def pulse_train(f0: np.ndarray, hop: int, sample_rate: int) -> np.ndarray:
         return np.zeros(0, np.float32)
     f0 = np.where(np.isfinite(f0), f0, 0.0)
     samples = np.arange(len(f0) * hop, dtype=np.float64)
-    f = np.interp(samples, np.arange(len(f0)) * hop + hop / 2, f0)
+    f = np.interp(samples, np.arange(len(f0)) * hop + (hop - 1) / 2, f0)
     voiced = f >= VOICED_HZ
     np.maximum(f, VOICED_HZ, out=f)
     cycles = np.cumsum(f) / sample_rate

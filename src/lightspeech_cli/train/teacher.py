@@ -89,6 +89,9 @@ class TeacherOutput:
     audio: np.ndarray  # float32 at 24 kHz, leading silence cut
     frames: np.ndarray  # teacher frames (12.5 ms) per symbol; the last symbol keeps the trailing silence
     f0: np.ndarray  # Hz per teacher frame, aligned with `audio`
+    # The pulse train its DSP filtered to make the voiced sound (24 kHz, aligned with `audio`):
+    # its phase runs from the first frame of the sentence, so the F0 alone cannot rebuild it.
+    pulses: np.ndarray
 
 
 class Teacher:
@@ -133,4 +136,6 @@ class Teacher:
         frames = np.zeros(len(symbols), np.int64)
         np.add.at(frames, np.asarray(owner[1:]), frames_per_id[1:])
         lead = int(frames_per_id[0])
-        return TeacherOutput(audio[lead * TEACHER_HOP :], frames, f0[lead:].astype(np.float32))
+        pulses = self.dsp.pulses(f0).astype(np.float32)
+        cut = lead * TEACHER_HOP
+        return TeacherOutput(audio[cut:], frames, f0[lead:].astype(np.float32), pulses[cut : len(audio)])

@@ -14,8 +14,10 @@ inference. Targets are the teacher's waveform and its STFT frame by frame:
     f0         with a pulse source: L1 on log F0 where the teacher's frame is voiced, and
                cross-entropy on voicing, against the F0 the teacher's DSP made its pulses from
 
-With a pulse source the training pulses are made from the teacher's F0 (the vocoder's own
-is only used at synthesis), so the filter learns from pulses that line up with the target.
+With a pulse source the training pulses are the teacher's own (the corpus keeps them; the
+vocoder's F0 is only used at synthesis), so the filter learns from pulses that line up with
+the target sample for sample. Pulses rebuilt from the F0 would not: their phase is the running
+sum of the F0 from the sentence's first frame, and small differences in that sum shift them.
 
 The phase losses supervise the phase directly, so the vocoder trains without
 discriminators, which on two CPU cores cost 30 times more than the generator; with
@@ -40,7 +42,7 @@ from torch.nn import functional as F
 from ..errors import InputError
 from ..model.istft import IstftVocoder
 from ..model.spectrogram import MelSpectrogram
-from ..runtime.dsp import VOICED_HZ, pulse_train
+from ..runtime.dsp import VOICED_HZ
 from ..runtime.vocoder import IstftVocoderConfig
 from ..runtime.voice import AudioConfig
 from .corpus import read_metadata
@@ -63,7 +65,7 @@ LOSS_WEIGHTS = {"amplitude": 45.0, "phase": 100.0, "mel": 45.0, "stft": 15.0, "f
 
 class VocoderData:
     """Every training utterance in memory: audio (int16), true mel, predicted mel (float16);
-    for a vocoder with a pulse source, the teacher's F0 and the pulse train made from it (float16)."""
+    for a vocoder with a pulse source, the teacher's F0 and the pulse train it filtered (float16)."""
 
     def __init__(
         self,
@@ -81,9 +83,13 @@ class VocoderData:
         self.f0: list[np.ndarray] = []
         self.pulses: list[torch.Tensor] = []
         if config is not None and config.source == "pulses":
+            if not all("pulses" in u.files for u in stored):
+                raise InputError(
+                    f"{corpus} was built before corpora kept the teacher's pulses, which a pulse source "
+                    "trains on: run `lightspeech train corpus` on it again to add them"
+                )
             self.f0 = [u["f0"].astype(np.float32) for u in stored]
-            hop, rate = config.hop_length, config.sample_rate
-            self.pulses = [torch.from_numpy(pulse_train(f0, hop, rate)).half() for f0 in self.f0]
+            self.pulses = [torch.from_numpy(u["pulses"]) for u in stored]
         self.mel = [u.mel.half() for u in utterances]
         self.predicted: list[torch.Tensor] = [torch.empty(0)] * len(utterances)
         # Predicted in batches of similar lengths: little padding, so a corpus of 20,000
