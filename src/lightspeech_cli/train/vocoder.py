@@ -78,18 +78,24 @@ class VocoderData:
         corpus, features = workdir / "corpus", workdir / "features"
         entries = [e for e in read_metadata(corpus) if e["split"] == split][:limit]
         utterances = load_split(corpus, features, split, limit)
-        stored = [np.load(corpus / "utterances" / f"{e['id']}.npz") for e in entries]
-        self.audio = [u["audio"] for u in stored]
+        with_pulses = config is not None and config.source == "pulses"
+        self.audio: list[np.ndarray] = []
         self.f0: list[np.ndarray] = []
         self.pulses: list[torch.Tensor] = []
-        if config is not None and config.source == "pulses":
-            if not all("pulses" in u.files for u in stored):
-                raise InputError(
-                    f"{corpus} was built before corpora kept the teacher's pulses, which a pulse source "
-                    "trains on: run `lightspeech train corpus` on it again to add them"
-                )
-            self.f0 = [u["f0"].astype(np.float32) for u in stored]
-            self.pulses = [torch.from_numpy(u["pulses"]) for u in stored]
+        for entry in entries:
+            # Read and closed one at a time: an open npz holds a file descriptor, and a
+            # corpus has thousands of utterances.
+            with np.load(corpus / "utterances" / f"{entry['id']}.npz") as stored:
+                self.audio.append(stored["audio"])
+                if not with_pulses:
+                    continue
+                if "pulses" not in stored.files:
+                    raise InputError(
+                        f"{corpus} was built before corpora kept the teacher's pulses, which a pulse source "
+                        "trains on: run `lightspeech train corpus` on it again to add them"
+                    )
+                self.f0.append(stored["f0"].astype(np.float32))
+                self.pulses.append(torch.from_numpy(stored["pulses"]))
         self.mel = [u.mel.half() for u in utterances]
         self.predicted: list[torch.Tensor] = [torch.empty(0)] * len(utterances)
         # Predicted in batches of similar lengths: little padding, so a corpus of 20,000
