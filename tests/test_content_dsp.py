@@ -148,6 +148,25 @@ def test_pulse_train_is_the_teachers_at_its_rate():
     np.testing.assert_allclose(ours[near_pulse], theirs[near_pulse], atol=1.0)  # of peaks of 33 to 73
 
 
+def test_framed_stft_is_each_frame_windowed_and_transformed_across_blocks_and_silences():
+    """Against one plain FFT per frame: a wave longer than one block of frames
+    (dsp.FRAME_CHUNK), with silent stretches it skips, and one that ends before the frames do."""
+    n_fft, hop, left_pad = 64, 16, 24
+    count = 3 * dsp.FRAME_CHUNK + 5
+    rng = np.random.default_rng(0)
+    wave = rng.normal(size=count * hop - 40)
+    wave[100:900] = 0.0  # many whole frames of silence
+    wave[2000:2001] = 0.0  # a zero inside sound: its frames are not silent
+    wave[3000:4500] = 0.0
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    padded = np.concatenate([np.zeros(left_pad), wave, np.zeros(n_fft + hop * 4)])
+    expected = np.stack([np.fft.rfft(padded[t * hop : t * hop + n_fft] * window) for t in range(count)])
+    ours = dsp.framed_stft(wave, n_fft, hop, left_pad, count)
+    assert ours.shape == (count, n_fft // 2 + 1) and ours.dtype == np.complex64
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+    assert (ours[10:52] == 0).all() and np.abs(ours[120:130]).min() > 0
+
+
 def test_pulse_train_harmonics_have_unit_amplitude_and_advance_coherently():
     """Steady F0 of 215.33 Hz (10 bins of 1024 at 22050 Hz): every harmonic peaks at n_fft / 4 in
     a Hann-windowed STFT, and from frame to frame its phase advances by 2 pi h F0 hop / rate."""

@@ -103,6 +103,11 @@ VOICED_HZ = 40.0
 PULSE_TOP_HZ = 11000.0
 
 
+# Frames that framed_stft transforms at once: a few MB, reused, where a minute's frames at once
+# (hundreds of MB) would cost fresh pages at every call.
+FRAME_CHUNK = 128
+
+
 def pulse_train(f0: np.ndarray, hop: int, sample_rate: int) -> np.ndarray:
     """F0 per frame [T] (Hz; below VOICED_HZ unvoiced) -> pulse train [T * hop], float32.
 
@@ -117,17 +122,23 @@ def pulse_train(f0: np.ndarray, hop: int, sample_rate: int) -> np.ndarray:
     if len(f0) == 0:
         return np.zeros(0, np.float32)
     f0 = np.where(np.isfinite(f0), f0, 0.0)
-    samples = np.arange(len(f0) * hop, dtype=np.float64)
-    f = np.interp(samples, np.arange(len(f0)) * hop + (hop - 1) / 2, f0)
+    # In place where it can be: every temporary of a minute's samples costs fresh pages.
+    f = np.interp(np.arange(len(f0) * hop), np.arange(len(f0)) * hop + (hop - 1) / 2, f0)
     voiced = f >= VOICED_HZ
     np.maximum(f, VOICED_HZ, out=f)
-    cycles = np.cumsum(f) / sample_rate
-    phase = (2 * np.pi * (cycles - np.floor(cycles))).astype(np.float32)
-    harmonics = (np.floor(min(PULSE_TOP_HZ, 0.499 * sample_rate) / f) + 0.5).astype(np.float32)
-    half_sine = 2 * np.sin(phase / 2)
+    cycles = np.cumsum(f)
+    cycles /= sample_rate
+    cycles -= np.floor(cycles)
+    cycles *= 2 * np.pi
+    phase = cycles.astype(np.float32)
+    harmonics = np.floor(np.divide(min(PULSE_TOP_HZ, 0.499 * sample_rate), f, out=f), out=f).astype(np.float32)
+    harmonics += 0.5
+    half_sine = np.sin(phase * np.float32(0.5))
+    half_sine *= 2
     at_pulse = np.abs(half_sine) <= 2e-3  # where the closed form is 0/0, its limit
     half_sine[at_pulse] = 1.0
-    pulses = np.sin(harmonics * phase) / half_sine
+    pulses = np.sin(harmonics * phase)
+    pulses /= half_sine
     pulses[at_pulse] = harmonics[at_pulse]
     pulses -= 0.5
     pulses[~voiced] = 0.0
@@ -138,16 +149,24 @@ def framed_stft(wave: np.ndarray, n_fft: int, hop: int, left_pad: int, count: in
     """The STFT of `wave` in the vocoder's framing, Hann window, zeros outside the wave:
     [count, n_fft/2 + 1] complex64, frame t's window starting `left_pad` samples before sample t * hop.
     n_fft is a multiple of hop, so the windowed frames are built from hop-long blocks, one
-    window piece at a time; the FFT runs in double precision, where numpy's real FFT is
-    twice as fast as in single."""
+    window piece at a time. Frames of zeros (a pulse train's unvoiced stretches) are left at
+    zero without a transform, and the rest go FRAME_CHUNK at a time, which keeps the working
+    memory warm; the FFT runs in double precision, where numpy's real FFT is twice as fast as
+    in single."""
     overlap = n_fft // hop
     padded = np.pad(wave, (left_pad, max(0, (count + overlap) * hop - left_pad - len(wave))))
     blocks = padded[: (count + overlap - 1) * hop].reshape(count + overlap - 1, hop)
+    nonzero = np.lib.stride_tricks.sliding_window_view(blocks.any(axis=1), overlap).any(axis=1)
     window = hann_window(n_fft).astype(np.float64)
-    frames = np.empty((count, n_fft), np.float64)
-    for k in range(overlap):
-        np.multiply(blocks[k : k + count], window[k * hop : (k + 1) * hop], out=frames[:, k * hop : (k + 1) * hop])
-    return np.fft.rfft(frames, axis=-1).astype(np.complex64)
+    spectrum = np.zeros((count, n_fft // 2 + 1), np.complex64)
+    frames_at = np.flatnonzero(nonzero)
+    for first in range(0, len(frames_at), FRAME_CHUNK):
+        at = frames_at[first : first + FRAME_CHUNK]
+        frames = np.empty((len(at), n_fft), np.float64)
+        for k in range(overlap):
+            np.multiply(blocks[at + k], window[k * hop : (k + 1) * hop], out=frames[:, k * hop : (k + 1) * hop])
+        spectrum[at] = np.fft.rfft(frames, axis=-1)
+    return spectrum
 
 
 def source_spectrum(f0: np.ndarray, n_fft: int, hop: int, sample_rate: int, left_pad: int) -> np.ndarray:
