@@ -39,9 +39,11 @@ def tiny_voice(tmp_path):
 
 
 def make_tiny_vocoder(folder, seed=0, phase_estimation="parallel", source="pulses"):
-    """A trained-vocoder folder (format 2) with a small untrained iSTFT network."""
+    """A trained-vocoder folder (format 2) with a small untrained iSTFT network; returns the
+    network as the folder holds it (its parameters rounded to half precision)."""
     import torch
 
+    from lightspeech_cli.model.export import half_precision_copy
     from lightspeech_cli.model.istft import IstftVocoder, save_istft_vocoder
     from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
 
@@ -49,4 +51,4 @@ def make_tiny_vocoder(folder, seed=0, phase_estimation="parallel", source="pulse
     config = IstftVocoderConfig(channels=16, hidden=32, layers=2, phase_estimation=phase_estimation, source=source)
     module = IstftVocoder(config).eval()
     save_istft_vocoder(folder, module, "# card\n", {"training-log.jsonl": "{}\n"})
-    return module
+    return half_precision_copy(module)[0]

@@ -166,6 +166,7 @@ def test_a_pulse_source_vocoder_plays_its_pulses_through_its_filter_on_every_bac
     """Own spectrum silenced, F0 head fixed at a voiced 187 Hz, filter 1 (log amplitude 0, phase 0):
     the vocoder's output is the runtime's pulse train itself; with the filter's amplitude at
     exp(-1) and phase pi, that train scaled by -exp(-1); unvoiced, silence."""
+    from lightspeech_cli.model.export import half_precision_copy
     from lightspeech_cli.model.istft import save_istft_vocoder
     from lightspeech_cli.runtime.dsp import pulse_train
 
@@ -186,8 +187,9 @@ def test_a_pulse_source_vocoder_plays_its_pulses_through_its_filter_on_every_bac
             last.weight.zero_()
             last.bias.copy_(torch.tensor([(math.log(187.0) - 5.3) / 0.5, voicing]))
         save_istft_vocoder(folder, vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
-        f0 = vocoder.spectrum(torch.zeros(1, frames, 80))[2][0].detach().numpy()
-        np.testing.assert_allclose(f0, 187.0 if voicing > 0 else 0.0, rtol=1e-5)  # 11 kHz / 187 Hz: no whole number
+        stored = half_precision_copy(vocoder)[0]  # the F0 as the folder's rounded weights give it
+        f0 = stored.spectrum(torch.zeros(1, frames, 80))[2][0].detach().numpy()
+        np.testing.assert_allclose(f0, 187.0 if voicing > 0 else 0.0, rtol=1e-3)  # 11 kHz / 187 Hz: no whole number
         expected = pulse_train(np.full(frames, f0[0]), 256, 22050)  # F0 as float32 has it: the phase drifts otherwise
         for backend in ("onnx", "torchscript", "eager"):
             out = load_vocoder(str(folder), AudioConfig(), backend=backend)(np.zeros((1, frames, 80), np.float32))[0]
@@ -260,3 +262,44 @@ def test_a_pulse_vocoder_whose_f0_is_not_finite_is_a_voice_error(tmp_path):
     save_istft_vocoder(tmp_path / "broken", vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
     with pytest.raises(VoiceError, match="F0 that is NaN or infinite"):
         load_vocoder(str(tmp_path / "broken"), AudioConfig())(np.zeros((1, 5, 80), np.float32))
+
+
+def test_folders_store_parameters_in_half_precision_and_leave_the_model_as_it_was(tmp_path, tiny_voice):
+    """Voice and vocoder folders keep their learned parameters as float16 (buffers as they
+    are), the ONNX graph computes with those rounded numbers, the saved model itself is not
+    rounded, and a parameter beyond float16's range stays float32."""
+    from safetensors import safe_open
+
+    from lightspeech_cli.model.export import HALF_MAX, half_precision_copy
+    from lightspeech_cli.model.istft import IstftVocoder, load_istft_vocoder, save_istft_vocoder
+    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig, VocoderFolder
+
+    def dtypes(path):
+        with safe_open(path, framework="pt") as weights:
+            return {name: weights.get_slice(name).get_dtype() for name in weights.keys()}
+
+    torch.manual_seed(0)
+    module = IstftVocoder(IstftVocoderConfig(channels=16, hidden=32, layers=2)).eval()
+    with torch.no_grad():
+        module.head.bias[0] = 1e5  # beyond HALF_MAX
+        module.embed.bias[0] = 0.1  # not a float16 number: 0.0999755859375 is the nearest
+    before = {name: tensor.clone() for name, tensor in module.state_dict().items()}
+    save_istft_vocoder(tmp_path / "vocoder", module, "# card\n", {})
+    assert all(torch.equal(tensor, before[name]) for name, tensor in module.state_dict().items())
+    stored = dtypes(tmp_path / "vocoder" / "model.safetensors")
+    parameters = dict(module.named_parameters())
+    assert stored["head.bias"] == "F32" and module.head.bias.abs().max() > HALF_MAX
+    assert {stored[name] for name in parameters if name != "head.bias"} == {"F16"}
+    loaded = load_istft_vocoder(VocoderFolder.read(tmp_path / "vocoder"))
+    assert loaded.embed.bias[0].item() == 0.0999755859375 and loaded.head.bias[0].item() == 1e5
+    rounded = half_precision_copy(module)[0]
+    expected_weights = rounded.state_dict()
+    assert all(torch.equal(tensor, expected_weights[name]) for name, tensor in loaded.state_dict().items())
+    mel = torch.randn(1, 20, 80) - 5
+    with torch.inference_mode():
+        expected = rounded(mel).numpy()
+    out = load_vocoder(str(tmp_path / "vocoder"), AudioConfig(), backend="onnx")(mel.numpy())
+    assert np.abs(out - expected).max() < 1e-4
+
+    voice_weights = dtypes(tiny_voice.weights_path)
+    assert set(voice_weights.values()) == {"F16"}

@@ -227,17 +227,19 @@ class IstftVocoder(nn.Module):
 
 
 def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra_files: dict[str, str]) -> None:
-    """A format-2 vocoder folder: config, weights, the network compiled to ONNX, card.
+    """A format-2 vocoder folder: config, weights (half precision, export.half_precision_copy),
+    the network compiled to ONNX, card.
     Written into a staging folder beside `folder`, then renamed: never half a vocoder."""
     from safetensors.torch import save_file
 
     from ..paths import replaced_folder
-    from .export import export_istft_network
+    from .export import export_istft_network, half_precision_copy
 
+    model, weights = half_precision_copy(model)
     with replaced_folder(folder, VOCODER_FILES) as staging:
         config = {"type": "istft", "format": 2, "config": model.config.to_dict()}
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, staging / WEIGHTS_FILE)
+        save_file(weights, staging / WEIGHTS_FILE)
         export_istft_network(model, staging / ONNX_FILE)
         (staging / "MODEL_CARD.md").write_text(model_card, encoding="utf-8")
         for name, text in extra_files.items():

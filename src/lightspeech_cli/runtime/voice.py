@@ -409,6 +409,11 @@ def check_file(path: Path, owner: str) -> None:
         raise VoiceError(f"{owner}: cannot read {path}: {e.strerror or e}") from None
 
 
+# What a weights file's tensors may be: float32, or float16 as export stores them since
+# 2026-12-03 (model/export.py, half_precision_copy).
+WEIGHT_DTYPES = ("F32", "F16")
+
+
 def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) -> None:
     """That a safetensors file holds exactly the `expected` tensors (name -> shape), so
     weights of another architecture or size are refused before any model runs. Reads
@@ -418,6 +423,7 @@ def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) 
     try:
         with safe_open(path, framework="numpy") as weights:
             shapes = {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
+            dtypes = {name: weights.get_slice(name).get_dtype() for name in weights.keys()}
     except (SafetensorError, OSError, ValueError) as e:
         raise VoiceError(f"{owner}: {path.name} is corrupt ({str(e)[:200]})") from None
     problems = [f"{shown(name)} is missing" for name in sorted(set(expected) - set(shapes))]
@@ -430,6 +436,12 @@ def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) 
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise VoiceError(f"{owner}: its weights do not fit the model its config describes: {problems[0]}{more}")
+    odd = next((name for name in sorted(dtypes) if dtypes[name] not in WEIGHT_DTYPES), None)
+    if odd is not None:
+        raise VoiceError(
+            f"{owner}: {path.name} holds {shown(odd)} as {shown(dtypes[odd])}; weights are "
+            f"{' or '.join(WEIGHT_DTYPES)} (float32 or float16)"
+        )
 
 
 def read_json(path: Path, what: str) -> object:
