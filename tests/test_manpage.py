@@ -44,7 +44,10 @@ def test_the_exit_statuses_are_the_ones_the_cli_documents():
 
 def test_options_show_their_argument_default_and_range():
     say, search, render = PAGES["lightspeech-say.1"], PAGES["lightspeech-search.1"], PAGES["lightspeech-render.1"]
-    assert "\\fB\\-\\-pitch\\fR \\fIFACTOR\\fR\nPitch factor: 1.1 is 10% higher (0.25 to 4). Default: 1.0.\n" in say
+    assert (
+        "\\fB\\-\\-pitch\\fR \\fIFACTOR\\fR\nPitch factor: 1.1 is 10% higher (0.25 to 4; "
+        "the default voice follows only about 0.9 to 1.4). Default: 1.0.\n"
+    ) in say
     assert "\\fB\\-f\\fR, \\fB\\-\\-file\\fR \\fIFILE\\fR\n" in say
     assert "\\fB\\-\\-backend\\fR \\fIonnx|torchscript|eager\\fR\n" in say
     assert "\\fB\\-\\-raw\\fR\nWrite" in say  # a flag takes no argument and shows no default

@@ -172,7 +172,12 @@ RATE = typer.Option(
     help="Speaking rate in words per minute (175 is --speed 1), as espeak-ng's -s and say's -r.",
     show_default=False,
 )
-PITCH = typer.Option(1.0, "--pitch", metavar="FACTOR", help="Pitch factor: 1.1 is 10% higher (0.25 to 4).")
+PITCH = typer.Option(
+    1.0,
+    "--pitch",
+    metavar="FACTOR",
+    help="Pitch factor: 1.1 is 10% higher (0.25 to 4; the default voice follows only about 0.9 to 1.4).",
+)
 ENERGY = typer.Option(
     1.0,
     "--energy",
