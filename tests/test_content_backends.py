@@ -28,3 +28,31 @@ def test_every_backend_gives_the_same_mel_and_durations(tiny_voice):
         assert durations.tolist() == eager_durations.tolist(), backend
         assert mel.shape == eager_mel.shape, backend
         np.testing.assert_allclose(mel, eager_mel, rtol=0, atol=1e-4, err_msg=backend)
+
+
+def test_a_postnet_voice_keeps_its_int64_batch_norm_counters_and_runs_on_every_backend(tmp_path):
+    """Weights are float16 or float32, but a postnet's batch norms count their steps in
+    int64: such a voice must save, load and give the same mel on every backend (the type
+    check refused it once), and a counter of another type is still refused."""
+    import pytest
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from lightspeech_cli.errors import VoiceError
+    from lightspeech_cli.runtime.voice import Voice
+
+    from .conftest import make_tiny_voice
+
+    voice = make_tiny_voice(tmp_path / "postnet", architecture="sep5 | sep5 hidden=16 postnet=1")
+    weights = load_file(voice.weights_path)
+    assert weights["postnet.convs.1.num_batches_tracked"].dtype == torch.int64
+    ids = np.asarray([[10, 20, 30, 3]], np.int64)
+    ones = np.ones((1, 4), np.float32)
+    mels = [engine.acoustic_model(voice, backend, threads=1)(ids, ones, ones, ones)[0] for backend in ("eager", "onnx")]
+    assert mels[0].shape[1] > 0
+    np.testing.assert_allclose(mels[1], mels[0], rtol=0, atol=1e-4)
+
+    weights["postnet.convs.1.num_batches_tracked"] = weights["postnet.convs.1.num_batches_tracked"].float()
+    save_file(weights, voice.weights_path)
+    with pytest.raises(VoiceError, match=r"holds 'postnet.convs.1.num_batches_tracked' as 'F32', not I64 \(int64\)$"):
+        Voice(voice.folder)

@@ -165,6 +165,8 @@ def test_framed_stft_is_each_frame_windowed_and_transformed_across_blocks_and_si
     assert ours.shape == (count, n_fft // 2 + 1) and ours.dtype == np.complex64
     np.testing.assert_allclose(ours, expected, atol=1e-5)
     assert (ours[10:52] == 0).all() and np.abs(ours[120:130]).min() > 0
+    assert dsp.framed_stft(wave, n_fft, hop, left_pad, 0).shape == (0, n_fft // 2 + 1)
+    assert dsp.source_spectrum(np.zeros((2, 0)), 1024, 256, 22050, 384).shape == (2, 0, 513)
 
 
 def test_pulse_train_harmonics_have_unit_amplitude_and_advance_coherently():

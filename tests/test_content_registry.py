@@ -373,8 +373,8 @@ def test_weights_of_a_type_numpy_cannot_hold_are_refused_not_a_crash(tmp_path, g
     with pytest.raises(VoiceError) as caught:
         install(tmp_path, {**good_files, "model.safetensors": path.read_bytes()})
     assert str(caught.value) == (
-        "voice tiny: model.safetensors holds 'decoder.layers.0.ops.0.expand.bias' as 'F8_E4M3'; "
-        "weights are F32 or F16 (float32 or float16)"
+        "voice tiny: model.safetensors holds 'decoder.layers.0.ops.0.expand.bias' as 'F8_E4M3', "
+        "not F32 or F16 (float32 or float16)"
     )
     assert list(installed_voices_dir().iterdir()) == []
 

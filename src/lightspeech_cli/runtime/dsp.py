@@ -153,12 +153,14 @@ def framed_stft(wave: np.ndarray, n_fft: int, hop: int, left_pad: int, count: in
     zero without a transform, and the rest go FRAME_CHUNK at a time, which keeps the working
     memory warm; the FFT runs in double precision, where numpy's real FFT is twice as fast as
     in single."""
+    spectrum = np.zeros((count, n_fft // 2 + 1), np.complex64)
+    if count == 0:
+        return spectrum
     overlap = n_fft // hop
     padded = np.pad(wave, (left_pad, max(0, (count + overlap) * hop - left_pad - len(wave))))
     blocks = padded[: (count + overlap - 1) * hop].reshape(count + overlap - 1, hop)
     nonzero = np.lib.stride_tricks.sliding_window_view(blocks.any(axis=1), overlap).any(axis=1)
     window = hann_window(n_fft).astype(np.float64)
-    spectrum = np.zeros((count, n_fft // 2 + 1), np.complex64)
     frames_at = np.flatnonzero(nonzero)
     for first in range(0, len(frames_at), FRAME_CHUNK):
         at = frames_at[first : first + FRAME_CHUNK]

@@ -410,14 +410,17 @@ def check_file(path: Path, owner: str) -> None:
 
 
 # What a weights file's tensors may be: float32, or float16 as export stores them since
-# 2026-12-03 (model/export.py, half_precision_copy).
+# 2026-12-03 (model/export.py, half_precision_copy); batch norm's step counter (a postnet's)
+# is an int64.
 WEIGHT_DTYPES = ("F32", "F16")
+COUNTER_SUFFIX, COUNTER_DTYPE = ".num_batches_tracked", "I64"
 
 
 def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) -> None:
-    """That a safetensors file holds exactly the `expected` tensors (name -> shape), so
-    weights of another architecture or size are refused before any model runs. Reads
-    only the file's header (about a millisecond)."""
+    """That a safetensors file holds exactly the `expected` tensors (name -> shape), each
+    float32 or float16 (a batch norm's counter int64), so weights of another architecture,
+    size or type are refused before any model runs. Reads only the file's header (about a
+    millisecond)."""
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -436,11 +439,15 @@ def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) 
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise VoiceError(f"{owner}: its weights do not fit the model its config describes: {problems[0]}{more}")
-    odd = next((name for name in sorted(dtypes) if dtypes[name] not in WEIGHT_DTYPES), None)
+
+    def allowed(name: str) -> tuple[str, ...]:
+        return (COUNTER_DTYPE,) if name.endswith(COUNTER_SUFFIX) else WEIGHT_DTYPES
+
+    odd = next((name for name in sorted(dtypes) if dtypes[name] not in allowed(name)), None)
     if odd is not None:
         raise VoiceError(
-            f"{owner}: {path.name} holds {shown(odd)} as {shown(dtypes[odd])}; weights are "
-            f"{' or '.join(WEIGHT_DTYPES)} (float32 or float16)"
+            f"{owner}: {path.name} holds {shown(odd)} as {shown(dtypes[odd])}, not "
+            + (f"{COUNTER_DTYPE} (int64)" if odd.endswith(COUNTER_SUFFIX) else "F32 or F16 (float32 or float16)")
         )
 
 
