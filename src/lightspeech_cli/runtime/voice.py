@@ -413,7 +413,8 @@ def check_file(path: Path, owner: str) -> None:
 # 2026-12-03 (model/export.py, half_precision_copy); batch norm's step counter (a postnet's)
 # is an int64.
 WEIGHT_DTYPES = ("F32", "F16")
-COUNTER_SUFFIX, COUNTER_DTYPE = ".num_batches_tracked", "I64"
+COUNTER_SUFFIX, COUNTER_DTYPES = ".num_batches_tracked", ("I64",)
+DTYPE_NAMES = {"F32": "float32", "F16": "float16", "I64": "int64"}
 
 
 def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) -> None:
@@ -425,8 +426,9 @@ def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) 
 
     try:
         with safe_open(path, framework="numpy") as weights:
-            shapes = {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
-            dtypes = {name: weights.get_slice(name).get_dtype() for name in weights.keys()}
+            tensors = {name: weights.get_slice(name) for name in weights.keys()}
+            shapes = {name: tuple(tensor.get_shape()) for name, tensor in tensors.items()}
+            dtypes = {name: tensor.get_dtype() for name, tensor in tensors.items()}
     except (SafetensorError, OSError, ValueError) as e:
         raise VoiceError(f"{owner}: {path.name} is corrupt ({str(e)[:200]})") from None
     problems = [f"{shown(name)} is missing" for name in sorted(set(expected) - set(shapes))]
@@ -441,14 +443,13 @@ def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) 
         raise VoiceError(f"{owner}: its weights do not fit the model its config describes: {problems[0]}{more}")
 
     def allowed(name: str) -> tuple[str, ...]:
-        return (COUNTER_DTYPE,) if name.endswith(COUNTER_SUFFIX) else WEIGHT_DTYPES
+        return COUNTER_DTYPES if name.endswith(COUNTER_SUFFIX) else WEIGHT_DTYPES
 
     odd = next((name for name in sorted(dtypes) if dtypes[name] not in allowed(name)), None)
     if odd is not None:
-        raise VoiceError(
-            f"{owner}: {path.name} holds {shown(odd)} as {shown(dtypes[odd])}, not "
-            + (f"{COUNTER_DTYPE} (int64)" if odd.endswith(COUNTER_SUFFIX) else "F32 or F16 (float32 or float16)")
-        )
+        codes = " or ".join(allowed(odd))
+        names = " or ".join(DTYPE_NAMES[dtype] for dtype in allowed(odd))
+        raise VoiceError(f"{owner}: {path.name} holds {shown(odd)} as {shown(dtypes[odd])}, not {codes} ({names})")
 
 
 def read_json(path: Path, what: str) -> object:
