@@ -715,6 +715,27 @@ def test_a_vocoder_file_that_is_a_fifo_is_refused(tmp_path, tiny_voice, name):
     assert_one_line(process, 5, f"{folder / name} is not a regular file")
 
 
+@pytest.mark.parametrize("location", ["../secret.bin", "/SECRET", "link.bin"])
+def test_a_voice_graph_reads_no_file_outside_its_folder(tmp_path, location):
+    """ONNX external data names a file to read weights from; ONNX Runtime before 1.24 read
+    one outside the model's folder, so a downloaded model.onnx could read any file."""
+    import onnx
+
+    folder = make_tiny_voice(tmp_path / "voice").folder
+    secret = tmp_path / "secret.bin"
+    graph = onnx.load(str(folder / "model.onnx"))
+    tensor = max(graph.graph.initializer, key=lambda t: len(t.raw_data))
+    secret.write_bytes(tensor.raw_data)  # exactly the bytes the graph needs, so only the path can fail
+    (folder / "link.bin").symlink_to(secret)
+    tensor.ClearField("raw_data")
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    tensor.external_data.add(key="location", value=location.replace("/SECRET", str(secret)))
+    (folder / "model.onnx").write_bytes(graph.SerializeToString())
+    process = run_process("say", "hi", "-v", folder, "-o", tmp_path / "a.wav", timeout=60)
+    assert_one_line(process, 5, "does not load in ONNX Runtime (")
+    assert not (tmp_path / "a.wav").exists()
+
+
 def test_a_model_card_that_is_a_fifo_is_not_read(tmp_path):
     folder = make_tiny_voice(tmp_path / "voice").folder
     os.mkfifo(folder / "MODEL_CARD.md")
