@@ -64,16 +64,20 @@ def int8_vocoder(name: str, work: Path) -> str:
     """A copy of a vocoder folder whose network's matrix products are int8."""
     import logging
 
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from lightspeech_cli.model.export import graph_with_weights_inside
     from lightspeech_cli.runtime.vocoder import find_vocoder_folder
 
     source = find_vocoder_folder(name).folder
     copy = work / f"{name}-int8"
     shutil.copytree(source, copy)
     logging.getLogger().setLevel(logging.ERROR)
+    inside = work / f"{name}-float32.onnx"
+    onnx.save(graph_with_weights_inside(source / "model.onnx"), str(inside))  # where the quantizer finds weights
     quantize_dynamic(
-        str(source / "model.onnx"),
+        str(inside),
         str(copy / "model.onnx"),
         weight_type=QuantType.QInt8,
         op_types_to_quantize=["MatMul"],

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 import torch
@@ -152,9 +152,8 @@ def half_precision_copy(model: AnyModule) -> tuple[AnyModule, dict[str, torch.Te
     folder stores for it: those parameters as float16, the state's other tensors (batch
     norms' running statistics and counters) as they are. The ONNX graph is exported from the
     copy, so it computes in float32 with the very numbers the safetensors file holds and
-    every backend agrees. Why: a folder carries its weights twice (safetensors and ONNX),
-    every shipped version stays in the repository and in downloads, and half precision
-    halves the one file while the other's rounded float32 numbers compress to about 60%.
+    every backend agrees (it reads them from that file: `read_weights_beside`). Why: every
+    shipped version stays in the repository and in downloads, and half precision halves it.
     The rounding (2^-11 relative; coarser below 6e-5, where float16 is subnormal) is not
     heard: on the 40 dev sentences (held out, not the benchmark's) the pulse vocoder of
     step 50,000 scores DNSMOS P.808 3.975 before and 3.973 after (its waveform does move, as
@@ -180,11 +179,109 @@ def half_precision_copy(model: AnyModule) -> tuple[AnyModule, dict[str, torch.Te
     return model, stored
 
 
+# safetensors dtype -> (numpy dtype, ONNX TensorProto data type)
+SAFETENSORS_TYPES = {"F32": (np.float32, 1), "F16": (np.float16, 10)}
+
+
+def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
+    """Rewrite the ONNX graph at `onnx_path` to read its weights from the safetensors file
+    beside it instead of holding a second copy. Every float32 initializer whose numbers that
+    file holds (as float16 or float32; as they are, or transposed, which is how the exporter
+    folds a Linear layer's weight) becomes ONNX external data at its offset in the file,
+    then a Cast to float32 and a Transpose where needed. ONNX Runtime folds those when it
+    loads the graph, which then computes the same outputs as fast, and a folder's ONNX file
+    shrinks from megabytes to kilobytes. Why: every shipped version stays in the repository
+    and in every install. ONNX Runtime reads external data only from inside the model's
+    folder (1.24+, required); a graph names its weights file by name only."""
+    import json
+
+    import onnx
+    from onnx import helper, numpy_helper
+
+    if weights_path.parent != onnx_path.parent:
+        raise ValueError(f"{weights_path} is not beside {onnx_path}")
+    raw = weights_path.read_bytes()
+    data_start = 8 + int.from_bytes(raw[:8], "little")
+    # (shape, float32 numbers as bytes) -> the tensor's type, offset and length in the file
+    held: dict[tuple[tuple[int, ...], bytes], tuple[str, int, int]] = {}
+    for entry in json.loads(raw[8:data_start]).values():
+        if not isinstance(entry, dict) or entry.get("dtype") not in SAFETENSORS_TYPES:
+            continue  # the metadata, and a batch norm's int64 counter
+        begin, end = (data_start + offset for offset in entry["data_offsets"])
+        numbers = np.frombuffer(raw[begin:end], SAFETENSORS_TYPES[entry["dtype"]][0]).astype(np.float32)
+        held[(tuple(entry["shape"]), numbers.tobytes())] = (entry["dtype"], begin, end - begin)
+
+    graph = onnx.load(str(onnx_path))
+    kept, external, unpack = [], [], []
+    for initializer in graph.graph.initializer:
+        value = numpy_helper.to_array(initializer)
+        if value.dtype != np.float32 or value.size == 0:
+            kept.append(initializer)
+            continue
+        transpose = False
+        found = held.get((value.shape, value.tobytes()))
+        if found is None and value.ndim == 2:
+            transpose, value = True, np.ascontiguousarray(value.T)
+            found = held.get((value.shape, value.tobytes()))
+        if found is None:
+            kept.append(initializer)  # computed by the exporter (shapes, constants): small
+            continue
+        dtype, offset, length = found
+        steps: list[tuple[str, dict[str, Any]]] = [("Cast", {"to": onnx.TensorProto.FLOAT})] if dtype == "F16" else []
+        steps += [("Transpose", {"perm": [1, 0]})] if transpose else []
+        name = f"{initializer.name}/stored" if steps else initializer.name
+        source = onnx.TensorProto(name=name, dims=value.shape, data_type=SAFETENSORS_TYPES[dtype][1])
+        source.data_location = onnx.TensorProto.EXTERNAL
+        for key, text in (("location", weights_path.name), ("offset", offset), ("length", length)):
+            source.external_data.add(key=key, value=str(text))
+        external.append(source)
+        for number, (op, attributes) in enumerate(steps):
+            output = initializer.name if number == len(steps) - 1 else f"{initializer.name}/{op}"
+            unpack.append(helper.make_node(op, [name], [output], **attributes))
+            name = output
+    nodes = unpack + list(graph.graph.node)  # the unpacking first: nodes are in topological order
+    graph.graph.ClearField("initializer")
+    graph.graph.initializer.extend(kept + external)
+    graph.graph.ClearField("node")
+    graph.graph.node.extend(nodes)
+    with atomic_write(onnx_path) as f:
+        f.write(graph.SerializeToString())
+
+
+def graph_with_weights_inside(onnx_path: Path):
+    """A folder's ONNX graph with its weights inside as float32 initializers, as the exporter
+    made it: `read_weights_beside` undone, for tools that look for weights among a graph's
+    initializers (ONNX Runtime's quantizer)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = onnx.load(str(onnx_path))  # reads the external data (from inside the folder only)
+    values = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.graph.initializer}
+    remaining = []
+    for node in graph.graph.node:
+        if node.op_type in ("Cast", "Transpose") and node.input[0] in values:
+            value, attributes = values[node.input[0]], {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            if node.op_type == "Cast":
+                values[node.output[0]] = value.astype(helper.tensor_dtype_to_np_dtype(attributes["to"]))
+            else:
+                values[node.output[0]] = np.transpose(value, attributes.get("perm"))
+        else:
+            remaining.append(node)
+    used = {name for node in remaining for name in node.input} | {output.name for output in graph.graph.output}
+    graph.graph.ClearField("node")
+    graph.graph.node.extend(remaining)
+    graph.graph.ClearField("initializer")
+    graph.graph.initializer.extend(
+        numpy_helper.from_array(np.ascontiguousarray(value), name) for name, value in values.items() if name in used
+    )
+    return graph
+
+
 def save_voice(
     folder: Path, config, model: torch.nn.Module, model_card: str = "", extra_files: dict[str, str] | None = None
 ):
     """Write a format-2 voice folder: config, weights (half precision, `half_precision_copy`),
-    the model compiled to ONNX, its card.
+    the model compiled to ONNX (reading those weights: `read_weights_beside`), its card.
     Written into a staging folder beside `folder`, then renamed: never half a voice; an
     existing `folder` is replaced only if it holds nothing but a voice's files."""
     import json
@@ -208,6 +305,7 @@ def save_voice(
         (staging / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
         save_file(weights, staging / WEIGHTS_FILE)
         export_acoustic(model, staging / ONNX_FILE)
+        read_weights_beside(staging / ONNX_FILE, staging / WEIGHTS_FILE)
         if model_card:
             (staging / MODEL_CARD_FILE).write_text(model_card, encoding="utf-8")
         for name, text in (extra_files or {}).items():

@@ -228,12 +228,12 @@ class IstftVocoder(nn.Module):
 
 def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra_files: dict[str, str]) -> None:
     """A format-2 vocoder folder: config, weights (half precision, export.half_precision_copy),
-    the network compiled to ONNX, card.
+    the network compiled to ONNX (reading those weights: export.read_weights_beside), card.
     Written into a staging folder beside `folder`, then renamed: never half a vocoder."""
     from safetensors.torch import save_file
 
     from ..paths import replaced_folder
-    from .export import export_istft_network, half_precision_copy
+    from .export import export_istft_network, half_precision_copy, read_weights_beside
 
     model, weights = half_precision_copy(model)
     with replaced_folder(folder, VOCODER_FILES) as staging:
@@ -241,6 +241,7 @@ def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         save_file(weights, staging / WEIGHTS_FILE)
         export_istft_network(model, staging / ONNX_FILE)
+        read_weights_beside(staging / ONNX_FILE, staging / WEIGHTS_FILE)
         (staging / "MODEL_CARD.md").write_text(model_card, encoding="utf-8")
         for name, text in extra_files.items():
             (staging / name).write_text(text, encoding="utf-8")

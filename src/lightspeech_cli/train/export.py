@@ -24,7 +24,7 @@ An English (US) LightSpeech voice for lightspeech, trained on CPU by distillatio
 | Audio | {sample_rate} Hz, 80 mel bands, hop {hop_length} |
 | Steps | {step:,} ({hours:.1f} h of training on {machine}) |
 | Validation losses (held-out) | {validation} |
-| Stored as | float16 in model.safetensors; model.onnx computes in float32 with the same rounded numbers |
+| Stored as | float16 in model.safetensors, which model.onnx reads and computes with in float32 |
 | Licence | MIT (weights); see Data for the teacher's terms |
 
 ## Data

@@ -474,7 +474,7 @@ an inverse STFT, so no layer runs at the sample rate. Trained on CPU for the voi
 | Steps | {step:,} x {batch} segments of {segment} frames ({hours:.1f} h of training on {machine}) |
 | Validation mel L1 (20 held-out utterances, true mels) | {validation} (HiFi-GAN V1 universal: {reference}, measured on the same utterances by `train export-vocoder`) |
 | Losses | log amplitude MSE, anti-wrapped phase / group delay / phase time difference (amplitude-weighted), mel L1, log STFT L1 at 512 and 2048 points{f0_losses}; {adversarial} |
-| Stored as | float16 in model.safetensors; model.onnx computes in float32 with the same rounded numbers |
+| Stored as | float16 in model.safetensors, which model.onnx reads and computes with in float32 |
 | Licence | MIT (weights); see Data for the teacher's terms |
 
 ## Data
