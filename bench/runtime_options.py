@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from lightspeech_cli.runtime.dsp import inverse_stft
+from lightspeech_cli.runtime.dsp import inverse_stft, polar
 from lightspeech_cli.runtime.vocoder import find_vocoder_folder
 from lightspeech_cli.runtime.voice import find_voice
 from lightspeech_cli.text import frontend
@@ -65,7 +64,7 @@ def two_sessions(acoustic, network, config):
     def speak(ids):
         mel, _ = acoustic.run(None, inputs(ids))
         log_amplitude, phase = network.run(None, {"mel": mel})
-        return inverse_stft(log_amplitude, phase, config.n_fft, config.hop_length, left_pad)
+        return inverse_stft(polar(log_amplitude, phase), config.n_fft, config.hop_length, left_pad)
 
     return speak
 
@@ -75,7 +74,7 @@ def one_session(merged, config):
 
     def speak(ids):
         log_amplitude, phase, _ = merged.run(["vocoder/log_amplitude", "vocoder/phase", "durations"], inputs(ids))
-        return inverse_stft(log_amplitude, phase, config.n_fft, config.hop_length, left_pad)
+        return inverse_stft(polar(log_amplitude, phase), config.n_fft, config.hop_length, left_pad)
 
     return speak
 
@@ -151,23 +150,27 @@ def load_sentences():
     return voice, vocoder, sentences
 
 
+def peak_mib() -> float:
+    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries that
+    across exec from the parent, which would count the benchmark's own memory."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
 def one_option(level: str, arena: bool, repeats: int) -> None:
     voice, vocoder, sentences = load_sentences()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_mib()
     acoustic, t1 = session(voice.onnx_path, level, arena)
     network, t2 = session(vocoder.onnx_path, level, arena)
     seconds, audio = median_pass(two_sessions(acoustic, network, vocoder.config), sentences, repeats)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mib()
     print(
         f"{level:<9} arena {'on ' if arena else 'off'}  create {1000 * (t1 + t2):6.1f} ms  {seconds:6.3f} s  "
-        f"RTF {seconds / audio:.4f}  peak {peak:4.0f} MiB (+{peak - before / 1024:.0f} for the sessions and runs)"
+        f"RTF {seconds / audio:.4f}  peak {peak:4.0f} MiB (+{peak - before:.0f} for the sessions and runs)"
     )
 
 
 def main() -> None:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--option", nargs=2, help=argparse.SUPPRESS)  # a worker: level, arena
@@ -175,6 +178,11 @@ def main() -> None:
     if args.option:
         one_option(args.option[0], args.option[1] == "1", args.repeats)
         return
+    import onnx  # not before: the workers above measure their memory
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from lightspeech_cli.model.export import graph_with_weights_inside  # imports torch
+
     voice, vocoder, sentences = load_sentences()
     work = Path(tempfile.mkdtemp())
     print(
@@ -198,10 +206,11 @@ def main() -> None:
 
     print("\nint8 weights (dynamic quantization of both graphs)")
     logging.getLogger().setLevel(logging.ERROR)  # the quantizer's advice to pre-process is not a result
-    quantized = {}
+    floats, quantized = {}, {}
     for name, path in (("acoustic", voice.onnx_path), ("vocoder", vocoder.onnx_path)):
-        quantized[name] = work / f"{name}-int8.onnx"
-        quantize_dynamic(str(path), str(quantized[name]), weight_type=QuantType.QInt8)
+        floats[name], quantized[name] = work / f"{name}.onnx", work / f"{name}-int8.onnx"
+        onnx.save(graph_with_weights_inside(path), str(floats[name]))  # where the quantizer finds weights
+        quantize_dynamic(str(floats[name]), str(quantized[name]), weight_type=QuantType.QInt8)
     base, audio = median_pass(
         two_sessions(session(voice.onnx_path)[0], session(vocoder.onnx_path)[0], vocoder.config),
         sentences,
@@ -214,7 +223,7 @@ def main() -> None:
     )
     sizes = [
         p.stat().st_size / 1e6
-        for p in (voice.onnx_path, vocoder.onnx_path, quantized["acoustic"], quantized["vocoder"])
+        for p in (floats["acoustic"], floats["vocoder"], quantized["acoustic"], quantized["vocoder"])
     ]
     print(f"  float32  {base:6.3f} s  RTF {base / audio:.4f}  files {sizes[0]:.1f} + {sizes[1]:.1f} MB")
     print(
