@@ -737,6 +737,33 @@ def test_a_voice_graph_reads_no_file_outside_its_folder(tmp_path, location):
     assert not (tmp_path / "a.wav").exists()
 
 
+def test_a_graph_refuses_weights_laid_out_otherwise_than_it_was_made_for(tmp_path):
+    """model.onnx reads its weights at byte offsets in model.safetensors: the same tensors
+    stored as float32 (an older export's file) would put other bytes there and play noise
+    without a word, so the graph's record of the layout must refuse them; new numbers in the
+    same layout (a retrained model's) are what the folder holds, and run."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    from lightspeech_cli.runtime.engine import acoustic_model
+    from lightspeech_cli.runtime.voice import Voice
+
+    folder = make_tiny_voice(tmp_path / "voice").folder
+    weights = load_file(folder / "model.safetensors")
+    ids, ones = np.asarray([[10, 20, 30]], np.int64), np.ones((1, 3), np.float32)
+    before = acoustic_model(Voice(folder), threads=1)(ids, ones, ones, ones)[0]
+    save_file(
+        {name: value * 2 if value.dtype == np.float16 else value for name, value in weights.items()},
+        folder / "model.safetensors",
+    )
+    after = acoustic_model(Voice(folder), threads=1)(ids, ones, ones, ones)[0]
+    assert after.shape[1] > 0 and (after.shape != before.shape or not np.allclose(after, before))  # new numbers used
+
+    save_file({name: value.astype(np.float32) for name, value in weights.items()}, folder / "model.safetensors")
+    process = run_process("say", "hi", "-v", folder, "-o", tmp_path / "a.wav", timeout=60)
+    assert_one_line(process, 5, "model.onnx was made for another model.safetensors than the one beside it")
+
+
 def test_a_model_card_that_is_a_fifo_is_not_read(tmp_path):
     folder = make_tiny_voice(tmp_path / "voice").folder
     os.mkfifo(folder / "MODEL_CARD.md")

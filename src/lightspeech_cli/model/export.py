@@ -192,11 +192,15 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
     loads the graph, which then computes the same outputs as fast, and a folder's ONNX file
     shrinks from megabytes to kilobytes. Why: every shipped version stays in the repository
     and in every install. ONNX Runtime reads external data only from inside the model's
-    folder (1.24+, required); a graph names its weights file by name only."""
+    folder (1.24+, required); a graph names its weights file by name only, and records the
+    file's layout (`weights_layout`) so that the engine refuses one laid out otherwise,
+    whose bytes at those offsets would be other numbers."""
     import json
 
     import onnx
     from onnx import helper, numpy_helper
+
+    from ..runtime.voice import WEIGHTS_LAYOUT_KEY, weights_layout
 
     if weights_path.parent != onnx_path.parent:
         raise ValueError(f"{weights_path} is not beside {onnx_path}")
@@ -239,6 +243,7 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
             output = initializer.name if number == len(steps) - 1 else f"{initializer.name}/{op}"
             unpack.append(helper.make_node(op, [name], [output], **attributes))
             name = output
+    helper.set_model_props(graph, {WEIGHTS_LAYOUT_KEY: weights_layout(weights_path)})
     nodes = unpack + list(graph.graph.node)  # the unpacking first: nodes are in topological order
     graph.graph.ClearField("initializer")
     graph.graph.initializer.extend(kept + external)

@@ -26,7 +26,7 @@ from ..errors import InputError, VoiceError
 from ..paths import cache_dir
 from .dsp import as_complex, inverse_stft, polar, source_spectrum
 from .vocoder import VocoderFolder, find_vocoder_folder, hifigan_audio, hifigan_cache_parts
-from .voice import AudioConfig, Voice
+from .voice import WEIGHTS_LAYOUT_KEY, AudioConfig, Voice, weights_layout
 
 BACKENDS = ("onnx", "torchscript", "eager")
 MAX_THREADS_PER_CORE = 4
@@ -69,8 +69,16 @@ def onnx_session(path: Path, threads: int | None):
         raise VoiceError(f"{path} does not load in ONNX Runtime ({first[:200]})") from None
 
 
-def onnx_runner(path: Path, threads: int | None) -> Runner:
+def onnx_runner(path: Path, threads: int | None, weights: Path | None = None) -> Runner:
+    """A folder's graph runs with `weights`, the safetensors file beside it, when it reads
+    its weights from there: only if that file is laid out as when the graph was made."""
     session = onnx_session(path, threads)
+    made_for = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_LAYOUT_KEY)
+    if weights is not None and made_for is not None and made_for != weights_layout(weights):
+        raise VoiceError(
+            f"{path} was made for another {weights.name} than the one beside it (the tensors' types, "
+            "shapes or order differ); export the folder again"
+        )
     names = [i.name for i in session.get_inputs()]
 
     def run(*inputs: np.ndarray) -> tuple:
@@ -141,7 +149,7 @@ def acoustic_model(voice: Voice, backend: str | None = None, threads: int | None
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "onnx" and voice.has_onnx:
-        return onnx_runner(voice.onnx_path, threads)
+        return onnx_runner(voice.onnx_path, threads, voice.weights_path)
     torch_threads(threads)
     from ..model import export
 
@@ -228,7 +236,7 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
     parameters = folder.config.parameters()
     if backend == "onnx":
         if folder.has_onnx:
-            network = onnx_runner(folder.onnx_path, threads)
+            network = onnx_runner(folder.onnx_path, threads, folder.weights_path)
         else:
             torch_threads(threads)
             from ..model import export

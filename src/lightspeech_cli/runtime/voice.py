@@ -417,6 +417,22 @@ COUNTER_SUFFIX, COUNTER_DTYPES = ".num_batches_tracked", ("I64",)
 DTYPE_NAMES = {"F32": "float32", "F16": "float16", "I64": "int64"}
 
 
+# The ONNX metadata entry that names the weights file layout a graph reads its weights from
+# (model/export.py, read_weights_beside): the graph holds byte offsets into that file.
+WEIGHTS_LAYOUT_KEY = "lightspeech.weights_layout"
+
+
+def weights_layout(path: Path) -> str:
+    """A hash of a safetensors file's header: its tensors' names, types, shapes and byte
+    offsets, which is all a graph reading weights from it depends on. For a file that
+    `check_weights` has accepted."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        return hashlib.sha256(f.read(size)).hexdigest()
+
+
 def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) -> None:
     """That a safetensors file holds exactly the `expected` tensors (name -> shape), each
     float32 or float16 (a batch norm's counter int64), so weights of another architecture,
