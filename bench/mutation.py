@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,8 +147,6 @@ def scope_functions(source: str, keep: tuple[str, ...] | None) -> str:
 
 
 def mutmut_settings(config_repo: Path) -> dict:
-    import tomllib  # Python 3.11+; imported here so the script still imports (and is tested) on 3.10
-
     return tomllib.loads((config_repo / "pyproject.toml").read_text())["tool"]["mutmut"]
 
 

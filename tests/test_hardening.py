@@ -718,8 +718,9 @@ def test_a_vocoder_file_that_is_a_fifo_is_refused(tmp_path, tiny_voice, name):
 
 @pytest.mark.parametrize("location", ["../secret.bin", "/SECRET", "link.bin"])
 def test_a_voice_graph_reads_no_file_outside_its_folder(tmp_path, location):
-    """ONNX external data names a file to read weights from; ONNX Runtime before 1.24 read
-    one outside the model's folder, so a downloaded model.onnx could read any file."""
+    """ONNX external data names a file to read weights from, and ONNX Runtime before 1.24
+    read one outside the model's folder: a downloaded model.onnx could read any file. The
+    engine hands ONNX Runtime the folder's model.safetensors and nothing else to read."""
     import onnx
 
     folder = make_tiny_voice(tmp_path / "voice").folder
@@ -734,6 +735,7 @@ def test_a_voice_graph_reads_no_file_outside_its_folder(tmp_path, location):
     (folder / "model.onnx").write_bytes(graph.SerializeToString())
     process = run_process("say", "hi", "-v", folder, "-o", tmp_path / "a.wav", timeout=60)
     assert_one_line(process, 5, "does not load in ONNX Runtime (")
+    assert "not found from the table user provided" in process.stderr.decode()  # only model.safetensors is given
     assert not (tmp_path / "a.wav").exists()
 
 
@@ -762,6 +764,45 @@ def test_a_graph_refuses_weights_laid_out_otherwise_than_it_was_made_for(tmp_pat
     save_file({name: value.astype(np.float32) for name, value in weights.items()}, folder / "model.safetensors")
     process = run_process("say", "hi", "-v", folder, "-o", tmp_path / "a.wav", timeout=60)
     assert_one_line(process, 5, "model.onnx was made for another model.safetensors than the one beside it")
+
+
+def test_a_vocoder_graph_in_a_voice_folder_is_named_as_such(tmp_path):
+    """A self-contained vocoder graph (as folders held before their graphs read the weights
+    file) copied over a voice's: one line, not an internal error at the first run."""
+    from lightspeech_cli.model.export import export_istft_network
+
+    from .conftest import make_tiny_vocoder
+
+    folder = make_tiny_voice(tmp_path / "voice").folder
+    export_istft_network(make_tiny_vocoder(tmp_path / "vocoder"), folder / "model.onnx")
+    process = run_process("say", "hi", "-v", folder, "-o", tmp_path / "a.wav", timeout=60)
+    assert_one_line(process, 5, "gives spectrum, source_filter, f0, not mel, durations: it is another model's graph")
+
+
+def test_a_running_voice_does_not_depend_on_its_weights_file_staying_as_it_was(tmp_path):
+    """A server keeps its voice loaded for days: rewriting model.safetensors in place (cp over
+    it) must not change what it says, nor kill it (ONNX Runtime maps float32 external data
+    from the file, and a truncated mapping is SIGBUS)."""
+    import shutil
+
+    from lightspeech_cli.runtime.voice import embedded_voices_dir
+
+    folder = tmp_path / "voice"
+    shutil.copytree(embedded_voices_dir() / "en-us-lightspeech", folder)  # float32 weights: mapped if left to it
+    script = f"""
+import numpy as np
+from pathlib import Path
+from lightspeech_cli.runtime.engine import acoustic_model
+from lightspeech_cli.runtime.voice import Voice
+run = acoustic_model(Voice(Path({str(folder)!r})), threads=1)
+ids, ones = np.asarray([[10, 20, 30, 40]], np.int64), np.ones((1, 4), np.float32)
+before = run(ids, ones, ones, ones)[0]
+with open({str(folder / "model.safetensors")!r}, "r+b") as f:
+    f.truncate(1000)
+print(np.array_equal(run(ids, ones, ones, ones)[0], before))
+"""
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert process.returncode == 0 and process.stdout.strip() == b"True", process
 
 
 def test_a_model_card_that_is_a_fifo_is_not_read(tmp_path):

@@ -23,6 +23,8 @@ import torch
 from ..paths import atomic_write
 
 if TYPE_CHECKING:
+    import onnx
+
     from .istft import IstftVocoder
 
 ONNX_OPSET = 17
@@ -179,22 +181,19 @@ def half_precision_copy(model: AnyModule) -> tuple[AnyModule, dict[str, torch.Te
     return model, stored
 
 
-# safetensors dtype -> (numpy dtype, ONNX TensorProto data type)
-SAFETENSORS_TYPES = {"F32": (np.float32, 1), "F16": (np.float16, 10)}
-
-
 def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
-    """Rewrite the ONNX graph at `onnx_path` to read its weights from the safetensors file
-    beside it instead of holding a second copy. Every float32 initializer whose numbers that
-    file holds (as float16 or float32; as they are, or transposed, which is how the exporter
-    folds a Linear layer's weight) becomes ONNX external data at its offset in the file,
-    then a Cast to float32 and a Transpose where needed. ONNX Runtime folds those when it
-    loads the graph, which then computes the same outputs as fast, and a folder's ONNX file
-    shrinks from megabytes to kilobytes. Why: every shipped version stays in the repository
-    and in every install. ONNX Runtime reads external data only from inside the model's
-    folder (1.24+, required); a graph names its weights file by name only, and records the
-    file's layout (`weights_layout`) so that the engine refuses one laid out otherwise,
-    whose bytes at those offsets would be other numbers."""
+    """Rewrite the exported ONNX graph at `onnx_path` to read its weights from the
+    safetensors file beside it instead of holding a second copy: the copy would double what
+    every install downloads and what every shipped version adds to the repository.
+
+    Every float32 initializer whose numbers the file holds (as float16 or float32; as they
+    are, or transposed, which is how the exporter folds a Linear layer's weight) becomes ONNX
+    external data at the tensor's offset in the file, then a Cast to float32 and a Transpose
+    where needed. ONNX Runtime folds those when it loads the graph, which then computes the
+    same outputs as fast. Tensors with equal numbers (an untrained model's) are read from
+    one place, as the exporter had merged them. The graph records the file's layout
+    (runtime/voice.py, weights_layout), and the engine refuses a file laid out otherwise."""
+    import hashlib
     import json
 
     import onnx
@@ -202,20 +201,26 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
 
     from ..runtime.voice import WEIGHTS_LAYOUT_KEY, weights_layout
 
-    if weights_path.parent != onnx_path.parent:
+    if weights_path.resolve().parent != onnx_path.resolve().parent:
         raise ValueError(f"{weights_path} is not beside {onnx_path}")
-    raw = weights_path.read_bytes()
-    data_start = 8 + int.from_bytes(raw[:8], "little")
-    # (shape, float32 numbers as bytes) -> the tensor's type, offset and length in the file
-    held: dict[tuple[tuple[int, ...], bytes], tuple[str, int, int]] = {}
-    for entry in json.loads(raw[8:data_start]).values():
-        if not isinstance(entry, dict) or entry.get("dtype") not in SAFETENSORS_TYPES:
+    graph = onnx.load(str(onnx_path), load_external_data=False)
+    if any(tensor.data_location == onnx.TensorProto.EXTERNAL for tensor in graph.graph.initializer):
+        raise ValueError(f"{onnx_path} already reads its weights from a file")
+    onnx_types = {"F32": onnx.TensorProto.FLOAT, "F16": onnx.TensorProto.FLOAT16}
+
+    def key(shape: tuple[int, ...], numbers: np.ndarray) -> tuple[tuple[int, ...], bytes]:
+        return shape, hashlib.sha256(numbers.astype(np.float32).tobytes()).digest()
+
+    stored = weights_path.read_bytes()
+    data_start = 8 + int.from_bytes(stored[:8], "little")
+    held = {}  # (shape, hash of the float32 numbers) -> the tensor's type, offset and length in the file
+    for entry in json.loads(stored[8:data_start]).values():
+        if not isinstance(entry, dict) or entry.get("dtype") not in onnx_types:
             continue  # the metadata, and a batch norm's int64 counter
         begin, end = (data_start + offset for offset in entry["data_offsets"])
-        numbers = np.frombuffer(raw[begin:end], SAFETENSORS_TYPES[entry["dtype"]][0]).astype(np.float32)
-        held[(tuple(entry["shape"]), numbers.tobytes())] = (entry["dtype"], begin, end - begin)
+        numbers = np.frombuffer(stored[begin:end], np.float16 if entry["dtype"] == "F16" else np.float32)
+        held[key(tuple(entry["shape"]), numbers)] = (entry["dtype"], begin, end - begin)
 
-    graph = onnx.load(str(onnx_path))
     kept, external, unpack = [], [], []
     for initializer in graph.graph.initializer:
         value = numpy_helper.to_array(initializer)
@@ -223,27 +228,27 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
             kept.append(initializer)
             continue
         transpose = False
-        found = held.get((value.shape, value.tobytes()))
+        found = held.get(key(value.shape, value))
         if found is None and value.ndim == 2:
             transpose, value = True, np.ascontiguousarray(value.T)
-            found = held.get((value.shape, value.tobytes()))
+            found = held.get(key(value.shape, value))
         if found is None:
-            kept.append(initializer)  # computed by the exporter (shapes, constants): small
+            kept.append(initializer)  # made by the exporter (shapes, constants): small
             continue
         dtype, offset, length = found
         steps: list[tuple[str, dict[str, Any]]] = [("Cast", {"to": onnx.TensorProto.FLOAT})] if dtype == "F16" else []
         steps += [("Transpose", {"perm": [1, 0]})] if transpose else []
         name = f"{initializer.name}/stored" if steps else initializer.name
-        source = onnx.TensorProto(name=name, dims=value.shape, data_type=SAFETENSORS_TYPES[dtype][1])
+        source = onnx.TensorProto(name=name, dims=value.shape, data_type=onnx_types[dtype])
         source.data_location = onnx.TensorProto.EXTERNAL
-        for key, text in (("location", weights_path.name), ("offset", offset), ("length", length)):
-            source.external_data.add(key=key, value=str(text))
+        for field, text in (("location", weights_path.name), ("offset", offset), ("length", length)):
+            source.external_data.add(key=field, value=str(text))
         external.append(source)
         for number, (op, attributes) in enumerate(steps):
             output = initializer.name if number == len(steps) - 1 else f"{initializer.name}/{op}"
             unpack.append(helper.make_node(op, [name], [output], **attributes))
             name = output
-    helper.set_model_props(graph, {WEIGHTS_LAYOUT_KEY: weights_layout(weights_path)})
+    helper.set_model_props(graph, {WEIGHTS_LAYOUT_KEY: weights_layout(stored)})
     nodes = unpack + list(graph.graph.node)  # the unpacking first: nodes are in topological order
     graph.graph.ClearField("initializer")
     graph.graph.initializer.extend(kept + external)
@@ -253,14 +258,17 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
         f.write(graph.SerializeToString())
 
 
-def graph_with_weights_inside(onnx_path: Path):
+def graph_with_weights_inside(onnx_path: Path) -> onnx.ModelProto:
     """A folder's ONNX graph with its weights inside as float32 initializers, as the exporter
-    made it: `read_weights_beside` undone, for tools that look for weights among a graph's
+    made it: `read_weights_beside` undone (every Cast or Transpose of an initializer folded,
+    which the exporter leaves none of), for tools that look for weights among a graph's
     initializers (ONNX Runtime's quantizer)."""
     import onnx
     from onnx import helper, numpy_helper
 
-    graph = onnx.load(str(onnx_path))  # reads the external data (from inside the folder only)
+    from ..runtime.voice import WEIGHTS_LAYOUT_KEY
+
+    graph = onnx.load(str(onnx_path))  # reads the external data
     values = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.graph.initializer}
     remaining = []
     for node in graph.graph.node:
@@ -279,6 +287,9 @@ def graph_with_weights_inside(onnx_path: Path):
     graph.graph.initializer.extend(
         numpy_helper.from_array(np.ascontiguousarray(value), name) for name, value in values.items() if name in used
     )
+    kept_props = [prop for prop in graph.metadata_props if prop.key != WEIGHTS_LAYOUT_KEY]
+    graph.ClearField("metadata_props")
+    graph.metadata_props.extend(kept_props)
     return graph
 
 

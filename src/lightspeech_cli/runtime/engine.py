@@ -52,8 +52,13 @@ def check_threads(threads: int | None, name: str = "threads") -> int | None:
     return int(threads)
 
 
-def onnx_session(path: Path, threads: int | None):
-    """An ONNX Runtime session: sequential, one thread pool, full graph optimization."""
+def onnx_session(path: Path, threads: int | None, weights: Path | None = None):
+    """An ONNX Runtime session: sequential, one thread pool, full graph optimization. A
+    folder's graph reads its weights from `weights`, the safetensors file beside it
+    (model/export.py, read_weights_beside): that file is read here and handed over whole,
+    rather than left for ONNX Runtime to map, which would tie a running server to the file
+    (rewritten in place, it would change the voice or kill the process); and it must be laid
+    out as when the graph was made, or the graph's offsets would read other numbers."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -61,24 +66,40 @@ def onnx_session(path: Path, threads: int | None):
         options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3  # warnings about unused initializers are not the user's concern
+    options.log_severity_level = 4  # its errors are ours to report, in one line; its warnings are noise
+    stored = b""
+    if weights is not None:
+        try:
+            stored = weights.read_bytes()
+        except OSError as e:
+            raise VoiceError(f"cannot read {weights}: {e.strerror or e}") from None
+        options.add_external_initializers_from_files_in_memory([weights.name], [stored], [len(stored)])
     try:
-        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001 - ONNX Runtime raises its own untyped exceptions
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise VoiceError(f"{path} does not load in ONNX Runtime ({first[:200]})") from None
-
-
-def onnx_runner(path: Path, threads: int | None, weights: Path | None = None) -> Runner:
-    """A folder's graph runs with `weights`, the safetensors file beside it, when it reads
-    its weights from there: only if that file is laid out as when the graph was made."""
-    session = onnx_session(path, threads)
+        # The reason is at the end, after the source file and the C++ function's signature.
+        reason = first if len(first) <= 200 else "..." + first[-200:]
+        raise VoiceError(f"{path} does not load in ONNX Runtime ({reason})") from None
     made_for = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_LAYOUT_KEY)
-    if weights is not None and made_for is not None and made_for != weights_layout(weights):
+    if weights is not None and made_for is not None and made_for != weights_layout(stored):
         raise VoiceError(
             f"{path} was made for another {weights.name} than the one beside it (the tensors' types, "
             "shapes or order differ); export the folder again"
         )
+    return session
+
+
+def onnx_runner(
+    path: Path, threads: int | None, weights: Path | None = None, outputs: list[str] | None = None
+) -> Runner:
+    """A graph behind numpy in, numpy out; `weights` as for onnx_session; `outputs`, the
+    names a graph of the kind asked for gives (another model's graph would fail inside
+    ONNX Runtime at the first run)."""
+    session = onnx_session(path, threads, weights)
+    given = [output.name for output in session.get_outputs()]
+    if outputs is not None and given != outputs:
+        raise VoiceError(f"{path} gives {', '.join(given)}, not {', '.join(outputs)}: it is another model's graph")
     names = [i.name for i in session.get_inputs()]
 
     def run(*inputs: np.ndarray) -> tuple:
@@ -149,7 +170,7 @@ def acoustic_model(voice: Voice, backend: str | None = None, threads: int | None
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "onnx" and voice.has_onnx:
-        return onnx_runner(voice.onnx_path, threads, voice.weights_path)
+        return onnx_runner(voice.onnx_path, threads, voice.weights_path, ["mel", "durations"])
     torch_threads(threads)
     from ..model import export
 

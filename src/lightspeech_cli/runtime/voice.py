@@ -422,15 +422,13 @@ DTYPE_NAMES = {"F32": "float32", "F16": "float16", "I64": "int64"}
 WEIGHTS_LAYOUT_KEY = "lightspeech.weights_layout"
 
 
-def weights_layout(path: Path) -> str:
-    """A hash of a safetensors file's header: its tensors' names, types, shapes and byte
-    offsets, which is all a graph reading weights from it depends on. For a file that
-    `check_weights` has accepted."""
+def weights_layout(stored: bytes) -> str:
+    """A hash of a safetensors file's header (its tensors' names, types, shapes and byte
+    offsets), which is all that a graph reading weights from the file depends on."""
     import hashlib
 
-    with open(path, "rb") as f:
-        size = int.from_bytes(f.read(8), "little")
-        return hashlib.sha256(f.read(size)).hexdigest()
+    size = int.from_bytes(stored[:8], "little")
+    return hashlib.sha256(stored[8 : 8 + size]).hexdigest()
 
 
 def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) -> None:
