@@ -11,7 +11,7 @@ from lightspeech_cli.runtime.dsp import inverse_stft, mel_filterbank
 from lightspeech_cli.runtime.engine import load_vocoder
 from lightspeech_cli.runtime.voice import AudioConfig
 
-from .conftest import make_tiny_vocoder
+from .conftest import make_tiny_vocoder, make_tiny_voice
 
 
 def buzz(seconds=0.3, frequency=150.0, rate=22050):
@@ -231,18 +231,21 @@ def test_vocoder_folders_load_and_fail_clearly(tmp_path):
 
 
 def test_an_onnx_graph_that_does_not_fit_the_config_is_a_voice_error(tmp_path):
-    """A folder whose model.onnx is another vocoder's (pulses where the config has none): one
-    clear error when it runs, not an unpacking error."""
-    from lightspeech_cli.model.export import export_istft_network
+    """A folder whose model.onnx is another vocoder's (pulses where the config has none) or a
+    voice's: one clear error when it loads, not an unpacking error when it runs."""
+    from lightspeech_cli.model.export import export_acoustic, export_istft_network
     from lightspeech_cli.model.istft import IstftVocoder
     from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
 
     pulses = make_tiny_vocoder(tmp_path / "pulses", source="pulses")
     make_tiny_vocoder(tmp_path / "plain", source="none")
     export_istft_network(pulses, tmp_path / "plain" / "model.onnx")  # its weights inside, not beside
-    vocoder = load_vocoder(str(tmp_path / "plain"), AudioConfig())
-    with pytest.raises(VoiceError, match=r"model.onnx gives outputs of shapes \[\(1, 5, 513, 2\)"):
-        vocoder(np.zeros((1, 5, 80), np.float32))
+    with pytest.raises(VoiceError, match=r"gives spectrum, source_filter, f0, not log_amplitude, phase: it is an"):
+        load_vocoder(str(tmp_path / "plain"), AudioConfig())
+    voice = make_tiny_voice(tmp_path / "voice")
+    export_acoustic(voice.load_model(), tmp_path / "plain" / "model.onnx")
+    with pytest.raises(VoiceError, match=r"gives mel, durations, not log_amplitude, phase"):
+        load_vocoder(str(tmp_path / "plain"), AudioConfig())
     # another n_fft, the same outputs: the shapes tell too, where irfft would pad and play noise
     other = IstftVocoder(IstftVocoderConfig(channels=16, hidden=32, layers=2, n_fft=2048, source="none")).eval()
     export_istft_network(other, tmp_path / "plain" / "model.onnx")

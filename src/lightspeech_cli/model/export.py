@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..paths import atomic_write
+from ..runtime.voice import ACOUSTIC_OUTPUTS
 
 if TYPE_CHECKING:
     import onnx
@@ -63,7 +64,7 @@ def export_acoustic(model: torch.nn.Module, path: Path) -> None:
         _acoustic_example(),
         path,
         ["ids", "speed", "pitch", "energy"],
-        ["mel", "durations"],
+        ACOUSTIC_OUTPUTS,
         {
             "ids": per_phoneme,
             "speed": per_phoneme,
@@ -89,10 +90,10 @@ class _IstftNetwork(torch.nn.Module):
 def export_istft_network(vocoder: IstftVocoder, path: Path) -> None:
     """mel [B, T, n_mels] -> log amplitude, phase [B, T, n_fft/2 + 1]; with a pulse source
     the spectrum and the source filter [B, T, n_fft/2 + 1, 2] (real, imaginary) and F0 [B, T]."""
+    from ..runtime.vocoder import ISTFT_OUTPUTS
+
     n_mels = vocoder.config.n_mels
-    outputs = ["log_amplitude", "phase"]
-    if vocoder.config.source == "pulses":
-        outputs = ["spectrum", "source_filter", "f0"]
+    outputs = ISTFT_OUTPUTS[vocoder.config.source]
     _export(
         _IstftNetwork(vocoder),
         (torch.zeros(1, 20, n_mels),),

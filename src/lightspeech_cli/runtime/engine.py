@@ -25,8 +25,8 @@ import numpy as np
 from ..errors import InputError, VoiceError
 from ..paths import cache_dir
 from .dsp import as_complex, inverse_stft, polar, source_spectrum
-from .vocoder import VocoderFolder, find_vocoder_folder, hifigan_audio, hifigan_cache_parts
-from .voice import WEIGHTS_LAYOUT_KEY, AudioConfig, Voice, weights_layout
+from .vocoder import ISTFT_OUTPUTS, VocoderFolder, find_vocoder_folder, hifigan_audio, hifigan_cache_parts
+from .voice import ACOUSTIC_OUTPUTS, WEIGHTS_LAYOUT_KEY, AudioConfig, Voice, weights_layout
 
 BACKENDS = ("onnx", "torchscript", "eager")
 MAX_THREADS_PER_CORE = 4
@@ -170,7 +170,7 @@ def acoustic_model(voice: Voice, backend: str | None = None, threads: int | None
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "onnx" and voice.has_onnx:
-        return onnx_runner(voice.onnx_path, threads, voice.weights_path, ["mel", "durations"])
+        return onnx_runner(voice.onnx_path, threads, voice.weights_path, ACOUSTIC_OUTPUTS)
     torch_threads(threads)
     from ..model import export
 
@@ -257,7 +257,7 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
     parameters = folder.config.parameters()
     if backend == "onnx":
         if folder.has_onnx:
-            network = onnx_runner(folder.onnx_path, threads, folder.weights_path)
+            network = onnx_runner(folder.onnx_path, threads, folder.weights_path, ISTFT_OUTPUTS[c.source])
         else:
             torch_threads(threads)
             from ..model import export

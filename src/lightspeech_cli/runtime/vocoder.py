@@ -46,6 +46,8 @@ VOCODER_FORMATS = (1, 2)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 ONNX_FILE = "model.onnx"
+# What an iSTFT vocoder's graph gives, by its source (model/export.py, export_istft_network).
+ISTFT_OUTPUTS = {"none": ["log_amplitude", "phase"], "pulses": ["spectrum", "source_filter", "f0"]}
 VOCODER_FILES = frozenset({CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, "MODEL_CARD.md", "training-log.jsonl"})
 MAX_VOCODER_PARAMETERS = 50_000_000
 

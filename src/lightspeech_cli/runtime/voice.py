@@ -39,6 +39,7 @@ CURRENT_FORMAT = 2
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 ONNX_FILE = "model.onnx"
+ACOUSTIC_OUTPUTS = ["mel", "durations"]  # what a voice's graph gives (model/export.py, export_acoustic)
 MODEL_CARD_FILE = "MODEL_CARD.md"
 LOG_FILE = "training-log.jsonl"
 VOICE_FILES = frozenset({CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, MODEL_CARD_FILE, LOG_FILE})
