@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from ..paths import atomic_write
-from ..runtime.voice import ACOUSTIC_OUTPUTS
+from ..runtime.vocoder import ISTFT_OUTPUTS
+from ..runtime.voice import ACOUSTIC_OUTPUTS, WEIGHTS_LAYOUT_KEY, weights_layout
 
 if TYPE_CHECKING:
     import onnx
@@ -90,8 +91,6 @@ class _IstftNetwork(torch.nn.Module):
 def export_istft_network(vocoder: IstftVocoder, path: Path) -> None:
     """mel [B, T, n_mels] -> log amplitude, phase [B, T, n_fft/2 + 1]; with a pulse source
     the spectrum and the source filter [B, T, n_fft/2 + 1, 2] (real, imaginary) and F0 [B, T]."""
-    from ..runtime.vocoder import ISTFT_OUTPUTS
-
     n_mels = vocoder.config.n_mels
     outputs = ISTFT_OUTPUTS[vocoder.config.source]
     _export(
@@ -200,8 +199,6 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
     import onnx
     from onnx import helper, numpy_helper
 
-    from ..runtime.voice import WEIGHTS_LAYOUT_KEY, weights_layout
-
     if weights_path.resolve().parent != onnx_path.resolve().parent:
         raise ValueError(f"{weights_path} is not beside {onnx_path}")
     graph = onnx.load(str(onnx_path), load_external_data=False)
@@ -266,8 +263,6 @@ def graph_with_weights_inside(onnx_path: Path) -> onnx.ModelProto:
     initializers (ONNX Runtime's quantizer)."""
     import onnx
     from onnx import helper, numpy_helper
-
-    from ..runtime.voice import WEIGHTS_LAYOUT_KEY
 
     graph = onnx.load(str(onnx_path))  # reads the external data
     values = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.graph.initializer}
