@@ -22,7 +22,7 @@ import torch
 
 from ..paths import atomic_write
 from ..runtime.vocoder import ISTFT_OUTPUTS
-from ..runtime.voice import ACOUSTIC_OUTPUTS, WEIGHTS_LAYOUT_KEY, weights_layout
+from ..runtime.voice import ACOUSTIC_OUTPUTS, WEIGHTS_LAYOUT_KEY, weights_header, weights_layout
 
 if TYPE_CHECKING:
     import onnx
@@ -210,9 +210,10 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
         return shape, hashlib.sha256(numbers.astype(np.float32).tobytes()).digest()
 
     stored = weights_path.read_bytes()
-    data_start = 8 + int.from_bytes(stored[:8], "little")
+    header = weights_header(stored)
+    data_start = 8 + len(header)
     held = {}  # (shape, hash of the float32 numbers) -> the tensor's type, offset and length in the file
-    for entry in json.loads(stored[8:data_start]).values():
+    for entry in json.loads(header).values():
         if not isinstance(entry, dict) or entry.get("dtype") not in onnx_types:
             continue  # the metadata, and a batch norm's int64 counter
         begin, end = (data_start + offset for offset in entry["data_offsets"])

@@ -423,13 +423,18 @@ DTYPE_NAMES = {"F32": "float32", "F16": "float16", "I64": "int64"}
 WEIGHTS_LAYOUT_KEY = "lightspeech.weights_layout"
 
 
+def weights_header(stored: bytes) -> bytes:
+    """The JSON header of a safetensors file's bytes: its tensors' names, types, shapes and
+    byte offsets, counted from the header's end (8 + its length)."""
+    return stored[8 : 8 + int.from_bytes(stored[:8], "little")]
+
+
 def weights_layout(stored: bytes) -> str:
-    """A hash of a safetensors file's header (its tensors' names, types, shapes and byte
-    offsets), which is all that a graph reading weights from the file depends on."""
+    """A hash of a safetensors file's header, which is all that a graph reading weights
+    from the file depends on."""
     import hashlib
 
-    size = int.from_bytes(stored[:8], "little")
-    return hashlib.sha256(stored[8 : 8 + size]).hexdigest()
+    return hashlib.sha256(weights_header(stored)).hexdigest()
 
 
 def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) -> None:
