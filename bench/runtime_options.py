@@ -146,7 +146,8 @@ def load_sentences():
     voice = find_voice(None)
     vocoder = find_vocoder_folder(voice.config.vocoder)
     symbols = SymbolSet(voice.config.symbol_set)
-    sentences = [symbols.to_ids(s.phonemes) for line in SENTENCES.read_text().splitlines() for s in frontend(line)]
+    lines = SENTENCES.read_text().splitlines()
+    sentences = [symbols.sentence_ids(s.phonemes) for line in lines for s in frontend(line)]
     return voice, vocoder, sentences
 
 

@@ -85,7 +85,7 @@ def main() -> None:
     mels = []
     for text in texts:
         for sentence in speaker.sentences(text):
-            ids = np.asarray([speaker.symbols.to_ids(sentence.phonemes)], np.int64)
+            ids = np.asarray([speaker.symbols.sentence_ids(sentence.phonemes)], np.int64)
             ones = np.ones(ids.shape, np.float32)
             mels.append(speaker.acoustic(ids, ones, ones, ones)[0])
     audio_seconds = sum(m.shape[1] for m in mels) * audio.hop_length / audio.sample_rate

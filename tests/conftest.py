@@ -15,15 +15,20 @@ def isolated_home(tmp_path, monkeypatch):
 TINY_ARCHITECTURE = "sep5 att2 | ffn sep9 hidden=16 predictor=sep"
 
 
-def make_tiny_voice(folder, architecture=TINY_ARCHITECTURE, vocoder="griffinlim", onnx=True):
+def make_tiny_voice(folder, architecture=TINY_ARCHITECTURE, vocoder="griffinlim", onnx=True, symbol_set=None):
     """A real voice folder (format 2: config, weights, ONNX) with an untrained tiny model
-    whose durations are 6 frames per phoneme; with onnx=False, an older format-1 folder."""
+    whose durations are 6 frames per phoneme (and per edge, where the symbol set frames its
+    sentences); with onnx=False, an older format-1 folder."""
     from lightspeech_cli.model.acoustic import untrained_model
     from lightspeech_cli.model.export import save_voice
     from lightspeech_cli.runtime.voice import ModelConfig, Voice, VoiceConfig
+    from lightspeech_cli.text.symbols import DEFAULT_SYMBOL_SET
 
     model = untrained_model(architecture, ModelConfig().n_symbols)
-    voice = save_voice(folder, VoiceConfig(name=folder.name, model=model.config, vocoder=vocoder), model)
+    config = VoiceConfig(
+        name=folder.name, model=model.config, vocoder=vocoder, symbol_set=symbol_set or DEFAULT_SYMBOL_SET
+    )
+    voice = save_voice(folder, config, model)
     if not onnx:
         (folder / "model.onnx").unlink()
         config = json.loads((folder / "config.json").read_text())

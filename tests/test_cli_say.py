@@ -12,6 +12,7 @@ import soundfile
 from typer.testing import CliRunner
 
 from lightspeech_cli.cli import app
+from lightspeech_cli.runtime.synthesizer import DEFAULT_EDGE_SILENCE
 
 from .conftest import make_tiny_vocoder, make_tiny_voice
 from .test_cli_text import assert_one_line_error
@@ -19,6 +20,8 @@ from .test_cli_text import assert_one_line_error
 runner = CliRunner()
 HOP = 256
 HELLO_FRAMES = 10 * 6  # "Hello world." is 10 symbols; tiny voices say 6 frames each
+EDGE = round(DEFAULT_EDGE_SILENCE * 22050)  # the silence before and after each sentence
+HELLO_SAMPLES = HELLO_FRAMES * HOP + 2 * EDGE
 
 
 def run(*args, input=None):
@@ -40,7 +43,7 @@ def test_say_writes_each_format(tiny_voice, tmp_path, extension):
 def test_say_makes_what_the_durations_say_with_silence_only_between_sentences(tiny_voice, tmp_path):
     run("say", "Hello world.", "-v", tiny_voice.folder, "-o", tmp_path / "one.wav")
     one, _ = soundfile.read(tmp_path / "one.wav")
-    assert len(one) == HELLO_FRAMES * HOP  # no silence after the last sentence
+    assert len(one) == HELLO_SAMPLES  # no silence after the last sentence
     assert np.abs(one).max() > 0.1
     run(
         "say",
@@ -52,7 +55,7 @@ def test_say_makes_what_the_durations_say_with_silence_only_between_sentences(ti
         "--sentence-silence",
         "0.5",
     )
-    assert soundfile.info(tmp_path / "two.wav").frames == 2 * HELLO_FRAMES * HOP + int(0.5 * 22050)
+    assert soundfile.info(tmp_path / "two.wav").frames == 2 * HELLO_SAMPLES + int(0.5 * 22050)
     run(
         "say",
         "Hello world. Hello world.",
@@ -63,7 +66,7 @@ def test_say_makes_what_the_durations_say_with_silence_only_between_sentences(ti
         "--sentence-silence",
         "0",
     )
-    assert soundfile.info(tmp_path / "none.wav").frames == 2 * HELLO_FRAMES * HOP
+    assert soundfile.info(tmp_path / "none.wav").frames == 2 * HELLO_SAMPLES
 
 
 def test_unquoted_words_a_file_and_stdin_say_the_same(tiny_voice, tmp_path):
@@ -96,8 +99,9 @@ def test_controls_change_the_audio(tiny_voice, tmp_path):
         return soundfile.read(out)[0]
 
     normal = frames()
-    assert len(frames("--speed", "2")) == len(normal) // 2  # 3 frames per phoneme instead of 6
-    assert len(frames("--rate", "350")) == len(normal) // 2  # 350 words per minute is speed 2
+    faster = HELLO_FRAMES * HOP // 2 + 2 * EDGE  # 3 frames per phoneme instead of 6; the edges stay
+    assert len(normal) == HELLO_SAMPLES and len(frames("--speed", "2")) == faster
+    assert len(frames("--rate", "350")) == faster  # 350 words per minute is speed 2
     assert np.allclose(frames("--volume", "0.5"), normal * 0.5, atol=1e-4)
     assert len(frames("--pitch", "1.5")) == len(normal) and not np.allclose(frames("--pitch", "1.5"), normal)
 
@@ -109,7 +113,7 @@ def test_energy_changes_the_audio_not_its_length(tiny_voice, tmp_path):
         return soundfile.read(out)[0]
 
     normal, strong, weak = audio("1"), audio("1.5"), audio("0.5")
-    assert len(strong) == len(weak) == len(normal) == HELLO_FRAMES * HOP
+    assert len(strong) == len(weak) == len(normal) == HELLO_SAMPLES
     assert not np.allclose(strong, normal, atol=1e-3) and not np.allclose(weak, normal, atol=1e-3)
 
 
@@ -120,9 +124,9 @@ def test_ssml_on_streamed_stdin_is_read_as_one_document(tiny_voice, tmp_path):
     assert run("say", "-v", tiny_voice.folder, "-o", streamed, input=document).exit_code == 0
     assert run("say", document, "-v", tiny_voice.folder, "-o", argument).exit_code == 0
     samples = soundfile.read(streamed)[0]
-    assert len(samples) == 2 * HELLO_FRAMES * HOP + int(0.5 * 22050)
+    assert len(samples) == 2 * HELLO_SAMPLES + int(0.5 * 22050)
     assert np.array_equal(samples, soundfile.read(argument)[0])
-    pause = samples[HELLO_FRAMES * HOP : HELLO_FRAMES * HOP + int(0.5 * 22050)]
+    pause = samples[HELLO_SAMPLES : HELLO_SAMPLES + int(0.5 * 22050)]
     assert not pause.any()
 
 
@@ -130,7 +134,7 @@ def test_resampled_output(tiny_voice, tmp_path):
     out = tmp_path / "phone.wav"
     assert run("say", "Hello world.", "-v", tiny_voice.folder, "-o", out, "--sample-rate", "16000").exit_code == 0
     info = soundfile.info(out)
-    assert info.samplerate == 16000 and info.frames == round(HELLO_FRAMES * HOP * 16000 / 22050)
+    assert info.samplerate == 16000 and info.frames == round(HELLO_SAMPLES * 16000 / 22050)
 
 
 def test_say_with_a_trained_vocoder_folder(tiny_voice, tmp_path):
@@ -138,7 +142,7 @@ def test_say_with_a_trained_vocoder_folder(tiny_voice, tmp_path):
     out = tmp_path / "x.wav"
     result = run("say", "Hello world.", "-v", tiny_voice.folder, "--vocoder", tmp_path / "istft", "-o", out)
     assert result.exit_code == 0, result.output
-    assert soundfile.info(out).frames == HELLO_FRAMES * HOP
+    assert soundfile.info(out).frames == HELLO_SAMPLES
 
 
 def test_stdin_is_spoken_line_by_line_as_it_arrives(tiny_voice):
@@ -152,7 +156,7 @@ def test_stdin_is_spoken_line_by_line_as_it_arrives(tiny_voice):
     try:
         process.stdin.write(b"Hello world.\n")
         process.stdin.flush()
-        expected = HELLO_FRAMES * HOP * 2
+        expected = HELLO_SAMPLES * 2
         first, deadline = b"", time.time() + 60
         while len(first) < expected and time.time() < deadline:
             ready, _, _ = select.select([process.stdout], [], [], 1.0)
@@ -173,7 +177,7 @@ def test_streamed_input_has_no_total_cap_but_a_line_does(tiny_voice):
     many = ("Hello world.\n" + ("\U0001f600" * 500 + "\n") * 240).encode()
     result = lightspeech("say", "--raw", "-v", tiny_voice.folder, input=many, timeout=600)
     assert result.returncode == 0, result.stderr[-500:]
-    assert len(result.stdout) == HELLO_FRAMES * HOP * 2
+    assert len(result.stdout) == HELLO_SAMPLES * 2
     long_line = ("word " * 25_000 + "\n").encode()
     result = lightspeech("say", "--raw", "-v", tiny_voice.folder, input=long_line)
     assert result.returncode == 2 and b"line 1 of the input is too long" in result.stderr
@@ -299,7 +303,7 @@ def test_folders_of_the_current_directory_are_taken_without_dot_slash(tmp_path, 
     monkeypatch.chdir(tmp_path)
     result = run("say", "Hello world.", "-v", "VOICE_FOLDER", "--vocoder", "my-vocoder", "-o", "a.wav")
     assert result.exit_code == 0, result.output
-    assert soundfile.info(tmp_path / "a.wav").frames == HELLO_FRAMES * HOP
+    assert soundfile.info(tmp_path / "a.wav").frames == HELLO_SAMPLES
     for option in ("-v", "--vocoder"):
         result = run("say", "Hello.", option, "NoSuchFolder", "-o", "b.wav")
         assert result.exit_code == 2, result.output

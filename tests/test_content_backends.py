@@ -10,7 +10,7 @@ from lightspeech_cli.text.symbols import SymbolSet
 
 def test_every_backend_gives_the_same_mel_and_durations(tiny_voice):
     sentence = Synthesizer(tiny_voice, vocoder="griffinlim").sentences("Hello world.")[0]
-    ids = np.asarray([SymbolSet(tiny_voice.config.symbol_set).to_ids(sentence.phonemes)], np.int64)
+    ids = np.asarray([SymbolSet(tiny_voice.config.symbol_set).sentence_ids(sentence.phonemes)], np.int64)
     count = ids.shape[1]
     # Per-phoneme controls away from 1.0, so a backend that drops an input cannot pass.
     speed = np.resize(np.asarray([0.75, 1.0, 1.5, 2.0], np.float32), count)[None]  # 6 frames -> 8, 6, 4, 3

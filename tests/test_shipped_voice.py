@@ -49,7 +49,7 @@ def test_the_pulse_vocoder_hears_the_voices_pitch_and_speaks_it_on_every_backend
     from lightspeech_cli.runtime.vocoder import find_vocoder_folder
 
     synthesizer = Synthesizer(find_voice(None), vocoder=PULSE_VOCODER, threads=1)
-    ids = np.asarray([synthesizer.symbols.to_ids(synthesizer.sentences(SENTENCE)[0].phonemes)], np.int64)
+    ids = np.asarray([synthesizer.symbols.sentence_ids(synthesizer.sentences(SENTENCE)[0].phonemes)], np.int64)
     ones = np.ones(ids.shape, np.float32)
     mel = synthesizer.acoustic(ids, ones, ones, ones)[0][0]
     model = load_istft_vocoder(find_vocoder_folder(PULSE_VOCODER))

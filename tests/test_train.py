@@ -1,6 +1,8 @@
+import json
 import math
 import random
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ from lightspeech_cli.train.export import export_voice  # noqa: E402
 from lightspeech_cli.train.features import extract_features, per_phoneme  # noqa: E402
 from lightspeech_cli.train.fit import fit, load_split, read_log  # noqa: E402
 from lightspeech_cli.train.sentences import generated_sentences, ordinal_digits  # noqa: E402
-from lightspeech_cli.train.teacher import Teacher, to_misaki  # noqa: E402
+from lightspeech_cli.train.teacher import Teacher, move_edges, to_misaki  # noqa: E402
 from lightspeech_cli.train.vocoder import (  # noqa: E402
     VocoderData,
     VocoderLoss,
@@ -59,6 +61,20 @@ def test_durations_follow_boundaries_and_fill_the_mel():
     assert durations[0] == round(8 * 0.0125 * 22050 / 256)
 
 
+def test_the_edges_hold_the_silence_around_the_speech_and_the_first_phoneme_its_onset():
+    # 60 teacher frames, audible from 20 to 35; the pad before the text ran to 24 and the
+    # closing pad (the last symbol) starts at 44, inside the trailing silence
+    levels = np.zeros(60)
+    levels[20:36] = 0.05
+    frames = np.array([24, 3, 5, 12, 16])
+    first, last = move_edges(levels, frames)
+    # speech from 18 to 38 (2 frames of margin); the first phoneme takes the pad's 6 frames
+    # of onset, the last loses its 6 of silence; each edge is cut to 16 frames (200 ms)
+    assert frames.tolist() == [16, 9, 5, 6, 16] and (first, last) == (2, 54)
+    silent = np.array([10, 5, 5])
+    assert move_edges(np.zeros(20), silent) == (0, 16) and silent.tolist() == [16, 0, 0]
+
+
 def test_per_phoneme_means_interpolate_unvoiced_phonemes():
     values = np.array([1, 1, 0, 0, 3, 3], np.float32)
     voiced = np.array([1, 1, 0, 0, 1, 1], bool)
@@ -96,7 +112,12 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert total == len(metadata) == 4 and [e["split"] for e in metadata].count("heldout") == 1
     first = np.load(work / "corpus" / "utterances" / "00001.npz")
     assert first["durations"].sum() == len(first["audio"]) // 256 == len(first["f0"])
-    assert len(first["durations"]) == len(metadata[0]["phonemes"])
+    assert len(first["durations"]) == len(metadata[0]["phonemes"]) + 2  # framed by its edge silences
+    lead, trail = first["durations"][0] * 256, first["durations"][-1] * 256
+    assert 0 < lead <= round(0.2 * 22050) and 0 < trail <= round(0.2 * 22050) + 256
+    edges = max(np.abs(first["audio"][:lead]).max(), np.abs(first["audio"][-trail:]).max())
+    assert edges < 100  # below -50 dBFS
+    assert np.abs(first["audio"][lead : lead + 1024]).max() > 2 * edges  # the first phoneme starts at once
     assert 150 < np.median(first["f0"][first["f0"] > 40]) < 350  # a female teacher voice
     # a second run resumes: nothing is synthesized again
     mtime = (work / "corpus" / "utterances" / "00001.npz").stat().st_mtime_ns
@@ -107,6 +128,17 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert 4.8 < stats["pitch_log_mean"] < 5.9 and stats["pitch_log_std"] > 0
     features = np.load(work / "features" / "00001.npz")
     assert features["mel"].shape == (first["durations"].sum(), 80)
+    assert json.loads((work / "features" / "stats.json").read_text())["symbol_set"] == "arpabet-2"
+    # features of unframed ids (made before arpabet-2) are made again; an unframed corpus is refused
+    np.savez(work / "features" / "00001.npz", **{**dict(features), "ids": features["ids"][1:-1]})
+    extract_features(work / "corpus", work / "features")
+    np.testing.assert_array_equal(np.load(work / "features" / "00001.npz")["ids"], features["ids"])
+    older = tmp_path / "older"
+    shutil.copytree(work / "corpus", older)
+    kept = dict(np.load(older / "utterances" / "00001.npz"))
+    np.savez(older / "utterances" / "00001.npz", **{**kept, "durations": kept["durations"][1:-1]})
+    with pytest.raises(InputError, match=r"frames its sentences otherwise.*train corpus"):
+        extract_features(older, tmp_path / "older-features")
 
     config = ModelConfig(
         architecture="sep5 | sep5 hidden=16",
@@ -126,8 +158,9 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     card = (tmp_path / "voice" / "MODEL_CARD.md").read_text()
     assert "hibari-tts" in card and "sep5 | sep5 hidden=16" in card and "4 utterances" in card
     assert voice.has_onnx  # an exported voice speaks without torch
+    assert voice.config.symbol_set == "arpabet-2"  # the features' ids are framed sentences
     synthesizer = Synthesizer(voice, vocoder="griffinlim")
-    utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls())
+    utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls(), edge_silence=0.0)
     assert len(utterance.audio) == sum(utterance.durations) * 256
 
     # the vocoder learns from the voice's prediction of each utterance, made in batches
@@ -210,7 +243,7 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert "--steps 5 --adversarial --predicted-share 1 --phase-weight 10 --source pulses\n" in card
     assert "50% then 100%" in card
     synthesizer = Synthesizer(voice, vocoder=str(tmp_path / "vocoder"))
-    utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls())
+    utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls(), edge_silence=0.0)
     assert len(utterance.audio) == sum(utterance.durations) * 256
 
 

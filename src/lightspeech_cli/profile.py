@@ -185,7 +185,7 @@ def phoneme_ids(text: str, symbol_set: str) -> tuple[torch.Tensor, float]:
             f"the text makes {len(phonemes):,} phonemes, profiled as one sequence; give at most "
             f"{MAX_PROFILE_PHONEMES:,} (a paragraph)"
         )
-    return torch.tensor([SymbolSet(symbol_set).to_ids(phonemes)]), _median_ms(times)
+    return torch.tensor([SymbolSet(symbol_set).sentence_ids(phonemes)]), _median_ms(times)
 
 
 def vocoder_parameters(vocoder) -> int:

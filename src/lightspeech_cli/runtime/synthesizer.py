@@ -32,6 +32,10 @@ from .engine import acoustic_model, check_threads, load_vocoder
 from .voice import Voice, find_voice
 
 DEFAULT_SENTENCE_SILENCE = 0.2
+# Silence kept before and after each sentence by a voice that frames its sentences (symbol set
+# arpabet-2 on): its model makes the silence around the speech, and the audio is cut (or
+# padded) to this much of it, so a sentence neither starts on a click nor trails a long pause.
+DEFAULT_EDGE_SILENCE = 0.1
 CONTROL_RANGE = (0.25, 4.0)
 # Energy beyond 2 reaches embedding bins the voice rarely saw in training and comes out
 # quieter, not louder (measured on the shipped voice); louder is --volume's job.
@@ -174,13 +178,19 @@ class Synthesizer:
 
     # --- audio -----------------------------------------------------------------------------
 
-    def utterance(self, sentence: Sentence, controls: Controls = Controls()) -> Utterance:
-        """One sentence, its per-phoneme prosody (SSML) on top of `controls`."""
-        ids = np.asarray([self.symbols.to_ids(sentence.phonemes)], np.int64)
+    def utterance(
+        self, sentence: Sentence, controls: Controls = Controls(), edge_silence: float = DEFAULT_EDGE_SILENCE
+    ) -> Utterance:
+        """One sentence, its per-phoneme prosody (SSML) on top of `controls`, with
+        `edge_silence` seconds of silence before and after it where the voice makes them."""
+        edges = self.symbols.edges
+        ids = np.asarray([self.symbols.sentence_ids(sentence.phonemes)], np.int64)
         count = ids.shape[1]
         rate, pitch, volume = (np.ones(count, np.float32) for _ in range(3))
         if sentence.prosody is not None:
-            rate, pitch, volume = (np.asarray(column, np.float32) for column in zip(*sentence.prosody, strict=True))
+            # The edges are read as the phonemes next to them are.
+            columns = zip(*sentence.prosody, strict=True)
+            rate, pitch, volume = (np.pad(np.asarray(c, np.float32), edges, mode="edge") for c in columns)
         speed = np.clip(rate * controls.speed, *CONTROL_RANGE)[None]
         pitch = np.clip(pitch * controls.pitch, *CONTROL_RANGE)[None]
         energy = np.full((1, count), controls.energy, np.float32)
@@ -190,10 +200,10 @@ class Synthesizer:
                 f"voice {self.voice.name} made invalid audio (NaN or infinite values): its weights are broken"
             )
         durations = durations[0].astype(np.int64)
-        if int(durations.sum()) == 0:
-            audio = np.zeros(0, np.float32)  # the regulator still emits one (masked) frame
-        else:
-            audio = self.vocoder(mel)[0].astype(np.float32)
+        spoken = durations[edges : len(durations) - edges]
+        if int(spoken.sum()) == 0:
+            return Utterance(sentence, np.zeros(0, np.float32), spoken.tolist())
+        audio = self.vocoder(mel)[0].astype(np.float32)
         if not np.isfinite(audio).all():
             raise VoiceError(
                 f"vocoder {self.vocoder_name} made invalid audio (NaN or infinite values): its weights are broken"
@@ -201,7 +211,17 @@ class Synthesizer:
         gain = volume * controls.volume
         if not np.allclose(gain, 1.0):
             audio = np.clip(audio * self._gain_per_sample(gain, durations, len(audio)), -1.0, 1.0)
-        return Utterance(sentence, audio.astype(np.float32), durations.tolist())
+        if edges:
+            audio = self._with_edges(audio, int(durations[0]), int(durations[-1]), edge_silence)
+        return Utterance(sentence, audio.astype(np.float32), spoken.tolist())
+
+    def _with_edges(self, audio: np.ndarray, lead_frames: int, trail_frames: int, seconds: float) -> np.ndarray:
+        """The audio with exactly `seconds` before its first phoneme and after its last: the
+        model's edge frames are cut to that, or zeros added where it made less."""
+        keep = int(round(seconds * self.sample_rate))
+        lead, trail = lead_frames * self.hop_length - keep, trail_frames * self.hop_length - keep
+        audio = audio[max(lead, 0) : len(audio) - max(trail, 0)]
+        return np.pad(audio, (max(-lead, 0), max(-trail, 0)))
 
     def _gain_per_sample(self, gain: np.ndarray, durations: np.ndarray, n_samples: int) -> np.ndarray:
         """Each phoneme's gain over its samples, with 10 ms ramps between phonemes so a
@@ -221,19 +241,21 @@ class Synthesizer:
         items: Iterable[Sentence | Pause],
         controls: Controls = Controls(),
         sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
+        edge_silence: float = DEFAULT_EDGE_SILENCE,
     ) -> Iterator[np.ndarray]:
         """Audio for each item as it is made: a sentence's audio, or a pause's silence.
         `sentence_silence` goes between two sentences (not after the last); an explicit
-        pause takes its place."""
+        pause takes its place. Each sentence has `edge_silence` of its own before and after it."""
         controls.check()
         check_silence(sentence_silence)
+        check_silence(edge_silence, "edge_silence")
         previous_was_sentence = False
         for item in items:
             if isinstance(item, Pause):
                 previous_was_sentence = False
                 yield self.silence(item.seconds)
                 continue
-            audio = self.utterance(item, controls).audio
+            audio = self.utterance(item, controls, edge_silence).audio
             if previous_was_sentence and sentence_silence:
                 audio = np.concatenate([self.silence(sentence_silence), audio])
             previous_was_sentence = True
@@ -248,11 +270,12 @@ class Synthesizer:
         energy: float = 1.0,
         volume: float = 1.0,
         sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
+        edge_silence: float = DEFAULT_EDGE_SILENCE,
         ssml: bool | None = None,
     ) -> Iterator[np.ndarray]:
         """float32 audio, one array per sentence (or pause), made as it is asked for."""
         controls = Controls(speed, pitch, energy, volume).check()
-        return self.stream_plan(self.plan(text, ssml), controls, sentence_silence)
+        return self.stream_plan(self.plan(text, ssml), controls, sentence_silence, edge_silence)
 
     def synthesize(self, text: str, **options) -> np.ndarray:
         """The whole text as one float32 array at `sample_rate` (options as in `stream`).
@@ -281,7 +304,7 @@ class Synthesizer:
         return len(samples) / self.sample_rate
 
 
-SPEECH_OPTIONS = ("speed", "pitch", "energy", "volume", "sentence_silence", "ssml")
+SPEECH_OPTIONS = ("speed", "pitch", "energy", "volume", "sentence_silence", "edge_silence", "ssml")
 
 
 def _check_options(options: dict) -> None:

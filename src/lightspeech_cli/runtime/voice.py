@@ -32,7 +32,7 @@ from typing import Any, Callable, ClassVar
 
 from ..errors import InputError, VoiceError
 from ..paths import NAME_PATTERN, cache_dir, checked_name, shown
-from ..text.symbols import SYMBOL_SETS
+from ..text.symbols import DEFAULT_SYMBOL_SET, SYMBOL_SETS
 
 FORMAT_VERSIONS = (1, 2)
 CURRENT_FORMAT = 2
@@ -186,7 +186,7 @@ class ModelConfig:
     """What a voice's config says about its acoustic model; model/acoustic.py builds it."""
 
     architecture: str = "lightspeech"
-    n_symbols: int = len(SYMBOL_SETS["arpabet-1"])
+    n_symbols: int = len(SYMBOL_SETS[DEFAULT_SYMBOL_SET])
     n_mels: int = 80
     dropout: float = 0.1
     predictor_kernel: int = 3
@@ -308,7 +308,7 @@ class VoiceConfig:
     model: ModelConfig
     audio: AudioConfig = field(default_factory=AudioConfig)
     language: str = "en-US"
-    symbol_set: str = "arpabet-1"
+    symbol_set: str = DEFAULT_SYMBOL_SET
     vocoder: str = "en-us-istft"
     licence: str = "MIT"
     description: str = ""

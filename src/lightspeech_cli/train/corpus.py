@@ -6,9 +6,11 @@ the voice's frames by rounding cumulative boundary times, so they add up to the 
 length. One file per utterance, so a killed run resumes where it stopped.
 
     corpus/metadata.jsonl          one line per utterance: id, split, text, phonemes
-    corpus/utterances/00001.npz    audio (int16, voice rate), durations, f0 (Hz per voice frame),
-                                   pulses (float16, voice rate: the pulse train the teacher
-                                   filtered, resampled as the audio, so it lines up with it)
+    corpus/utterances/00001.npz    audio (int16, voice rate), durations (voice frames of the
+                                   framed sentence: leading silence, each phoneme, trailing
+                                   silence), f0 (Hz per voice frame), pulses (float16, voice
+                                   rate: the pulse train the teacher filtered, resampled as the
+                                   audio, so it lines up with it), format
 """
 
 from __future__ import annotations
@@ -46,12 +48,16 @@ def resample(audio: np.ndarray, rate: int) -> np.ndarray:
     return resample_poly(audio, rate // divisor, TEACHER_RATE // divisor).astype(np.float32)
 
 
-def has_pulses(utterance: Path) -> bool:
-    """Whether an utterance file exists and keeps the teacher's pulses (older corpora do not:
-    building the corpus again adds them, and synthesizes the same audio, seeded by the id)."""
+# 1: the teacher's pulses kept; 2: the sentence framed by its edge silences (teacher.move_edges).
+CORPUS_FORMAT = 2
+
+
+def is_current(utterance: Path) -> bool:
+    """Whether an utterance file exists in this corpus format. Older ones are made again:
+    building the corpus again brings them up to date, the teacher's noise seeded by the id."""
     try:
         with np.load(utterance) as stored:
-            return "pulses" in stored.files
+            return "format" in stored.files and int(stored["format"]) == CORPUS_FORMAT
     except (OSError, ValueError, zipfile.BadZipFile):  # missing or unreadable: made again
         return False
 
@@ -72,8 +78,8 @@ def build_corpus(
     progress=None,
     heldout: list[str] | None = None,
 ) -> int:
-    """Synthesize every sentence not yet in `folder` (or kept there without the teacher's
-    pulses); returns the number of utterances.
+    """Synthesize every sentence not yet in `folder` (or kept there in an older format);
+    returns the number of utterances.
 
     With `heldout`, exactly those sentences are the held-out split (after the others,
     which must not repeat them); without it, the last HELD_OUT utterances are."""
@@ -103,7 +109,7 @@ def build_corpus(
     teacher = Teacher(folder / "teacher", threads)
     for done, entry in enumerate(entries, 1):
         path = utterances / f"{entry['id']}.npz"
-        if not has_pulses(path):  # missing, or made before the corpus kept the teacher's pulses
+        if not is_current(path):
             spoken = teacher(entry["phonemes"], seed=int(entry["id"]))
             wave = resample(spoken.audio, audio.sample_rate)
             n_frames = len(wave) // audio.hop_length
@@ -114,7 +120,7 @@ def build_corpus(
             f0 = np.interp(frame_times, teacher_times, spoken.f0).astype(np.float32)
             pcm = (np.clip(wave, -1, 1) * 32767).astype(np.int16)
             pulses = resample(spoken.pulses, audio.sample_rate)[: len(wave)].astype(np.float16)
-            save_npz(path, audio=pcm, durations=durations, f0=f0, pulses=pulses)
+            save_npz(path, audio=pcm, durations=durations, f0=f0, pulses=pulses, format=CORPUS_FORMAT)
         if progress:
             progress(done, len(entries))  # a sentence can make several utterances
     return len(entries)

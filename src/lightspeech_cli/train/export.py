@@ -9,7 +9,7 @@ from ..model.acoustic import AcousticModel, count_parameters
 from ..model.export import save_voice
 from ..runtime.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
 from .corpus import read_metadata
-from .features import read_stats
+from .features import read_stats, read_symbol_set
 from .fit import read_checkpoint, read_log
 
 MODEL_CARD = """# {name}
@@ -87,6 +87,7 @@ def export_voice(
         name=name,
         model=config,
         audio=audio,
+        symbol_set=read_symbol_set(workdir / "features"),
         vocoder=vocoder,
         licence="MIT",
         description="US English, distilled from hibari-tts (heart)",

@@ -5,14 +5,16 @@ with none (unvoiced consonants, pauses), as FastSpeech 2 does at phoneme level;
 energy is the mean log mel energy of its frames. Both are z-scored with statistics
 of the training split, which the voice config keeps.
 
-    features/00001.npz    mel (float16), durations, ids, pitch and energy (logs)
-    features/stats.json   means and deviations of the logs; the dataset z-scores with them
+    features/00001.npz    mel (float16), durations, ids (the framed sentence), pitch and energy (logs)
+    features/stats.json   means and deviations of the logs, which the dataset z-scores with,
+                          and the symbol set of the ids
 """
 
 from __future__ import annotations
 
 import json
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ from ..errors import InputError
 from ..model.spectrogram import MelSpectrogram
 from ..paths import atomic_write, parse_json, read_limited
 from ..runtime.voice import AudioConfig
-from ..text.symbols import SymbolSet
+from ..text.symbols import DEFAULT_SYMBOL_SET, SYMBOL_SETS, SymbolSet
 from .corpus import read_metadata, save_npz
 
 VOICED_HZ = 40.0
@@ -45,8 +47,22 @@ def per_phoneme(values: np.ndarray, valid: np.ndarray, durations: np.ndarray) ->
     return np.interp(positions, positions[known], means[known]).astype(np.float32)
 
 
+def is_current(path: Path, ids: np.ndarray) -> bool:
+    """Whether a features file exists and was made for these ids (a corpus of an older format,
+    or another symbol set, frames its sentences otherwise)."""
+    try:
+        with np.load(path) as stored:
+            return np.array_equal(stored["ids"], ids)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # missing or unreadable: made again
+        return False
+
+
 def extract_features(
-    corpus: Path, folder: Path, symbol_set: str = "arpabet-1", audio: AudioConfig = AudioConfig(), progress=None
+    corpus: Path,
+    folder: Path,
+    symbol_set: str = DEFAULT_SYMBOL_SET,
+    audio: AudioConfig = AudioConfig(),
+    progress=None,
 ) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     symbols = SymbolSet(symbol_set)
@@ -55,12 +71,18 @@ def extract_features(
     entries = read_metadata(corpus)
     for done, entry in enumerate(entries, 1):
         path = folder / f"{entry['id']}.npz"
-        if not path.exists():
+        ids = np.asarray(symbols.sentence_ids(entry["phonemes"]), np.int64)
+        if not is_current(path, ids):
             utterance = np.load(corpus / "utterances" / f"{entry['id']}.npz")
+            durations = utterance["durations"]
+            if len(durations) != len(ids):
+                raise InputError(
+                    f"{corpus} frames its sentences otherwise than symbol set {symbol_set} "
+                    "(an older corpus): run `lightspeech train corpus` on it again"
+                )
             wave = torch.from_numpy(utterance["audio"].astype(np.float32) / 32767).unsqueeze(0)
             with torch.no_grad():
                 mel = mel_spectrogram(wave)[0].numpy()
-            durations = utterance["durations"]
             f0 = utterance["f0"][: len(mel)]
             log_energy = np.log(np.exp(mel).sum(1) + 1e-5)
             pitch = per_phoneme(np.log(np.maximum(f0, 1.0)), f0 > VOICED_HZ, durations)
@@ -71,12 +93,12 @@ def extract_features(
                 durations=durations,
                 pitch=pitch,
                 energy=energy,
-                ids=np.asarray(symbols.to_ids(entry["phonemes"]), np.int64),
+                ids=ids,
             )
         raw[entry["id"]] = (path, entry["split"])
         if progress:
             progress(done, len(entries))
-    stats = statistics(raw)
+    stats = {**statistics(raw), "symbol_set": symbol_set}
     with atomic_write(folder / STATS_FILE, "w", encoding="utf-8") as f:
         f.write(json.dumps(stats, indent=2) + "\n")
     return stats
@@ -104,6 +126,19 @@ def read_stats(features: Path) -> dict[str, float]:
     ):
         raise InputError(f"{path} is corrupt; run `lightspeech train features` again")
     return {key: float(stats[key]) for key in STATS_KEYS}
+
+
+def read_symbol_set(features: Path) -> str:
+    """The symbol set the features' ids are in (stats.json made before it was recorded: arpabet-1)."""
+    path = features / STATS_FILE
+    try:
+        stats = parse_json(read_limited(path, 64 * 1024, str(path), regular_only=True).decode("utf-8"))
+    except ValueError:
+        stats = None
+    version = stats.get("symbol_set", "arpabet-1") if isinstance(stats, dict) else None
+    if version not in SYMBOL_SETS:
+        raise InputError(f"{path} names no symbol set this lightspeech knows; run `lightspeech train features` again")
+    return version
 
 
 def statistics(raw: dict) -> dict:
