@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from machine_info import machine
 
+from lightspeech_cli.model.acoustic import load_acoustic_model
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
 from lightspeech_cli.runtime.voice import find_voice
 from lightspeech_cli.text import Sentence
@@ -90,7 +91,7 @@ def main() -> None:
     vocoders = args.vocoder or [voice.config.vocoder]
     synthesizers = {name: Synthesizer(voice, vocoder=name, threads=2) for name in vocoders}
     judge = whisper_model()
-    model = voice.load_model()
+    model = load_acoustic_model(voice)
     stats = json.loads((args.workdir / "features" / "stats.json").read_text())
     references, teachers, distortions = [], [], []
     heard = {name: [] for name in synthesizers}

@@ -93,7 +93,7 @@ CAMPAIGNS = {
         "the checks: manifest, URLs, archive members, weights, install",
     ),
     "engine": Campaign(
-        "runtime/engine.py",
+        "model/compiled.py",
         ("_version", "model_code_folder", "compiled_key", "folder_parts", "cached_compile"),
         ("tests/test_engine.py", "tests/test_content_engine.py"),
         # test_engine's end-to-end tests export a real model per test (seconds per mutant); the key and

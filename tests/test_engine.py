@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from lightspeech_cli.model import compiled
 from lightspeech_cli.paths import cache_dir
 from lightspeech_cli.runtime import engine
 from lightspeech_cli.runtime.voice import Voice
@@ -68,23 +69,23 @@ def test_new_weights_or_a_new_torch_or_lightspeech_recompile(old_voice, monkeypa
     save_file(state, weights)
     engine.acoustic_model(Voice(old_voice.folder), "onnx", 1)
     assert len(compiled_files()) == 2
-    monkeypatch.setattr(engine, "_version", lambda distribution: "99.0")
+    monkeypatch.setattr(compiled, "_version", lambda distribution: "99.0")
     engine.acoustic_model(Voice(old_voice.folder), "onnx", 1)
     assert len(compiled_files()) == 3
 
 
 def test_the_exporter_code_is_part_of_the_key(monkeypatch, tmp_path):
     parts = [b"config", b"weights"]
-    key = engine.compiled_key("acoustic", "onnx", parts)
-    assert engine.compiled_key("acoustic", "onnx", parts) == key
-    assert engine.compiled_key("acoustic", "torchscript", parts) != key
-    assert engine.compiled_key("acoustic", "onnx", [b"config", b"other weights"]) != key
+    key = compiled.compiled_key("acoustic", "onnx", parts)
+    assert compiled.compiled_key("acoustic", "onnx", parts) == key
+    assert compiled.compiled_key("acoustic", "torchscript", parts) != key
+    assert compiled.compiled_key("acoustic", "onnx", [b"config", b"other weights"]) != key
     model_code = tmp_path / "model"
     model_code.mkdir()
-    for source in engine.MODEL_SOURCES:
+    for source in compiled.MODEL_SOURCES:
         (model_code / source).write_text("# a different exporter\n")
-    monkeypatch.setattr(engine, "model_code_folder", lambda: model_code)
-    assert engine.compiled_key("acoustic", "onnx", parts) != key
+    monkeypatch.setattr(compiled, "model_code_folder", lambda: model_code)
+    assert compiled.compiled_key("acoustic", "onnx", parts) != key
 
 
 @pytest.mark.parametrize("damage", [b"", b"\x00garbage", None])

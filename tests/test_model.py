@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from lightspeech_cli.model.acoustic import AcousticModel, LengthRegulator, count_parameters, untrained_model
-from lightspeech_cli.model.arch import PRESETS, SEARCH_SPACE, Architecture, operation_parameters
 from lightspeech_cli.model.ops import OPERATIONS, Layer
+from lightspeech_cli.runtime.format.arch import PRESETS, SEARCH_SPACE, Architecture, operation_parameters
 from lightspeech_cli.runtime.voice import ModelConfig
 
 ONE = torch.tensor(1.0)

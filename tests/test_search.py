@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from lightspeech_cli.model.acoustic import AcousticModel, ModelConfig, count_parameters
-from lightspeech_cli.model.arch import PRESETS, Architecture
 from lightspeech_cli.model.ops import SEARCH_SPACE
+from lightspeech_cli.runtime.format.arch import PRESETS, Architecture
 from lightspeech_cli.search.predictor import (
     fit_predictor,
     kendall_tau,

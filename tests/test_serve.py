@@ -481,7 +481,10 @@ def test_a_missing_extra_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "wyoming", None)  # as if the [serve] extra were not installed
     result = CliRunner().invoke(app, ["serve", "--http", "5000"])
     assert_one_line_error(
-        1, result.stderr, result.exit_code, "serving needs the wyoming package: pip install 'lightspeech[serve]'"
+        6,
+        result.stderr,
+        result.exit_code,
+        "lightspeech serve needs wyoming, which is not installed: pip install 'lightspeech[serve]'",
     )
 
 

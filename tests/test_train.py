@@ -11,6 +11,7 @@ import torch
 pytest.importorskip("hibari")
 
 from lightspeech_cli.errors import InputError  # noqa: E402
+from lightspeech_cli.model.acoustic import load_acoustic_model  # noqa: E402
 from lightspeech_cli.model.istft import IstftVocoder  # noqa: E402
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer  # noqa: E402
 from lightspeech_cli.runtime.vocoder import IstftVocoderConfig  # noqa: E402
@@ -164,7 +165,7 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     assert len(utterance.audio) == sum(utterance.durations) * 256
 
     # the vocoder learns from the voice's prediction of each utterance, made in batches
-    model = voice.load_model()
+    model = load_acoustic_model(voice)
     data = VocoderData(work, model, "train")
     utterances = load_split(work / "corpus", work / "features", "train")
     for utterance, predicted in zip(utterances, data.predicted, strict=True):
@@ -202,14 +203,14 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
 
     # the iSTFT vocoder trains on the same folder, resumes, and exports as a vocoder folder
     plain = IstftVocoderConfig(channels=16, hidden=32, layers=2, source="none")
-    fit_vocoder(work, voice.load_model(), steps=2, config=plain, checkpoint_every=1, validate_every=1)
-    fit_vocoder(work, voice.load_model(), steps=3, checkpoint_every=1, validate_every=1)
+    fit_vocoder(work, load_acoustic_model(voice), steps=2, config=plain, checkpoint_every=1, validate_every=1)
+    fit_vocoder(work, load_acoustic_model(voice), steps=3, checkpoint_every=1, validate_every=1)
     # a pulse source joins a run without one: the filter starts as the network's amplitude head
     before = torch.load(work / "vocoder" / "checkpoint.pt", weights_only=True)["model"]
     # adversarial fine-tuning continues the same run, on the voice's own mels
     fit_vocoder(
         work,
-        voice.load_model(),
+        load_acoustic_model(voice),
         steps=5,
         source="pulses",
         checkpoint_every=1,
@@ -232,9 +233,11 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     torch.testing.assert_close(converted.head.bias[:513], before["head.bias"][:513] - 1.5)
     assert not converted.source_head.weight[513:].any() and not converted.source_head.bias[513:].any()
     with pytest.raises(InputError, match="can be added to a run but not removed"):
-        fit_vocoder(work, voice.load_model(), steps=6, source="none")
+        fit_vocoder(work, load_acoustic_model(voice), steps=6, source="none")
     with pytest.raises(InputError, match="another configuration"):
-        fit_vocoder(work, voice.load_model(), steps=6, config=IstftVocoderConfig(channels=8, hidden=8, layers=1))
+        fit_vocoder(
+            work, load_acoustic_model(voice), steps=6, config=IstftVocoderConfig(channels=8, hidden=8, layers=1)
+        )
     export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained", sentences=12)
     card = (tmp_path / "vocoder" / "MODEL_CARD.md").read_text()
     assert "hibari-tts" in card and "5 x 16 segments" in card and "corpus WORK --sentences 12\n" in card

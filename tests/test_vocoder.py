@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from lightspeech_cli.errors import VoiceError
+from lightspeech_cli.model.acoustic import load_acoustic_model
 from lightspeech_cli.model.spectrogram import MelSpectrogram
 from lightspeech_cli.runtime.dsp import inverse_stft, mel_filterbank
 from lightspeech_cli.runtime.engine import load_vocoder
@@ -243,7 +244,7 @@ def test_an_onnx_graph_that_does_not_fit_the_config_is_a_voice_error(tmp_path):
     with pytest.raises(VoiceError, match=r"gives spectrum, source_filter, f0, not log_amplitude, phase: it is an"):
         load_vocoder(str(tmp_path / "plain"), AudioConfig())
     voice = make_tiny_voice(tmp_path / "voice")
-    export_acoustic(voice.load_model(), tmp_path / "plain" / "model.onnx")
+    export_acoustic(load_acoustic_model(voice), tmp_path / "plain" / "model.onnx")
     with pytest.raises(VoiceError, match=r"gives mel, durations, not log_amplitude, phase"):
         load_vocoder(str(tmp_path / "plain"), AudioConfig())
     # another n_fft, the same outputs: the shapes tell too, where irfft would pad and play noise

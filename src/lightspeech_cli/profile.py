@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .model.acoustic import AcousticModel, count_parameters, untrained_model
+from .model.acoustic import AcousticModel, count_parameters, load_acoustic_model, untrained_model
 from .runtime.voice import AudioConfig
 from .text import frontend
 from .text.symbols import DEFAULT_SYMBOL_SET, SymbolSet
@@ -226,8 +226,8 @@ def run_profile(
     """The default (or named) voice if installed, then each architecture untrained, on the
     same text; the vocoder is the voice's unless one is named (Griffin-Lim without a voice)."""
     from .errors import InputError, VoiceError
-    from .model.arch import Architecture
     from .runtime.engine import load_vocoder
+    from .runtime.format.arch import Architecture
     from .runtime.voice import find_voice
 
     torch.set_num_threads(threads)
@@ -251,7 +251,9 @@ def run_profile(
     if chosen is not None:
         ids, frontend_ms = phoneme_ids(content, chosen.config.symbol_set)
         profiles.append(
-            profile_model(f"voice {chosen.name}", chosen.load_model(), ids, vocoder_module, frontend_ms, runs, audio)
+            profile_model(
+                f"voice {chosen.name}", load_acoustic_model(chosen), ids, vocoder_module, frontend_ms, runs, audio
+            )
         )
     ids, frontend_ms = phoneme_ids(content, DEFAULT_SYMBOL_SET)
     for description in architectures:

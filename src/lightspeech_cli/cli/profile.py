@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..errors import require_extra
 from . import app
 from .common import QUIET, VERBOSE, check_text, out, print_table, set_verbosity
 
@@ -33,8 +34,9 @@ def profile(
 
     Compares FastSpeech 2 and LightSpeech (untrained: architecture alone decides speed)
     on the same phoneme input, then the compression ratio, speed-up and real-time factor.
-    Needs torch (a declared dependency): the acoustic models are timed layer by layer.
+    Needs the 'torch' extra: the acoustic models are timed layer by layer.
     """
+    require_extra("torch", "lightspeech profile")
     from ..profile import run_profile
     from ..runtime.engine import check_threads
 

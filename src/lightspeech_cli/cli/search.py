@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import InputError
+from ..errors import InputError, require_extra
 from . import app
 from .common import QUIET, VERBOSE, finite, info, out, set_verbosity, training_folder
 
@@ -76,6 +76,7 @@ def search(
     """Search the LightSpeech space for an acoustic model (GBDT-NAS): sample under the
     constraints, proxy-train, fit a LightGBM predictor, rank unseen candidates, train the
     best longer, and report the Pareto front of loss against latency."""
+    require_extra("search", "lightspeech search")
     from ..search.run import Search, make_runner, plan_search
 
     set_verbosity(quiet, verbose)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import InputError
+from ..errors import InputError, require_extra
 from . import app
 from .common import QUIET, VERBOSE, VOCODER, VOICE, detail, set_verbosity
 
@@ -67,7 +67,7 @@ def serve(
     name any installed voice; --voice is the default. Access lines go to stderr.
     SIGTERM or Ctrl-C stops accepting and lets the requests in flight finish.
     """
-    from ..serve import check_extras, parse_http_address, parse_wyoming_address
+    from ..serve import parse_http_address, parse_wyoming_address
     from ..serve import serve as run_servers
     from ..text import MAX_TEXT_CHARS
 
@@ -78,7 +78,7 @@ def serve(
         raise InputError("nothing to serve: give --http HOST:PORT, --wyoming tcp://HOST:PORT, or both")
     http_address = parse_http_address(http) if http else None
     wyoming_address = parse_wyoming_address(wyoming) if wyoming else None
-    check_extras()
+    require_extra("serve", "lightspeech serve")
     from ..serve.pool import SpeakerPool
 
     start = time.perf_counter()

@@ -8,11 +8,14 @@ from typing import Optional
 
 import typer
 
-from ..errors import InputError
+from ..errors import InputError, require_extra
 from . import app, sub_app
 from .common import QUIET, VERBOSE, VocoderSource, finite, info, set_verbosity, show_progress, training_folder
 
-train_app = sub_app("Train a voice by distillation from the hibari-tts teacher (needs the '.[train]' extra).")
+train_app = sub_app(
+    "Train a voice by distillation from the hibari-tts teacher (needs the train extra: pip install '.[train]')."
+)
+# Each command checks for the extra first: train/ imports torch, and a missing one is a line, not a bug.
 app.add_typer(train_app, name="train")
 WORKDIR = typer.Argument(
     ...,
@@ -95,6 +98,7 @@ def train_corpus(
     verbose: bool = VERBOSE,
 ) -> None:
     """Stage 1: the teacher reads fortunes and generated sentences; resumable."""
+    require_extra("train", "lightspeech train corpus")
     from ..paths import read_limited
     from ..text import MAX_TEXT_CHARS, decode_input
     from ..train.corpus import build_corpus
@@ -116,6 +120,7 @@ def train_corpus(
 @train_app.command("features")
 def train_features(workdir: Path = WORKDIR, quiet: bool = QUIET, verbose: bool = VERBOSE) -> None:
     """Stage 2: mel spectrograms, pitch, energy and their statistics; resumable."""
+    require_extra("train", "lightspeech train features")
     from ..train.features import extract_features
 
     set_verbosity(quiet, verbose)
@@ -141,6 +146,7 @@ def train_fit(
     verbose: bool = VERBOSE,
 ) -> None:
     """Stage 3: train (or continue training) the acoustic model; logs validation loss to RUN/log.jsonl."""
+    require_extra("train", "lightspeech train fit")
     from ..train.fit import fit_workdir
 
     set_verbosity(quiet, verbose)
@@ -176,6 +182,7 @@ def train_export(
     verbose: bool = VERBOSE,
 ) -> None:
     """Stage 4: write the trained model as a voice folder (ONNX + weights) with its model card."""
+    require_extra("train", "lightspeech train export")
     from ..train.export import export_voice
 
     set_verbosity(quiet, verbose)
@@ -226,6 +233,8 @@ def train_vocoder(
     verbose: bool = VERBOSE,
 ) -> None:
     """Train (or continue training) the iSTFT vocoder on the corpus; logs to vocoder/log.jsonl."""
+    require_extra("train", "lightspeech train vocoder")
+    from ..model.acoustic import load_acoustic_model
     from ..runtime.voice import find_voice
     from ..train.features import read_stats
     from ..train.vocoder import fit_vocoder
@@ -233,7 +242,7 @@ def train_vocoder(
     set_verbosity(quiet, verbose)
     read_stats(workdir / "features")  # the stages before it ran
     _torch_threads(threads)
-    acoustic_model = find_voice(voice).load_model()
+    acoustic_model = load_acoustic_model(find_voice(voice))
     with Progress(steps, "vocoder") as progress:
         last = fit_vocoder(
             workdir,
@@ -264,6 +273,7 @@ def train_export_vocoder(
     verbose: bool = VERBOSE,
 ) -> None:
     """Write the trained iSTFT vocoder as a folder `--vocoder` takes (ONNX + weights), with its model card."""
+    require_extra("train", "lightspeech train export-vocoder")
     from ..train.vocoder import export_vocoder
 
     set_verbosity(quiet, verbose)

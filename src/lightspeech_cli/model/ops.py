@@ -1,5 +1,5 @@
 """The LightSpeech search space as layers: `OPERATIONS`, one table from operation name
-(the architecture description's tokens, model/arch.py) to the layer it builds.
+(the architecture description's tokens, runtime/format/arch.py) to the layer it builds.
 
 Every layer maps (x [B, T, H], mask [B, T, 1]) to a tensor of the same shape, is
 residual, and zeroes padded positions, so any sequence of them is a valid encoder or
@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .arch import SEARCH_SPACE
+from ..runtime.format.arch import SEARCH_SPACE
 
 
 class SeparableConvLayer(nn.Module):

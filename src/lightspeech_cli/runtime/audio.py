@@ -91,15 +91,13 @@ def check_output_path(path: Path) -> None:
 
 
 def resample(samples: np.ndarray, rate: int, new_rate: int | None) -> np.ndarray:
-    """Polyphase resampling (scipy's, with its anti-aliasing filter); a no-op at the same rate."""
+    """libsoxr's high-quality resampling (`soxr`, a 250 KB wheel: scipy would add 150 MB to
+    the install), anti-aliased, round(len * new_rate / rate) samples; a no-op at the same rate."""
     if not new_rate or new_rate == rate or not len(samples):
         return samples
-    from math import gcd
+    import soxr
 
-    from scipy.signal import resample_poly
-
-    divisor = gcd(rate, new_rate)
-    return resample_poly(samples, new_rate // divisor, rate // divisor).astype(np.float32)
+    return soxr.resample(np.asarray(samples, np.float32), rate, new_rate, quality="HQ").astype(np.float32)
 
 
 def encode(samples: np.ndarray, rate: int, extension: str) -> bytes:

@@ -10,7 +10,7 @@
 Format 1 voices (older ones, search candidates) have no model.onnx; the runtime
 compiles them once into the cache (engine.py). Every field of config.json is checked
 here for type and range, so a hostile or corrupt file becomes one VoiceError rather
-than a crash, a huge allocation or noise later. model/arch.py, which parses the
+than a crash, a huge allocation or noise later. runtime/format/arch.py, which parses the
 architecture description, is plain Python: the voice format includes it.
 
 Loading a folder (`Voice`, and vocoder.py's `VocoderFolder`) also checks its files
@@ -108,7 +108,7 @@ def name_check(value):
 
 
 def architecture(value):
-    from ..model.arch import Architecture
+    from .format.arch import Architecture
 
     text(400)(value)
     try:
@@ -226,7 +226,7 @@ class ModelConfig:
 
     @property
     def arch(self):
-        from ..model.arch import Architecture
+        from .format.arch import Architecture
 
         return Architecture.parse(self.architecture)
 
@@ -526,12 +526,6 @@ class Voice:
     @property
     def has_onnx(self) -> bool:
         return self.config.format >= 2
-
-    def load_model(self):
-        """The torch acoustic model with its weights (builders, torch backends)."""
-        from ..model.acoustic import load_acoustic_model
-
-        return load_acoustic_model(self)
 
 
 def embedded_voices_dir() -> Path:

