@@ -114,3 +114,63 @@ def test_an_older_voice_folder_says_it_needs_torch(tmp_path):
     report, errors = probe(["say", "Hi.", "-v", str(tmp_path / "older"), "-o", "x.wav"], tmp_path, EXTRAS)
     assert report["code"] == 6 and len(errors) == 1, errors
     assert errors[0].startswith("lightspeech: error: voice older (an older folder without model.onnx) needs torch")
+
+
+def test_nothing_is_written_outside_lightspeechs_folders(tmp_path):
+    """say, render and serve under a fresh HOME: every file made is under lightspeech's own
+    cache and config folders (ONNX Runtime wrote a telemetry database into ~/.cache/Microsoft)."""
+    import asyncio
+    import re
+    import time
+
+    import requests
+    from wyoming.client import AsyncTcpClient
+    from wyoming.tts import Synthesize
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    (work / "lines.txt").write_text("Hello there.\nA second line.\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "LIGHTSPEECH_", "ORT_"))}
+    env["HOME"] = str(home)
+
+    def lightspeech(*args):
+        return subprocess.run([sys.executable, "-m", "lightspeech_cli", *args], cwd=work, env=env, capture_output=True)
+
+    assert lightspeech("say", "Hello there.", "-o", "hello.wav").returncode == 0
+    assert lightspeech("render", "lines.txt", "-o", "out").returncode == 0
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lightspeech_cli", "serve", "--http", "127.0.0.1:0", "--wyoming", "tcp://127.0.0.1:0"],
+        cwd=work,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        log = ""
+        deadline = time.monotonic() + 60
+        while "serving voice" not in log and time.monotonic() < deadline:
+            log += server.stderr.readline()
+        http = re.search(r"listening on (http://\S+)", log).group(1)
+        wyoming = int(re.search(r"listening on tcp://127\.0\.0\.1:(\d+)", log).group(1))
+        assert requests.post(f"{http}/v1/audio/speech", json={"input": "Hi."}, timeout=30).status_code == 200
+
+        async def speak():
+            async with AsyncTcpClient("127.0.0.1", wyoming) as client:
+                await client.write_event(Synthesize(text="Hi.").event())
+                await asyncio.wait_for(client.read_event(), 30)
+
+        asyncio.run(speak())
+    finally:
+        server.terminate()
+        server.wait(30)
+    made = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
+    outside = [p for p in made if not p.startswith((".cache/lightspeech/", ".config/lightspeech/"))]
+    assert made and outside == [], outside
+    assert sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()) == [
+        "hello.wav",
+        "lines.txt",
+        "out/0001.wav",
+        "out/0002.wav",
+        "out/manifest.jsonl",
+    ]

@@ -337,7 +337,7 @@ def test_a_body_declared_too_large_is_refused_before_it_is_sent(server):
     host, port = server.http.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as connection:
         connection.sendall(
-            b"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 99999999999\r\n\r\n{"
         )
         answer = connection.recv(4096).decode()

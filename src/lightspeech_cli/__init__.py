@@ -16,7 +16,14 @@ numpy when first used, never torch.
 
 from __future__ import annotations
 
+import os
+
 __version__ = "0.2.0"
+
+# ONNX Runtime 1.32 writes a device id and a database of telemetry events into
+# ~/.cache/Microsoft/DeveloperTools/.onnxruntime as soon as it is imported, unless this is set
+# before; lightspeech writes nothing outside its own folders, and collects nothing.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __all__ = ["Controls", "LightspeechError", "Synthesizer", "__version__"]
 

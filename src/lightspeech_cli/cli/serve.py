@@ -55,6 +55,41 @@ def serve(
     max_chars: int = typer.Option(
         DEFAULT_MAX_CHARS, "--max-chars", min=1, help="The longest text one request may send."
     ),
+    client_timeout: float = typer.Option(
+        30.0,
+        "--client-timeout",
+        min=0.1,
+        max=3600,
+        metavar="SECONDS",
+        help="How long a client may take to send a request (headers, body) or a Wyoming event, and to "
+        "read each part of an answer; a connection idle for twice this is closed.",
+    ),
+    max_connections: int = typer.Option(
+        256,
+        "--max-connections",
+        min=1,
+        max=100_000,
+        help="Open connections per protocol (fewer if the process may open fewer files); beyond them a "
+        "new one is closed at once.",
+    ),
+    max_answer_minutes: float = typer.Option(
+        20.0,
+        "--max-answer-minutes",
+        min=0.01,
+        max=600,
+        metavar="MINUTES",
+        help="The most audio one answer may hold, in any format; a longer one is refused (flac, mp3, "
+        "Wyoming) or cut off with its connection (wav, pcm).",
+    ),
+    allow_origin: Optional[list[str]] = typer.Option(
+        None,
+        "--allow-origin",
+        metavar="URL",
+        show_default=False,
+        help="Also answer web pages of this origin (http://HOST:PORT), with CORS headers, and requests "
+        "for its host name; repeatable. By default only the server's own page, and requests for "
+        "an address or localhost.",
+    ),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -67,7 +102,7 @@ def serve(
     name any installed voice; --voice is the default. Access lines go to stderr.
     SIGTERM or Ctrl-C stops accepting and lets the requests in flight finish.
     """
-    from ..serve import parse_http_address, parse_wyoming_address
+    from ..serve import parse_http_address, parse_origin, parse_wyoming_address
     from ..serve import serve as run_servers
     from ..text import MAX_TEXT_CHARS
 
@@ -78,10 +113,19 @@ def serve(
         raise InputError("nothing to serve: give --http HOST:PORT, --wyoming tcp://HOST:PORT, or both")
     http_address = parse_http_address(http) if http else None
     wyoming_address = parse_wyoming_address(wyoming) if wyoming else None
+    origins = frozenset(parse_origin(origin) for origin in allow_origin or [])
     require_extra("serve", "lightspeech serve")
+    from ..serve.limits import Limits
     from ..serve.pool import SpeakerPool
 
     start = time.perf_counter()
     pool = SpeakerPool(voice, workers or os.cpu_count() or 1, queue, max_chars, vocoder)
     detail(f"loaded voice {pool.default_voice} in {time.perf_counter() - start:.2f} s")
-    run_servers(pool, http_address, wyoming_address, quiet)
+    run_servers(
+        pool,
+        http_address,
+        wyoming_address,
+        quiet,
+        origins,
+        Limits(client_timeout, max_connections, max_answer_minutes * 60),
+    )

@@ -112,6 +112,26 @@ def encode(samples: np.ndarray, rate: int, extension: str) -> bytes:
     return buffer.getvalue()
 
 
+class Encoder:
+    """Audio encoded into memory as it comes, chunk by chunk: a long answer is held
+    compressed, never whole as float32. The bytes are those `encode` makes of all the chunks
+    at once (FLAC, MP3, WAV)."""
+
+    def __init__(self, extension: str, rate: int):
+        import soundfile
+
+        file_format, subtype = FORMATS[extension]
+        self.buffer = io.BytesIO()
+        self.file = soundfile.SoundFile(self.buffer, "w", rate, 1, subtype, format=file_format)
+
+    def write(self, samples: np.ndarray) -> None:
+        self.file.write(samples)
+
+    def finish(self) -> bytes:
+        self.file.close()
+        return self.buffer.getvalue()
+
+
 def write_file(path: Path, samples: np.ndarray, rate: int, out_rate: int | None = None) -> None:
     check_output_path(path)
     data = encode(resample(samples, rate, out_rate), out_rate or rate, path.suffix.lower())

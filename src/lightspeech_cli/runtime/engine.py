@@ -53,6 +53,9 @@ def onnx_session(path: Path, threads: int | None, weights: Path | None = None):
     out as when the graph was made, or the graph's offsets would read other numbers."""
     import onnxruntime
 
+    # Where the host program imported ONNX Runtime before lightspeech (whose import turns its
+    # telemetry off: __init__.py), at least no events are collected.
+    onnxruntime.disable_telemetry_events()
     options = onnxruntime.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads

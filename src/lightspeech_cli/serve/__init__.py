@@ -2,6 +2,7 @@
 OpenAI-shaped HTTP API and a web page. Needs the '.[serve]' extra (wyoming, aiohttp).
 
     pool.py      loaded voices and the bounded pool of threads that speak
+    limits.py    the deadlines and caps every client is held to
     http.py      POST /v1/audio/speech, GET /v1/models, /v1/voices, /health, /
     wyoming.py   describe, synthesize and streaming synthesis
     web/         the page at /
@@ -10,6 +11,7 @@ OpenAI-shaped HTTP API and a web page. Needs the '.[serve]' extra (wyoming, aioh
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -18,6 +20,7 @@ import time
 from urllib.parse import urlsplit
 
 from ..errors import InputError
+from .limits import AcceptErrors, ConnectionLimit, Limits
 
 SHUTDOWN_SECONDS = 10.0
 LOCALHOST = "127.0.0.1"
@@ -47,7 +50,40 @@ def parse_wyoming_address(address: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | None, quiet: bool = False) -> None:
+def parse_origin(origin: str) -> str:
+    """--allow-origin: scheme://host[:port], as a browser sends it in its Origin header."""
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise InputError(f"--allow-origin must be http://HOST[:PORT] or https://HOST[:PORT], not {origin[:60]!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def connection_limit(wanted: int) -> int:
+    """`wanted` connections per protocol, fewer where the process may not open that many files
+    (its soft limit raised to the hard one first): a full server refuses a connection at once
+    rather than run out of descriptors."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(8, min(wanted, (soft - 64) // 2))  # both protocols, and the voices' files
+
+
+def serve(
+    pool,
+    http: tuple[str, int] | None,
+    wyoming: tuple[str, int] | None,
+    quiet: bool = False,
+    allowed_origins: frozenset = frozenset(),
+    limits: Limits = Limits(),
+) -> None:
     """Serve until SIGTERM or SIGINT, then stop accepting, let the requests in flight
     finish (up to SHUTDOWN_SECONDS) and return; a second signal stops at once."""
     logging.basicConfig(
@@ -56,13 +92,21 @@ def serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | None, q
         format="%(asctime)s %(message)s",
         datefmt="%Y-%m-%d %H:%M:%S",
     )
+    logging.getLogger("asyncio").addFilter(AcceptErrors())
     try:
-        asyncio.run(_serve(pool, http, wyoming))
+        limits = dataclasses.replace(limits, connections=connection_limit(limits.connections))
+        asyncio.run(_serve(pool, http, wyoming, allowed_origins, limits))
     finally:
         pool.close()
 
 
-async def _serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | None) -> None:
+async def _serve(
+    pool,
+    http: tuple[str, int] | None,
+    wyoming: tuple[str, int] | None,
+    allowed_origins: frozenset,
+    limits: Limits,
+) -> None:
     from aiohttp import web
 
     log = logging.getLogger("lightspeech.serve")
@@ -77,20 +121,24 @@ async def _serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | 
 
     for number in signals:
         loop.add_signal_handler(number, stop)
-    runner = listener = None
+    runner = listener = http_server = None
     try:
         if http:
-            from .http import application
+            from . import http as http_app
 
             runner = web.AppRunner(
-                application(pool), access_log_format='%a "%r" %s %b %Tfs', shutdown_timeout=SHUTDOWN_SECONDS
+                http_app.application(pool, allowed_origins, limits),
+                access_log_format='%a "%r" %s %b %Tfs',
+                shutdown_timeout=SHUTDOWN_SECONDS,
+                keepalive_timeout=limits.idle_seconds,
             )
             await runner.setup()
-            await listen(web.TCPSite(runner, *http).start(), "--http", http)
-            for host, port, *_ in runner.addresses:
+            http_server = await listen(http_app.listen(runner, *http), "--http", http)
+            for sock in http_server.sockets:
+                host, port, *_ = sock.getsockname()
                 log.info("http: listening on http://%s:%d", host, port)
         if wyoming:
-            listener = WyomingListener(pool)
+            listener = WyomingListener(pool, limits)
             await listen(listener.start(*wyoming), "--wyoming", wyoming)
             for host, port, *_ in listener.addresses:
                 log.info("wyoming: listening on tcp://%s:%d", host, port)
@@ -103,17 +151,19 @@ async def _serve(pool, http: tuple[str, int] | None, wyoming: tuple[str, int] | 
         await stopping.wait()
         log.info("stopping: finishing the requests in flight")
     finally:
+        if http_server is not None:
+            http_server.close()  # both servers stop accepting before either waits for its requests
         if listener is not None:
-            listener.close()  # both servers stop accepting before either waits for its requests
+            listener.close()
         waits = [runner.cleanup()] if runner is not None else []
         if listener is not None:
             waits.append(listener.finish())
         await asyncio.gather(*waits)
 
 
-async def listen(starting, option: str, address: tuple[str, int]) -> None:
+async def listen(starting, option: str, address: tuple[str, int]):
     try:
-        await starting
+        return await starting
     except OSError as e:  # asyncio's own message repeats the address; the system's reason is enough
         reason = os.strerror(e.errno) if e.errno and e.errno > 0 else e.strerror or str(e)
         raise InputError(f"{option}: cannot listen on {address[0]}:{address[1]}: {reason}") from None
@@ -123,8 +173,9 @@ class WyomingListener:
     """The Wyoming TCP server. The `wyoming` package's own server closes every connection
     at once when stopped; this one lets the answers in progress finish."""
 
-    def __init__(self, pool) -> None:
-        self.pool = pool
+    def __init__(self, pool, limits: Limits) -> None:
+        self.pool, self.limits = pool, limits
+        self.limit = ConnectionLimit("wyoming", limits.connections)
         self.handlers: set = set()
         self.server: asyncio.Server | None = None
 
@@ -136,12 +187,18 @@ class WyomingListener:
         return [sock.getsockname() for sock in self.server.sockets] if self.server else []
 
     async def connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        from .limits import TooSlow
         from .wyoming import SpeechHandler
 
-        handler = SpeechHandler(self.pool, reader, writer)
+        handler = SpeechHandler(self.pool, reader, writer, self.limits)
+        if not self.limit.admit(handler, writer.get_extra_info("peername")):
+            writer.transport.abort()
+            return
         self.handlers.add(handler)
         try:
             await handler.run()
+        except TooSlow as e:
+            logging.getLogger("lightspeech.wyoming").info("wyoming %s %s; connection closed", handler.client, e)
         except (ConnectionError, asyncio.IncompleteReadError):
             logging.getLogger("lightspeech.wyoming").info(
                 "wyoming %s left before the end of its answer", handler.client
@@ -158,6 +215,7 @@ class WyomingListener:
             )
         finally:
             self.handlers.discard(handler)
+            self.limit.release(handler)
 
     def close(self) -> None:
         if self.server is not None:

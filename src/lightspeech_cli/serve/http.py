@@ -10,17 +10,26 @@
 
 Errors are JSON in OpenAI's shape, {"error": {"message", "type", "param", "code"}},
 with a 4xx status (503 when busy); the server keeps serving.
+
+Every connection is held to limits.py's deadlines, and every request to the hosts and
+origins the server was started for: a request whose Host is not an address, a loopback name
+or an allowed origin's host is refused (a page whose name was rebound to this machine's
+address cannot read it), and so is one sent by a web page of another origin than the
+server's own or an allowed one (any page could otherwise make it speak). CORS headers
+go to allowed origins only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import ipaddress
 import logging
 import math
 import struct
 from importlib import resources
+from urllib.parse import urlsplit
 
-import numpy as np
 from aiohttp import web
 
 from .. import __version__
@@ -28,6 +37,7 @@ from ..errors import InputError, LightspeechError, VoiceError
 from ..paths import parse_json
 from ..runtime import audio
 from ..runtime.synthesizer import CONTROL_RANGE, Controls
+from .limits import ConnectionLimit, Limits, TooSlow, within
 from .pool import Busy, SpeakerPool
 
 MODELS = ("lightspeech", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")  # OpenAI's names are accepted too
@@ -38,6 +48,11 @@ PCM_RATE = 24_000  # what OpenAI's clients assume for "pcm"
 MAX_BODY_BYTES = 1024 * 1024
 POOL = web.AppKey("pool", SpeakerPool)
 PAGE = web.AppKey("page", str)
+ORIGINS = web.AppKey("origins", frozenset)  # --allow-origin: scheme://host[:port], lowercase
+GUARDS = web.AppKey("guards", dict)  # transport -> its GuardedConnection
+LIMITS = web.AppKey("limits", Limits)
+CORS = web.RequestKey("cors", dict)
+LOOPBACK_NAMES = ("localhost", "localhost.")
 log = logging.getLogger("lightspeech.http")
 
 
@@ -79,11 +94,11 @@ def check_speech_request(body: object, pool: SpeakerPool) -> tuple[str | None, s
     if not isinstance(body, dict):
         raise InputError("the body must be a JSON object")
     model = body.get("model", "lightspeech")
-    if model not in MODELS:
+    if not isinstance(model, str) or model not in MODELS:
         raise InputError(f"unknown model {str(model)[:40]!r}; use one of {', '.join(MODELS)}")
     text = pool.check_text(body.get("input"))
     response_format = body.get("response_format", "wav")
-    if response_format not in FORMATS:
+    if not isinstance(response_format, str) or response_format not in FORMATS:
         raise InputError(f"unsupported response_format {str(response_format)[:20]!r}; use {', '.join(FORMATS)}")
     if response_format == "mp3" and ".mp3" not in audio.supported_formats():
         raise InputError("this server's libsndfile cannot write mp3; use wav, pcm or flac")
@@ -95,11 +110,16 @@ def check_speech_request(body: object, pool: SpeakerPool) -> tuple[str | None, s
 
 
 async def speech(request: web.Request) -> web.StreamResponse:
-    pool = request.app[POOL]
+    pool, seconds = request.app[POOL], request.app[LIMITS].client_seconds
     if (request.content_length or 0) > MAX_BODY_BYTES:  # said up front: no need to wait for it
         return error(413, f"Request Entity Too Large: the body may have at most {MAX_BODY_BYTES:,} bytes")
     try:
-        body = await request.json(loads=parse_json)
+        body = await within(seconds, request.json(loads=parse_json), "send its body")
+    except TooSlow as e:
+        log.info("%s %s; connection closed", request.remote, e)
+        response = error(408, f"Request Timeout: the body must arrive within {seconds:g} s", kind="timeout")
+        response.force_close()
+        return response
     except ValueError:  # malformed JSON, bad UTF-8, a number past Python's 4,300 digits, nesting too deep
         return error(400, "the body is not JSON")
     try:
@@ -112,47 +132,94 @@ async def speech(request: web.Request) -> web.StreamResponse:
         return error(400, str(e))
     except VoiceError as e:  # an installed voice that does not load: the server's problem, not the client's
         return error(500, str(e), kind="server_error")
-    rate = synthesizer.sample_rate
     try:
-        chunks = pool.stream(synthesizer, text, controls)
+        if response_format in ("flac", "mp3"):
+            return await whole_answer(request, pool, synthesizer, text, controls, response_format)
+        return await streamed_answer(request, pool, synthesizer, text, controls, response_format)
+    except ConnectionError as e:  # gone, or too slow to read (TooSlow): its place goes to the others
+        log.info("%s left before the end of its answer (%s)", request.remote, e or type(e).__name__)
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=499)  # nginx's "client closed request", for the log
+    finally:
+        pool.release()
+
+
+class AnswerTooLong(InputError):
+    """More audio than one answer may hold."""
+
+
+def check_length(samples: int, rate: int, limits: Limits) -> None:
+    if samples > limits.answer_seconds * rate:
+        raise AnswerTooLong(
+            f"the answer would be longer than {limits.answer_seconds / 60:g} minutes of audio, the most one "
+            "answer holds; send the text in parts"
+        )
+
+
+async def whole_answer(request, pool, synthesizer, text, controls, response_format) -> web.StreamResponse:
+    """flac and mp3: encoded as the sentences come (held compressed, never whole as float32),
+    by at most as many requests at once as there are workers, then sent with their length."""
+    rate, seconds = synthesizer.sample_rate, request.app[LIMITS].client_seconds
+    async with pool.whole_answers:
+        encoder = audio.Encoder(f".{response_format}", rate)
+        samples = 0
         try:
-            first = await anext(chunks)
-            whole = None
-            if response_format in ("flac", "mp3"):  # encoded whole, before anything is sent
-                pieces = [first]
-                async for chunk in chunks:
-                    if request.transport is None or request.transport.is_closing():
-                        # Nothing is written until the end, so no write fails: ask between sentences.
-                        log.info("%s left before its answer was made", request.remote)
-                        return web.Response(status=499)  # nginx's "client closed request", for the log
-                    pieces.append(chunk)
-                whole = audio.encode(np.concatenate(pieces), rate, f".{response_format}")
-        except InputError as e:  # nothing to say
+            async for chunk in pool.stream(synthesizer, text, controls):
+                if request.transport is None or request.transport.is_closing():
+                    # Nothing is written until the end, so no write fails: ask between sentences.
+                    log.info("%s left before its answer was made", request.remote)
+                    return web.Response(status=499)
+                samples += len(chunk)
+                check_length(samples, rate, request.app[LIMITS])
+                encoder.write(chunk)
+        except InputError as e:  # nothing to say, or too long
             return error(400, str(e))
         except LightspeechError as e:
             return error(500, str(e), kind="server_error")
-        # From here the status is sent: an error while speaking (a broken voice) is left
-        # to aiohttp, which logs it and drops the connection, so no client mistakes a
-        # truncated answer for a whole one.
-        response = web.StreamResponse(headers={"Content-Type": FORMATS[response_format]})
-        try:
-            if whole is not None:
-                response.content_length = len(whole)
-                await response.prepare(request)
-                await response.write(whole)
-            else:
-                out_rate = PCM_RATE if response_format == "pcm" else rate
-                header = streaming_wav_header(rate) if response_format == "wav" else b""
-                await response.prepare(request)
-                await response.write(header + audio.to_pcm16(audio.resample(first, rate, out_rate)).tobytes())
-                async for chunk in chunks:
-                    await response.write(audio.to_pcm16(audio.resample(chunk, rate, out_rate)).tobytes())
-            await response.write_eof()
-        except ConnectionResetError:  # the listener went away: stop speaking for it
-            log.info("%s left before the end of its answer", request.remote)
+        whole = encoder.finish()
+    response = web.StreamResponse(headers={"Content-Type": FORMATS[response_format]})
+    response.content_length = len(whole)
+    await within(seconds, response.prepare(request), "read the answer")
+    for offset in range(0, len(whole), 1 << 16):  # each write within the deadline, not the whole answer
+        await within(seconds, response.write(whole[offset : offset + (1 << 16)]), "read the answer")
+    await within(seconds, response.write_eof(), "read the answer")
+    return response
+
+
+async def streamed_answer(request, pool, synthesizer, text, controls, response_format) -> web.StreamResponse:
+    """wav and pcm: each sentence sent as soon as it is made."""
+    rate, seconds = synthesizer.sample_rate, request.app[LIMITS].client_seconds
+    chunks = pool.stream(synthesizer, text, controls)
+    try:
+        first = await anext(chunks)
+    except InputError as e:  # nothing to say
+        return error(400, str(e))
+    except LightspeechError as e:
+        return error(500, str(e), kind="server_error")
+    # From here the status is sent: an error while speaking (a broken voice, an answer that
+    # grows too long) drops the connection, so no client mistakes a truncated answer for a
+    # whole one.
+    response = web.StreamResponse(headers={"Content-Type": FORMATS[response_format]})
+    out_rate = PCM_RATE if response_format == "pcm" else rate
+    header = streaming_wav_header(rate) if response_format == "wav" else b""
+    await within(seconds, response.prepare(request), "read the answer")
+    samples = len(first)
+    data = header + audio.to_pcm16(audio.resample(first, rate, out_rate)).tobytes()
+    await within(seconds, response.write(data), "read the answer")
+    try:
+        async for chunk in chunks:
+            samples += len(chunk)
+            check_length(samples, rate, request.app[LIMITS])
+            data = audio.to_pcm16(audio.resample(chunk, rate, out_rate)).tobytes()
+            await within(seconds, response.write(data), "read the answer")
+    except LightspeechError as e:
+        log.warning("%s: answer cut off: %s", request.remote, e)
+        if request.transport is not None:
+            request.transport.abort()
         return response
-    finally:
-        pool.release()
+    await within(seconds, response.write_eof(), "read the answer")
+    return response
 
 
 async def models(request: web.Request) -> web.Response:
@@ -188,6 +255,83 @@ async def page(request: web.Request) -> web.Response:
     return web.Response(text=request.app[PAGE], content_type="text/html")
 
 
+def host_name(authority: str) -> str:
+    """The host of HOST[:PORT] or [IPV6]:PORT, lowercase."""
+    if authority.startswith("["):
+        return authority[1 : authority.find("]")].lower() if "]" in authority else ""
+    return authority.rsplit(":", 1)[0].lower() if authority.count(":") == 1 else authority.lower()
+
+
+def is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def allowed_host(host: str, origins: frozenset) -> bool:
+    """An address (no name to rebind), a loopback name, or the host of an allowed origin."""
+    return is_address(host) or host in LOOPBACK_NAMES or any(urlsplit(o).hostname == host for o in origins)
+
+
+@web.middleware
+async def hosts_and_origins(request: web.Request, handler):
+    """Refuse requests for another host (DNS rebinding) and from other web pages; answer
+    allowed origins with CORS headers, and their preflight requests."""
+    origins = request.app[ORIGINS]
+    host = request.headers.get("Host")
+    if host is not None and not allowed_host(host_name(host), origins):
+        return error(
+            403,
+            f"Forbidden: this server answers requests for its address or localhost, not {host[:80]!r}; "
+            "start it with --allow-origin http://NAME:PORT to allow a name",
+            kind="forbidden",
+        )
+    origin = request.headers.get("Origin")
+    if origin is None:  # not a web page: curl, an API client, a same-origin GET
+        return await handler(request)
+    own = f"{request.scheme}://{request.host}".lower()
+    if origin.lower() != own and origin.lower() not in origins:
+        return error(
+            403,
+            f"Forbidden: requests from web pages of {origin[:80]!r} are not allowed; start the server with "
+            f"--allow-origin {origin[:80]} to allow them",
+            kind="forbidden",
+        )
+    cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    if request.method == "OPTIONS":
+        return web.Response(
+            status=204,
+            headers={
+                **cors,
+                "Access-Control-Allow-Methods": "GET, POST",
+                "Access-Control-Allow-Headers": "Content-Type, Authorization",
+                "Access-Control-Max-Age": "600",
+            },
+        )
+    request[CORS] = cors  # added as the answer's headers are sent (a streamed answer sends them early)
+    return await handler(request)
+
+
+async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(request.get(CORS, {}))
+
+
+@web.middleware
+async def deadlines(request: web.Request, handler):
+    """A request's headers have arrived: its connection's deadline for them is off until its
+    answer is done, and then it has the idle time to send the next one."""
+    guard = request.app[GUARDS].get(request.transport)
+    if guard is not None:
+        guard.request_started()
+    try:
+        return await handler(request)
+    finally:
+        if guard is not None:
+            guard.expect_request(request.app[LIMITS].idle_seconds)
+
+
 @web.middleware
 async def json_errors(request: web.Request, handler):
     """Unknown paths, wrong methods and oversized bodies answer in the same JSON shape as
@@ -200,9 +344,15 @@ async def json_errors(request: web.Request, handler):
         raise
 
 
-def application(pool: SpeakerPool) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
+def application(
+    pool: SpeakerPool, allowed_origins: frozenset = frozenset(), limits: Limits = Limits()
+) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[deadlines, json_errors, hosts_and_origins])
     app[POOL] = pool
+    app[ORIGINS] = allowed_origins
+    app[GUARDS] = {}
+    app[LIMITS] = limits
+    app.on_response_prepare.append(cors_headers)
     page_text = (resources.files(__package__) / "web" / "index.html").read_text(encoding="utf-8")
     # The page's text box stops where the server does (--max-chars).
     app[PAGE] = page_text.replace('maxlength="MAX_CHARS"', f'maxlength="{pool.max_chars}"')
@@ -216,3 +366,78 @@ def application(pool: SpeakerPool) -> web.Application:
         ]
     )
     return app
+
+
+class GuardedConnection(asyncio.Protocol):
+    """aiohttp's handler of one connection, held to the limits: counted against the cap
+    (beyond it, closed at once) and dropped when a request's headers do not arrive in time
+    (client_seconds on a new connection, idle_seconds after an answer)."""
+
+    def __init__(self, handler: asyncio.Protocol, limit: ConnectionLimit, guards: dict, seconds: float):
+        self.handler, self.limit, self.guards, self.seconds = handler, limit, guards, seconds
+        self.transport: asyncio.Transport | None = None
+        self.deadline: asyncio.TimerHandle | None = None
+        self.counted = False
+
+    @property
+    def waiting(self) -> bool:
+        return self.deadline is not None
+
+    def evict(self) -> None:
+        assert self.transport is not None
+        self.transport.abort()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        if not self.limit.admit(self, transport.get_extra_info("peername")):
+            transport.abort()
+            return
+        self.counted = True
+        self.guards[transport] = self
+        self.handler.connection_made(transport)
+        self.expect_request(self.seconds)
+
+    def expect_request(self, seconds: float) -> None:
+        self.request_started()
+        self.deadline = asyncio.get_running_loop().call_later(seconds, self.too_slow, seconds)
+
+    def request_started(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def too_slow(self, seconds: float) -> None:
+        assert self.transport is not None
+        peer = self.transport.get_extra_info("peername")
+        log.info("%s sent no complete request in %g s; connection closed", peer[0] if peer else "?", seconds)
+        self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.request_started()
+        if self.counted:
+            self.counted = False
+            self.guards.pop(self.transport, None)
+            self.limit.release(self)
+            self.handler.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.handler.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.handler.eof_received()
+
+    def pause_writing(self) -> None:
+        self.handler.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.handler.resume_writing()
+
+
+async def listen(runner: web.AppRunner, host: str, port: int) -> asyncio.Server:
+    """The HTTP listener: aiohttp's handlers, each behind a GuardedConnection."""
+    assert runner.server is not None
+    factory, guards, limits = runner.server, runner.app[GUARDS], runner.app[LIMITS]
+    limit = ConnectionLimit("http", limits.connections)
+    return await asyncio.get_running_loop().create_server(
+        lambda: GuardedConnection(factory(), limit, guards, limits.client_seconds), host, port, reuse_address=True
+    )

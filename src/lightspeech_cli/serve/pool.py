@@ -49,6 +49,9 @@ class SpeakerPool:
         self.default_voice = default.voice.name
         self._synthesizers: dict[str, Synthesizer] = {self.default_voice: default}
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="speak")
+        # Answers built whole before they are sent (flac, mp3) hold their audio: as many at
+        # once as there are workers, so memory stays bounded however many are admitted.
+        self.whole_answers = asyncio.Semaphore(workers)
         self._lock = threading.Lock()
         self.in_progress = 0
         self.served = 0

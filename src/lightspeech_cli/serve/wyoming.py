@@ -6,7 +6,9 @@
     synthesize-stop                                  the next one begins; then synthesize-stopped
 
 Audio is 16-bit mono PCM at the voice's rate, in chunks of CHUNK_SAMPLES. A failure is an
-`error` event; the connection stays open.
+`error` event; the connection stays open. A client is held to limits.py's deadlines: an event
+must begin within the idle time of the last and arrive whole within the client time, and
+each write must be read within the client time.
 """
 
 from __future__ import annotations
@@ -29,14 +31,16 @@ from ..paths import parse_json
 from ..runtime import audio
 from ..runtime.synthesizer import DEFAULT_SENTENCE_SILENCE, Controls
 from ..text.sentences import sentence_spans
+from .limits import Limits, TooSlow, within
 from .pool import SpeakerPool
 
 CHUNK_SAMPLES = 4096
 # What one event may carry besides its header line (which asyncio bounds at 64 KiB): a
 # synthesize needs a few kilobytes of text, never a payload; the package itself has no bound.
 MAX_EVENT_BYTES = 1024 * 1024
-# A client that stops reading fills the socket and would hold its worker for ever.
-WRITE_TIMEOUT_SECONDS = 30.0
+# Whether a sentence ends is decided from at most 120 characters before its final mark and 40
+# after it (text/sentences.py): streamed text is scanned again only from this far back.
+SENTENCE_CONTEXT = 300
 log = logging.getLogger("lightspeech.wyoming")
 
 
@@ -44,11 +48,12 @@ class EventTooLarge(ValueError):
     """An event that says it carries more than MAX_EVENT_BYTES."""
 
 
-async def read_event(reader: asyncio.StreamReader) -> Event | None:
+async def read_event(reader: asyncio.StreamReader, limits: Limits = Limits()) -> Event | None:
     """The next event, or None at the end of the stream: the `wyoming` package's framing
     (a JSON header line, then data_length bytes of JSON data, then payload_length bytes),
-    refused before reading when the lengths pass MAX_EVENT_BYTES."""
-    line = await reader.readline()
+    refused before reading when the lengths pass MAX_EVENT_BYTES. Its header line must come
+    within the idle time, the rest within the client time (else TooSlow)."""
+    line = await within(limits.idle_seconds, reader.readline(), "send an event")
     if not line:
         return None
     header = parse_json(line)
@@ -58,10 +63,10 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
     if sum(lengths) > MAX_EVENT_BYTES:
         raise EventTooLarge(f"an event of {sum(lengths):,} bytes; at most {MAX_EVENT_BYTES:,}")
     data = header.get("data") or {}
+    rest = await within(limits.client_seconds, reader.readexactly(sum(lengths)), "send the rest of an event")
     if lengths[0]:
-        data.update(parse_json(await reader.readexactly(lengths[0])))
-    payload = await reader.readexactly(lengths[1]) if lengths[1] else None
-    return Event(type=header["type"], data=data, payload=payload)
+        data.update(parse_json(rest[: lengths[0]]))
+    return Event(type=header["type"], data=data, payload=rest[lengths[0] :] if lengths[1] else None)
 
 
 def describe(pool: SpeakerPool) -> Info:
@@ -108,12 +113,15 @@ def parse(kind, event: Event):
 class SpeechHandler(AsyncEventHandler):
     """One client connection; Home Assistant opens one per answer."""
 
-    def __init__(self, pool: SpeakerPool, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(
+        self, pool: SpeakerPool, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits = Limits()
+    ):
         super().__init__(reader, writer)
-        self.pool = pool
+        self.pool, self.limits = pool, limits
         host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
         self.client = f"{host}:{port}"
         self.answering = False  # from a synthesize (or synthesize-start) to its last event
+        self.reading = False  # waiting for the next event
         self.streaming = False  # between synthesize-start and synthesize-stop
         self.failed = False  # an error was sent for this stream: the rest of its text is dropped
         self.voice: str | None = None
@@ -127,18 +135,33 @@ class SpeechHandler(AsyncEventHandler):
     async def run(self) -> None:
         """The package's loop, reading with `read_event`'s bound."""
         try:
-            while (event := await read_event(self.reader)) is not None and await self.handle_event(event):
+            while (event := await self.next_event()) is not None and await self.handle_event(event):
                 pass
         finally:
             await self.disconnect()
             self.writer.close()
 
+    async def next_event(self) -> Event | None:
+        self.reading = True
+        try:
+            return await read_event(self.reader, self.limits)
+        finally:
+            self.reading = False
+
+    @property
+    def waiting(self) -> bool:
+        """Waiting for its client, with no answer under way (evicted first when all places are taken)."""
+        return self.reading and not self.answering
+
+    def evict(self) -> None:
+        self.writer.transport.abort()
+
     async def write_event(self, event: Event) -> None:
         try:
-            await asyncio.wait_for(super().write_event(event), WRITE_TIMEOUT_SECONDS)
-        except asyncio.TimeoutError:
+            await within(self.limits.client_seconds, super().write_event(event), "read its answer")
+        except TooSlow:
             self.writer.transport.abort()  # close() would wait to send what the client does not read
-            raise ConnectionResetError(f"no reading for {WRITE_TIMEOUT_SECONDS:g} s") from None
+            raise
 
     async def handle_event(self, event: Event) -> bool:
         try:
@@ -159,9 +182,8 @@ class SpeechHandler(AsyncEventHandler):
                 self.streaming = True
             elif SynthesizeChunk.is_type(event.type) and self.streaming and not self.failed:
                 text = parse(SynthesizeChunk, event).text
-                self.pending += text
                 self.chars += len(text)
-                await self.speak_finished_sentences()
+                await self.speak_finished_sentences(text)
             elif SynthesizeStop.is_type(event.type) and self.streaming:
                 self.streaming = False
                 try:
@@ -191,15 +213,24 @@ class SpeechHandler(AsyncEventHandler):
         self.answering, self.failed, self.started = True, False, False
         self.pending, self.chars, self.samples, self.began = "", 0, 0, time.perf_counter()
 
-    async def speak_finished_sentences(self) -> None:
-        """Speak every sentence of the pending text that is followed by the start of
-        another (only then is its end certain: "Dr." may go on); keep the rest."""
-        spans = sentence_spans(self.pending)
-        if len(spans) > 1:
-            done, self.pending = self.pending[: spans[-1][0]], self.pending[spans[-1][0] :]
-            await self.speak(done)
-        if len(self.pending) > self.pool.max_chars:
+    async def speak_finished_sentences(self, text: str) -> None:
+        """Add `text` to the pending text and speak every sentence of it that is followed by
+        the start of another (only then is its end certain: "Dr." may go on); keep the rest.
+        Only the new text and SENTENCE_CONTEXT before it are scanned, on a thread: earlier
+        ends were decided when their context arrived, so a stream costs its length, not its
+        square, and never holds up the other clients."""
+        if len(self.pending) + len(text) > self.pool.max_chars:
             raise InputError(f"the input is too long (a sentence of more than {self.pool.max_chars:,} characters)")
+        start = max(0, len(self.pending) - SENTENCE_CONTEXT)
+        self.pending += text
+        window = self.pending[start:]
+        spans = await asyncio.get_running_loop().run_in_executor(None, sentence_spans, window)
+        # A sentence may start after the window's first 200 characters only: before them its
+        # end was decided without all of its context (the window cuts into a word).
+        starts = [start + a for a, _ in spans[1:] if start == 0 or a >= SENTENCE_CONTEXT - 100]
+        if starts:
+            done, self.pending = self.pending[: starts[-1]], self.pending[starts[-1] :]
+            await self.speak(done)
 
     async def speak(self, text: str, ssml: bool | None = None) -> None:
         text = self.pool.check_text(text)
@@ -217,6 +248,11 @@ class SpeechHandler(AsyncEventHandler):
     async def send(self, samples: np.ndarray) -> None:
         if self.writer.is_closing():  # a write failed: the client went away, so stop speaking for it
             raise ConnectionResetError
+        if self.samples + len(samples) > self.limits.answer_seconds * self.rate:
+            raise InputError(
+                f"the answer would be longer than {self.limits.answer_seconds / 60:g} minutes of audio, the most "
+                "one answer holds; send the text in parts"
+            )
         if not self.started:
             await self.write_event(AudioStart(rate=self.rate, width=2, channels=1).event())
             self.started = True
