@@ -120,6 +120,9 @@ async def speech(request: web.Request) -> web.StreamResponse:
         response = error(408, f"Request Timeout: the body must arrive within {seconds:g} s", kind="timeout")
         response.force_close()
         return response
+    except ConnectionError:
+        log.info("%s left before sending its body", request.remote)
+        return web.Response(status=499)
     except ValueError:  # malformed JSON, bad UTF-8, a number past Python's 4,300 digits, nesting too deep
         return error(400, "the body is not JSON")
     try:
@@ -378,10 +381,16 @@ class GuardedConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.deadline: asyncio.TimerHandle | None = None
         self.counted = False
+        self.requests = 0
 
     @property
     def waiting(self) -> bool:
         return self.deadline is not None
+
+    @property
+    def answered(self) -> bool:
+        """Whether it has had an answer (a kept-alive client's, not a flood's)."""
+        return self.requests > 0
 
     def evict(self) -> None:
         assert self.transport is not None
@@ -398,10 +407,14 @@ class GuardedConnection(asyncio.Protocol):
         self.expect_request(self.seconds)
 
     def expect_request(self, seconds: float) -> None:
-        self.request_started()
+        self.stop_waiting()
         self.deadline = asyncio.get_running_loop().call_later(seconds, self.too_slow, seconds)
 
     def request_started(self) -> None:
+        self.requests += 1
+        self.stop_waiting()
+
+    def stop_waiting(self) -> None:
         if self.deadline is not None:
             self.deadline.cancel()
             self.deadline = None
@@ -413,7 +426,7 @@ class GuardedConnection(asyncio.Protocol):
         self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.request_started()
+        self.stop_waiting()
         if self.counted:
             self.counted = False
             self.guards.pop(self.transport, None)

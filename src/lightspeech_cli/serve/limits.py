@@ -5,9 +5,10 @@ the others from being served (README: Serving).
                      event (Wyoming), and to read each write of an answer; twice that idle
                      between requests or events
     per protocol     at most `connections` open; a new one beyond them takes the place of the
-                     oldest that is waiting for its client (an idle flood cannot lock out the
-                     clients that send), or is closed at once when every one is being
-                     answered; said in the log once a second at most
+                     oldest that is waiting for its client, one that never had an answer first
+                     (an idle flood cannot lock out the clients that send), or is closed at
+                     once when every one is being answered; said in the log once a second at
+                     most
     per answer       at most `answer_seconds` of audio, whatever the format
 """
 
@@ -71,6 +72,11 @@ class Connection(Protocol):
         """Whether it waits for its client (a request, an event) rather than answers one."""
         ...
 
+    @property
+    def answered(self) -> bool:
+        """Whether it has had an answer: a client that came back, rather than one that never sent."""
+        ...
+
     def evict(self) -> None: ...
 
 
@@ -90,7 +96,9 @@ class ConnectionLimit:
         """Count a connection in. When all places are taken, the oldest one that waits for its
         client makes way; when none waits, False (and a line in the log, a second at most)."""
         if len(self.connections) >= self.limit:
-            oldest = next((c for c in self.connections if c.waiting), None)
+            waiting = [c for c in self.connections if c.waiting]
+            # Those that never sent anything go first: kept-alive clients come back.
+            oldest = next((c for c in waiting if not c.answered), waiting[0] if waiting else None)
             if oldest is None:
                 message = "%s: %d connections open and answering, the most allowed: refused %s"
                 self.log.warning(message, self.protocol, self.limit, peer)

@@ -41,6 +41,7 @@ MAX_EVENT_BYTES = 1024 * 1024
 # Whether a sentence ends is decided from at most 120 characters before its final mark and 40
 # after it (text/sentences.py): streamed text is scanned again only from this far back.
 SENTENCE_CONTEXT = 300
+INLINE_SCAN_CHARS = 1000
 log = logging.getLogger("lightspeech.wyoming")
 
 
@@ -121,6 +122,7 @@ class SpeechHandler(AsyncEventHandler):
         host, port, *_ = writer.get_extra_info("peername") or ("?", 0)
         self.client = f"{host}:{port}"
         self.answering = False  # from a synthesize (or synthesize-start) to its last event
+        self.served = 0  # events answered
         self.reading = False  # waiting for the next event
         self.streaming = False  # between synthesize-start and synthesize-stop
         self.failed = False  # an error was sent for this stream: the rest of its text is dropped
@@ -153,6 +155,10 @@ class SpeechHandler(AsyncEventHandler):
         """Waiting for its client, with no answer under way (evicted first when all places are taken)."""
         return self.reading and not self.answering
 
+    @property
+    def answered(self) -> bool:
+        return self.served > 0
+
     def evict(self) -> None:
         self.writer.transport.abort()
 
@@ -164,6 +170,7 @@ class SpeechHandler(AsyncEventHandler):
             raise
 
     async def handle_event(self, event: Event) -> bool:
+        self.served += 1
         try:
             if Describe.is_type(event.type):
                 await self.write_event(describe(self.pool).event())
@@ -216,15 +223,18 @@ class SpeechHandler(AsyncEventHandler):
     async def speak_finished_sentences(self, text: str) -> None:
         """Add `text` to the pending text and speak every sentence of it that is followed by
         the start of another (only then is its end certain: "Dr." may go on); keep the rest.
-        Only the new text and SENTENCE_CONTEXT before it are scanned, on a thread: earlier
-        ends were decided when their context arrived, so a stream costs its length, not its
-        square, and never holds up the other clients."""
+        Only the new text and SENTENCE_CONTEXT before it are scanned (on a thread, when that
+        is long): earlier ends were decided when their context arrived, so a stream costs its
+        length, not its square, and never holds up the other clients."""
         if len(self.pending) + len(text) > self.pool.max_chars:
             raise InputError(f"the input is too long (a sentence of more than {self.pool.max_chars:,} characters)")
         start = max(0, len(self.pending) - SENTENCE_CONTEXT)
         self.pending += text
         window = self.pending[start:]
-        spans = await asyncio.get_running_loop().run_in_executor(None, sentence_spans, window)
+        if len(window) <= INLINE_SCAN_CHARS:  # microseconds: a thread would cost more than the scan
+            spans = sentence_spans(window)
+        else:
+            spans = await asyncio.get_running_loop().run_in_executor(None, sentence_spans, window)
         # A sentence may start after the window's first 200 characters only: before them its
         # end was decided without all of its context (the window cuts into a word).
         starts = [start + a for a, _ in spans[1:] if start == 0 or a >= SENTENCE_CONTEXT - 100]
