@@ -175,6 +175,20 @@ def test_an_idle_flood_does_not_lock_out_clients_that_send(limited, protocol):
     assert sum("the most allowed" in line and protocol in line for line in limited.log) < 10
 
 
+def test_a_flood_takes_the_places_of_connections_that_never_sent_before_a_kept_alive_one(limited):
+    with requests.Session() as kept_alive:
+        first = kept_alive.post(f"{limited.http}/v1/audio/speech", json={"input": "One."}, timeout=10)
+        assert first.status_code == 200
+        flood = [socket.create_connection(("127.0.0.1", port_of(limited))) for _ in range(30)]
+        try:
+            time.sleep(0.2)
+            again = kept_alive.post(f"{limited.http}/v1/audio/speech", json={"input": "Two."}, timeout=10)
+            assert again.status_code == 200  # on the same connection, which the flood did not close
+        finally:
+            for connection in flood:
+                connection.close()
+
+
 def test_streamed_text_that_never_ends_a_sentence_is_scanned_once(limited):
     """5,001 chunks of "Mr. " blocked the whole server for 51 s: each one scanned all the
     pending text again. Now each is scanned with a bounded context, off the event loop."""
