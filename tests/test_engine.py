@@ -124,3 +124,144 @@ def test_threads_are_bounded():
         engine.check_threads(10_000)
     with pytest.raises(InputError, match="^--threads must be from 1 to"):  # as the CLI names it
         engine.check_threads(10_000, "--threads")
+
+
+# --- a folder's graph and the config section it was exported from ---------------------------
+
+HIGH = np.full((1, 5), 1.5, np.float32)
+
+
+def edited(folder, change):
+    config = json.loads((folder / "config.json").read_text())
+    change(config)
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+
+
+def graph_metadata(folder):
+    import onnx
+
+    return {
+        prop.key: prop.value for prop in onnx.load(str(folder / "model.onnx"), load_external_data=False).metadata_props
+    }
+
+
+def test_an_exported_graph_records_the_section_it_was_made_from(tiny_voice, tmp_path):
+    from lightspeech_cli.runtime.vocoder import VocoderFolder
+    from lightspeech_cli.runtime.voice import GRAPH_SOURCE_KEY, section_digest
+
+    from .conftest import make_tiny_vocoder
+
+    assert graph_metadata(tiny_voice.folder)[GRAPH_SOURCE_KEY] == section_digest(
+        tiny_voice.config.model.graph_settings()
+    )
+    make_tiny_vocoder(tmp_path / "vocoder")
+    vocoder = VocoderFolder.read(tmp_path / "vocoder")
+    assert graph_metadata(vocoder.folder)[GRAPH_SOURCE_KEY] == section_digest(vocoder.config.to_dict())
+    assert section_digest({"a": 4, "b": "x"}) == section_digest({"b": "x", "a": 4.0}) != section_digest({"a": 4.5})
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("pitch_log_std", 0.8),
+        ("energy_log_std", 2.0),
+        ("variance_min", -3.0),
+        ("architecture", "sep5 att4 | ffn sep9 hidden=16 predictor=sep"),  # 4 heads: the same weights
+    ],
+)
+def test_a_voice_whose_model_section_was_edited_is_refused(tiny_voice, tmp_path, field, value):
+    """The graph holds the section's values: with the default backend the edit would be
+    ignored, while the torch backends follow it."""
+    from typer.testing import CliRunner
+
+    from lightspeech_cli.cli import app
+    from lightspeech_cli.errors import VoiceError
+
+    from .test_cli_text import assert_one_line_error
+
+    edited(tiny_voice.folder, lambda config: config["model"].update({field: value}))
+    message = (
+        f"voice {tiny_voice.name}: config.json's model section differs from the one model.onnx was made from; "
+        "undo the edit or export the folder again"
+    )
+    with pytest.raises(VoiceError) as refused:
+        engine.acoustic_model(Voice(tiny_voice.folder), "onnx", 1)
+    assert str(refused.value) == message
+    out = tmp_path / "x.wav"
+    result = CliRunner().invoke(app, ["say", "Hi.", "-v", str(tiny_voice.folder), "-o", str(out)])
+    assert_one_line_error(result, 5, message)
+    assert not out.exists()
+
+
+def test_a_voice_whose_model_section_was_edited_runs_once_exported_again(tiny_voice):
+    from lightspeech_cli.model.acoustic import load_acoustic_model
+    from lightspeech_cli.model.export import save_voice
+
+    edited(tiny_voice.folder, lambda config: config["model"].update(pitch_log_std=0.8))
+    voice = Voice(tiny_voice.folder)
+    eager, _ = engine.acoustic_model(voice, "eager", 1)(IDS, ONES, HIGH, ONES)
+    exported = save_voice(voice.folder, voice.config, load_acoustic_model(voice))
+    again, _ = engine.acoustic_model(exported, "onnx", 1)(IDS, ONES, HIGH, ONES)
+    assert np.allclose(again, eager, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda config: config.update(name="renamed"),
+        lambda config: config["model"].update(dropout=0.2),  # training alone uses it
+        lambda config: config.update(description="A voice edited by hand.", licence="CC-BY-4.0"),
+        lambda config: config.update(vocoder="en-us-istft", language="en-GB"),
+        lambda config: config.update(
+            normalization={k: 1.0 for k in ("pitch_log_mean", "pitch_log_std", "energy_log_mean", "energy_log_std")}
+        ),
+        lambda config: config["model"].update(variance_min=-4),  # the same number, written as a whole one
+        lambda config: config.update(model=dict(reversed(config["model"].items()))),
+    ],
+)
+def test_edits_that_leave_the_graph_as_it_is_are_accepted(tiny_voice, change):
+    expected, _ = engine.acoustic_model(tiny_voice, "onnx", 1)(IDS, ONES, HIGH, ONES)
+    edited(tiny_voice.folder, change)
+    again, _ = engine.acoustic_model(Voice(tiny_voice.folder), "onnx", 1)(IDS, ONES, HIGH, ONES)
+    assert np.array_equal(expected, again)
+
+
+@pytest.mark.parametrize("field, value", [("sample_rate", 16000), ("hop_length", 128)])
+def test_a_vocoder_whose_config_was_edited_is_refused(tmp_path, field, value):
+    from lightspeech_cli.errors import VoiceError
+    from lightspeech_cli.runtime.voice import AudioConfig
+
+    from .conftest import make_tiny_vocoder
+
+    folder = tmp_path / "tiny-istft"
+    make_tiny_vocoder(folder)
+    engine.load_vocoder(str(folder), AudioConfig(), "onnx", 1)(np.zeros((1, 4, 80), np.float32))
+    edited(folder, lambda config: config.update(config=dict(reversed(config["config"].items()))))  # only reordered
+    engine.load_vocoder(str(folder), AudioConfig(), "onnx", 1)(np.zeros((1, 4, 80), np.float32))
+    edited(folder, lambda config: config["config"].update({field: value}))
+    with pytest.raises(VoiceError) as refused:
+        engine.load_vocoder(str(folder), AudioConfig(**{field: value}), "onnx", 1)
+    assert str(refused.value) == (
+        "vocoder tiny-istft: config.json's config section differs from the one model.onnx was made from; "
+        "undo the edit or export the folder again"
+    )
+
+
+def test_a_graph_that_records_no_section_loads_as_before(tiny_voice):
+    """Graphs exported before the record (the shipped ones among them) are not refused."""
+    import onnx
+
+    from lightspeech_cli.runtime.voice import DEFAULT_VOICE, GRAPH_SOURCE_KEY, WEIGHTS_LAYOUT_KEY, find_voice
+
+    shipped = find_voice(DEFAULT_VOICE)
+    assert GRAPH_SOURCE_KEY not in graph_metadata(shipped.folder)
+    engine.acoustic_model(shipped, "onnx", 1)(IDS, ONES, ONES, ONES)
+
+    path = tiny_voice.folder / "model.onnx"
+    graph = onnx.load(str(path), load_external_data=False)
+    layout = graph_metadata(tiny_voice.folder)[WEIGHTS_LAYOUT_KEY]
+    onnx.helper.set_model_props(graph, {WEIGHTS_LAYOUT_KEY: layout})
+    path.write_bytes(graph.SerializeToString())
+    edited(tiny_voice.folder, lambda config: config["model"].update(pitch_log_std=0.8))
+    mel, _ = engine.acoustic_model(Voice(tiny_voice.folder), "onnx", 1)(IDS, ONES, HIGH, ONES)
+    assert mel.shape[1] > 0

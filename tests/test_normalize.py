@@ -198,3 +198,18 @@ def test_the_frontend_is_fast_on_hostile_text(hostile):
     started = time.perf_counter()
     frontend(hostile)
     assert time.perf_counter() - started < 10  # every pattern is linear: about a second on this machine
+
+
+@pytest.mark.parametrize(
+    "written, ending",
+    [
+        ("$" + "9" * 5000, "nine nine dollars"),
+        ("$5-" + "9" * 5000, "nine nine dollars"),
+        ("9" * 5000 + "th", "nine ninth"),
+        ("0" * 5000 + "21st", "twenty-first"),
+        ("$" + "0" * 5000 + "1", "one dollar"),
+    ],
+)
+def test_numbers_of_more_digits_than_int_takes_are_read(written, ending):
+    # int() refuses more than 4300 digits; a line may hold 100,000
+    assert normalize(written).endswith(ending)

@@ -91,6 +91,112 @@ def test_nested_prosody_multiplies_and_emphasis_is_prosody():
 
 
 @pytest.mark.parametrize(
+    "attributes, rate, pitch, volume",
+    [
+        ('pitch="+99999st"', 1, 4.0, 1),  # 2 ** (99999 / 12) overflows a float
+        ('pitch="-99999st"', 1, 0.25, 1),
+        ('pitch="+99999%"', 1, 4.0, 1),
+        ('pitch="+1.5e3%"', 1, 4.0, 1),
+        ('volume="+99999dB"', 1, 1, 4.0),
+        ('volume="-99999dB"', 1, 1, 0.0),
+        ('rate="-500%"', 0.25, 1, 1),
+        ('rate="99999"', 4.0, 1, 1),
+    ],
+)
+def test_prosody_numbers_past_the_range_are_clamped(attributes, rate, pitch, volume):
+    items = parse_ssml(f"<speak><prosody {attributes}>hi</prosody></speak>")
+    assert items[0].prosody == pytest.approx(Prosody(rate, pitch, volume))
+
+
+def test_an_overflowing_factor_inside_silence_stays_silent():
+    document = '<speak><prosody volume="silent"><prosody volume="+99999dB">hi</prosody></prosody></speak>'
+    assert parse_ssml(document)[0].prosody == Prosody(1.0, 1.0, 0.0)
+
+
+def test_say_clamps_a_pitch_too_high_to_compute(tiny_voice, tmp_path):
+    out = tmp_path / "x.wav"
+    document = '<speak><prosody pitch="+99999st" volume="+99999dB">Hi.</prosody></speak>'
+    result = CliRunner().invoke(app, ["say", document, "-v", str(tiny_voice.folder), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 44
+
+
+NOT_FINITE = [
+    ('<prosody pitch="nan%">', "<prosody pitch='nan%'>"),
+    ('<prosody pitch="+1e999st">', "<prosody pitch='+1e999st'>"),
+    ('<prosody pitch="-inf st">', None),  # no number with a unit: not understood, a warning
+    ('<prosody rate="inf">', "<prosody rate='inf'>"),
+    ('<prosody rate="NaN">', "<prosody rate='NaN'>"),
+    ('<prosody rate="' + "9" * 400 + '%">', "<prosody rate='99999"),
+    ('<prosody volume="1e999dB">', "<prosody volume='1e999dB'>"),
+    ('<prosody volume="+Infinity%">', "<prosody volume='+Infinity%'>"),
+    ('<break time="1e999s"/>', "<break time='1e999s'>"),
+    ('<break time="nanms"/>', "<break time='nanms'>"),
+    ('<break time="inf s"/>', "<break time='inf s'>"),
+    ('<break time="' + "9" * 400 + 'ms"/>', "<break time='99999"),
+]
+
+
+@pytest.mark.parametrize("element, named", [case for case in NOT_FINITE if case[1]])
+def test_a_prosody_or_break_value_that_is_no_finite_number_is_a_one_line_error(element, named, tiny_voice, tmp_path):
+    closing = "" if element.endswith("/>") else "</prosody>"
+    document = f"<speak>Hi {element}there{closing}.</speak>"
+    with pytest.raises(InputError, match="is not a finite number") as refused:
+        parse_ssml(document)
+    assert str(refused.value).startswith(named) and len(str(refused.value)) < 150
+    out = tmp_path / "x.wav"
+    result = CliRunner().invoke(app, ["say", document, "-v", str(tiny_voice.folder), "-o", str(out)])
+    assert_one_line_error(result, 2, named)
+    assert not out.exists()
+
+
+def test_a_signed_infinity_without_a_number_grammar_is_a_warning():
+    heard: list[str] = []
+    items = parse_ssml('<speak><prosody pitch="-inf st" rate="-inf">hi</prosody></speak>', heard.append)
+    assert items[0].prosody == Prosody() and len(heard) == 2
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        '<prosody rate="{}">hi</prosody>',
+        '<prosody pitch="{}st">hi</prosody>',
+        '<break time="{}"/>',
+        '<break strength="{}"/>',
+        '<emphasis level="{}">hi</emphasis>',
+        '<say-as interpret-as="{}">hi</say-as>',
+        '<say-as interpret-as="date" format="{}">1/2</say-as>',
+    ],
+)
+def test_an_absurdly_long_value_is_cut_in_its_warning(element):
+    heard: list[str] = []
+    parse_ssml("<speak>" + element.format("x" * 100_000) + "</speak>", heard.append)
+    assert len(heard) == 1 and len(heard[0]) < 200 and "xxx..." in heard[0]
+
+
+def test_an_absurdly_long_alphabet_is_cut_in_its_error():
+    with pytest.raises(InputError, match="is not supported") as refused:
+        parse_ssml('<speak><phoneme alphabet="' + "x" * 100_000 + '" ph="a">a</phoneme></speak>')
+    assert len(str(refused.value)) < 150
+
+
+@pytest.mark.parametrize("written", ["1/1/" + "9" * 5000, "9" * 5000, "1/1/10000"])
+def test_a_date_with_a_field_of_more_than_four_digits_is_no_date(written):
+    heard: list[str] = []
+    document = f'<speak><say-as interpret-as="date">{written}</say-as></speak>'
+    assert parse_ssml(document, heard.append) == [Run(written)]
+    assert heard == [f"<say-as interpret-as='date'>: {written[:30]!r} is not a date; read as it is"]
+    result = CliRunner().invoke(app, ["phonemize", document])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("written", ["12/25/02026", "0" * 5000 + "12/25/2026"])
+def test_a_zero_padded_date_is_still_a_date(written):
+    document = f'<speak><say-as interpret-as="date">{written}</say-as></speak>'
+    assert parse_ssml(document) == [Run("December twenty-fifth, twenty twenty-six")]
+
+
+@pytest.mark.parametrize(
     "element, spoken",
     [
         ('<say-as interpret-as="characters">abc</say-as>', "[[EY1]] [[B IY1]] [[S IY1]]"),

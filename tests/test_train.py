@@ -304,6 +304,11 @@ def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_
     # the same settings as the last entry's, or an older checkpoint without settings: no new phase
     assert training_phases(entries, {**stopped, "settings": entries[-1]["settings"]}) == training_phases(entries)
     assert training_phases(entries, {"step": 5600}) == training_phases(entries)
+    # a share of the voice's mels other than the default, and a bounded corpus, are repeated too
+    later = [*entries, {"step": 6000, "settings": {**old, "predicted_share": 0.7, "utterances": 8000}}]
+    assert training_commands("v", training_phases(later), later, 6000).splitlines()[-1] == (
+        "lightspeech train vocoder WORK --voice v --steps 6000 --predicted-share 0.7 --utterances 8000"
+    )
 
 
 def test_held_out_size_is_what_the_issue_asks():

@@ -7,7 +7,8 @@
 
 LIGHTSPEECH_HOME overrides both (HOME/config, HOME/cache: tests, portable installs);
 otherwise they follow the platform's conventions (platformdirs: ~/.config/lightspeech
-and ~/.cache/lightspeech on Linux).
+and ~/.cache/lightspeech on Linux). Where lightspeech looks into them, a folder it cannot
+read is one InputError naming it (`readable_folder`).
 
 Four rules hold everywhere:
 - a name that becomes a path (a voice, a vocoder) is one safe component: `checked_name`;
@@ -61,7 +62,41 @@ def cache_dir() -> Path:
 
 
 def default_lexicon_path() -> Path:
-    return config_dir() / "lexicon.txt"
+    return readable_folder(config_dir()) / "lexicon.txt"
+
+
+def readable_folder(folder: Path) -> Path:
+    """`folder` (lightspeech's cache or config folder, or one in it; it need not exist yet)
+    once lightspeech can look inside it: every folder on the way to it can be searched, and
+    the last of them that exists listed. Else one InputError naming it, where a lookup would
+    raise PermissionError from deep inside a command. A file where a folder should be is left
+    to the lookups, which find nothing there, and to the writers, which say why they cannot."""
+    found = None
+    for step in [*reversed(folder.parents), folder]:
+        try:
+            is_folder = stat.S_ISDIR(os.stat(step).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            break
+        except OSError as e:  # the folder before it cannot be searched
+            raise InputError(_unreadable(folder, found or step, e)) from None
+        if not is_folder:
+            break
+        found = step
+    if found is not None:
+        try:
+            os.stat(os.path.join(found, "."))  # "." is looked up in `found`: that needs it searchable
+            os.scandir(found).close()
+        except OSError as e:
+            raise InputError(_unreadable(folder, found, e)) from None
+    return folder
+
+
+def _unreadable(folder: Path, culprit: Path, e: OSError) -> str:
+    where = "" if culprit == folder else f"{culprit}: "
+    return (
+        f"cannot read the lightspeech folder {folder}: {where}{e.strerror or e}; "
+        "set LIGHTSPEECH_HOME to a folder you own"
+    )
 
 
 def shown(value: object, limit: int = 60) -> str:

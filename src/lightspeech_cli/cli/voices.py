@@ -47,7 +47,14 @@ def voices_list(as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBO
     """Installed voices and the voices the manifest offers; needs no network."""
     from ..errors import VoiceError
     from ..runtime.registry import folder_size, read_manifest
-    from ..runtime.voice import DEFAULT_VOICE, Voice, embedded_voices_dir, installed_voice_names, installed_voices_dir
+    from ..runtime.voice import (
+        DEFAULT_VOICE,
+        Voice,
+        embedded_voices_dir,
+        holds_config,
+        installed_voice_names,
+        installed_voices_dir,
+    )
 
     set_verbosity(quiet, verbose)
     entries = read_manifest()[1]
@@ -56,7 +63,7 @@ def voices_list(as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBO
     for name in installed_voice_names():
         folder = installed_voices_dir() / name
         where = "installed"
-        if not (folder / "config.json").is_file():
+        if not holds_config(folder):
             folder, where = embedded_voices_dir() / name, "embedded"
         row = {
             "name": name,
@@ -211,7 +218,7 @@ def cache(
     verbose: bool = VERBOSE,
 ) -> None:
     """Show what the cache holds, or clean it."""
-    from ..paths import cache_dir
+    from ..paths import cache_dir, readable_folder
     from ..runtime.registry import CACHE_PARTS, clean_cache, folder_size
 
     set_verbosity(quiet, verbose)
@@ -221,6 +228,7 @@ def cache(
     if clean:
         removed = clean_cache(include_voices=clean_all)
         info(f"removed {', '.join(removed) or 'nothing'} from {root}")
+    sizes = {part: folder_size(readable_folder(root / part)) for part in CACHE_PARTS}
     out(f"cache: {root}")
-    for part in CACHE_PARTS:
-        out(f"  {part:<10} {_megabytes(folder_size(root / part))}")
+    for part, size in sizes.items():
+        out(f"  {part:<10} {_megabytes(size)}")

@@ -59,15 +59,15 @@ def cached_compile(
     """`load` the compiled file for these parts, first building it with `build` if absent;
     a file that fails to load is deleted and built again once."""
     folder = cache_dir() / "compiled"
+    path = folder / f"{kind}-{compiled_key(kind, backend, parts)}.{'onnx' if backend == 'onnx' else 'pt'}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            try:
+                return load(path)
+            except VoiceError:
+                path.unlink(missing_ok=True)  # truncated or garbled: rebuilt below
+        build(path)
     except OSError as e:
-        raise VoiceError(f"cannot write compiled models to {folder}: {e.strerror}") from None
-    path = folder / f"{kind}-{compiled_key(kind, backend, parts)}.{'onnx' if backend == 'onnx' else 'pt'}"
-    if path.exists():
-        try:
-            return load(path)
-        except VoiceError:
-            path.unlink(missing_ok=True)  # truncated or garbled: rebuilt below
-    build(path)
+        raise VoiceError(f"cannot write compiled models to {folder}: {e.strerror or e}") from None
     return load(path)

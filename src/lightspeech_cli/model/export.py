@@ -22,7 +22,14 @@ import torch
 
 from ..paths import atomic_write
 from ..runtime.vocoder import ISTFT_OUTPUTS
-from ..runtime.voice import ACOUSTIC_OUTPUTS, WEIGHTS_LAYOUT_KEY, weights_header, weights_layout
+from ..runtime.voice import (
+    ACOUSTIC_OUTPUTS,
+    GRAPH_SOURCE_KEY,
+    WEIGHTS_LAYOUT_KEY,
+    section_digest,
+    weights_header,
+    weights_layout,
+)
 
 if TYPE_CHECKING:
     import onnx
@@ -181,7 +188,7 @@ def half_precision_copy(model: AnyModule) -> tuple[AnyModule, dict[str, torch.Te
     return model, stored
 
 
-def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
+def read_weights_beside(onnx_path: Path, weights_path: Path, made_from: dict | None = None) -> None:
     """Rewrite the exported ONNX graph at `onnx_path` to read its weights from the
     safetensors file beside it instead of holding a second copy: the copy would double what
     every install downloads and what every shipped version adds to the repository.
@@ -192,7 +199,9 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
     where needed. ONNX Runtime folds those when it loads the graph, which then computes the
     same outputs as fast. Tensors with equal numbers (an untrained model's) are read from
     one place, as the exporter had merged them. The graph records the file's layout
-    (runtime/voice.py, weights_layout), and the engine refuses a file laid out otherwise."""
+    (runtime/voice.py, weights_layout), and the engine refuses a file laid out otherwise;
+    and, given `made_from`, the config section it was exported from (section_digest), and
+    the engine refuses a folder whose section was edited since."""
     import hashlib
     import json
 
@@ -247,7 +256,10 @@ def read_weights_beside(onnx_path: Path, weights_path: Path) -> None:
             output = initializer.name if number == len(steps) - 1 else f"{initializer.name}/{op}"
             unpack.append(helper.make_node(op, [name], [output], **attributes))
             name = output
-    helper.set_model_props(graph, {WEIGHTS_LAYOUT_KEY: weights_layout(stored)})
+    recorded = {WEIGHTS_LAYOUT_KEY: weights_layout(stored)}
+    if made_from is not None:
+        recorded[GRAPH_SOURCE_KEY] = section_digest(made_from)
+    helper.set_model_props(graph, recorded)
     nodes = unpack + list(graph.graph.node)  # the unpacking first: nodes are in topological order
     graph.graph.ClearField("initializer")
     graph.graph.initializer.extend(kept + external)
@@ -318,7 +330,7 @@ def save_voice(
         (staging / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
         save_file(weights, staging / WEIGHTS_FILE)
         export_acoustic(model, staging / ONNX_FILE)
-        read_weights_beside(staging / ONNX_FILE, staging / WEIGHTS_FILE)
+        read_weights_beside(staging / ONNX_FILE, staging / WEIGHTS_FILE, config.model.graph_settings())
         if model_card:
             (staging / MODEL_CARD_FILE).write_text(model_card, encoding="utf-8")
         for name, text in (extra_files or {}).items():

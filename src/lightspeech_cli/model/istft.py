@@ -241,7 +241,7 @@ def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         save_file(weights, staging / WEIGHTS_FILE)
         export_istft_network(model, staging / ONNX_FILE)
-        read_weights_beside(staging / ONNX_FILE, staging / WEIGHTS_FILE)
+        read_weights_beside(staging / ONNX_FILE, staging / WEIGHTS_FILE, model.config.to_dict())
         (staging / "MODEL_CARD.md").write_text(model_card, encoding="utf-8")
         for name, text in extra_files.items():
             (staging / name).write_text(text, encoding="utf-8")

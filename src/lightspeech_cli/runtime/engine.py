@@ -20,7 +20,15 @@ from ..errors import InputError, VoiceError
 from .backends import torch_backend
 from .dsp import as_complex, inverse_stft, polar, source_spectrum
 from .vocoder import ISTFT_OUTPUTS, VocoderFolder, find_vocoder_folder, hifigan_audio
-from .voice import ACOUSTIC_OUTPUTS, WEIGHTS_LAYOUT_KEY, AudioConfig, Voice, weights_layout
+from .voice import (
+    ACOUSTIC_OUTPUTS,
+    GRAPH_SOURCE_KEY,
+    WEIGHTS_LAYOUT_KEY,
+    AudioConfig,
+    GraphSource,
+    Voice,
+    weights_layout,
+)
 
 BACKENDS = ("onnx", "torchscript", "eager")
 MAX_THREADS_PER_CORE = 4
@@ -44,13 +52,15 @@ def check_threads(threads: int | None, name: str = "threads") -> int | None:
     return int(threads)
 
 
-def onnx_session(path: Path, threads: int | None, weights: Path | None = None):
+def onnx_session(path: Path, threads: int | None, weights: Path | None = None, source: GraphSource | None = None):
     """An ONNX Runtime session: sequential, one thread pool, full graph optimization. A
     folder's graph reads its weights from `weights`, the safetensors file beside it
     (model/export.py, read_weights_beside): that file is read here and handed over whole,
     rather than left for ONNX Runtime to map, which would tie a running server to the file
     (rewritten in place, it would change the voice or kill the process); and it must be laid
-    out as when the graph was made, or the graph's offsets would read other numbers."""
+    out as when the graph was made, or the graph's offsets would read other numbers. So must
+    `source`, the config section the graph was made from, be as it was then, where the graph
+    records it (graphs exported before it was recorded do not)."""
     import onnxruntime
 
     # Where the host program imported ONNX Runtime before lightspeech (whose import turns its
@@ -76,22 +86,33 @@ def onnx_session(path: Path, threads: int | None, weights: Path | None = None):
         # The reason is at the end, after the source file and the C++ function's signature.
         reason = first if len(first) <= 200 else "..." + first[-200:]
         raise VoiceError(f"{path} does not load in ONNX Runtime ({reason})") from None
-    made_for = session.get_modelmeta().custom_metadata_map.get(WEIGHTS_LAYOUT_KEY)
+    metadata = session.get_modelmeta().custom_metadata_map
+    made_for = metadata.get(WEIGHTS_LAYOUT_KEY)
     if weights is not None and made_for is not None and made_for != weights_layout(stored):
         raise VoiceError(
             f"{path} was made for another {weights.name} than the one beside it (the tensors' types, "
             "shapes or order differ); export the folder again"
         )
+    made_from = metadata.get(GRAPH_SOURCE_KEY)
+    if source is not None and made_from is not None and made_from != source.digest:
+        raise VoiceError(
+            f"{source.owner}: config.json's {source.section} section differs from the one {path.name} was "
+            "made from; undo the edit or export the folder again"
+        )
     return session
 
 
 def onnx_runner(
-    path: Path, threads: int | None, weights: Path | None = None, outputs: list[str] | None = None
+    path: Path,
+    threads: int | None,
+    weights: Path | None = None,
+    outputs: list[str] | None = None,
+    source: GraphSource | None = None,
 ) -> Runner:
-    """A graph behind numpy in, numpy out; `weights` as for onnx_session; `outputs`, the
-    names a graph of the kind asked for gives (another model's graph would fail inside
-    ONNX Runtime at the first run)."""
-    session = onnx_session(path, threads, weights)
+    """A graph behind numpy in, numpy out; `weights` and `source` as for onnx_session;
+    `outputs`, the names a graph of the kind asked for gives (another model's graph would
+    fail inside ONNX Runtime at the first run)."""
+    session = onnx_session(path, threads, weights, source)
     given = [output.name for output in session.get_outputs()]
     if outputs is not None and given != outputs:
         raise VoiceError(f"{path} gives {', '.join(given)}, not {', '.join(outputs)}: it is another model's graph")
@@ -112,7 +133,7 @@ def acoustic_model(voice: Voice, backend: str | None = None, threads: int | None
     """ids [B, T] int64, speed, pitch, energy (float32 scalars) -> mel [B, F, n_mels], durations [B, T]."""
     backend = check_backend(backend)
     if backend == "onnx" and voice.has_onnx:
-        return onnx_runner(voice.onnx_path, threads, voice.weights_path, ACOUSTIC_OUTPUTS)
+        return onnx_runner(voice.onnx_path, threads, voice.weights_path, ACOUSTIC_OUTPUTS, voice.graph_source)
     what = f"--backend {backend}" if backend != "onnx" else f"voice {voice.name} (an older folder without model.onnx)"
     return torch_backend(what).acoustic(voice, backend, threads)
 
@@ -172,7 +193,9 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
         whole = torch_backend(f"--backend {backend}").istft_vocoder(folder, backend, threads)
         return Vocoder(folder.name, c.sample_rate, c.hop_length, lambda mel: whole(mel)[0], parameters, identity)
     if folder.has_onnx:
-        network = onnx_runner(folder.onnx_path, threads, folder.weights_path, ISTFT_OUTPUTS[c.source])
+        network = onnx_runner(
+            folder.onnx_path, threads, folder.weights_path, ISTFT_OUTPUTS[c.source], folder.graph_source
+        )
     else:
         network = torch_backend(f"vocoder {folder.name} (an older folder without model.onnx)").istft_network(
             folder, threads

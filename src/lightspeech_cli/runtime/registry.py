@@ -40,6 +40,7 @@ from ..paths import (
     config_dir,
     parse_json,
     read_limited,
+    readable_folder,
     remove_inside,
     shown,
     umask,
@@ -52,6 +53,7 @@ from .voice import (
     SchemaError,
     Voice,
     embedded_voices_dir,
+    holds_config,
     installed_voices_dir,
     integer,
     name_check,
@@ -132,7 +134,7 @@ def mirror(default: str) -> str:
     """Where archives are fetched from: environment, then config file, then manifest."""
     if url := os.environ.get("LIGHTSPEECH_MIRROR"):
         return check_url(url)
-    config = config_dir() / "config.json"
+    config = readable_folder(config_dir()) / "config.json"
     if config.exists():
         data = read_limited(config, MAX_CONFIG_BYTES, str(config), regular_only=True)
         try:
@@ -480,12 +482,15 @@ def remove(name: str) -> None:
     checked_name(name, error=InputError)
     voices = installed_voices_dir()
     target = voices / name
-    if not (target / CONFIG_FILE).is_file():
+    if not holds_config(target):
         if (embedded_voices_dir() / name).exists():
             raise VoiceError(f"{name} is embedded in the package and cannot be removed")
         raise VoiceError(f"voice {name!r} is not installed")
     with locked(name):
-        remove_inside(target, voices)
+        try:
+            remove_inside(target, voices)
+        except OSError as e:
+            raise OutputError(f"cannot delete {target}: {e.strerror or e}") from None
 
 
 def folder_size(path: Path) -> int:
@@ -512,12 +517,15 @@ def clean_cache(include_voices: bool) -> list[str]:
     root = cache_dir()
     removed = []
     for part in CACHE_PARTS:
-        path = root / part
-        if part == "voices" and not include_voices:
-            sweep_staging(path)
-        elif path.exists() or path.is_symlink():
-            remove_inside(path, root)
-            removed.append(part)
+        path = readable_folder(root / part)
+        try:
+            if part == "voices" and not include_voices:
+                sweep_staging(path)
+            elif path.exists() or path.is_symlink():
+                remove_inside(path, root)
+                removed.append(part)
+        except OSError as e:
+            raise OutputError(f"cannot delete {path}: {e.strerror or e}") from None
     return removed
 
 

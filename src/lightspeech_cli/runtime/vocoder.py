@@ -29,6 +29,7 @@ from .voice import (
     REQUIRED,
     AudioConfig,
     Check,
+    GraphSource,
     SchemaError,
     check_file,
     check_folder,
@@ -196,6 +197,10 @@ class VocoderFolder:
     @property
     def has_onnx(self) -> bool:
         return self.format >= 2
+
+    @property
+    def graph_source(self) -> GraphSource:
+        return GraphSource(f"vocoder {self.name}", "config", self.config.to_dict())
 
     @classmethod
     def read(cls, folder: Path) -> "VocoderFolder":

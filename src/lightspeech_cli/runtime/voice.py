@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from ..errors import InputError, VoiceError
-from ..paths import NAME_PATTERN, cache_dir, checked_name, shown
+from ..paths import NAME_PATTERN, cache_dir, checked_name, readable_folder, shown
 from ..text.symbols import DEFAULT_SYMBOL_SET, SYMBOL_SETS
 
 FORMAT_VERSIONS = (1, 2)
@@ -295,6 +295,10 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def graph_settings(self) -> dict:
+        """The fields an exported graph computes with: all but dropout, which training alone uses."""
+        return {key: value for key, value in self.to_dict().items() if key != "dropout"}
+
 
 NORMALIZATION_SCHEMA = {
     key: (number(-1000.0, 1000.0), REQUIRED)
@@ -437,6 +441,39 @@ def weights_layout(stored: bytes) -> str:
     return hashlib.sha256(weights_header(stored)).hexdigest()
 
 
+# The ONNX metadata entry that records the config.json section a folder's graph was exported
+# from (model/export.py, read_weights_beside), as `section_digest`: the graph holds that
+# section's values (sizes, the architecture, pitch_log_std), so an edit of it, which the torch
+# backends follow, must not run on the graph's old values.
+GRAPH_SOURCE_KEY = "lightspeech.graph_source"
+
+
+def section_digest(section: dict) -> str:
+    """A hash of a config section (names to numbers and text) that does not depend on the
+    order of its fields or on how a whole number is written (4 or 4.0)."""
+    import hashlib
+
+    canonical = {
+        key: float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+        for key, value in section.items()
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class GraphSource:
+    """The config.json section a folder's graph is made from, for the engine to compare
+    with what the graph records (GRAPH_SOURCE_KEY)."""
+
+    owner: str  # "voice NAME", "vocoder NAME"
+    section: str  # its key in config.json
+    settings: dict
+
+    @property
+    def digest(self) -> str:
+        return section_digest(self.settings)
+
+
 def check_weights(path: Path, expected: dict[str, tuple[int, ...]], owner: str) -> None:
     """That a safetensors file holds exactly the `expected` tensors (name -> shape), each
     float32 or float16 (a batch norm's counter int64), so weights of another architecture,
@@ -493,8 +530,10 @@ def read_json(path: Path, what: str) -> object:
         raise VoiceError(f"{path.parent} is not a {what}: it has no {path.name}") from None
     except RecursionError:  # arrays or objects nested thousands deep
         raise VoiceError(f"{path} is corrupt: its JSON nests too deep") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise VoiceError(f"{path} is corrupt: {getattr(e, 'strerror', None) or e}") from None
+    except OSError as e:
+        raise VoiceError(f"cannot read {path}: {e.strerror or e}") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise VoiceError(f"{path} is corrupt: {e}") from None
 
 
 class Voice:
@@ -527,13 +566,28 @@ class Voice:
     def has_onnx(self) -> bool:
         return self.config.format >= 2
 
+    @property
+    def graph_source(self) -> GraphSource:
+        """The acoustic graph depends on the model section alone: of the audio settings, only
+        n_mels, which the model section holds too (and parsing checks they agree)."""
+        return GraphSource(f"voice {self.name}", "model", self.config.model.graph_settings())
+
 
 def embedded_voices_dir() -> Path:
     return Path(__file__).parent.parent / "assets" / "voices"
 
 
 def installed_voices_dir() -> Path:
-    return cache_dir() / "voices"
+    return readable_folder(cache_dir() / "voices")
+
+
+def holds_config(folder: Path) -> bool:
+    """Whether `folder` holds a config.json; one that cannot be looked up (in a folder not
+    readable) counts, so that loading the folder says why it cannot."""
+    try:
+        return (folder / CONFIG_FILE).is_file()
+    except OSError:
+        return True
 
 
 def installed_voice_names() -> list[str]:
@@ -550,7 +604,7 @@ def installed_voice_names() -> list[str]:
                 checked_name(entry.name)
             except Exception:  # noqa: BLE001 - not a name we could have written: not a voice
                 continue
-            if (entry / CONFIG_FILE).is_file():
+            if holds_config(entry):
                 names.add(entry.name)
     return sorted(names)
 
@@ -574,7 +628,7 @@ def find_voice(name: str | None) -> Voice:
         return Voice(Path(name).expanduser())
     if NAME_PATTERN.fullmatch(name):
         for folder in (installed_voices_dir(), embedded_voices_dir()):
-            if (folder / name / CONFIG_FILE).is_file():
+            if holds_config(folder / name):
                 return Voice(folder / name)
     if is_local_folder(name):
         return Voice(Path(name))

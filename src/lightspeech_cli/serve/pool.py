@@ -62,7 +62,11 @@ class SpeakerPool:
         """The default voice, then every other installed voice that reads (a broken one is
         not offered)."""
         summaries = [VoiceSummary.of(self._synthesizers[self.default_voice].voice)]
-        for name in installed_voice_names():
+        try:
+            names = installed_voice_names()
+        except LightspeechError:  # the cache became unreadable while serving: the default voice speaks on
+            names = []
+        for name in names:
             if name != self.default_voice:
                 try:
                     summaries.append(VoiceSummary.of(find_voice(name)))

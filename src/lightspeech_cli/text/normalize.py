@@ -472,11 +472,13 @@ def _money(symbol: str, amount: str, scale: str | None) -> str:
     if scale:
         return f"{number(amount)} {SCALES[scale.lower()]} {units}"
     whole, _, fraction = amount.partition(".")
-    whole_n = int(whole or "0")
+    # Kept written: number() reads a whole past the trillions by its digits, and int() refuses
+    # one of more than 4300.
+    whole = whole.lstrip("0")
     cents_n = int((fraction + "0")[:2]) if fraction else 0
     parts = []
-    if whole_n or not cents_n:
-        parts.append(f"{cardinal(whole_n)} {unit if whole_n == 1 else units}")
+    if whole or not cents_n:
+        parts.append(f"{number(whole or '0')} {unit if whole == '1' else units}")
     if cents_n:
         parts.append(f"{cardinal(cents_n)} {cent if cents_n == 1 else cents}")
     return " and ".join(parts)
@@ -736,7 +738,14 @@ def expand_roman_numerals(text: str) -> str:
 
 
 def expand_ordinals(text: str) -> str:
-    return re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text)
+    def spoken(m: re.Match) -> str:
+        written = m.group(1).lstrip("0") or "0"
+        # ordinal()'s reading past the trillions, made here: int() refuses more than 4300 digits.
+        if len(written) > len(str(LARGEST_SAID)) - 1:
+            return digits(written[:-1]) + " " + ordinal(int(written[-1]))
+        return ordinal(int(written))
+
+    return re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", spoken, text)
 
 
 def expand_abbreviations(text: str) -> str:

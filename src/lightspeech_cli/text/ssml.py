@@ -9,17 +9,22 @@
     <phoneme alphabet="arpabet|ipa" ph="...">         IPA is mapped to the voice's ARPAbet
     <sub alias="...">
 
-Any other element is skipped (its text is read) with a warning. Parsed by defusedxml:
-no DTD, no entity expansion, so a document cannot make the parser blow up or read files.
+Any other element is skipped (its text is read) with a warning, as is a value that is not
+one of the element's. A number beyond what lightspeech can do is clamped to it (rate="1000%"
+is 4, a break of 90s is 10 s); one that is no finite number ("nan", "inf", "1e999") is an
+InputError. Parsed by defusedxml: no DTD, no entity expansion, so a document cannot make the
+parser blow up or read files.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Callable
 
 from ..errors import InputError
+from ..paths import shown
 from . import BYTE_ORDER_MARK, Boundary, Pause, Prosody, Run
 from .g2p import LETTER_NAMES
 from .normalize import DIGIT_WORDS, MONTHS, cardinal, digits, expand_times, is_date, number, ordinal, year
@@ -43,6 +48,10 @@ EMPHASIS = {
     "none": Prosody(),
 }
 FACTOR_RANGE, VOLUME_RANGE = (0.25, 4.0), (0.0, 4.0)
+# A number in a prosody or break value: SSML's decimals, and the exponents and names of
+# infinity and nan that float() reads, so that those are refused rather than ignored.
+UNSIGNED_NUMBER = r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|(?i:nan|inf(?:inity)?))"
+NUMBER = r"[+-]?" + UNSIGNED_NUMBER
 
 Warn = Callable[[str], None]
 
@@ -120,7 +129,7 @@ def _element(element, prosody: Prosody, items: list, warn: Warn) -> None:
     elif tag == "emphasis":
         level = element.get("level", "moderate")
         if level not in EMPHASIS:
-            warn(f"<emphasis level={level!r}> is not one of {', '.join(EMPHASIS)}; read as moderate")
+            warn(f"<emphasis level={shown(level)}> is not one of {', '.join(EMPHASIS)}; read as moderate")
             level = "moderate"
         extra = EMPHASIS[level]
         _walk(element, _combined(prosody, extra.rate, extra.pitch, extra.volume), items, warn)
@@ -139,11 +148,30 @@ def _element(element, prosody: Prosody, items: list, warn: Warn) -> None:
         _walk(element, prosody, items, warn)
 
 
+def _finite(written: str, where: str) -> float:
+    """A number matched by NUMBER, as a float. nan, infinity and numbers beyond a float
+    ("1e999", 400 digits) are an InputError naming `where`, not clamped: nan has no place in
+    a range, and no one writes the others to mean the largest value."""
+    number = float(written)
+    if not math.isfinite(number):
+        raise InputError(f"{where} is not a finite number (nan, infinity or beyond 1e308)")
+    return number
+
+
+def _power(base: float, exponent: float) -> float:
+    """base ** exponent, or the largest float where that overflows ("+99999st"): the factor is
+    clamped to the range afterwards, as a large percentage is."""
+    try:
+        return base**exponent
+    except OverflowError:
+        return sys.float_info.max
+
+
 def _seconds(value: str) -> float | None:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*", value)
+    match = re.fullmatch(r"\s*(" + UNSIGNED_NUMBER + r")\s*(ms|s)\s*", value)
     if not match:
         return None
-    seconds = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+    seconds = _finite(match.group(1), f"<break time={shown(value)}>") / (1000 if match.group(2) == "ms" else 1)
     return min(seconds, MAX_BREAK_SECONDS)
 
 
@@ -152,28 +180,28 @@ def _break_seconds(element, warn: Warn) -> float:
         seconds = _seconds(element.get("time"))
         if seconds is not None:
             return seconds
-        warn(f"<break time={element.get('time')!r}> is not a time such as 500ms or 2s; a medium break is used")
+        warn(f"<break time={shown(element.get('time'))}> is not a time such as 500ms or 2s; a medium break is used")
     strength = element.get("strength", "medium")
     if strength not in BREAK_STRENGTHS:
-        warn(f"<break strength={strength!r}> is not one of {', '.join(BREAK_STRENGTHS)}; a medium break is used")
+        warn(f"<break strength={shown(strength)}> is not one of {', '.join(BREAK_STRENGTHS)}; a medium break is used")
         strength = "medium"
     return BREAK_STRENGTHS[strength]
 
 
-def _relative(value: str, named: dict[str, float], semitones: bool, decibels: bool) -> float | None:
+def _relative(value: str, named: dict[str, float], semitones: bool, decibels: bool, where: str) -> float | None:
     """A factor from SSML's ways of saying one: a name, "150%", "+20%", "-2st", "+6dB", "1.5"."""
     value = value.strip()
     if value in named:
         return named[value]
-    if match := re.fullmatch(r"([+-]?)(\d+(?:\.\d+)?)%", value):
-        amount = float(match.group(2)) / 100
+    if match := re.fullmatch(r"([+-]?)(" + UNSIGNED_NUMBER + ")%", value):
+        amount = _finite(match.group(2), where) / 100
         return 1 + amount if match.group(1) == "+" else 1 - amount if match.group(1) == "-" else amount
-    if semitones and (match := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)st", value)):
-        return 2 ** (float(match.group(1)) / 12)
-    if decibels and (match := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)dB", value)):
-        return 10 ** (float(match.group(1)) / 20)
-    if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return float(value)
+    if semitones and (match := re.fullmatch("(" + NUMBER + ")st", value)):
+        return _power(2, _finite(match.group(1), where) / 12)
+    if decibels and (match := re.fullmatch("(" + NUMBER + ")dB", value)):
+        return _power(10, _finite(match.group(1), where) / 20)
+    if re.fullmatch(UNSIGNED_NUMBER, value):
+        return _finite(value, where)
     return None
 
 
@@ -187,9 +215,10 @@ def _prosody(element, prosody: Prosody, warn: Warn) -> Prosody:
         value = element.get(attribute)
         if value is None:
             continue
-        factor = _relative(value, named, semitones, decibels)
-        if factor is None or not math.isfinite(factor):
-            warn(f"<prosody {attribute}={value!r}> is not understood; ignored")
+        where = f"<prosody {attribute}={shown(value)}>"
+        factor = _relative(value, named, semitones, decibels, where)
+        if factor is None:
+            warn(f"{where} is not understood; ignored")
             continue
         factors[attribute] = factor
     return _combined(prosody, factors.get("rate", 1.0), factors.get("pitch", 1.0), factors.get("volume", 1.0))
@@ -230,7 +259,7 @@ def _say_as(element, warn: Warn) -> str:
     if kind == "telephone":
         groups = re.findall(r"\d+", text)
         return ", ".join(digits(group) for group in groups) if groups else text
-    warn(f"<say-as interpret-as={kind!r}> is not supported; its text is read as it is")
+    warn(f"<say-as interpret-as={shown(kind)}> is not supported; its text is read as it is")
     return text
 
 
@@ -255,10 +284,16 @@ def _cardinal(text: str, warn: Warn) -> str:
 
 
 def _date(text: str, date_format: str, warn: Warn) -> str:
-    fields = [int(part) for part in re.findall(r"\d+", text)]
+    # No day, month or year has more than four digits past its leading zeros; and int()
+    # refuses more than 4300, zeros included.
+    significant = [part.lstrip("0") or "0" for part in re.findall(r"\d+", text)]
+    if any(len(part) > 4 for part in significant):
+        warn(f"<say-as interpret-as='date'>: {text[:30]!r} is not a date; read as it is")
+        return text
+    fields = [int(part) for part in significant]
     order = [c for c in date_format if c in "dmy"]
     if len(fields) != len(order) or len(set(order)) != len(order) or not order:
-        warn(f"<say-as interpret-as='date' format={date_format!r}> does not fit {text[:30]!r}; read as it is")
+        warn(f"<say-as interpret-as='date' format={shown(date_format)}> does not fit {text[:30]!r}; read as it is")
         return text
     value = dict(zip(order, fields, strict=True))
     if not (is_date(value.get("m", 1), value.get("d", 1), value.get("y")) and 0 <= value.get("y", 2000) <= 9999):
@@ -384,5 +419,5 @@ def _phoneme(element) -> str:
     elif alphabet == "ipa":
         phones = ipa_to_arpabet(ph.replace(" ", ""))
     else:
-        raise InputError(f"<phoneme alphabet={alphabet!r}> is not supported; use arpabet or ipa")
+        raise InputError(f"<phoneme alphabet={shown(alphabet)}> is not supported; use arpabet or ipa")
     return f"[[{' '.join(phones)}]]"

@@ -240,6 +240,7 @@ def fit_vocoder(
     adversarial: bool = False,
     predicted_share: float = 0.5,
     source: str | None = None,
+    train_utterances: int | None = None,
     progress=None,
 ) -> dict:
     """Train until `steps`; returns the last logged entry.
@@ -248,6 +249,7 @@ def fit_vocoder(
     vocoder then also learns to sound real to them (LSGAN + feature matching), which the
     reconstruction losses alone cannot teach. `predicted_share` of the input mels are
     the voice's own teacher-forced predictions, so the vocoder learns the mels it will hear.
+    `train_utterances` bounds the training utterances (the first ones), which are held in memory.
     Without `config`, a run continues with its checkpoint's, and a new one takes the default;
     `source` replaces the config's source.
     A checkpoint without a source, asked for the same config with pulses, is converted
@@ -299,7 +301,7 @@ def fit_vocoder(
         win_length=config.n_fft,
         n_mels=config.n_mels,
     )
-    train = VocoderData(workdir, acoustic_model, "train", config=config)
+    train = VocoderData(workdir, acoustic_model, "train", limit=train_utterances, config=config)
     heldout = VocoderData(workdir, acoustic_model, "heldout", limit=VALIDATION_UTTERANCES)
     criterion = VocoderLoss(config, audio, phase_weight)
     settings = {
@@ -308,6 +310,7 @@ def fit_vocoder(
         "peak_lr": peak_lr,
         "phase_weight": phase_weight,
         "source": config.source,
+        "utterances": train_utterances,
     }
     rng = random.Random(seed + step)
     log = open(run / "log.jsonl", "a", encoding="utf-8")
@@ -409,6 +412,7 @@ DEFAULT_SETTINGS = {
     "peak_lr": 1e-3,
     "phase_weight": LOSS_WEIGHTS["phase"],
     "source": "none",
+    "utterances": None,  # all
 }
 
 
@@ -435,11 +439,14 @@ def training_commands(voice: str, phases: list[tuple[int, dict]], entries: list[
             last_step = max(e["step"] for e in entries if e["step"] < phases[index + 1][0])
         else:
             last_step = final_step
-        options = f" --adversarial --predicted-share {settings['predicted_share']:g}" if settings["adversarial"] else ""
+        options = " --adversarial" if settings["adversarial"] else ""
+        if settings["adversarial"] or settings["predicted_share"] != DEFAULT_SETTINGS["predicted_share"]:
+            options += f" --predicted-share {settings['predicted_share']:g}"
         options += f" --lr {settings['peak_lr']:g}" if settings["peak_lr"] != DEFAULT_SETTINGS["peak_lr"] else ""
         if settings["phase_weight"] != DEFAULT_SETTINGS["phase_weight"]:
             options += f" --phase-weight {settings['phase_weight']:g}"
         options += f" --source {settings['source']}" if settings["source"] != DEFAULT_SETTINGS["source"] else ""
+        options += f" --utterances {settings['utterances']}" if settings["utterances"] else ""
         lines.append(f"lightspeech train vocoder WORK --voice {voice} --steps {last_step}{options}")
     return "\n".join(lines)
 
