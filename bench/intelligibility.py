@@ -25,8 +25,8 @@ import torch
 from machine_info import machine
 
 from lightspeech_cli.model.acoustic import load_acoustic_model
+from lightspeech_cli.runtime.format.voice import find_voice
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
-from lightspeech_cli.runtime.voice import find_voice
 from lightspeech_cli.text import Sentence
 from lightspeech_cli.text.normalize import normalize
 from lightspeech_cli.train.corpus import read_metadata

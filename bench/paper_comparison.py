@@ -68,7 +68,7 @@ def main() -> None:
     import torch
 
     from lightspeech_cli.model.acoustic import AcousticModel, count_parameters
-    from lightspeech_cli.runtime.voice import ModelConfig
+    from lightspeech_cli.runtime.format.voice import ModelConfig
     from lightspeech_cli.train.export import export_voice
 
     parser = argparse.ArgumentParser()

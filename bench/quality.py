@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lightspeech_cli.runtime.format.voice import find_voice
 from lightspeech_cli.runtime.synthesizer import Synthesizer
-from lightspeech_cli.runtime.voice import find_voice
 from lightspeech_cli.text.normalize import normalize
 
 HERE = Path(__file__).resolve().parent
@@ -74,8 +74,8 @@ def int8_vocoder(name: str, work: Path) -> str:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from lightspeech_cli.model.export import graph_with_weights_inside
-    from lightspeech_cli.runtime.vocoder import find_vocoder_folder
+    from lightspeech_cli.runtime.format.graph import graph_with_weights_inside
+    from lightspeech_cli.runtime.format.vocoder import find_vocoder_folder
 
     source = find_vocoder_folder(name).folder
     copy = work / f"{name}-int8"

@@ -29,8 +29,8 @@ import numpy as np
 import onnxruntime
 
 from lightspeech_cli.runtime.dsp import inverse_stft, polar
-from lightspeech_cli.runtime.vocoder import find_vocoder_folder
-from lightspeech_cli.runtime.voice import find_voice
+from lightspeech_cli.runtime.format.vocoder import find_vocoder_folder
+from lightspeech_cli.runtime.format.voice import find_voice
 from lightspeech_cli.text import frontend
 from lightspeech_cli.text.symbols import SymbolSet
 
@@ -182,7 +182,7 @@ def main() -> None:
     import onnx  # not before: the workers above measure their memory
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from lightspeech_cli.model.export import graph_with_weights_inside  # imports torch
+    from lightspeech_cli.runtime.format.graph import graph_with_weights_inside  # imports torch
 
     voice, vocoder, sentences = load_sentences()
     work = Path(tempfile.mkdtemp())

@@ -31,8 +31,8 @@ import numpy as np
 from machine_info import machine, version
 
 from lightspeech_cli.runtime.engine import load_vocoder
+from lightspeech_cli.runtime.format.voice import find_voice
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
-from lightspeech_cli.runtime.voice import find_voice
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog.",

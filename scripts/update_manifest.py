@@ -12,8 +12,8 @@ import json
 import tempfile
 from pathlib import Path
 
+from lightspeech_cli.runtime.format.voice import embedded_voices_dir, find_voice
 from lightspeech_cli.runtime.registry import MANIFEST, export_archive, sha256_of
-from lightspeech_cli.runtime.voice import embedded_voices_dir, find_voice
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ def make_tiny_voice(folder, architecture=TINY_ARCHITECTURE, vocoder="griffinlim"
     whose durations are 6 frames per phoneme (and per edge, where the symbol set frames its
     sentences); with onnx=False, an older format-1 folder."""
     from lightspeech_cli.model.acoustic import untrained_model
-    from lightspeech_cli.model.export import save_voice
-    from lightspeech_cli.runtime.voice import ModelConfig, Voice, VoiceConfig
+    from lightspeech_cli.model.folders import save_voice
+    from lightspeech_cli.runtime.format.voice import ModelConfig, Voice, VoiceConfig
     from lightspeech_cli.text.symbols import DEFAULT_SYMBOL_SET
 
     model = untrained_model(architecture, ModelConfig().n_symbols)
@@ -49,11 +49,12 @@ def make_tiny_vocoder(folder, seed=0, phase_estimation="parallel", source="pulse
     import torch
 
     from lightspeech_cli.model.export import half_precision_copy
-    from lightspeech_cli.model.istft import IstftVocoder, save_istft_vocoder
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.model.folders import save_vocoder
+    from lightspeech_cli.model.istft import IstftVocoder
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
 
     torch.manual_seed(seed)
     config = IstftVocoderConfig(channels=16, hidden=32, layers=2, phase_estimation=phase_estimation, source=source)
     module = IstftVocoder(config).eval()
-    save_istft_vocoder(folder, module, "# card\n", {"training-log.jsonl": "{}\n"})
+    save_vocoder(folder, module, "# card\n", {"training-log.jsonl": "{}\n"})
     return half_precision_copy(module)[0]

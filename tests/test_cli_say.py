@@ -244,8 +244,8 @@ def test_nan_weights_never_make_noise(tmp_path):
     import torch
 
     from lightspeech_cli.model.acoustic import untrained_model
-    from lightspeech_cli.model.export import save_voice
-    from lightspeech_cli.runtime.voice import VoiceConfig
+    from lightspeech_cli.model.folders import save_voice
+    from lightspeech_cli.runtime.format.voice import VoiceConfig
 
     model = untrained_model("sep5 | sep5 hidden=16", 75)
     with torch.no_grad():

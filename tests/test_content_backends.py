@@ -39,7 +39,7 @@ def test_a_postnet_voice_keeps_its_int64_batch_norm_counters_and_runs_on_every_b
     from safetensors.torch import load_file, save_file
 
     from lightspeech_cli.errors import VoiceError
-    from lightspeech_cli.runtime.voice import Voice
+    from lightspeech_cli.runtime.format.voice import Voice
 
     from .conftest import make_tiny_voice
 

@@ -4,8 +4,8 @@ import json
 import re
 
 from lightspeech_cli.runtime.engine import load_vocoder
-from lightspeech_cli.runtime.vocoder import embedded_vocoders_dir
-from lightspeech_cli.runtime.voice import find_voice
+from lightspeech_cli.runtime.format.vocoder import embedded_vocoders_dir
+from lightspeech_cli.runtime.format.voice import find_voice
 
 
 def test_the_vocoder_card_figures_are_the_logs_and_the_weights():

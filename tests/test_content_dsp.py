@@ -186,7 +186,7 @@ def test_pulse_train_harmonics_have_unit_amplitude_and_advance_coherently():
 
 def test_torch_pulse_train_and_framing_match_the_runtimes():
     from lightspeech_cli.model.istft import IstftVocoder
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
 
     model = IstftVocoder(IstftVocoderConfig(channels=8, hidden=8, layers=1))
     rng = np.random.default_rng(0)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lightspeech_cli.model.acoustic import AcousticModel, LengthRegulator, VariancePredictor, untrained_model
-from lightspeech_cli.runtime.voice import ModelConfig
+from lightspeech_cli.runtime.format.voice import ModelConfig
 
 ONE = torch.tensor(1.0)
 TINY = "sep5 | sep5 hidden=16"

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from lightspeech_cli.errors import InputError, OutputError, VoiceError
-from lightspeech_cli.runtime import registry
-from lightspeech_cli.runtime.voice import Voice, installed_voice_names, installed_voices_dir
+from lightspeech_cli.runtime import download, registry
+from lightspeech_cli.runtime.format.voice import Voice, installed_voice_names, installed_voices_dir
 
 from .conftest import make_tiny_voice
 
@@ -277,7 +277,7 @@ def test_verify_voice_runs_the_model_and_checks_its_output(tmp_path, good_files,
 
 @pytest.mark.parametrize("url", ["https://example.org/voices", "http://127.0.0.1:8000/"])
 def test_http_and_https_mirrors_are_usable(url):
-    assert registry.check_url(url) == url
+    assert download.check_url(url) == url
 
 
 @pytest.mark.parametrize(
@@ -285,7 +285,7 @@ def test_http_and_https_mirrors_are_usable(url):
 )
 def test_other_mirror_urls_are_refused(url):
     with pytest.raises(InputError, match="unusable"):
-        registry.check_url(url)
+        download.check_url(url)
 
 
 def test_a_manifest_is_read_field_by_field(tmp_path):
@@ -308,13 +308,13 @@ def test_a_manifest_is_read_field_by_field(tmp_path):
 
 def test_an_unusable_mirror_error_names_the_url_and_where_it_came_from():
     with pytest.raises(InputError) as caught:
-        registry.check_url("ftp://example.org/v")
+        download.check_url("ftp://example.org/v")
     assert str(caught.value) == (
         "the mirror URL 'ftp://example.org/v' is unusable: give an http:// or https:// "
         'address (LIGHTSPEECH_MIRROR, or "mirror" in config.json)'
     )
     with pytest.raises(InputError, match="^the download URL"):
-        registry.check_url("file:///x", "download")
+        download.check_url("file:///x", "download")
 
 
 def test_manifest_errors_name_the_manifest_and_the_entry(tmp_path):
@@ -339,13 +339,13 @@ def test_manifest_errors_name_the_manifest_and_the_entry(tmp_path):
 
 
 def test_a_manifest_too_large_is_called_a_manifest(tmp_path):
-    from lightspeech_cli.runtime.voice import MAX_CONFIG_BYTES
+    from lightspeech_cli.runtime.format.files import MAX_CONFIG_BYTES
 
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"voices": [], "padding": "x" * MAX_CONFIG_BYTES}))
     with pytest.raises(VoiceError) as caught:
         registry.read_manifest(path)
-    assert str(caught.value) == f"{path} is too large for a manifest (more than {MAX_CONFIG_BYTES:,} bytes)"
+    assert str(caught.value) == f"{path} (a manifest) is too long (more than {MAX_CONFIG_BYTES:,} bytes)"
 
 
 def test_weights_errors_name_the_file_and_the_weight(tmp_path, good_files):

@@ -11,7 +11,7 @@ import pytest
 from lightspeech_cli.model import compiled
 from lightspeech_cli.paths import cache_dir
 from lightspeech_cli.runtime import engine
-from lightspeech_cli.runtime.voice import Voice
+from lightspeech_cli.runtime.format.voice import Voice
 
 from .conftest import make_tiny_voice
 
@@ -146,8 +146,8 @@ def graph_metadata(folder):
 
 
 def test_an_exported_graph_records_the_section_it_was_made_from(tiny_voice, tmp_path):
-    from lightspeech_cli.runtime.vocoder import VocoderFolder
-    from lightspeech_cli.runtime.voice import GRAPH_SOURCE_KEY, section_digest
+    from lightspeech_cli.runtime.format.vocoder import VocoderFolder
+    from lightspeech_cli.runtime.format.weights import GRAPH_SOURCE_KEY, section_digest
 
     from .conftest import make_tiny_vocoder
 
@@ -155,7 +155,7 @@ def test_an_exported_graph_records_the_section_it_was_made_from(tiny_voice, tmp_
         tiny_voice.config.model.graph_settings()
     )
     make_tiny_vocoder(tmp_path / "vocoder")
-    vocoder = VocoderFolder.read(tmp_path / "vocoder")
+    vocoder = VocoderFolder(tmp_path / "vocoder")
     assert graph_metadata(vocoder.folder)[GRAPH_SOURCE_KEY] == section_digest(vocoder.config.to_dict())
     assert section_digest({"a": 4, "b": "x"}) == section_digest({"b": "x", "a": 4.0}) != section_digest({"a": 4.5})
 
@@ -195,7 +195,7 @@ def test_a_voice_whose_model_section_was_edited_is_refused(tiny_voice, tmp_path,
 
 def test_a_voice_whose_model_section_was_edited_runs_once_exported_again(tiny_voice):
     from lightspeech_cli.model.acoustic import load_acoustic_model
-    from lightspeech_cli.model.export import save_voice
+    from lightspeech_cli.model.folders import save_voice
 
     edited(tiny_voice.folder, lambda config: config["model"].update(pitch_log_std=0.8))
     voice = Voice(tiny_voice.folder)
@@ -229,7 +229,7 @@ def test_edits_that_leave_the_graph_as_it_is_are_accepted(tiny_voice, change):
 @pytest.mark.parametrize("field, value", [("sample_rate", 16000), ("hop_length", 128)])
 def test_a_vocoder_whose_config_was_edited_is_refused(tmp_path, field, value):
     from lightspeech_cli.errors import VoiceError
-    from lightspeech_cli.runtime.voice import AudioConfig
+    from lightspeech_cli.runtime.format.voice import AudioConfig
 
     from .conftest import make_tiny_vocoder
 
@@ -251,7 +251,8 @@ def test_a_graph_that_records_no_section_loads_as_before(tiny_voice):
     """Graphs exported before the record (the shipped ones among them) are not refused."""
     import onnx
 
-    from lightspeech_cli.runtime.voice import DEFAULT_VOICE, GRAPH_SOURCE_KEY, WEIGHTS_LAYOUT_KEY, find_voice
+    from lightspeech_cli.runtime.format.voice import DEFAULT_VOICE, find_voice
+    from lightspeech_cli.runtime.format.weights import GRAPH_SOURCE_KEY, WEIGHTS_LAYOUT_KEY
 
     shipped = find_voice(DEFAULT_VOICE)
     assert GRAPH_SOURCE_KEY not in graph_metadata(shipped.folder)

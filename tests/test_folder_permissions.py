@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from lightspeech_cli import paths
 from lightspeech_cli.cli import app
 from lightspeech_cli.errors import InputError
-from lightspeech_cli.runtime.voice import DEFAULT_VOICE, embedded_voices_dir
+from lightspeech_cli.runtime.format.voice import DEFAULT_VOICE, embedded_voices_dir
 
 from .conftest import make_tiny_voice
 from .test_cli_text import assert_one_line_error

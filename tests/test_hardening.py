@@ -25,7 +25,7 @@ from lightspeech_cli import paths
 from lightspeech_cli.cli import app
 from lightspeech_cli.errors import OutputError
 from lightspeech_cli.runtime import audio, registry
-from lightspeech_cli.runtime.voice import ModelConfig, installed_voices_dir
+from lightspeech_cli.runtime.format.voice import ModelConfig, installed_voices_dir
 
 from .conftest import make_tiny_voice
 from .test_cli_text import assert_one_line_error
@@ -106,7 +106,7 @@ def test_json_nested_thousands_deep_is_a_one_line_error_everywhere(tiny_voice, t
 
     deep = "[" * 50_000
     (tiny_voice.folder / "config.json").write_text('{"a": ' + deep)
-    assert_one_line_error(run("voices", "info", tiny_voice.folder), 5, "config.json is corrupt: its JSON nests")
+    assert_one_line_error(run("voices", "info", tiny_voice.folder), 5, "config.json is corrupt: it nests too deep")
     jobs = tmp_path / "deep.jsonl"
     jobs.write_text('{"text": "Hi.", "speed": ' + deep + "\n")
     assert_one_line_error(run("render", jobs, "-o", tmp_path / "out"), 2, "deep.jsonl:1: not JSON that lightspeech")
@@ -636,7 +636,7 @@ def test_voice_weights_that_do_not_fit_are_refused_at_load(tmp_path):
     import shutil
 
     from lightspeech_cli.errors import VoiceError
-    from lightspeech_cli.runtime.voice import Voice
+    from lightspeech_cli.runtime.format.voice import Voice
 
     folder = make_tiny_voice(tmp_path / "mixed").folder
     other = make_tiny_voice(tmp_path / "other", architecture="sep5 | sep5 hidden=16")
@@ -651,7 +651,7 @@ def test_voice_weights_that_do_not_fit_are_refused_at_load(tmp_path):
 
 def test_expected_vocoder_weights_match_the_torch_model():
     from lightspeech_cli.model.istft import IstftVocoder
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
 
     config = IstftVocoderConfig(n_mels=40, n_fft=512, hop_length=128, channels=16, hidden=24, layers=3, kernel_size=5)
     state = IstftVocoder(config).state_dict()
@@ -663,7 +663,7 @@ def test_vocoder_weights_that_do_not_fit_are_refused_at_load(tmp_path, tiny_voic
     from safetensors.torch import save_file
 
     from lightspeech_cli.model.istft import IstftVocoder
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
 
     from .conftest import make_tiny_vocoder
 
@@ -684,8 +684,8 @@ def test_vocoder_weights_that_do_not_fit_are_refused_at_load(tmp_path, tiny_voic
 
 def test_a_voice_or_vocoder_path_too_long_is_an_input_error(tmp_path):
     from lightspeech_cli.errors import InputError
-    from lightspeech_cli.runtime.vocoder import find_vocoder_folder
-    from lightspeech_cli.runtime.voice import find_voice
+    from lightspeech_cli.runtime.format.vocoder import find_vocoder_folder
+    from lightspeech_cli.runtime.format.voice import find_voice
 
     with pytest.raises(InputError, match="File name too long"):
         find_voice(str(tmp_path / LONG_NAME / "voice"))
@@ -748,7 +748,7 @@ def test_a_graph_refuses_weights_laid_out_otherwise_than_it_was_made_for(tmp_pat
     from safetensors.numpy import load_file, save_file
 
     from lightspeech_cli.runtime.engine import acoustic_model
-    from lightspeech_cli.runtime.voice import Voice
+    from lightspeech_cli.runtime.format.voice import Voice
 
     folder = make_tiny_voice(tmp_path / "voice").folder
     weights = load_file(folder / "model.safetensors")
@@ -785,7 +785,7 @@ def test_a_running_voice_does_not_depend_on_its_weights_file_staying_as_it_was(t
     from the file, and a truncated mapping is SIGBUS)."""
     import shutil
 
-    from lightspeech_cli.runtime.voice import embedded_voices_dir
+    from lightspeech_cli.runtime.format.voice import embedded_voices_dir
 
     folder = tmp_path / "voice"
     shutil.copytree(embedded_voices_dir() / "en-us-lightspeech", folder)  # float32 weights: mapped if left to it
@@ -793,7 +793,7 @@ def test_a_running_voice_does_not_depend_on_its_weights_file_staying_as_it_was(t
 import numpy as np
 from pathlib import Path
 from lightspeech_cli.runtime.engine import acoustic_model
-from lightspeech_cli.runtime.voice import Voice
+from lightspeech_cli.runtime.format.voice import Voice
 run = acoustic_model(Voice(Path({str(folder)!r})), threads=1)
 ids, ones = np.asarray([[10, 20, 30, 40]], np.int64), np.ones((1, 4), np.float32)
 before = run(ids, ones, ones, ones)[0]

@@ -7,7 +7,7 @@ import torch
 from lightspeech_cli.model.acoustic import AcousticModel, LengthRegulator, count_parameters, untrained_model
 from lightspeech_cli.model.ops import OPERATIONS, Layer
 from lightspeech_cli.runtime.format.arch import PRESETS, SEARCH_SPACE, Architecture, operation_parameters
-from lightspeech_cli.runtime.voice import ModelConfig
+from lightspeech_cli.runtime.format.voice import ModelConfig
 
 ONE = torch.tensor(1.0)
 

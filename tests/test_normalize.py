@@ -1,6 +1,7 @@
 import pytest
 
-from lightspeech_cli.text.normalize import normalize, split_sentences
+from lightspeech_cli.text.chunks import sentence_chunks
+from lightspeech_cli.text.normalize import normalize
 
 
 @pytest.mark.parametrize(
@@ -160,11 +161,11 @@ def test_sentences_split_at_sentence_ends_only():
 
 def test_long_sentences_are_chunked_at_commas_then_spaces():
     sentence = ", ".join(["the quick brown fox jumps over the lazy dog"] * 20) + "."
-    chunks = split_sentences(sentence, max_chars=100)
+    chunks = [sentence[a:b] for a, b in sentence_chunks(sentence, max_chars=100)]
     assert all(len(c) <= 100 for c in chunks)
     assert " ".join(chunks).replace(", ", " ").split() == sentence.replace(",", "").split()
     unbroken = "a" * 1000
-    assert split_sentences(unbroken, max_chars=300) == ["a" * 300] * 3 + ["a" * 100]
+    assert [unbroken[a:b] for a, b in sentence_chunks(unbroken, max_chars=300)] == ["a" * 300] * 3 + ["a" * 100]
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from lightspeech_cli.cli import app
 from lightspeech_cli.errors import VoiceError
-from lightspeech_cli.runtime import registry
-from lightspeech_cli.runtime.voice import installed_voices_dir
+from lightspeech_cli.runtime import download, registry
+from lightspeech_cli.runtime.format.voice import installed_voices_dir
 
 from .conftest import make_tiny_voice
 from .test_cli_text import assert_one_line_error
@@ -125,12 +125,12 @@ def mirror(tmp_path, monkeypatch):
                 "description": "tiny",
                 "file": archive.name,
                 "size": archive.stat().st_size,
-                "sha256": registry.sha256_of(archive),
+                "sha256": download.sha256_of(archive),
             }
         ],
     )
     monkeypatch.setattr(registry, "MANIFEST", manifest)
-    monkeypatch.setattr(registry, "READ_TIMEOUT", 1.0)
+    monkeypatch.setattr(download, "READ_TIMEOUT", 1.0)
     server = Server(served)
     monkeypatch.setenv("LIGHTSPEECH_MIRROR", server.url)
     yield server
@@ -156,7 +156,7 @@ def test_pull_then_speak_with_the_pulled_voice(mirror, tmp_path):
 
 
 def test_an_interrupted_pull_resumes_with_range(mirror):
-    mirror.truncate_next = registry.ATTEMPTS  # every attempt of the first pull breaks halfway
+    mirror.truncate_next = download.ATTEMPTS  # every attempt of the first pull breaks halfway
     assert_one_line_error(run("voices", "pull", "tiny-remote"), 5, "run the pull again to resume")
     partial = registry.cache_dir() / "downloads" / "tiny-remote.tar.gz.part"
     assert 0 < partial.stat().st_size
@@ -178,7 +178,7 @@ def test_a_server_that_ignores_range_restarts_the_file(mirror):
 def test_server_errors_are_retried_then_reported(mirror):
     mirror.errors_next = 1
     assert run("voices", "pull", "tiny-remote").exit_code == 0
-    mirror.errors_next = registry.ATTEMPTS
+    mirror.errors_next = download.ATTEMPTS
     run("voices", "rm", "tiny-remote")
     assert_one_line_error(run("voices", "pull", "tiny-remote"), 5, "HTTP 503")
 
@@ -194,8 +194,8 @@ def test_a_body_longer_than_the_manifest_says_is_cut_and_refused(mirror):
 
 
 def test_a_trickling_mirror_hits_the_deadline(mirror, monkeypatch):
-    monkeypatch.setattr(registry, "MIN_DEADLINE_SECONDS", 2.0)
-    monkeypatch.setattr(registry, "MIN_BYTES_PER_SECOND", 10**9)
+    monkeypatch.setattr(download, "MIN_DEADLINE_SECONDS", 2.0)
+    monkeypatch.setattr(download, "MIN_BYTES_PER_SECOND", 10**9)
     mirror.mode = "trickle"
     started = time.time()
     assert_one_line_error(run("voices", "pull", "tiny-remote"), 5, "too slow")
@@ -203,7 +203,7 @@ def test_a_trickling_mirror_hits_the_deadline(mirror, monkeypatch):
 
 
 def test_a_stalled_server_times_out(mirror, monkeypatch):
-    monkeypatch.setattr(registry, "ATTEMPTS", 2)
+    monkeypatch.setattr(download, "ATTEMPTS", 2)
     mirror.stall_seconds = 3
     assert_one_line_error(run("voices", "pull", "tiny-remote"), 5, "timed out")
     assert not (installed_voices_dir() / "tiny-remote").exists()
@@ -231,7 +231,7 @@ def test_a_redirect_to_a_local_file_is_refused(mirror):
 
 def test_no_network_is_a_clear_error(mirror, monkeypatch):
     monkeypatch.setenv("LIGHTSPEECH_MIRROR", "http://127.0.0.1:9")  # nothing listens on port 9
-    monkeypatch.setattr(registry, "ATTEMPTS", 1)
+    monkeypatch.setattr(download, "ATTEMPTS", 1)
     assert_one_line_error(
         run("voices", "pull", "tiny-remote"), 5, "cannot reach 127.0.0.1:9 (Connection refused); check the network"
     )
@@ -509,10 +509,10 @@ def test_the_shipped_voice_is_listed_and_described_offline(monkeypatch):
 
 
 def test_the_manifest_lists_the_archive_voices_export_makes(tmp_path):
-    from lightspeech_cli.runtime.voice import find_voice
+    from lightspeech_cli.runtime.format.voice import find_voice
 
     _, entries = registry.read_manifest()
     entry = next(e for e in entries if e.name == "en-us-lightspeech")
     archive = registry.export_archive(find_voice("en-us-lightspeech"), tmp_path / entry.file)
     assert archive.stat().st_size == entry.size
-    assert registry.sha256_of(archive) == entry.sha256
+    assert download.sha256_of(archive) == entry.sha256

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from lightspeech_cli.runtime.engine import load_vocoder
+from lightspeech_cli.runtime.format.vocoder import embedded_vocoders_dir
+from lightspeech_cli.runtime.format.voice import DEFAULT_VOICE, Voice, embedded_voices_dir, find_voice
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
-from lightspeech_cli.runtime.vocoder import embedded_vocoders_dir
-from lightspeech_cli.runtime.voice import DEFAULT_VOICE, Voice, embedded_voices_dir, find_voice
 
 DEFAULT_VOCODER = "en-us-istft"
 PULSE_VOCODER = "en-us-istft-pulses"  # shipped beside the default, chosen with --vocoder
@@ -46,7 +46,7 @@ def test_the_pulse_vocoder_hears_the_voices_pitch_and_speaks_it_on_every_backend
     import torch
 
     from lightspeech_cli.model.istft import load_istft_vocoder
-    from lightspeech_cli.runtime.vocoder import find_vocoder_folder
+    from lightspeech_cli.runtime.format.vocoder import find_vocoder_folder
 
     synthesizer = Synthesizer(find_voice(None), vocoder=PULSE_VOCODER, threads=1)
     ids = np.asarray([synthesizer.symbols.sentence_ids(synthesizer.sentences(SENTENCE)[0].phonemes)], np.int64)

@@ -13,9 +13,9 @@ pytest.importorskip("hibari")
 from lightspeech_cli.errors import InputError  # noqa: E402
 from lightspeech_cli.model.acoustic import load_acoustic_model  # noqa: E402
 from lightspeech_cli.model.istft import IstftVocoder  # noqa: E402
+from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig  # noqa: E402
+from lightspeech_cli.runtime.format.voice import AudioConfig, ModelConfig  # noqa: E402
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer  # noqa: E402
-from lightspeech_cli.runtime.vocoder import IstftVocoderConfig  # noqa: E402
-from lightspeech_cli.runtime.voice import AudioConfig, ModelConfig  # noqa: E402
 from lightspeech_cli.train.corpus import HELD_OUT, build_corpus, read_metadata, resample, voice_durations  # noqa: E402
 from lightspeech_cli.train.export import export_voice  # noqa: E402
 from lightspeech_cli.train.features import extract_features, per_phoneme  # noqa: E402

@@ -10,7 +10,7 @@ from lightspeech_cli.model.acoustic import load_acoustic_model
 from lightspeech_cli.model.spectrogram import MelSpectrogram
 from lightspeech_cli.runtime.dsp import inverse_stft, mel_filterbank
 from lightspeech_cli.runtime.engine import load_vocoder
-from lightspeech_cli.runtime.voice import AudioConfig
+from lightspeech_cli.runtime.format.voice import AudioConfig
 
 from .conftest import make_tiny_vocoder, make_tiny_voice
 
@@ -81,7 +81,7 @@ def test_unknown_vocoder_is_a_voice_error():
 
 def tiny_istft():
     from lightspeech_cli.model.istft import IstftVocoder
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
 
     torch.manual_seed(0)
     return IstftVocoder(IstftVocoderConfig(channels=16, hidden=32, layers=2)).eval()
@@ -119,7 +119,7 @@ def test_istft_vocoder_shapes_and_batches():
 
 def test_istft_parameter_count_is_exact():
     from lightspeech_cli.model.istft import IstftVocoder
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
 
     for config in (
         IstftVocoderConfig(),
@@ -148,7 +148,7 @@ def test_the_onnx_and_numpy_vocoder_matches_torch_on_every_backend(tmp_path, pha
 
 
 def test_parallel_phase_estimation_gives_the_angle_of_its_real_and_imaginary_parts():
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
 
     vocoder = tiny_istft()
     bins = 513
@@ -168,7 +168,7 @@ def test_a_pulse_source_vocoder_plays_its_pulses_through_its_filter_on_every_bac
     the vocoder's output is the runtime's pulse train itself; with the filter's amplitude at
     exp(-1) and phase pi, that train scaled by -exp(-1); unvoiced, silence."""
     from lightspeech_cli.model.export import half_precision_copy
-    from lightspeech_cli.model.istft import save_istft_vocoder
+    from lightspeech_cli.model.folders import save_vocoder
     from lightspeech_cli.runtime.dsp import pulse_train
 
     folder = tmp_path / "pulses"
@@ -187,7 +187,7 @@ def test_a_pulse_source_vocoder_plays_its_pulses_through_its_filter_on_every_bac
             last = vocoder.f0_head[-1]
             last.weight.zero_()
             last.bias.copy_(torch.tensor([(math.log(187.0) - 5.3) / 0.5, voicing]))
-        save_istft_vocoder(folder, vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
+        save_vocoder(folder, vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
         stored = half_precision_copy(vocoder)[0]  # the F0 as the folder's rounded weights give it
         f0 = stored.spectrum(torch.zeros(1, frames, 80))[2][0].detach().numpy()
         np.testing.assert_allclose(f0, 187.0 if voicing > 0 else 0.0, rtol=1e-3)  # 11 kHz / 187 Hz: no whole number
@@ -236,7 +236,7 @@ def test_an_onnx_graph_that_does_not_fit_the_config_is_a_voice_error(tmp_path):
     voice's: one clear error when it loads, not an unpacking error when it runs."""
     from lightspeech_cli.model.export import export_acoustic, export_istft_network
     from lightspeech_cli.model.istft import IstftVocoder
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
 
     pulses = make_tiny_vocoder(tmp_path / "pulses", source="pulses")
     make_tiny_vocoder(tmp_path / "plain", source="none")
@@ -256,12 +256,12 @@ def test_an_onnx_graph_that_does_not_fit_the_config_is_a_voice_error(tmp_path):
 
 
 def test_a_pulse_vocoder_whose_f0_is_not_finite_is_a_voice_error(tmp_path):
-    from lightspeech_cli.model.istft import save_istft_vocoder
+    from lightspeech_cli.model.folders import save_vocoder
 
     vocoder = make_tiny_vocoder(tmp_path / "broken")
     with torch.no_grad():
         vocoder.f0_head[-1].bias.copy_(torch.tensor([float("nan"), 10.0]))
-    save_istft_vocoder(tmp_path / "broken", vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
+    save_vocoder(tmp_path / "broken", vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
     with pytest.raises(VoiceError, match="F0 that is NaN or infinite"):
         load_vocoder(str(tmp_path / "broken"), AudioConfig())(np.zeros((1, 5, 80), np.float32))
 
@@ -273,8 +273,9 @@ def test_folders_store_parameters_in_half_precision_and_leave_the_model_as_it_wa
     from safetensors import safe_open
 
     from lightspeech_cli.model.export import HALF_MAX, half_precision_copy
-    from lightspeech_cli.model.istft import IstftVocoder, load_istft_vocoder, save_istft_vocoder
-    from lightspeech_cli.runtime.vocoder import IstftVocoderConfig, VocoderFolder
+    from lightspeech_cli.model.folders import save_vocoder
+    from lightspeech_cli.model.istft import IstftVocoder, load_istft_vocoder
+    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig, VocoderFolder
 
     def dtypes(path):
         with safe_open(path, framework="pt") as weights:
@@ -286,13 +287,13 @@ def test_folders_store_parameters_in_half_precision_and_leave_the_model_as_it_wa
         module.head.bias[0] = 1e5  # beyond HALF_MAX
         module.embed.bias[0] = 0.1  # not a float16 number: 0.0999755859375 is the nearest
     before = {name: tensor.clone() for name, tensor in module.state_dict().items()}
-    save_istft_vocoder(tmp_path / "vocoder", module, "# card\n", {})
+    save_vocoder(tmp_path / "vocoder", module, "# card\n", {})
     assert all(torch.equal(tensor, before[name]) for name, tensor in module.state_dict().items())
     stored = dtypes(tmp_path / "vocoder" / "model.safetensors")
     parameters = dict(module.named_parameters())
     assert stored["head.bias"] == "F32" and module.head.bias.abs().max() > HALF_MAX
     assert {stored[name] for name in parameters if name != "head.bias"} == {"F16"}
-    loaded = load_istft_vocoder(VocoderFolder.read(tmp_path / "vocoder"))
+    loaded = load_istft_vocoder(VocoderFolder(tmp_path / "vocoder"))
     assert loaded.embed.bias[0].item() == 0.0999755859375 and loaded.head.bias[0].item() == 1e5
     rounded = half_precision_copy(module)[0]
     expected_weights = rounded.state_dict()

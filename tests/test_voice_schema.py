@@ -8,7 +8,7 @@ import pytest
 
 from lightspeech_cli.errors import OutputError, VoiceError
 from lightspeech_cli.paths import checked_name, umask
-from lightspeech_cli.runtime.voice import Voice, VoiceConfig, find_voice, installed_voice_names
+from lightspeech_cli.runtime.format.voice import Voice, VoiceConfig, find_voice, installed_voice_names
 
 from .conftest import make_tiny_voice
 
@@ -81,7 +81,7 @@ def test_a_duplicate_key_does_not_silently_win(config):
 def test_a_huge_config_is_refused_unread(config):
     folder, data = config
     data["description"] = "x" * 100_000
-    with pytest.raises(VoiceError, match="too large"):
+    with pytest.raises(VoiceError, match="too long"):
         Voice(edited(folder, data))
 
 
@@ -150,7 +150,7 @@ def test_a_folder_of_the_users_holding_a_config_json_or_the_current_folder_is_no
 def test_a_voice_that_would_not_load_never_replaces_a_working_one(tmp_path):
     from lightspeech_cli.errors import LightspeechError
     from lightspeech_cli.model.acoustic import AcousticModel
-    from lightspeech_cli.model.export import save_voice
+    from lightspeech_cli.model.folders import save_voice
 
     good = make_tiny_voice(tmp_path / "voice")
     config = good.config

@@ -252,12 +252,19 @@ def sweep_stale_parts(folder: Path, older_than: float = STALE_PART_SECONDS, also
             pass
 
 
-def read_limited(path: Path | None, limit: int, what: str, hint: str = "", regular_only: bool = False) -> bytes:
+def read_limited(
+    path: Path | None,
+    limit: int,
+    what: str,
+    hint: str = "",
+    regular_only: bool = False,
+    error: type[LightspeechError] = InputError,
+) -> bytes:
     """The bytes of a file the user named (standard input when `path` is None), refused
     beyond `limit` bytes: at most limit + 1 are ever read, so /dev/zero or a FIFO that
-    never ends is one InputError, never a machine out of memory. `regular_only` for the
-    files lightspeech looks for by itself (config.json, lexicon.txt): a FIFO there has
-    no writer to wait for."""
+    never ends is one `error` (InputError), never a machine out of memory. `regular_only`
+    for the files lightspeech looks for by itself (config.json, lexicon.txt): a FIFO there
+    has no writer to wait for."""
     import stat
     import sys
 
@@ -268,15 +275,15 @@ def read_limited(path: Path | None, limit: int, what: str, hint: str = "", regul
             data = sys.stdin.buffer.read(limit + 1)
         else:
             if path.is_dir():
-                raise InputError(f"cannot read {path}: it is a folder")
+                raise error(f"cannot read {path}: it is a folder")
             if regular_only and not stat.S_ISREG(path.stat().st_mode):
-                raise InputError(f"cannot read {what}: not a regular file (a FIFO, device or socket)")
+                raise error(f"cannot read {what}: not a regular file (a FIFO, device or socket)")
             with open(path, "rb") as f:
                 data = f.read(limit + 1)
     except OSError as e:
-        raise InputError(f"cannot read {what}: {e.strerror or e}") from None
+        raise error(f"cannot read {what}: {e.strerror or e}") from None
     if len(data) > limit:
-        raise InputError(f"{what} is too long (more than {limit:,} bytes){'; ' + hint if hint else ''}")
+        raise error(f"{what} is too long (more than {limit:,} bytes){'; ' + hint if hint else ''}")
     return data
 
 

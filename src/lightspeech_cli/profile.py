@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from .model.acoustic import AcousticModel, count_parameters, load_acoustic_model, untrained_model
-from .runtime.voice import AudioConfig
+from .runtime.format.voice import AudioConfig
 from .text import frontend
 from .text.symbols import DEFAULT_SYMBOL_SET, SymbolSet
 
@@ -228,7 +228,7 @@ def run_profile(
     from .errors import InputError, VoiceError
     from .runtime.engine import load_vocoder
     from .runtime.format.arch import Architecture
-    from .runtime.voice import find_voice
+    from .runtime.format.voice import find_voice
 
     torch.set_num_threads(threads)
     for description in architectures:

@@ -1,5 +1,5 @@
-"""What the commands share: the option definitions, typed choices, reading text, and
-how the CLI talks to the user (one `error:` line, --quiet and --verbose).
+"""What the commands share: reading text, making a synthesizer, and how the CLI talks to
+the user (one `error:` line, --quiet and --verbose); options.py holds the shared options.
 
 Nothing heavy is imported here: `lightspeech --help` and `phonemize` start fast.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -110,103 +109,10 @@ def print_table(
         out("  ".join(cells).rstrip())
 
 
-QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (and the output asked for).")
-VERBOSE = typer.Option(
-    False, "--verbose", "--debug", help="Print details: timings, what was loaded, and a traceback on an internal error."
-)
-
-
 # --- typed choices: a bad value is a usage error before anything loads -------------------------
 
 
-class Backend(str, Enum):
-    onnx = "onnx"
-    torchscript = "torchscript"
-    eager = "eager"
-
-
-class VocoderSource(str, Enum):
-    none = "none"
-    pulses = "pulses"
-
-
-class AudioFormat(str, Enum):
-    wav = "wav"
-    flac = "flac"
-    ogg = "ogg"
-    mp3 = "mp3"
-
-
 # --- options shared by say, render and serve ---------------------------------------------------
-
-VOICE = typer.Option(None, "--voice", "-v", metavar="VOICE", help="Voice name, or the path of a voice folder.")
-VOCODER = typer.Option(
-    None,
-    "--vocoder",
-    metavar="VOCODER",
-    help="A shipped vocoder (en-us-istft, en-us-istft-pulses), hifigan, griffinlim, or a vocoder folder "
-    "(default: the voice's).",
-)
-BACKEND = typer.Option(
-    None,
-    "--backend",
-    show_default=False,
-    case_sensitive=False,
-    help="Inference engine for both models (default: onnx, ONNX Runtime; torchscript and eager load torch).",
-)
-THREADS = typer.Option(
-    None, "--threads", "-t", metavar="N", help="CPU threads (default: ONNX Runtime's choice, the physical cores)."
-)
-SPEED = typer.Option(
-    None,
-    "--speed",
-    metavar="FACTOR",
-    help="Speaking rate factor: 1.5 is 50% faster (0.25 to 4; default 1).",
-    show_default=False,
-)
-RATE = typer.Option(
-    None,
-    "--rate",
-    "-r",
-    metavar="WPM",
-    help="Speaking rate in words per minute (175 is --speed 1), as espeak-ng's -s and say's -r.",
-    show_default=False,
-)
-PITCH = typer.Option(
-    1.0,
-    "--pitch",
-    metavar="FACTOR",
-    help="Pitch factor: 1.1 is 10% higher (0.25 to 4; the default voice follows only about 0.9 to 1.4).",
-)
-ENERGY = typer.Option(
-    1.0,
-    "--energy",
-    metavar="FACTOR",
-    help="The voice's own energy factor (0.25 to 2): its effort "
-    "and timbre as the model makes them; for plain loudness use --volume.",
-)
-VOLUME = typer.Option(1.0, "--volume", metavar="GAIN", help="Gain on the audio: 0.5 is half as loud (0 to 4).")
-SENTENCE_SILENCE = typer.Option(
-    0.2, "--sentence-silence", metavar="SECONDS", help="Seconds of silence between sentences (Piper's name)."
-)
-SAMPLE_RATE = typer.Option(
-    None,
-    "--sample-rate",
-    metavar="HZ",
-    help="Resample the output to this rate in Hz (e.g. 16000 for telephony and voice assistants).",
-    show_default=False,
-)
-LEXICON = typer.Option(
-    None,
-    "--lexicon",
-    metavar="FILE",
-    help="Pronunciation file: one 'WORD PH ON EMES' per line "
-    "(default: ~/.config/lightspeech/lexicon.txt if it exists).",
-    dir_okay=False,
-)
-SSML = typer.Option(
-    None, "--ssml/--no-ssml", help="Read the input as SSML (default: when it starts with <speak>).", show_default=False
-)
 
 
 def controls(speed: Optional[float], rate: Optional[float], pitch: float, energy: float, volume: float):

@@ -8,8 +8,9 @@ from typing import Optional
 import typer
 
 from ..errors import require_extra
-from . import app
-from .common import QUIET, VERBOSE, check_text, out, print_table, set_verbosity
+from .app import app
+from .common import check_text, out, print_table, set_verbosity
+from .options import QUIET, VERBOSE
 
 
 @app.command()

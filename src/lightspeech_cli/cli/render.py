@@ -10,8 +10,9 @@ from typing import Optional
 import typer
 
 from ..errors import InputError
-from . import app
-from .common import (
+from .app import app
+from .common import controls, detail, info, make_synthesizer, set_verbosity, show_progress
+from .options import (
     BACKEND,
     ENERGY,
     LEXICON,
@@ -28,12 +29,6 @@ from .common import (
     VOLUME,
     AudioFormat,
     Backend,
-    controls,
-    detail,
-    info,
-    make_synthesizer,
-    set_verbosity,
-    show_progress,
 )
 
 
@@ -78,9 +73,10 @@ def render(
     """
     from ..runtime import audio
     from ..runtime.engine import check_threads
-    from ..runtime.render import JSON_LINES_SUFFIXES, RenderFailures, read_input, read_jobs, render_jobs
+    from ..runtime.format.voice import find_voice
+    from ..runtime.render import RenderFailures, render_jobs
+    from ..runtime.render_jobs import JSON_LINES_SUFFIXES, read_input, read_jobs
     from ..runtime.synthesizer import check_silence
-    from ..runtime.voice import find_voice
 
     set_verbosity(quiet, verbose)
     if not output_dir:  # Path("") would be the current folder

@@ -9,8 +9,9 @@ from typing import Optional
 import typer
 
 from ..errors import InputError, require_extra
-from . import app
-from .common import QUIET, VERBOSE, finite, info, out, set_verbosity, training_folder
+from .app import app
+from .common import finite, info, out, set_verbosity, training_folder
+from .options import QUIET, VERBOSE
 
 
 class Budget(str, Enum):

@@ -9,8 +9,9 @@ from typing import Optional
 import typer
 
 from ..errors import InputError, require_extra
-from . import app
-from .common import QUIET, VERBOSE, VOCODER, VOICE, detail, set_verbosity
+from .app import app
+from .common import detail, set_verbosity
+from .options import QUIET, VERBOSE, VOCODER, VOICE
 
 DEFAULT_MAX_CHARS = 20_000  # a long paragraph; books are `render`'s job
 DEFAULT_QUEUE = 64

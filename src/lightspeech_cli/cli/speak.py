@@ -9,8 +9,9 @@ from typing import Iterator, Optional
 import typer
 
 from ..errors import InputError
-from . import app
-from .common import (
+from .app import app
+from .common import check_text, controls, detail, load_phonemizer, make_synthesizer, out, read_text, set_verbosity, warn
+from .options import (
     BACKEND,
     ENERGY,
     LEXICON,
@@ -27,15 +28,6 @@ from .common import (
     VOICE,
     VOLUME,
     Backend,
-    check_text,
-    controls,
-    detail,
-    load_phonemizer,
-    make_synthesizer,
-    out,
-    read_text,
-    set_verbosity,
-    warn,
 )
 
 WORDS = typer.Argument(
@@ -133,8 +125,8 @@ def say(
     """
     from ..runtime import audio
     from ..runtime.engine import check_threads
+    from ..runtime.format.voice import find_voice
     from ..runtime.synthesizer import check_silence
-    from ..runtime.voice import find_voice
 
     set_verbosity(quiet, verbose)
     if output == "":  # not "no -o", which plays through the speakers

@@ -9,8 +9,9 @@ from typing import Optional
 import typer
 
 from ..errors import InputError, require_extra
-from . import app, sub_app
-from .common import QUIET, VERBOSE, VocoderSource, finite, info, set_verbosity, show_progress, training_folder
+from .app import app, sub_app
+from .common import finite, info, set_verbosity, show_progress, training_folder
+from .options import QUIET, VERBOSE, VocoderSource
 
 train_app = sub_app(
     "Train a voice by distillation from the hibari-tts teacher (needs the train extra: pip install '.[train]')."
@@ -244,7 +245,7 @@ def train_vocoder(
     """Train (or continue training) the iSTFT vocoder on the corpus; logs to vocoder/log.jsonl."""
     require_extra("train", "lightspeech train vocoder")
     from ..model.acoustic import load_acoustic_model
-    from ..runtime.voice import find_voice
+    from ..runtime.format.voice import find_voice
     from ..train.features import read_stats
     from ..train.vocoder import fit_vocoder
 

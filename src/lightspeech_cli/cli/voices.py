@@ -11,8 +11,9 @@ from typing import Any, Optional
 import typer
 
 from ..errors import InputError
-from . import app, sub_app
-from .common import QUIET, VERBOSE, info, out, set_verbosity, show_progress
+from .app import app, sub_app
+from .common import info, out, set_verbosity, show_progress
+from .options import QUIET, VERBOSE
 
 voices_app = sub_app("List, pull, remove, inspect, export and import voices.")
 app.add_typer(voices_app, name="voices")
@@ -46,15 +47,15 @@ def _megabytes(size: int) -> str:
 def voices_list(as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBOSE) -> None:
     """Installed voices and the voices the manifest offers; needs no network."""
     from ..errors import VoiceError
-    from ..runtime.registry import folder_size, read_manifest
-    from ..runtime.voice import (
+    from ..runtime.format.folder import holds_config
+    from ..runtime.format.voice import (
         DEFAULT_VOICE,
         Voice,
         embedded_voices_dir,
-        holds_config,
         installed_voice_names,
         installed_voices_dir,
     )
+    from ..runtime.registry import folder_size, read_manifest
 
     set_verbosity(quiet, verbose)
     entries = read_manifest()[1]
@@ -105,8 +106,9 @@ def voices_list(as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBO
 def voices_info(name: str = NAME, as_json: bool = JSON, quiet: bool = QUIET, verbose: bool = VERBOSE) -> None:
     """A voice's configuration and model card (or its manifest entry if not installed)."""
     from ..paths import checked_name, read_limited, terminal_text
+    from ..runtime.format.folder import MODEL_CARD_FILE, looks_like_path
+    from ..runtime.format.voice import find_voice, installed_voice_names
     from ..runtime.registry import MAX_ARCHIVE_MEMBER, find_entry
-    from ..runtime.voice import MODEL_CARD_FILE, find_voice, installed_voice_names, looks_like_path
 
     set_verbosity(quiet, verbose)
     if not looks_like_path(name) and checked_name(name, error=InputError) not in installed_voice_names():
@@ -180,8 +182,8 @@ def voices_export(
     verbose: bool = VERBOSE,
 ) -> None:
     """Pack a voice (a name or a folder) into an archive that 'voices import' and mirrors accept."""
+    from ..runtime.format.voice import find_voice
     from ..runtime.registry import export_archive, sha256_of
-    from ..runtime.voice import find_voice
 
     set_verbosity(quiet, verbose)
     if str(output) == "-":  # elsewhere "-o -" is standard output; an archive is a file, named and hashed

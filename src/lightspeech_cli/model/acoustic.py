@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import VoiceError
-from ..runtime.voice import ModelConfig
+from ..runtime.format.voice import ModelConfig
 from .ops import Layer
 
 # What an untrained model predicts per phoneme, about what a trained voice does (70 ms):

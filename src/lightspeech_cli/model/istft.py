@@ -28,24 +28,14 @@ the target audio frame by frame, phase included.
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..runtime.dsp import PULSE_TOP_HZ, VOICED_HZ
-from ..runtime.vocoder import (
-    CONFIG_FILE,
-    F0_KERNEL,
-    ONNX_FILE,
-    VOCODER_FILES,
-    WEIGHTS_FILE,
-    IstftVocoderConfig,
-    VocoderFolder,
-)
+from ..runtime.format.vocoder import F0_KERNEL, IstftVocoderConfig, VocoderFolder
 
 # The F0 head predicts log F0 as LOG_F0_MEAN + LOG_F0_SCALE * output: about 200 Hz, where speech is.
 LOG_F0_MEAN, LOG_F0_SCALE = 5.3, 0.5
@@ -224,28 +214,6 @@ class IstftVocoder(nn.Module):
         if self.config.source == "pulses":
             pulses = self.framed_stft(self.pulse_train(self.f0(x)), mel.shape[1])
         return self.synthesize(self.full_spectrum(x, pulses)).clamp(-1.0, 1.0)
-
-
-def save_istft_vocoder(folder: Path, model: IstftVocoder, model_card: str, extra_files: dict[str, str]) -> None:
-    """A format-2 vocoder folder: config, weights (half precision, export.half_precision_copy),
-    the network compiled to ONNX (reading those weights: export.read_weights_beside), card.
-    Written into a staging folder beside `folder`, then renamed: never half a vocoder."""
-    from safetensors.torch import save_file
-
-    from ..paths import replaced_folder
-    from .export import export_istft_network, half_precision_copy, read_weights_beside
-
-    model, weights = half_precision_copy(model)
-    with replaced_folder(folder, VOCODER_FILES) as staging:
-        config = {"type": "istft", "format": 2, "config": model.config.to_dict()}
-        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        save_file(weights, staging / WEIGHTS_FILE)
-        export_istft_network(model, staging / ONNX_FILE)
-        read_weights_beside(staging / ONNX_FILE, staging / WEIGHTS_FILE, model.config.to_dict())
-        (staging / "MODEL_CARD.md").write_text(model_card, encoding="utf-8")
-        for name, text in extra_files.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        VocoderFolder.read(staging)  # read back: a vocoder that would not load never replaces one
 
 
 def load_istft_vocoder(vocoder: VocoderFolder) -> IstftVocoder:

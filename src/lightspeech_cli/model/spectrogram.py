@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from ..runtime.dsp import mel_filterbank
-from ..runtime.voice import AudioConfig
+from ..runtime.format.voice import AudioConfig
 
 
 def filterbank_tensor(config: AudioConfig) -> torch.Tensor:

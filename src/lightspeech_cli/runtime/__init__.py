@@ -1,12 +1,12 @@
 """What speaking needs, and nothing else: numpy and ONNX Runtime, never torch.
 
-voice.py        voice folders and the schema of their config
-vocoder.py      vocoder folders and the built-in vocoders' files
-engine.py       models ready to run (ONNX Runtime; torch only for other backends)
-dsp.py          the mel filterbank, STFT and inverse STFT in numpy
-griffinlim.py   a vocoder with no weights
+format/         voice and vocoder folders on disk: their schema, checks and lookup
 synthesizer.py  text to audio, sentence by sentence: the Python API
-audio.py        files, standard output, speakers
-render.py       many utterances to files, resumable
-registry.py     the manifest, downloads, checks and the cache
+engine.py       models ready to run: ONNX sessions, vocoder runners
+backends.py     the interface the torch backends (model/backends.py) register through
+dsp.py          the mel filterbank, STFT, inverse STFT and pulse train in numpy
+griffinlim.py   a vocoder with no weights
+audio.py        files, standard output, speakers, resampling
+render.py       many utterances to files, resumable (render_jobs.py reads the input)
+registry.py     the voice manifest, installs, checks and the cache (download.py downloads)
 """

@@ -17,16 +17,16 @@ older format), compiled from torch into the cache once.
 from __future__ import annotations
 
 from importlib import metadata
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from ..errors import LightspeechError, require_extra
 
 if TYPE_CHECKING:
-    from .engine import Runner
-    from .vocoder import VocoderFolder
-    from .voice import Voice
+    from .format.vocoder import VocoderFolder
+    from .format.voice import Voice
 
 ENTRY_POINTS = "lightspeech.backends"
+Runner = Callable[..., tuple]  # numpy arrays in, a tuple of numpy arrays out
 
 
 class TorchBackend(Protocol):

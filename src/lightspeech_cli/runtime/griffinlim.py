@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dsp import hann_window, istft, mel_filterbank, stft
-from .voice import AudioConfig
+from .format.voice import AudioConfig
 
 
 class GriffinLim:

@@ -29,7 +29,7 @@ from ..text import Pause, Sentence, plan_speech
 from ..text.g2p import Phonemizer
 from ..text.symbols import SymbolSet
 from .engine import acoustic_model, check_threads, load_vocoder
-from .voice import Voice, find_voice
+from .format.voice import Voice, find_voice
 
 DEFAULT_SENTENCE_SILENCE = 0.2
 # Silence kept before and after each sentence by a voice that frames its sentences (symbol set
@@ -123,9 +123,7 @@ class Synthesizer:
     def identity(self) -> str:
         """What decides this synthesizer's audio besides its input (`render` keys files on
         it): the voice's config and files, the vocoder and the backend."""
-        files = [self.voice.folder / name for name in ("config.json", "model.onnx", "model.safetensors")]
-        stamps = [f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}" for path in files if path.exists()]
-        return "\0".join([str(self.voice.folder.resolve()), *stamps, self.vocoder.identity, self.backend])
+        return "\0".join([self.voice.identity(), self.vocoder.identity, self.backend])
 
     @classmethod
     def load(

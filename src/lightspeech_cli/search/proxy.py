@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..model.acoustic import AcousticModel
-from ..runtime.voice import ModelConfig
+from ..runtime.format.voice import ModelConfig
 from ..train.features import read_stats
 from ..train.fit import batches, load_split, losses, optimization_step, validate
 

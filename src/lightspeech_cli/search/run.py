@@ -186,7 +186,7 @@ class Search:
     @staticmethod
     def parameters(architecture: str) -> int:
         from ..model.acoustic import AcousticModel, count_parameters
-        from ..runtime.voice import ModelConfig
+        from ..runtime.format.voice import ModelConfig
 
         return count_parameters(AcousticModel(ModelConfig(architecture=architecture)))
 

@@ -74,7 +74,7 @@ def one_hot(tokens: list[tuple[int, ...]]) -> np.ndarray:
 @lru_cache(maxsize=None)
 def _parameter_table(hidden: int, predictor: str) -> tuple[int, tuple[int, ...]]:
     from ..model.acoustic import AcousticModel
-    from ..runtime.voice import ModelConfig
+    from ..runtime.format.voice import ModelConfig
 
     identity = Architecture(
         ("identity",) * ENCODER_LAYERS, ("identity",) * DECODER_LAYERS, hidden=hidden, predictor=predictor

@@ -43,7 +43,8 @@ from .pool import Busy, SpeakerPool
 MODELS = ("lightspeech", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")  # OpenAI's names are accepted too
 # OpenAI's voice names, for clients that offer only those: they speak with the default voice.
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse")
-FORMATS = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac", "mp3": "audio/mpeg"}
+# response_format -> its media type
+MEDIA_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac", "mp3": "audio/mpeg"}
 PCM_RATE = 24_000  # what OpenAI's clients assume for "pcm"
 MAX_BODY_BYTES = 1024 * 1024
 POOL = web.AppKey("pool", SpeakerPool)
@@ -98,8 +99,8 @@ def check_speech_request(body: object, pool: SpeakerPool) -> tuple[str | None, s
         raise InputError(f"unknown model {str(model)[:40]!r}; use one of {', '.join(MODELS)}")
     text = pool.check_text(body.get("input"))
     response_format = body.get("response_format", "wav")
-    if not isinstance(response_format, str) or response_format not in FORMATS:
-        raise InputError(f"unsupported response_format {str(response_format)[:20]!r}; use {', '.join(FORMATS)}")
+    if not isinstance(response_format, str) or response_format not in MEDIA_TYPES:
+        raise InputError(f"unsupported response_format {str(response_format)[:20]!r}; use {', '.join(MEDIA_TYPES)}")
     if response_format == "mp3" and ".mp3" not in audio.supported_formats():
         raise InputError("this server's libsndfile cannot write mp3; use wav, pcm or flac")
     voice = body.get("voice")
@@ -181,7 +182,7 @@ async def whole_answer(request, pool, synthesizer, text, controls, response_form
         except LightspeechError as e:
             return error(500, str(e), kind="server_error")
         whole = encoder.finish()
-    response = web.StreamResponse(headers={"Content-Type": FORMATS[response_format]})
+    response = web.StreamResponse(headers={"Content-Type": MEDIA_TYPES[response_format]})
     response.content_length = len(whole)
     await within(seconds, response.prepare(request), "read the answer")
     for offset in range(0, len(whole), 1 << 16):  # each write within the deadline, not the whole answer
@@ -203,7 +204,7 @@ async def streamed_answer(request, pool, synthesizer, text, controls, response_f
     # From here the status is sent: an error while speaking (a broken voice, an answer that
     # grows too long) drops the connection, so no client mistakes a truncated answer for a
     # whole one.
-    response = web.StreamResponse(headers={"Content-Type": FORMATS[response_format]})
+    response = web.StreamResponse(headers={"Content-Type": MEDIA_TYPES[response_format]})
     out_rate = PCM_RATE if response_format == "pcm" else rate
     header = streaming_wav_header(rate) if response_format == "wav" else b""
     await within(seconds, response.prepare(request), "read the answer")

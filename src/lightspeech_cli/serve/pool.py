@@ -17,8 +17,9 @@ from typing import AsyncIterator
 import numpy as np
 
 from ..errors import InputError, LightspeechError
+from ..runtime.format.folder import looks_like_path
+from ..runtime.format.voice import Voice, find_voice, installed_voice_names
 from ..runtime.synthesizer import Controls, Synthesizer
-from ..runtime.voice import Voice, find_voice, installed_voice_names, looks_like_path
 
 
 class Busy(LightspeechError):

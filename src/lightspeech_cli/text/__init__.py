@@ -10,14 +10,15 @@ prosody when SSML asked for it) and `Pause`s. No torch, no numpy beyond the G2P.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import InputError
 from ..paths import shown
-from .g2p import LONGEST_WORD, TOKEN, Phonemizer, Word
-from .normalize import normalize, sentence_chunks
+from .chunks import sentence_chunks
+from .g2p import LONGEST_WORD, TOKEN, Phonemizer
+from .normalize import normalize
 from .sentences import sentence_spans
+from .speech import BYTE_ORDER_MARK, PLAIN, Boundary, Pause, Prosody, Run, Sentence
 
 # Longer input in one piece is refused, not silently cut: split it into lines.
 MAX_TEXT_CHARS = 100_000
@@ -33,46 +34,6 @@ def decode_input(data: bytes, source: str) -> str:
         raise InputError(f"{source} is not UTF-8 text (bad byte at offset {e.start})") from None
 
 
-@dataclass(frozen=True)
-class Prosody:
-    """Factors on top of the user's controls (1.0 = unchanged)."""
-
-    rate: float = 1.0
-    pitch: float = 1.0
-    volume: float = 1.0
-
-
-PLAIN = Prosody()
-
-
-@dataclass(frozen=True)
-class Run:
-    """A stretch of written text read with one prosody (SSML makes several)."""
-
-    text: str
-    prosody: Prosody = PLAIN
-
-
-@dataclass(frozen=True)
-class Pause:
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Boundary:
-    """A sentence ends here whatever the punctuation says (SSML <s>, <p>)."""
-
-
-@dataclass
-class Sentence:
-    text: str  # normalized
-    words: list[Word]
-    phonemes: list[str]
-    # Per phoneme (rate, pitch, volume), when some part of the sentence is read differently.
-    prosody: list[tuple[float, float, float]] | None = field(default=None)
-
-
-BYTE_ORDER_MARK = "\ufeff"
 # How an SSML document may begin: its root, or an XML declaration or DOCTYPE before it
 # (a DOCTYPE is then refused: no DTDs).
 SSML_STARTS = ("<speak", "<?xml", "<!DOCTYPE")

@@ -229,7 +229,3 @@ def _blocks(text: str) -> list[tuple[int, int]]:
         start = match.end()
     blocks.append((start, len(text)))
     return blocks
-
-
-def split_into_sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in sentence_spans(text)]

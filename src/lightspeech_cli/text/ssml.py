@@ -25,9 +25,9 @@ from typing import Callable
 
 from ..errors import InputError
 from ..paths import shown
-from . import BYTE_ORDER_MARK, Boundary, Pause, Prosody, Run
 from .g2p import LETTER_NAMES
 from .normalize import DIGIT_WORDS, MONTHS, cardinal, digits, expand_times, is_date, number, ordinal, year
+from .speech import BYTE_ORDER_MARK, Boundary, Pause, Prosody, Run
 
 PARAGRAPH_PAUSE = 0.5
 MAX_BREAK_SECONDS = 10.0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.voice import AudioConfig
+from ..runtime.format.voice import AudioConfig
 from ..text import frontend
 from .teacher import TEACHER_HOP, TEACHER_RATE, Teacher
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model.acoustic import AcousticModel, count_parameters
-from ..model.export import save_voice
-from ..runtime.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
+from ..model.folders import save_voice
+from ..runtime.format.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
 from .corpus import read_metadata
 from .features import read_stats, read_symbol_set
 from .fit import read_checkpoint, read_log
@@ -63,8 +63,8 @@ def export_voice(
     checkpoint, the log and the corpus."""
     from ..paths import checked_name
     from ..runtime.engine import load_vocoder
-    from ..runtime.vocoder import vocoder_names
-    from ..runtime.voice import looks_like_path
+    from ..runtime.format.folder import looks_like_path
+    from ..runtime.format.vocoder import vocoder_names
 
     checked_name(name, error=InputError)
     checked_name(run, "run folder name", error=InputError)

@@ -23,7 +23,7 @@ import torch
 from ..errors import InputError
 from ..model.spectrogram import MelSpectrogram
 from ..paths import atomic_write, parse_json, read_limited
-from ..runtime.voice import AudioConfig
+from ..runtime.format.voice import AudioConfig
 from ..text.symbols import DEFAULT_SYMBOL_SET, SYMBOL_SETS, SymbolSet
 from .corpus import read_metadata, save_npz
 

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from ..errors import InputError
 from ..model.acoustic import AcousticModel
 from ..paths import atomic_write, parse_json, read_limited
-from ..runtime.voice import ModelConfig
+from ..runtime.format.voice import ModelConfig
 from .corpus import read_metadata
 from .features import read_stats
 

@@ -43,8 +43,8 @@ from ..errors import InputError
 from ..model.istft import IstftVocoder
 from ..model.spectrogram import MelSpectrogram
 from ..runtime.dsp import VOICED_HZ
-from ..runtime.vocoder import IstftVocoderConfig
-from ..runtime.voice import AudioConfig
+from ..runtime.format.vocoder import IstftVocoderConfig
+from ..runtime.format.voice import AudioConfig
 from .corpus import read_metadata
 from .fit import (
     collate,
@@ -508,8 +508,8 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
     """The trained checkpoint as a vocoder folder; its card is filled from the checkpoint and
     the log, and HiFi-GAN V1 is measured on the same held-out utterances for comparison."""
     from ..model.acoustic import count_parameters
+    from ..model.folders import save_vocoder
     from ..model.hifigan import load_hifigan
-    from ..model.istft import save_istft_vocoder
     from ..paths import checked_name
 
     checked_name(name, "vocoder name", error=InputError)
@@ -552,5 +552,5 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
         sentences=sentences or "N",
         **config.to_dict(),
     )
-    save_istft_vocoder(output, model.eval(), card, {"training-log.jsonl": log.read_text(encoding="utf-8")})
+    save_vocoder(output, model.eval(), card, {"training-log.jsonl": log.read_text(encoding="utf-8")})
     return model

