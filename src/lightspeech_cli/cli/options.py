@@ -26,6 +26,12 @@ class VocoderSource(str, Enum):
     pulses = "pulses"
 
 
+class CaptionFormat(str, Enum):
+    srt = "srt"
+    vtt = "vtt"
+    json = "json"
+
+
 class AudioFormat(str, Enum):
     wav = "wav"
     flac = "flac"

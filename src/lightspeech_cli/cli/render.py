@@ -29,6 +29,7 @@ from .options import (
     VOLUME,
     AudioFormat,
     Backend,
+    CaptionFormat,
 )
 
 
@@ -61,6 +62,13 @@ def render(
     sentence_silence: float = SENTENCE_SILENCE,
     sample_rate: Optional[int] = SAMPLE_RATE,
     lexicon: Optional[Path] = LEXICON,
+    captions: Optional[CaptionFormat] = typer.Option(
+        None,
+        "--captions",
+        case_sensitive=False,
+        show_default=False,
+        help="Also write each file's word timings as captions beside it (0001.srt), and into manifest.jsonl.",
+    ),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -99,7 +107,11 @@ def render(
     for extension in sorted({Path(job.file).suffix.lower() for job in jobs}):
         audio.check_encodable(extension, sample_rate, "--sample-rate")
     synthesizer = make_synthesizer(find_voice(voice), vocoder, backend, threads, lexicon)
-    settings = f"{synthesizer.identity()}\0{sample_rate}\0{sentence_silence}\0{lexicon_identity(lexicon)}"
+    # Whether words are timed is part of every key (their timings are kept in the manifest);
+    # which caption format is not: captions are made from the manifest.
+    settings = f"{synthesizer.identity()}\0{sample_rate}\0{sentence_silence}\0{lexicon_identity(lexicon)}" + (
+        "\0timed" if captions else ""
+    )
     progress = ProgressBar(len(jobs)) if show_progress() else None
     try:
         with progress or nullcontext():
@@ -112,6 +124,7 @@ def render(
                 sentence_silence,
                 sample_rate,
                 progress=progress.update if progress else None,
+                captions=captions.value if captions else None,
             )
     except RenderFailures as failures:
         for line in failures.report.failed:

@@ -7,6 +7,7 @@ import time
 from typing import Optional
 
 import typer
+from typer.core import TyperCommand
 
 from ..errors import InputError, require_extra
 from .app import app
@@ -15,9 +16,23 @@ from .options import QUIET, VERBOSE, VOCODER, VOICE
 
 DEFAULT_MAX_CHARS = 20_000  # a long paragraph; books are `render`'s job
 DEFAULT_QUEUE = 64
+DEFAULT_ZEROCONF_NAME = "lightspeech"
 
 
-@app.command()
+class ServeCommand(TyperCommand):
+    """--zeroconf takes its NAME or, bare, the default name, as wyoming-piper's does (click's
+    options take a value always or never, so a bare one is given the default here)."""
+
+    def parse_args(self, ctx, args):
+        given = list(args)
+        options_end = given.index("--") if "--" in given else len(given)
+        for index in reversed(range(options_end)):
+            if given[index] == "--zeroconf" and (index + 1 == options_end or given[index + 1].startswith("-")):
+                given.insert(index + 1, DEFAULT_ZEROCONF_NAME)
+        return super().parse_args(ctx, given)
+
+
+@app.command(cls=ServeCommand)
 def serve(
     http: Optional[str] = typer.Option(
         None,
@@ -82,6 +97,14 @@ def serve(
         help="The most audio one answer may hold, in any format; a longer one is refused (flac, mp3, "
         "Wyoming) or cut off with its connection (wav, pcm).",
     ),
+    zeroconf: Optional[str] = typer.Option(
+        None,
+        "--zeroconf",
+        metavar="[NAME]",
+        show_default=False,
+        help="Announce the Wyoming server on the local network (zeroconf), so Home Assistant finds it; "
+        f"NAME is how it is listed (default: {DEFAULT_ZEROCONF_NAME}).",
+    ),
     allow_origin: Optional[list[str]] = typer.Option(
         None,
         "--allow-origin",
@@ -114,6 +137,12 @@ def serve(
         raise InputError("nothing to serve: give --http HOST:PORT, --wyoming tcp://HOST:PORT, or both")
     http_address = parse_http_address(http) if http else None
     wyoming_address = parse_wyoming_address(wyoming) if wyoming else None
+    if zeroconf is not None:
+        if not wyoming_address:
+            raise InputError("--zeroconf announces the Wyoming server: give --wyoming tcp://HOST:PORT too")
+        from ..serve.discovery import check_name
+
+        check_name(zeroconf)
     origins = frozenset(parse_origin(origin) for origin in allow_origin or [])
     require_extra("serve", "lightspeech serve")
     from ..serve.limits import Limits
@@ -129,4 +158,5 @@ def serve(
         quiet,
         origins,
         Limits(client_timeout, max_connections, max_answer_minutes * 60),
+        zeroconf,
     )

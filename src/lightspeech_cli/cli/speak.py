@@ -50,11 +50,14 @@ def stdin_lines() -> Iterator[tuple[int, str]]:
 
 
 def spoken_lines(synthesizer, lines: Iterator[tuple[int, str]], chosen, silence: float, ssml: Optional[bool]):
-    """Audio for each line as it arrives. An SSML document (first line <speak ...>) is read
-    whole; a line with nothing to say is skipped; between lines, the sentence silence."""
+    """Audio for each line as it arrives, with its timings from the start of the first
+    (`Spoken`). An SSML document (first line <speak ...>) is read whole; a line with nothing
+    to say is skipped; between lines, the sentence silence."""
+    from ..runtime.synthesizer import Spoken
+    from ..runtime.timings import Timings
     from ..text import MAX_TEXT_CHARS
 
-    spoke = False
+    spoke, samples = False, 0
     for number, line in lines:
         if not line.strip():
             continue
@@ -72,10 +75,15 @@ def spoken_lines(synthesizer, lines: Iterator[tuple[int, str]], chosen, silence:
                 raise
             detail(f"line {number}: nothing to say")
             continue
-        for index, chunk in enumerate(synthesizer.stream_plan(items, chosen, silence)):
+        line_start = samples
+        for index, piece in enumerate(synthesizer.stream_timed_plan(items, chosen, silence)):
             if index == 0 and spoke and silence:
-                yield synthesizer.silence(silence)
-            yield chunk
+                pause = synthesizer.silence(silence)
+                samples += len(pause)
+                line_start = samples
+                yield Spoken(pause, Timings())
+            samples += len(piece.audio)
+            yield Spoken(piece.audio, piece.timings.shifted(line_start / synthesizer.sample_rate))
         spoke = True
     if not spoke:
         raise InputError("nothing to say: the input has no English words or numbers")
@@ -114,6 +122,17 @@ def say(
     sample_rate: Optional[int] = SAMPLE_RATE,
     lexicon: Optional[Path] = LEXICON,
     ssml: Optional[bool] = SSML,
+    timings: Optional[str] = typer.Option(
+        None,
+        "--timings",
+        metavar="FILE",
+        show_default=False,
+        help="Also write when each word (and SSML mark) is spoken: .json, .srt or .vtt captions, .TextGrid, "
+        "or '-' for JSON on stdout.",
+    ),
+    phonemes: bool = typer.Option(
+        False, "--phonemes", help="With --timings: each phoneme's interval too (JSON, TextGrid)."
+    ),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -135,6 +154,7 @@ def say(
         raise InputError("--raw writes to stdout; drop -o, or drop --raw to write a file")
     if words and file:
         raise InputError("give the text as arguments or with -f, not both")
+    timings_format = check_timings_option(timings, phonemes, output, raw)
     chosen = controls(speed, rate, pitch, energy, volume)
     check_threads(threads, "--threads")
     check_silence(sentence_silence, "--sentence-silence")
@@ -158,10 +178,12 @@ def say(
         speaker = audio.open_output_stream(sample_rate or voice_folder.config.audio.sample_rate)
     synthesizer = make_synthesizer(voice_folder, vocoder, backend, threads, lexicon)
     if streaming:
-        chunks = spoken_lines(synthesizer, stdin_lines(), chosen, sentence_silence, ssml)
+        pieces = spoken_lines(synthesizer, stdin_lines(), chosen, sentence_silence, ssml)
     else:
         # The whole text goes through the frontend first, so unspeakable text fails before any output starts.
-        chunks = synthesizer.stream_plan(synthesizer.plan(text, ssml, warn), chosen, sentence_silence)
+        pieces = synthesizer.stream_timed_plan(synthesizer.plan(text, ssml, warn), chosen, sentence_silence)
+    heard = Heard()
+    chunks = heard.follow(pieces)
     rate_out = synthesizer.sample_rate
     if raw or output == "-":
         audio.write_stdout(chunks, rate_out, raw=raw, out_rate=sample_rate)
@@ -173,6 +195,58 @@ def say(
         if sample_rate:
             chunks = (audio.resample(chunk, rate_out, sample_rate) for chunk in chunks)
         audio.play(chunks, speaker)
+    if timings is not None and timings_format is not None:
+        write_timings(timings, timings_format, heard, rate_out, phonemes)
+
+
+class Heard:
+    """The timings of the audio given out, and how long it is."""
+
+    def __init__(self) -> None:
+        from ..runtime.timings import Timings
+
+        self.timings, self.samples = Timings(), 0
+
+    def follow(self, pieces) -> Iterator:
+        """The audio of timed pieces, their timings gathered as they are given out (a mark
+        alone has no audio to give)."""
+        for piece in pieces:
+            self.timings.extend(piece.timings)
+            self.samples += len(piece.audio)
+            if len(piece.audio) or not piece.timings.marks:
+                yield piece.audio
+
+
+def check_timings_option(path: Optional[str], phonemes: bool, output: Optional[str], raw: bool) -> Optional[str]:
+    """The format --timings asks for, checked with the rest before any synthesis."""
+    from ..paths import check_writable
+    from ..runtime.captions import caption_format
+
+    if path is None:
+        if phonemes:
+            raise InputError("--phonemes adds phoneme intervals to --timings: give --timings FILE too")
+        return None
+    kind = caption_format(path)
+    if path == "-" and (raw or output == "-"):
+        raise InputError("--timings - and the audio cannot both go to standard output: name a file for one of them")
+    if phonemes and kind not in ("json", "textgrid"):
+        raise InputError("--phonemes needs --timings FILE.json or FILE.TextGrid (captions hold words)")
+    if path != "-":
+        check_writable(Path(path))
+    return kind
+
+
+def write_timings(path: str, kind: str, heard: Heard, rate: int, phonemes: bool) -> None:
+    from ..paths import atomic_write
+    from ..runtime.captions import render
+
+    text = render(heard.timings, kind, heard.samples / rate, phonemes)
+    if path == "-":
+        out(text.rstrip("\n"))
+        return
+    with atomic_write(Path(path), "w", encoding="utf-8") as f:
+        f.write(text)
+    detail(f"wrote {path}: {len(heard.timings.words)} words timed")
 
 
 def _read_file(path: Path) -> str:
@@ -199,15 +273,18 @@ def phonemize(
     Words are separated by '|'. Copy a word's phonemes into [[...]] in your text, or
     into a lexicon file, to change how it is said.
     """
-    from ..text import Pause, plan_speech
+    from ..text import Mark, Pause, Sentence, plan_speech
 
     set_verbosity(quiet, verbose)
     items = plan_speech(read_text(" ".join(words) if words else None), load_phonemizer(lexicon), ssml, warn)
-    if not any(not isinstance(item, Pause) for item in items):
+    if not any(isinstance(item, Sentence) for item in items):
         raise InputError("nothing to say: the text has no English words or numbers")
     for item in items:
         if isinstance(item, Pause):
             out(f"pause:    {item.seconds:g} s")
+            continue
+        if isinstance(item, Mark):
+            out(f"mark:     {item.name}")
             continue
         out(f"text:     {item.text}")
         out(f"phonemes: {' '.join(item.phonemes)}")

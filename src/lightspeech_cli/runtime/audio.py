@@ -11,7 +11,6 @@ and have no such bound.
 from __future__ import annotations
 
 import io
-import os
 import queue
 import sys
 import threading
@@ -21,7 +20,7 @@ from typing import IO, Iterable
 import numpy as np
 
 from ..errors import AudioDeviceError, InputError, OutputError
-from ..paths import atomic_write, check_replaceable, shown, write_target
+from ..paths import atomic_write, check_writable, shown
 
 # extension: (libsndfile format, subtype); MP3 only where the installed libsndfile has it.
 FORMATS = {
@@ -81,13 +80,7 @@ def check_output_path(path: Path) -> None:
         raise InputError(
             f"cannot write {path}: this libsndfile cannot write {extension}; use {', '.join(supported_formats())}"
         )
-    target = write_target(path)
-    folder = target.parent
-    if not os.path.isdir(folder):
-        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
-    check_replaceable(target)
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write {path}: folder {folder} is not writable")
+    check_writable(path)
 
 
 def resample(samples: np.ndarray, rate: int, new_rate: int | None) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Signal processing in numpy, for the runtime: the mel filterbank (HiFi-GAN V1's), the
-short-time Fourier transform and its inverse by overlap-add, and the pulse train that a
-source-filter vocoder shapes.
+short-time Fourier transform and its inverse by overlap-add, the pulse train that a
+source-filter vocoder shapes, and the desktop module's sound icon.
 
 model/spectrogram.py computes training mels in torch with the same filterbank.
 """
@@ -195,3 +195,10 @@ def istft(spectrum: np.ndarray, n_fft: int, hop: int, window: np.ndarray, length
     envelope = overlap_add(np.broadcast_to(window**2, frames.shape).copy(), hop)
     start = n_fft // 2
     return wave[start : start + length] / np.maximum(envelope[start : start + length], 1e-8)
+
+
+def tone(frequency: float, seconds: float, sample_rate: int, level: float) -> np.ndarray:
+    """A sine with 5 ms fades, so it starts and ends without a click."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    fade = np.minimum(1.0, np.minimum(t, seconds - t) / 0.005)
+    return (level * fade * np.sin(2 * np.pi * frequency * t)).astype(np.float32)

@@ -27,7 +27,6 @@ BACKENDS = ("onnx", "torchscript", "eager")
 MAX_THREADS_PER_CORE = 4
 
 
-
 @overload
 def check_threads(threads: int, name: str = ...) -> int: ...
 @overload

@@ -24,18 +24,22 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+import numpy as np
 
 from ..errors import InputError, LightspeechError, OutputError
 from ..paths import atomic_write, parse_json, remove_inside, sweep_stale_parts
 from .audio import MAX_OUTPUT_SECONDS
 from .render_jobs import MAX_INPUT_BYTES, MAX_UTTERANCES, Job, job_key, plain_file_name
-from .synthesizer import Synthesizer, check_silence
+from .synthesizer import Spoken, Synthesizer, check_silence
+from .timings import Timings, WordTime
 
 MANIFEST = "manifest.jsonl"
 # The manifest of the largest input: its text (JSON escapes can double it) and a line's fields.
 MAX_MANIFEST_BYTES = 2 * MAX_INPUT_BYTES + 200 * MAX_UTTERANCES
 MOVES_PREFIX = ".render-moves."
+CAPTION_KINDS = ("srt", "vtt", "json")
 # The names render gives when the input names none ("0001.wav"): a later render of the
 # same folder reuses them, so those its input no longer has are removed.
 NUMBERED_FILE = re.compile(r"[0-9]{4,}\.(?:wav|flac|ogg|mp3)")
@@ -68,9 +72,36 @@ def read_render_manifest(folder: Path) -> dict[str, dict]:
             and type(entry.get("seconds")) in (int, float)
             and 0 <= entry["seconds"] <= MAX_OUTPUT_SECONDS
             and type(entry.get("bytes", 0)) is int
+            and ("words" not in entry or timings_of(entry["words"]) is not None)
         ):
             entries[entry["file"]] = entry
     return entries
+
+
+def timings_of(words: object) -> Timings | None:
+    """The word timings a manifest entry records, or None where they are not what render
+    writes (the entry is then dropped, and its file made again)."""
+    if not isinstance(words, list):
+        return None
+    timed = []
+    for word in words:
+        if not (
+            isinstance(word, dict)
+            and isinstance(word.get("text"), str)
+            and all(type(word.get(k)) in (int, float) and 0 <= word[k] <= MAX_OUTPUT_SECONDS for k in ("start", "end"))
+            and isinstance(word.get("offset"), list)
+            and len(word["offset"]) == 2
+            and all(type(n) is int for n in word["offset"])
+            and isinstance(word.get("phonemes"), list)
+            and all(isinstance(phoneme, str) for phoneme in word["phonemes"])
+        ):
+            return None
+        timed.append(WordTime(word["text"], word["start"], word["end"], tuple(word["offset"]), tuple(word["phonemes"])))
+    return Timings(words=timed)
+
+
+def caption_name(audio_file: str, kind: str) -> str:
+    return f"{Path(audio_file).stem}.{kind}"
 
 
 def intact(folder: Path, entry: dict) -> bool:
@@ -93,6 +124,9 @@ def remove_dropped_files(folder: Path, previous: dict[str, dict], kept: set[str]
         if name not in kept and NUMBERED_FILE.fullmatch(name) and intact(folder, entry):
             with contextlib.suppress(OSError):
                 (folder / name).unlink()
+            for kind in CAPTION_KINDS if "words" in entry else ():  # its captions, which render wrote
+                with contextlib.suppress(OSError):
+                    (folder / caption_name(name, kind)).unlink(missing_ok=True)
 
 
 def _write_manifest(folder: Path, entries: list[dict]) -> None:
@@ -179,9 +213,12 @@ def render_jobs(
     sentence_silence: float,
     sample_rate: int | None,
     progress: Callable[[int, int], None] | None = None,
+    captions: str | None = None,
 ) -> RenderReport:
     """Render what changed; `settings` is a description of the voice, vocoder and options
-    that goes into every key."""
+    that goes into every key (whether words are timed, among them). With `captions` (srt,
+    vtt, json), each file's word timings go into the manifest and into a caption file
+    beside it, made from the manifest, so a kept or moved file has its captions too."""
     from . import audio
 
     check_silence(sentence_silence)
@@ -195,8 +232,9 @@ def render_jobs(
         entry = moved.get(job.file) or previous.get(job.file)
         if entry and (job.file in moved or (entry["key"] == key and intact(folder, entry))):
             done[job.file] = {"text": job.text, "file": job.file, "seconds": entry["seconds"], "key": key}
-            if "bytes" in entry:
-                done[job.file]["bytes"] = entry["bytes"]
+            for field in ("bytes", "words"):
+                if field in entry:
+                    done[job.file][field] = entry[field]
     failed: list[str] = []
     report = RenderReport(len(jobs), 0.0, 0, len(done) - len(moved), len(moved), 0.0, 0.0, failed)
     rate = sample_rate or synthesizer.sample_rate
@@ -209,9 +247,15 @@ def render_jobs(
                 except InputError as e:
                     failed.append(f"{job.file}: {e}")
                 else:
-                    chunks = synthesizer.stream_plan(plan, job.controls, sentence_silence)
+                    timings = Timings()
                     samples = audio.resample(
-                        audio.collect(chunks, synthesizer.sample_rate, job.file), synthesizer.sample_rate, sample_rate
+                        audio.collect(
+                            _timed(synthesizer.stream_timed_plan(plan, job.controls, sentence_silence), timings),
+                            synthesizer.sample_rate,
+                            job.file,
+                        ),
+                        synthesizer.sample_rate,
+                        sample_rate,
                     )
                     path = folder / job.file
                     encoded = audio.encode(samples, rate, path.suffix.lower())
@@ -227,17 +271,48 @@ def render_jobs(
                         "key": key,
                         "bytes": len(encoded),  # a file edited by hand since is made again
                     }
+                    if captions:
+                        done[job.file]["words"] = timings.to_dict()["words"]
+                    elif NUMBERED_FILE.fullmatch(job.file):  # captions of what the name held before
+                        for kind in CAPTION_KINDS:
+                            with contextlib.suppress(OSError):
+                                (folder / caption_name(job.file, kind)).unlink(missing_ok=True)
                     record(done[job.file])
             if progress:
                 progress(number, len(jobs))
     manifest = [done[job.file] for job in jobs if job.file in done]
     _write_manifest(folder, manifest)  # whole, in input order
+    if captions:
+        _write_captions(folder, manifest, captions)
     remove_dropped_files(folder, manifest_before, {job.file for job in jobs})
     report.files = len(manifest)
     report.audio_seconds = sum(entry["seconds"] for entry in manifest)
     if failed:
         raise RenderFailures(report)
     return report
+
+
+def _timed(spoken: Iterator[Spoken], timings: Timings) -> Iterator[np.ndarray]:
+    """The audio of a timed stream, its timings gathered into `timings` as it goes."""
+    for piece in spoken:
+        timings.extend(piece.timings)
+        yield piece.audio
+
+
+def _write_captions(folder: Path, manifest: list[dict], kind: str) -> None:
+    """Each file's caption file, from the word timings its manifest entry records."""
+    from .captions import render
+
+    for entry in manifest:
+        timings = timings_of(entry.get("words"))
+        if timings is not None:
+            with atomic_write(folder / caption_name(entry["file"], kind), "w", encoding="utf-8", sweep=False) as f:
+                f.write(render(timings, kind, entry["seconds"]))
+        if NUMBERED_FILE.fullmatch(entry["file"]):  # captions of another kind, or of the file this name had
+            for other in CAPTION_KINDS:
+                if other != kind:
+                    with contextlib.suppress(OSError):
+                        (folder / caption_name(entry["file"], other)).unlink(missing_ok=True)
 
 
 class RenderFailures(LightspeechError):

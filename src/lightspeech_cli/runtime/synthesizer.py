@@ -25,11 +25,12 @@ from typing import Callable, Iterable, Iterator, TypeGuard
 import numpy as np
 
 from ..errors import InputError, VoiceError
-from ..text import Pause, Sentence, plan_speech
+from ..text import Mark, Pause, Sentence, plan_speech
 from ..text.g2p import Phonemizer
 from ..text.symbols import SymbolSet
 from .engine import acoustic_model, check_threads, load_vocoder
 from .format.voice import Voice, find_voice
+from .timings import MarkTime, Timings, sentence_timings
 
 DEFAULT_SENTENCE_SILENCE = 0.2
 # Silence kept before and after each sentence by a voice that frames its sentences (symbol set
@@ -89,6 +90,16 @@ class Utterance:
     sentence: Sentence
     audio: np.ndarray  # float32, mono
     durations: list[int]  # frames per phoneme
+    timings: Timings  # seconds from the start of `audio`
+
+
+@dataclass
+class Spoken:
+    """What `stream_timed` yields: a piece of audio (a sentence, a pause; empty for a mark
+    that stands alone) and its words, phonemes and marks, timed from the start of the stream."""
+
+    audio: np.ndarray
+    timings: Timings
 
 
 class Synthesizer:
@@ -154,7 +165,7 @@ class Synthesizer:
 
     def plan(
         self, text: str, ssml: bool | None = None, warn: Callable[[str], None] | None = None
-    ) -> list[Sentence | Pause]:
+    ) -> list[Sentence | Pause | Mark]:
         """What `text` will say: sentences and pauses. SSML when `ssml` is True, or when it
         is None and the text starts with <speak>; `warn` hears what is skipped (SSML, long words)
         (by default, Python's warnings). Nothing speakable is an InputError."""
@@ -204,8 +215,12 @@ class Synthesizer:
             )
         durations = durations[0].astype(np.int64)
         spoken = durations[edges : len(durations) - edges]
+        lead = int(round(edge_silence * self.sample_rate)) if edges else 0
+        timings = sentence_timings(
+            sentence, spoken.tolist(), lead / self.sample_rate, self.hop_length / self.sample_rate
+        )
         if int(spoken.sum()) == 0:
-            return Utterance(sentence, np.zeros(0, np.float32), spoken.tolist())
+            return Utterance(sentence, np.zeros(0, np.float32), spoken.tolist(), Timings())
         audio = self.vocoder(mel)[0].astype(np.float32)
         if not np.isfinite(audio).all():
             raise VoiceError(
@@ -215,13 +230,12 @@ class Synthesizer:
         if not np.allclose(gain, 1.0):
             audio = np.clip(audio * self._gain_per_sample(gain, durations, len(audio)), -1.0, 1.0)
         if edges:
-            audio = self._with_edges(audio, int(durations[0]), int(durations[-1]), edge_silence)
-        return Utterance(sentence, audio.astype(np.float32), spoken.tolist())
+            audio = self._with_edges(audio, int(durations[0]), int(durations[-1]), lead)
+        return Utterance(sentence, audio.astype(np.float32), spoken.tolist(), timings)
 
-    def _with_edges(self, audio: np.ndarray, lead_frames: int, trail_frames: int, seconds: float) -> np.ndarray:
-        """The audio with exactly `seconds` before its first phoneme and after its last: the
-        model's edge frames are cut to that, or zeros added where it made less."""
-        keep = int(round(seconds * self.sample_rate))
+    def _with_edges(self, audio: np.ndarray, lead_frames: int, trail_frames: int, keep: int) -> np.ndarray:
+        """The audio with exactly `keep` samples before its first phoneme and after its last:
+        the model's edge frames are cut to that, or zeros added where it made less."""
         lead, trail = lead_frames * self.hop_length - keep, trail_frames * self.hop_length - keep
         audio = audio[max(lead, 0) : len(audio) - max(trail, 0)]
         return np.pad(audio, (max(-lead, 0), max(-trail, 0)))
@@ -241,7 +255,7 @@ class Synthesizer:
 
     def stream_plan(
         self,
-        items: Iterable[Sentence | Pause],
+        items: Iterable[Sentence | Pause | Mark],
         controls: Controls = Controls(),
         sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
         edge_silence: float = DEFAULT_EDGE_SILENCE,
@@ -249,20 +263,38 @@ class Synthesizer:
         """Audio for each item as it is made: a sentence's audio, or a pause's silence.
         `sentence_silence` goes between two sentences (not after the last); an explicit
         pause takes its place. Each sentence has `edge_silence` of its own before and after it."""
+        for spoken in self.stream_timed_plan(items, controls, sentence_silence, edge_silence):
+            if len(spoken.audio) or not spoken.timings.marks:  # a mark alone has no audio to give
+                yield spoken.audio
+
+    def stream_timed_plan(
+        self,
+        items: Iterable[Sentence | Pause | Mark],
+        controls: Controls = Controls(),
+        sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
+        edge_silence: float = DEFAULT_EDGE_SILENCE,
+    ) -> Iterator[Spoken]:
+        """As `stream_plan`, each piece of audio with its timings from the start of the stream."""
         controls.check()
         check_silence(sentence_silence)
         check_silence(edge_silence, "edge_silence")
-        previous_was_sentence = False
+        previous_was_sentence, samples = False, 0
         for item in items:
+            now = samples / self.sample_rate
+            if isinstance(item, Mark):
+                yield Spoken(np.zeros(0, np.float32), Timings(marks=[MarkTime(item.name, now)]))
+                continue
             if isinstance(item, Pause):
                 previous_was_sentence = False
-                yield self.silence(item.seconds)
-                continue
-            audio = self.utterance(item, controls, edge_silence).audio
-            if previous_was_sentence and sentence_silence:
-                audio = np.concatenate([self.silence(sentence_silence), audio])
-            previous_was_sentence = True
-            yield audio
+                audio, timings = self.silence(item.seconds), Timings()
+            else:
+                utterance = self.utterance(item, controls, edge_silence)
+                before = self.silence(sentence_silence if previous_was_sentence else 0.0)
+                audio = np.concatenate([before, utterance.audio])
+                timings = utterance.timings.shifted(now + len(before) / self.sample_rate)
+                previous_was_sentence = True
+            samples += len(audio)
+            yield Spoken(audio, timings)
 
     def stream(
         self,
@@ -279,6 +311,37 @@ class Synthesizer:
         """float32 audio, one array per sentence (or pause), made as it is asked for."""
         controls = Controls(speed, pitch, energy, volume).check()
         return self.stream_plan(self.plan(text, ssml), controls, sentence_silence, edge_silence)
+
+    def stream_timed(
+        self,
+        text: str,
+        *,
+        speed: float = 1.0,
+        pitch: float = 1.0,
+        energy: float = 1.0,
+        volume: float = 1.0,
+        sentence_silence: float = DEFAULT_SENTENCE_SILENCE,
+        edge_silence: float = DEFAULT_EDGE_SILENCE,
+        ssml: bool | None = None,
+    ) -> Iterator[Spoken]:
+        """As `stream`, each piece of audio with the timing of its words, phonemes and marks,
+        in seconds from the start of the stream."""
+        controls = Controls(speed, pitch, energy, volume).check()
+        return self.stream_timed_plan(self.plan(text, ssml), controls, sentence_silence, edge_silence)
+
+    def synthesize_timed(self, text: str, **options) -> tuple[np.ndarray, Timings]:
+        """As `synthesize`, and the timings of the whole text (options as in `stream`)."""
+        from .audio import collect
+
+        _check_options(options)
+        timings = Timings()
+
+        def audio() -> Iterator[np.ndarray]:
+            for spoken in self.stream_timed(text, **options):
+                timings.extend(spoken.timings)
+                yield spoken.audio
+
+        return collect(audio(), self.sample_rate), timings
 
     def synthesize(self, text: str, **options) -> np.ndarray:
         """The whole text as one float32 array at `sample_rate` (options as in `stream`).

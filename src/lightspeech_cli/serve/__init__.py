@@ -5,6 +5,7 @@ OpenAI-shaped HTTP API and a web page. Needs the '.[serve]' extra (wyoming, aioh
     limits.py    the deadlines and caps every client is held to
     http.py      POST /v1/audio/speech, GET /v1/models, /v1/voices, /health, /
     wyoming.py   describe, synthesize and streaming synthesis
+    discovery.py the Wyoming server announced over zeroconf, for Home Assistant
     web/         the page at /
 """
 
@@ -83,6 +84,7 @@ def serve(
     quiet: bool = False,
     allowed_origins: frozenset = frozenset(),
     limits: Limits = Limits(),
+    zeroconf: str | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then stop accepting, let the requests in flight
     finish (up to SHUTDOWN_SECONDS) and return; a second signal stops at once."""
@@ -95,7 +97,7 @@ def serve(
     logging.getLogger("asyncio").addFilter(AcceptErrors())
     try:
         limits = dataclasses.replace(limits, connections=connection_limit(limits.connections))
-        asyncio.run(_serve(pool, http, wyoming, allowed_origins, limits))
+        asyncio.run(_serve(pool, http, wyoming, allowed_origins, limits, zeroconf))
     finally:
         pool.close()
 
@@ -106,7 +108,9 @@ async def _serve(
     wyoming: tuple[str, int] | None,
     allowed_origins: frozenset,
     limits: Limits,
+    zeroconf: str | None = None,
 ) -> None:
+    """`zeroconf`: the name to announce the Wyoming server by, if any."""
     from aiohttp import web
 
     log = logging.getLogger("lightspeech.serve")
@@ -121,7 +125,7 @@ async def _serve(
 
     for number in signals:
         loop.add_signal_handler(number, stop)
-    runner = listener = http_server = None
+    runner = listener = http_server = announcement = None
     try:
         if http:
             from . import http as http_app
@@ -142,6 +146,11 @@ async def _serve(
             await listen(listener.start(*wyoming), "--wyoming", wyoming)
             for host, port, *_ in listener.addresses:
                 log.info("wyoming: listening on tcp://%s:%d", host, port)
+            if zeroconf:
+                from .discovery import Announcement
+
+                announcement = Announcement(zeroconf, wyoming[0], listener.addresses[0][1])
+                await announcement.start()
         log.info(
             "serving voice %s with %d worker(s), %d more queued; Ctrl-C or SIGTERM stops",
             pool.default_voice,
@@ -151,6 +160,8 @@ async def _serve(
         await stopping.wait()
         log.info("stopping: finishing the requests in flight")
     finally:
+        if announcement is not None:
+            await announcement.close()
         if http_server is not None:
             http_server.close()  # both servers stop accepting before either waits for its requests
         if listener is not None:

@@ -1,8 +1,12 @@
 """The HTTP server: OpenAI's speech API, a voice listing, a health check and a web page.
 
-    POST /v1/audio/speech   {"model", "input", "voice", "response_format", "speed", "pitch"}
-                            -> audio, streamed sentence by sentence (wav, pcm; flac and
-                            mp3 once whole); pcm is 16-bit 24 kHz mono, as OpenAI's
+    POST /v1/audio/speech   {"model", "input", "voice", "response_format", "speed", "pitch",
+                            "stream_format"} -> audio, streamed sentence by sentence (wav, pcm;
+                            flac and mp3 once whole); pcm is 16-bit 24 kHz mono, as OpenAI's.
+                            stream_format "sse": OpenAI's server-sent events, speech.audio.delta
+                            (base64) and speech.audio.done, and our lightspeech.timings events
+    POST /v1/audio/speech/timed   the same body (and "phonemes": true) -> JSON: the audio in
+                            base64 and the timing of every word, mark (and phoneme)
     GET  /v1/models         the model names accepted (OpenAI's list format)
     GET  /v1/voices         the voices: {"default": name, "voices": [{name, language, ...}]}
     GET  /health            {"status": "ok", ...}
@@ -22,21 +26,26 @@ go to allowed origins only.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import ipaddress
+import json
 import logging
 import math
 import struct
+from dataclasses import dataclass
 from importlib import resources
 from urllib.parse import urlsplit
 
+import numpy as np
 from aiohttp import web
 
 from .. import __version__
 from ..errors import InputError, LightspeechError, VoiceError
 from ..paths import parse_json
 from ..runtime import audio
-from ..runtime.synthesizer import CONTROL_RANGE, Controls
+from ..runtime.synthesizer import CONTROL_RANGE, Controls, Spoken
+from ..runtime.timings import Timings
 from .limits import ConnectionLimit, Limits, TooSlow, within
 from .pool import Busy, SpeakerPool
 
@@ -45,6 +54,7 @@ MODELS = ("lightspeech", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")  # OpenAI's nam
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse")
 # response_format -> its media type
 MEDIA_TYPES = {"wav": "audio/wav", "pcm": "audio/pcm", "flac": "audio/flac", "mp3": "audio/mpeg"}
+STREAMED = ("wav", "pcm")  # sent sentence by sentence; flac and mp3 are encoded whole
 PCM_RATE = 24_000  # what OpenAI's clients assume for "pcm"
 MAX_BODY_BYTES = 1024 * 1024
 POOL = web.AppKey("pool", SpeakerPool)
@@ -90,8 +100,18 @@ def _factor(body: dict, name: str) -> float:
     return float(value)
 
 
-def check_speech_request(body: object, pool: SpeakerPool) -> tuple[str | None, str, Controls, str]:
-    """(voice name, text, controls, format) from an OpenAI speech request, checked."""
+@dataclass(frozen=True)
+class SpeechRequest:
+    voice: str | None
+    text: str
+    controls: Controls
+    response_format: str
+    stream_format: str  # "audio", or "sse": OpenAI's server-sent events
+    phonemes: bool  # /v1/audio/speech/timed: each phoneme's interval too
+
+
+def check_speech_request(body: object, pool: SpeakerPool) -> SpeechRequest:
+    """An OpenAI speech request (and our own fields), checked."""
     if not isinstance(body, dict):
         raise InputError("the body must be a JSON object")
     model = body.get("model", "lightspeech")
@@ -103,14 +123,34 @@ def check_speech_request(body: object, pool: SpeakerPool) -> tuple[str | None, s
         raise InputError(f"unsupported response_format {str(response_format)[:20]!r}; use {', '.join(MEDIA_TYPES)}")
     if response_format == "mp3" and ".mp3" not in audio.supported_formats():
         raise InputError("this server's libsndfile cannot write mp3; use wav, pcm or flac")
+    stream_format = body.get("stream_format", "audio")
+    if not isinstance(stream_format, str) or stream_format not in ("audio", "sse"):
+        raise InputError(f"unsupported stream_format {str(stream_format)[:20]!r}; use audio or sse")
+    if stream_format == "sse" and response_format not in STREAMED:
+        raise InputError(f"stream_format sse streams {' or '.join(STREAMED)}, not {response_format}")
     voice = body.get("voice")
     if voice is not None and not isinstance(voice, str):
         raise InputError("voice must be a name")
+    phonemes = body.get("phonemes", False)
+    if not isinstance(phonemes, bool):
+        raise InputError("phonemes must be true or false")
     controls = Controls(speed=_factor(body, "speed"), pitch=_factor(body, "pitch"))
-    return None if voice in OPENAI_VOICES else voice, text, controls, response_format
+    return SpeechRequest(
+        None if voice in OPENAI_VOICES else voice, text, controls, response_format, stream_format, phonemes
+    )
 
 
 async def speech(request: web.Request) -> web.StreamResponse:
+    """POST /v1/audio/speech: the audio (whole, streamed, or as server-sent events)."""
+    return await answer(request, timed=False)
+
+
+async def timed_speech(request: web.Request) -> web.StreamResponse:
+    """POST /v1/audio/speech/timed: JSON with the audio (base64) and its timings."""
+    return await answer(request, timed=True)
+
+
+async def answer(request: web.Request, timed: bool) -> web.StreamResponse:
     pool, seconds = request.app[POOL], request.app[LIMITS].client_seconds
     if (request.content_length or 0) > MAX_BODY_BYTES:  # said up front: no need to wait for it
         return error(413, f"Request Entity Too Large: the body may have at most {MAX_BODY_BYTES:,} bytes")
@@ -127,8 +167,10 @@ async def speech(request: web.Request) -> web.StreamResponse:
     except ValueError:  # malformed JSON, bad UTF-8, a number past Python's 4,300 digits, nesting too deep
         return error(400, "the body is not JSON")
     try:
-        voice, text, controls, response_format = check_speech_request(body, pool)
-        synthesizer = await pool.synthesizer(voice)
+        asked = check_speech_request(body, pool)
+        if timed and asked.stream_format != "audio":
+            raise InputError("the timed answer is one JSON object: leave stream_format out")
+        synthesizer = await pool.synthesizer(asked.voice)
         pool.admit()
     except Busy as e:
         return error(503, str(e), kind="server_busy")
@@ -137,9 +179,12 @@ async def speech(request: web.Request) -> web.StreamResponse:
     except VoiceError as e:  # an installed voice that does not load: the server's problem, not the client's
         return error(500, str(e), kind="server_error")
     try:
-        if response_format in ("flac", "mp3"):
-            return await whole_answer(request, pool, synthesizer, text, controls, response_format)
-        return await streamed_answer(request, pool, synthesizer, text, controls, response_format)
+        pieces = pool.stream(synthesizer, asked.text, asked.controls)
+        if timed or asked.response_format not in STREAMED:
+            return await whole_answer(request, pool, synthesizer, pieces, asked, timed)
+        if asked.stream_format == "sse":
+            return await events_answer(request, synthesizer, pieces, asked)
+        return await streamed_answer(request, synthesizer, pieces, asked)
     except ConnectionError as e:  # gone, or too slow to read (TooSlow): its place goes to the others
         log.info("%s left before the end of its answer (%s)", request.remote, e or type(e).__name__)
         if request.transport is not None:
@@ -161,28 +206,50 @@ def check_length(samples: int, rate: int, limits: Limits) -> None:
         )
 
 
-async def whole_answer(request, pool, synthesizer, text, controls, response_format) -> web.StreamResponse:
-    """flac and mp3: encoded as the sentences come (held compressed, never whole as float32),
-    by at most as many requests at once as there are workers, then sent with their length."""
+def encoded(samples: np.ndarray, rate: int, response_format: str) -> bytes:
+    """One sentence's audio as its answer sends it: 16-bit PCM, at 24 kHz for pcm."""
+    return audio.to_pcm16(audio.resample(samples, rate, PCM_RATE if response_format == "pcm" else rate)).tobytes()
+
+
+async def whole_answer(request, pool, synthesizer, pieces, asked: SpeechRequest, timed: bool) -> web.StreamResponse:
+    """Encoded as the sentences come (held compressed, never whole as float32), by at most as
+    many requests at once as there are workers, then sent with its length: flac and mp3, and
+    the timed answer in any format (JSON: the audio in base64, and its timings)."""
     rate, seconds = synthesizer.sample_rate, request.app[LIMITS].client_seconds
+    out_rate = PCM_RATE if asked.response_format == "pcm" else rate
     async with pool.whole_answers:
-        encoder = audio.Encoder(f".{response_format}", rate)
-        samples = 0
+        encoder = audio.Encoder(f".{asked.response_format}", out_rate) if asked.response_format != "pcm" else None
+        pcm, timings, samples = bytearray(), Timings(), 0
         try:
-            async for chunk in pool.stream(synthesizer, text, controls):
+            async for piece in pieces:
                 if request.transport is None or request.transport.is_closing():
                     # Nothing is written until the end, so no write fails: ask between sentences.
                     log.info("%s left before its answer was made", request.remote)
                     return web.Response(status=499)
-                samples += len(chunk)
+                samples += len(piece.audio)
                 check_length(samples, rate, request.app[LIMITS])
-                encoder.write(chunk)
+                timings.extend(piece.timings)
+                if encoder is None:
+                    pcm += encoded(piece.audio, rate, "pcm")
+                else:
+                    encoder.write(audio.resample(piece.audio, rate, out_rate))
         except InputError as e:  # nothing to say, or too long
             return error(400, str(e))
         except LightspeechError as e:
             return error(500, str(e), kind="server_error")
-        whole = encoder.finish()
-    response = web.StreamResponse(headers={"Content-Type": MEDIA_TYPES[response_format]})
+        whole = bytes(pcm) if encoder is None else encoder.finish()
+    if timed:
+        body = {
+            "response_format": asked.response_format,
+            "sample_rate": out_rate,
+            "duration": samples / rate,
+            "audio": base64.b64encode(whole).decode("ascii"),
+            **timings.to_dict(asked.phonemes),
+        }
+        whole = json.dumps(body).encode()
+    response = web.StreamResponse(
+        headers={"Content-Type": "application/json" if timed else MEDIA_TYPES[asked.response_format]}
+    )
     response.content_length = len(whole)
     await within(seconds, response.prepare(request), "read the answer")
     for offset in range(0, len(whole), 1 << 16):  # each write within the deadline, not the whole answer
@@ -191,12 +258,41 @@ async def whole_answer(request, pool, synthesizer, text, controls, response_form
     return response
 
 
-async def streamed_answer(request, pool, synthesizer, text, controls, response_format) -> web.StreamResponse:
+async def streamed_answer(request, synthesizer, pieces, asked: SpeechRequest) -> web.StreamResponse:
     """wav and pcm: each sentence sent as soon as it is made."""
-    rate, seconds = synthesizer.sample_rate, request.app[LIMITS].client_seconds
-    chunks = pool.stream(synthesizer, text, controls)
+
+    def data(piece: Spoken, first: bool) -> bytes:
+        header = streaming_wav_header(synthesizer.sample_rate) if first and asked.response_format == "wav" else b""
+        return header + encoded(piece.audio, synthesizer.sample_rate, asked.response_format)
+
+    return await stream_out(request, synthesizer, pieces, MEDIA_TYPES[asked.response_format], data)
+
+
+async def events_answer(request, synthesizer, pieces, asked: SpeechRequest) -> web.StreamResponse:
+    """OpenAI's server-sent events: a speech.audio.delta of base64 audio per sentence, then
+    speech.audio.done; and before each sentence's audio, our own lightspeech.timings event,
+    its words and marks timed from the start of the answer (README: Serving)."""
+
+    def data(piece: Spoken, first: bool) -> bytes:
+        events = []
+        if piece.timings.words or piece.timings.marks:
+            events.append({"type": "lightspeech.timings", **piece.timings.to_dict()})
+        if len(piece.audio):
+            header = streaming_wav_header(synthesizer.sample_rate) if first and asked.response_format == "wav" else b""
+            chunk = header + encoded(piece.audio, synthesizer.sample_rate, asked.response_format)
+            events.append({"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode("ascii")})
+        return b"".join(f"data: {json.dumps(event)}\n\n".encode() for event in events)
+
+    usage = {"input_tokens": len(asked.text), "output_tokens": 0, "total_tokens": len(asked.text)}  # characters
+    done = f"data: {json.dumps({'type': 'speech.audio.done', 'usage': usage})}\n\n".encode()
+    return await stream_out(request, synthesizer, pieces, "text/event-stream", data, done)
+
+
+async def stream_out(request, synthesizer, pieces, media_type: str, data, last: bytes = b"") -> web.StreamResponse:
+    """Each piece sent as `data(piece, first)` as soon as it is made, then `last`."""
+    seconds = request.app[LIMITS].client_seconds
     try:
-        first = await anext(chunks)
+        first = await anext(pieces)
     except InputError as e:  # nothing to say
         return error(400, str(e))
     except LightspeechError as e:
@@ -204,24 +300,22 @@ async def streamed_answer(request, pool, synthesizer, text, controls, response_f
     # From here the status is sent: an error while speaking (a broken voice, an answer that
     # grows too long) drops the connection, so no client mistakes a truncated answer for a
     # whole one.
-    response = web.StreamResponse(headers={"Content-Type": MEDIA_TYPES[response_format]})
-    out_rate = PCM_RATE if response_format == "pcm" else rate
-    header = streaming_wav_header(rate) if response_format == "wav" else b""
+    response = web.StreamResponse(headers={"Content-Type": media_type})
     await within(seconds, response.prepare(request), "read the answer")
-    samples = len(first)
-    data = header + audio.to_pcm16(audio.resample(first, rate, out_rate)).tobytes()
-    await within(seconds, response.write(data), "read the answer")
+    samples = len(first.audio)
+    await within(seconds, response.write(data(first, True)), "read the answer")
     try:
-        async for chunk in chunks:
-            samples += len(chunk)
-            check_length(samples, rate, request.app[LIMITS])
-            data = audio.to_pcm16(audio.resample(chunk, rate, out_rate)).tobytes()
-            await within(seconds, response.write(data), "read the answer")
+        async for piece in pieces:
+            samples += len(piece.audio)
+            check_length(samples, synthesizer.sample_rate, request.app[LIMITS])
+            await within(seconds, response.write(data(piece, False)), "read the answer")
     except LightspeechError as e:
         log.warning("%s: answer cut off: %s", request.remote, e)
         if request.transport is not None:
             request.transport.abort()
         return response
+    if last:
+        await within(seconds, response.write(last), "read the answer")
     await within(seconds, response.write_eof(), "read the answer")
     return response
 
@@ -363,6 +457,7 @@ def application(
     app.add_routes(
         [
             web.post("/v1/audio/speech", speech),
+            web.post("/v1/audio/speech/timed", timed_speech),
             web.get("/v1/models", models),
             web.get("/v1/voices", voices),
             web.get("/health", health),

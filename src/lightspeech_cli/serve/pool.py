@@ -14,12 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import AsyncIterator
 
-import numpy as np
-
 from ..errors import InputError, LightspeechError
 from ..runtime.format.folder import looks_like_path
-from ..runtime.format.voice import Voice, find_voice, installed_voice_names
-from ..runtime.synthesizer import Controls, Synthesizer
+from ..runtime.format.voice import Voice, find_voice, installed_voice_names, same_language
+from ..runtime.synthesizer import Controls, Spoken, Synthesizer
 
 
 class Busy(LightspeechError):
@@ -79,13 +77,8 @@ class SpeakerPool:
         """The voice to speak `language` ("en", "en-US", "en_us"): the default voice if it
         speaks it, else the first installed one that does."""
 
-        def tag(text: str) -> list[str]:
-            return text.replace("_", "-").lower().split("-")
-
-        wanted = tag(language)
         for voice in self.voices():
-            have = tag(voice.language)
-            if have[: len(wanted)] == wanted or wanted[: len(have)] == have:
+            if same_language(voice.language, language):
                 return voice.name
         raise InputError(
             f"no voice speaks {language[:20]!r}; voices: {', '.join(f'{v.name} ({v.language})' for v in self.voices())}"
@@ -141,16 +134,17 @@ class SpeakerPool:
 
     async def stream(
         self, synthesizer: Synthesizer, text: str, controls: Controls, ssml: bool | None = None
-    ) -> AsyncIterator[np.ndarray]:
-        """float32 audio, a sentence (or pause) at a time, each made as its own task on the
-        worker threads (so requests take turns). The caller has admitted the request. The
-        whole text is planned before the first audio, so a text with nothing to say fails
-        before anything is sent; SSML that is skipped is not the listener's concern."""
+    ) -> AsyncIterator[Spoken]:
+        """float32 audio with its timings, a sentence (or pause, or mark) at a time, each made
+        as its own task on the worker threads (so requests take turns). The caller has
+        admitted the request. The whole text is planned before the first audio, so a text
+        with nothing to say fails before anything is sent; SSML that is skipped is not the
+        listener's concern."""
         loop = asyncio.get_running_loop()
         items = await loop.run_in_executor(self.executor, synthesizer.plan, text, ssml, lambda _: None)
-        chunks = synthesizer.stream_plan(items, controls.check())
-        while (chunk := await loop.run_in_executor(self.executor, next, chunks, None)) is not None:
-            yield chunk
+        pieces = synthesizer.stream_timed_plan(items, controls.check())
+        while (piece := await loop.run_in_executor(self.executor, next, pieces, None)) is not None:
+            yield piece
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

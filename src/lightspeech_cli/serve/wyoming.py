@@ -250,8 +250,9 @@ class SpeechHandler(AsyncEventHandler):
         try:
             if self.samples:  # the stream's earlier sentences were spoken: the usual pause between sentences
                 await self.send(synthesizer.silence(DEFAULT_SENTENCE_SILENCE))
-            async for chunk in self.pool.stream(synthesizer, text, Controls(), ssml):
-                await self.send(chunk)
+            async for piece in self.pool.stream(synthesizer, text, Controls(), ssml):
+                if len(piece.audio):
+                    await self.send(piece.audio)
         finally:
             self.pool.release()
 

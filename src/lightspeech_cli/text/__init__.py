@@ -18,7 +18,8 @@ from .chunks import sentence_chunks
 from .g2p import LONGEST_WORD, TOKEN, Phonemizer
 from .normalize import normalize
 from .sentences import sentence_spans
-from .speech import BYTE_ORDER_MARK, PLAIN, Boundary, Pause, Prosody, Run, Sentence
+from .speech import BYTE_ORDER_MARK, PLAIN, Boundary, Mark, Pause, Prosody, Run, Sentence, WrittenWord
+from .written import alignment
 
 # Longer input in one piece is refused, not silently cut: split it into lines.
 MAX_TEXT_CHARS = 100_000
@@ -49,7 +50,7 @@ def is_ssml(text: str, ssml: bool | None = None) -> bool:
 
 def plan_speech(
     text: str, phonemizer: Phonemizer | None = None, ssml: bool | None = None, warn: Callable[[str], None] | None = None
-) -> list[Sentence | Pause]:
+) -> list[Sentence | Pause | Mark]:
     """Sentences and pauses to speak; `warn` hears what is skipped: what SSML asked for
     that lightspeech does not do, and "words" too long to be words."""
     if is_ssml(text, ssml):
@@ -71,46 +72,84 @@ def frontend(text: str, phonemizer: Phonemizer | None = None) -> list[Sentence]:
     return [item for item in speak_runs([Run(text)], phonemizer) if isinstance(item, Sentence)]
 
 
-def speak_runs(items: list[Run | Pause | Boundary], phonemizer: Phonemizer | None = None) -> list[Sentence | Pause]:
+def speak_runs(
+    items: list[Run | Pause | Boundary | Mark], phonemizer: Phonemizer | None = None
+) -> list[Sentence | Pause | Mark]:
+    """Sentences and pauses of the runs, in order; a mark is kept with the word that follows
+    it in its sentence, or stands on its own where none does. Offsets of written words count
+    the characters of all runs (the input, or an SSML document's text)."""
     phonemizer = phonemizer or Phonemizer()
-    planned: list[Sentence | Pause] = []
-    block: list[Run] = []
+    planned: list[Sentence | Pause | Mark] = []
+    block: list[Run | Mark] = []
+    consumed = 0  # characters of the runs before the block
     for item in items + [Boundary()]:
-        if isinstance(item, Run):
+        if isinstance(item, (Run, Mark)):
             block.append(item)
             continue
-        planned += _block_sentences(block, phonemizer)
+        planned += _block_sentences(block, phonemizer, consumed)
+        consumed += sum(len(run.text) for run in block if isinstance(run, Run))
         block = []
         if isinstance(item, Pause):
             planned.append(item)
     return planned
 
 
-def _block_sentences(runs: list[Run], phonemizer: Phonemizer) -> list[Sentence]:
+def _block_sentences(block: list[Run | Mark], phonemizer: Phonemizer, offset: int) -> list[Sentence | Mark]:
     """Runs that flow into each other: sentences found across them, each part of a
     sentence normalized on its own and read with its run's prosody."""
-    raw, spans = "", []
-    for run in runs:
-        spans.append((len(raw), len(raw) + len(run.text), run.prosody))
-        raw += run.text
-    sentences = []
+    raw, spans, marks = "", [], []
+    for item in block:
+        if isinstance(item, Mark):
+            marks.append((len(raw), item.name))
+            continue
+        spans.append((len(raw), len(raw) + len(item.text), item.prosody))
+        raw += item.text
+    planned: list[Sentence | Mark] = []
     for start, end in sentence_spans(raw):
         normalized, pieces = "", []
         for piece_start, piece_end, prosody in spans:
             part = raw[max(start, piece_start) : min(end, piece_end)]
             words = normalize(part) if part.strip() else ""
-            marks = re.findall(r"[.?!,;:]", part) if not words else []
-            if marks and normalized:  # "you</emphasis>?": the question mark belongs to the sentence
-                normalized += {";": ",", ":": ","}.get(marks[-1], marks[-1])
+            punctuation = re.findall(r"[.?!,;:]", part) if not words else []
+            if punctuation and normalized:  # "you</emphasis>?": the question mark belongs to the sentence
+                normalized += {";": ",", ":": ","}.get(punctuation[-1], punctuation[-1])
             if words:
                 normalized += " " if normalized else ""
                 pieces.append((len(normalized), prosody))
                 normalized += words
+        sentences = []
         for chunk_start, chunk_end in sentence_chunks(normalized):
             sentence = _sentence(normalized[chunk_start:chunk_end], chunk_start, pieces, phonemizer)
             if sentence is not None:
                 sentences.append(sentence)
-    return sentences
+        _attach_written(raw[start:end], offset + start, sentences)
+        planned += sentences
+    _place_marks([(offset + position, name) for position, name in marks], planned)
+    return planned
+
+
+def _attach_written(raw: str, offset: int, sentences: list[Sentence]) -> None:
+    """Each sentence's written words: the input's stretches its words were read as, aligned
+    across the sentences a long one was cut into (written.py)."""
+    words = [(sentence, index) for sentence in sentences for index in range(len(sentence.words))]
+    for (start, end), (first, last) in alignment(raw, [sentence.words[index] for sentence, index in words]):
+        owner, local_first = words[first]
+        local_last = words[last][1] if words[last][0] is owner else len(owner.words) - 1
+        owner.written.append(WrittenWord(raw[start:end], offset + start, offset + end, local_first, local_last))
+
+
+def _place_marks(marks: list[tuple[int, str]], planned: list[Sentence | Mark]) -> None:
+    """Each mark to the first written word at or after its position, in that word's
+    sentence; one that no word follows is appended on its own."""
+    for position, name in marks:
+        for sentence in planned:
+            assert isinstance(sentence, Sentence)  # only sentences so far
+            word = next((w for w in sentence.written if w.start >= position), None)
+            if word is not None:
+                sentence.marks.append((name, word.first))
+                break
+        else:
+            planned.append(Mark(name))
 
 
 def _sentence(chunk: str, offset: int, pieces: list[tuple[int, Prosody]], phonemizer: Phonemizer) -> Sentence | None:
@@ -123,7 +162,7 @@ def _sentence(chunk: str, offset: int, pieces: list[tuple[int, Prosody]], phonem
         starts = [offset + m.start() for m in TOKEN.finditer(chunk)]
         word_prosody = [_prosody_at(start, pieces) for start in starts]
         prosody = [(p.rate, p.pitch, p.volume) for p in (word_prosody[owner] for owner in owners)]
-    return Sentence(chunk, words, phonemes, prosody)
+    return Sentence(chunk, words, phonemes, prosody, owners)
 
 
 def _prosody_at(position: int, pieces: list[tuple[int, Prosody]]) -> Prosody:
@@ -137,10 +176,12 @@ def _prosody_at(position: int, pieces: list[tuple[int, Prosody]]) -> Prosody:
 __all__ = [
     "MAX_TEXT_CHARS",
     "Boundary",
+    "Mark",
     "Pause",
     "Prosody",
     "Run",
     "Sentence",
+    "WrittenWord",
     "decode_input",
     "frontend",
     "is_ssml",

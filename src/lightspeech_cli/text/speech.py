@@ -1,6 +1,6 @@
-"""What the frontend makes of a text, for the synthesizer: sentences (words, phonemes, and
-per-phoneme prosody where SSML asked for it) and pauses; and the runs of written text SSML
-is read into."""
+"""What the frontend makes of a text, for the synthesizer: sentences (words, phonemes, how
+they were written, and per-phoneme prosody where SSML asked for it), pauses and marks; and
+the runs of written text SSML is read into."""
 
 from __future__ import annotations
 
@@ -41,6 +41,27 @@ class Boundary:
     """A sentence ends here whatever the punctuation says (SSML <s>, <p>)."""
 
 
+@dataclass(frozen=True)
+class Mark:
+    """SSML's <mark name="..."/>: a point of the speech whose time is reported. In a plan, a
+    mark that no word follows in its sentence stands on its own."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class WrittenWord:
+    """A stretch of the input, as written, and the spoken words it was read as: "$5.50" is
+    five of them, "Nov. 25" three. `start` and `end` are character offsets in the input (in
+    an SSML document's text, tags left out); `first` and `last` index Sentence.words."""
+
+    text: str
+    start: int
+    end: int
+    first: int
+    last: int
+
+
 @dataclass
 class Sentence:
     text: str  # normalized
@@ -48,3 +69,7 @@ class Sentence:
     phonemes: list[str]
     # Per phoneme (rate, pitch, volume), when some part of the sentence is read differently.
     prosody: list[tuple[float, float, float]] | None = field(default=None)
+    owners: list[int] = field(default_factory=list)  # per phoneme, the index of its word
+    written: list[WrittenWord] = field(default_factory=list)
+    # (name, index of the word the mark comes before: len(words) after the last)
+    marks: list[tuple[str, int]] = field(default_factory=list)

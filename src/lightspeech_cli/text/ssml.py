@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..paths import shown
 from .g2p import LETTER_NAMES
 from .normalize import DIGIT_WORDS, MONTHS, cardinal, digits, expand_times, is_date, number, ordinal, year
-from .speech import BYTE_ORDER_MARK, Boundary, Pause, Prosody, Run
+from .speech import BYTE_ORDER_MARK, Boundary, Mark, Pause, Prosody, Run
 
 PARAGRAPH_PAUSE = 0.5
 MAX_BREAK_SECONDS = 10.0
@@ -54,9 +54,10 @@ UNSIGNED_NUMBER = r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|(?i:nan|inf(?:in
 NUMBER = r"[+-]?" + UNSIGNED_NUMBER
 
 Warn = Callable[[str], None]
+MAX_MARK_NAME = 200
 
 
-def parse_ssml(text: str, warn: Warn | None = None) -> list[Run | Pause | Boundary]:
+def parse_ssml(text: str, warn: Warn | None = None) -> list[Run | Pause | Boundary | Mark]:
     from xml.etree.ElementTree import ParseError
 
     from defusedxml import DefusedXmlException
@@ -73,7 +74,7 @@ def parse_ssml(text: str, warn: Warn | None = None) -> list[Run | Pause | Bounda
         raise InputError(f"SSML must start with <speak>, not <{_tag(root)}>")
     if _depth(root) > MAX_DEPTH:
         raise InputError(f"the SSML nests elements more than {MAX_DEPTH} deep")
-    items: list[Run | Pause | Boundary] = []
+    items: list[Run | Pause | Boundary | Mark] = []
     _walk(root, Prosody(), items, warn or (lambda message: None))
     paused = sum(item.seconds for item in items if isinstance(item, Pause))
     if paused > MAX_DOCUMENT_PAUSE_SECONDS:
@@ -137,6 +138,8 @@ def _element(element, prosody: Prosody, items: list, warn: Warn) -> None:
         items.append(Run(_say_as(element, warn), prosody))
     elif tag == "phoneme":
         items.append(Run(_phoneme(element), prosody))
+    elif tag == "mark":
+        items.append(Mark(_mark_name(element)))
     elif tag == "sub":
         alias = element.get("alias")
         if alias is None:
@@ -146,6 +149,16 @@ def _element(element, prosody: Prosody, items: list, warn: Warn) -> None:
         if tag != "speak":
             warn(f"<{tag}> is not supported; its text is read as it is")
         _walk(element, prosody, items, warn)
+
+
+def _mark_name(element) -> str:
+    """A mark's name, reported back as it is: printable text of at most MAX_MARK_NAME characters."""
+    name = element.get("name")
+    if name is None or not name or len(name) > MAX_MARK_NAME or not name.isprintable():
+        raise InputError(
+            f"<mark name={shown(name)}> needs a name of printable text, at most {MAX_MARK_NAME} characters"
+        )
+    return name
 
 
 def _finite(written: str, where: str) -> float:

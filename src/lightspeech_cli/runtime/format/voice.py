@@ -331,6 +331,17 @@ def installed_voice_names() -> list[str]:
     return sorted(names)
 
 
+def same_language(spoken: str, wanted: str) -> bool:
+    """Whether a voice speaking `spoken` ("en-US") answers a request for `wanted` ("en",
+    "en-us", "en_US"): one tag is the other or begins it, case and "_" aside."""
+
+    def tag(text: str) -> list[str]:
+        return text.replace("_", "-").lower().split("-")
+
+    have, want = tag(spoken), tag(wanted)
+    return have[: len(want)] == want or want[: len(have)] == have
+
+
 def find_voice(name: str | None) -> Voice:
     """A voice by name (installed, else embedded) or by the path of its folder."""
     if name == "":
