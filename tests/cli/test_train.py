@@ -42,3 +42,12 @@ def test_a_training_folder_that_is_a_file_or_a_link_to_nothing_is_a_usage_error(
     extra = ["-o", str(tmp_path / "out")] if command[-1] in ("export", "search") else []
     assert_one_line_error(run(*command, tmp_path / "file", *extra), 2, "is not a folder; give a training folder")
     assert_one_line_error(run(*command, tmp_path / "nothing", *extra), 2, "is a link to nothing")
+
+
+@pytest.mark.parametrize("command", [["train", "fit"], ["train", "vocoder"]])
+def test_train_device_is_cpu_or_cuda_and_a_missing_gpu_is_one_line(tmp_path, command):
+    assert_one_line_error(run(*command, tmp_path, "--device", "tpu"), 2, "'tpu' is not cpu, cuda or cuda:N")
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert_one_line_error(run(*command, tmp_path, "--device", "cuda:0"), 2, "--device cuda:0: this torch")

@@ -35,3 +35,26 @@ def test_corpus_metadata_is_checked_before_its_ids_name_files(tmp_path, line, me
         read_metadata(tmp_path)
     with pytest.raises(InputError, match="run `lightspeech train corpus` first"):
         read_metadata(tmp_path / "missing")
+
+
+def test_teachers_in_worker_processes_write_what_one_teacher_writes(tmp_path):
+    from lightspeech_cli.train.corpus import build_corpus
+
+    sentences = ["Hello there.", "The cat sat on the mat.", "It rained all day.", "Call me at noon."]
+    seen = []
+    assert build_corpus(sentences, tmp_path / "one", heldout=["Good night."]) == 5
+    assert (
+        build_corpus(
+            sentences,
+            tmp_path / "two",
+            heldout=["Good night."],
+            jobs=2,
+            progress=lambda done, total: seen.append((done, total)),
+        )
+        == 5
+    )
+    assert seen == [(n, 5) for n in range(1, 6)]
+    for one in sorted((tmp_path / "one" / "utterances").glob("*.npz")):
+        with np.load(one) as a, np.load(tmp_path / "two" / "utterances" / one.name) as b:
+            assert a.files == b.files and all(np.array_equal(a[name], b[name]) for name in a.files)
+    assert (tmp_path / "one" / "metadata.jsonl").read_text() == (tmp_path / "two" / "metadata.jsonl").read_text()

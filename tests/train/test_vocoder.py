@@ -5,6 +5,7 @@ import torch
 
 pytest.importorskip("hibari")
 
+from lightspeech_cli.errors import InputError  # noqa: E402
 from lightspeech_cli.model.istft import IstftVocoder  # noqa: E402
 from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig  # noqa: E402
 from lightspeech_cli.runtime.format.voice import AudioConfig  # noqa: E402
@@ -70,3 +71,22 @@ def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_
     assert training_commands("v", training_phases(later), later, 6000).splitlines()[-1] == (
         "lightspeech train vocoder WORK --voice v --steps 6000 --predicted-share 0.7 --utterances 8000"
     )
+
+
+def test_a_run_starts_where_a_shipped_vocoder_folder_ends(tmp_path):
+    from lightspeech_cli.model.istft import load_istft_vocoder
+    from lightspeech_cli.runtime.format.vocoder import find_vocoder_folder
+    from lightspeech_cli.train.fit import read_checkpoint, read_log, restore_checkpoint
+    from lightspeech_cli.train.vocoder import start_from_folder, vocoder_optimizer
+
+    folder = find_vocoder_folder("en-us-istft-pulses")
+    shipped_log = read_log(folder.folder / "training-log.jsonl")
+    assert start_from_folder(tmp_path, folder) == shipped_log[-1]["step"]
+    assert read_log(tmp_path / "vocoder" / "log.jsonl") == shipped_log
+    model = IstftVocoder(folder.config)
+    state = read_checkpoint(tmp_path / "vocoder" / "checkpoint.pt")
+    assert restore_checkpoint(state, tmp_path, model, vocoder_optimizer(model))[0] == shipped_log[-1]["step"]
+    shipped = load_istft_vocoder(folder).state_dict()
+    assert all(torch.equal(model.state_dict()[name], shipped[name]) for name in shipped)
+    with pytest.raises(InputError, match="--init starts a run"):
+        start_from_folder(tmp_path, folder)

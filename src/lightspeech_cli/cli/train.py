@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -80,6 +81,29 @@ def _torch_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _checked_device(device: str) -> str:
+    """cpu, cuda or cuda:N, spelled as torch does; whether the GPU is there is asked once torch is loaded."""
+    if not re.fullmatch(r"cpu|cuda(:[0-9]{1,2})?", device):
+        raise typer.BadParameter(f"{device!r} is not cpu, cuda or cuda:N")
+    return device
+
+
+def _torch_device(device: str):
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: this torch ({torch.__version__}) sees no CUDA GPU")
+    return torch.device(device)
+
+
+DEVICE = typer.Option(
+    "cpu",
+    "--device",
+    callback=_checked_device,
+    help="Where the model trains: cpu, or cuda (an NVIDIA GPU; the data stays in memory on the CPU).",
+)
+
+
 @train_app.command("corpus")
 def train_corpus(
     workdir: Path = WORKDIR,
@@ -95,6 +119,9 @@ def train_corpus(
         show_default=False,
     ),
     threads: int = typer.Option(1, "--threads", "-t", callback=_checked_threads, help="Teacher threads."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", min=1, max=256, help="Teachers speaking side by side, a process each (one per core)."
+    ),
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -114,7 +141,9 @@ def train_corpus(
             raise InputError(f"{heldout} holds no sentences; a run needs held-out sentences to validate on")
     texts = training_sentences(sentences, seed, exclude=frozenset(held or ()))
     with Progress(len(texts), "teacher") as progress:
-        total = build_corpus(texts, workdir / "corpus", threads=threads, heldout=held, progress=progress.update)
+        total = build_corpus(
+            texts, workdir / "corpus", threads=threads, heldout=held, progress=progress.update, jobs=jobs
+        )
     info(f"{total} utterances in {workdir / 'corpus'}")
 
 
@@ -143,6 +172,7 @@ def train_fit(
     lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, callback=finite, help="Peak learning rate."),
     run: str = RUN,
     threads: int = THREADS,
+    device: str = DEVICE,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -152,6 +182,7 @@ def train_fit(
 
     set_verbosity(quiet, verbose)
     _torch_threads(threads)
+    on = _torch_device(device)
     with Progress(steps, "fit") as progress:
         last = fit_workdir(
             workdir,
@@ -160,6 +191,7 @@ def train_fit(
             max_frames,
             lr,
             run,
+            device=on,
             progress=lambda step, values: progress.update(
                 step, status=f"mel {values['mel']:.3f} dur {values['duration']:.3f}"
             ),
@@ -238,19 +270,31 @@ def train_vocoder(
         help="Train on the first N training utterances only (default: all). The vocoder holds its "
         "utterances in memory: about 0.6 GB an hour of audio.",
     ),
+    init: Optional[str] = typer.Option(
+        None,
+        "--init",
+        show_default=False,
+        help="Start the run (WORK/vocoder holds none) from a vocoder folder's weights and log, "
+        "with a fresh optimizer: fine-tuning a shipped vocoder.",
+    ),
     threads: int = THREADS,
+    device: str = DEVICE,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
     """Train (or continue training) the iSTFT vocoder on the corpus; logs to vocoder/log.jsonl."""
     require_extra("train", "lightspeech train vocoder")
     from ..model.acoustic import load_acoustic_model
+    from ..runtime.format.vocoder import find_vocoder_folder
     from ..runtime.format.voice import find_voice
     from ..train.features import read_stats
-    from ..train.vocoder import fit_vocoder
+    from ..train.vocoder import fit_vocoder, start_from_folder
 
     set_verbosity(quiet, verbose)
+    on = _torch_device(device)
     read_stats(workdir / "features")  # the stages before it ran
+    if init is not None:
+        info(f"vocoder run starts from {init} at step {start_from_folder(workdir, find_vocoder_folder(init)):,}")
     _torch_threads(threads)
     acoustic_model = load_acoustic_model(find_voice(voice))
     with Progress(steps, "vocoder") as progress:
@@ -264,6 +308,7 @@ def train_vocoder(
             phase_weight=phase_weight,
             source=source.value if source else None,
             train_utterances=utterances,
+            device=on,
             progress=lambda step, values: progress.update(
                 step, status=f"mel {values['mel']:.3f} phase {values['phase']:.3f}"
             ),

@@ -150,7 +150,7 @@ class IstftVocoder(nn.Module):
         f0 [B, T] -> [B, T * hop] (a test holds the two together)."""
         hop, count = self.hop_length, f0.shape[1]
         f0 = f0.double()
-        position = (torch.arange(count * hop, dtype=torch.float64) - (hop - 1) / 2) / hop  # in frames
+        position = (torch.arange(count * hop, dtype=torch.float64, device=f0.device) - (hop - 1) / 2) / hop  # frames
         before = torch.floor(position)
         weight = position - before
         first = before.long().clamp(0, count - 1)

@@ -16,9 +16,12 @@ length. One file per utterance, so a killed run resumes where it stopped.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +73,52 @@ def save_npz(path: Path, **arrays) -> None:
         np.savez(f, **arrays)
 
 
+def speak_utterance(teacher: Teacher, entry: dict, path: Path, audio: AudioConfig) -> None:
+    """The teacher speaks one utterance's phonemes; its audio, durations, F0 and pulses at the
+    voice's rate and frames go to `path`."""
+    spoken = teacher(entry["phonemes"], seed=int(entry["id"]))
+    wave = resample(spoken.audio, audio.sample_rate)
+    n_frames = len(wave) // audio.hop_length
+    wave = wave[: n_frames * audio.hop_length]
+    durations = voice_durations(spoken.frames, n_frames, audio)
+    frame_times = np.arange(n_frames) * audio.hop_length / audio.sample_rate
+    teacher_times = np.arange(len(spoken.f0)) * TEACHER_HOP / TEACHER_RATE
+    f0 = np.interp(frame_times, teacher_times, spoken.f0).astype(np.float32)
+    pcm = (np.clip(wave, -1, 1) * 32767).astype(np.int16)
+    pulses = resample(spoken.pulses, audio.sample_rate)[: len(wave)].astype(np.float16)
+    save_npz(path, audio=pcm, durations=durations, f0=f0, pulses=pulses, format=CORPUS_FORMAT)
+
+
+# A worker process's teacher, made once by start_teacher (ProcessPoolExecutor's initializer).
+worker_teacher: Teacher | None = None
+
+
+def start_teacher(cache: Path, threads: int) -> None:
+    global worker_teacher
+    worker_teacher = Teacher(cache, threads)
+
+
+def speak_in_worker(job: tuple[dict, Path, AudioConfig]) -> None:
+    assert worker_teacher is not None, "start_teacher runs first in each worker"
+    speak_utterance(worker_teacher, *job)
+
+
+def speak_all(todo: list, teacher: Teacher, jobs: int, cache: Path, threads: int) -> Iterator[None]:
+    """Speaks each (entry, path, audio) job, yielding as each is written: here with `teacher`,
+    or in `jobs` worker processes, each with a teacher of its own."""
+    if jobs == 1:
+        for job in todo:
+            speak_utterance(teacher, *job)
+            yield
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a process that holds threads
+    with ProcessPoolExecutor(jobs, context, initializer=start_teacher, initargs=(cache, threads)) as pool:
+        try:
+            yield from pool.map(speak_in_worker, todo, chunksize=8)
+        finally:
+            pool.shutdown(cancel_futures=True)  # stopped early: the queued utterances are not spoken
+
+
 def build_corpus(
     sentences: list[str],
     folder: Path,
@@ -77,9 +126,12 @@ def build_corpus(
     threads: int = 1,
     progress=None,
     heldout: list[str] | None = None,
+    jobs: int = 1,
 ) -> int:
     """Synthesize every sentence not yet in `folder` (or kept there in an older format);
-    returns the number of utterances.
+    returns the number of utterances. `jobs` teachers speak side by side, each in a process
+    of its own with `threads` threads; the files are the same whatever their number, as the
+    teacher's noise is seeded by the utterance.
 
     With `heldout`, exactly those sentences are the held-out split (after the others,
     which must not repeat them); without it, the last HELD_OUT utterances are."""
@@ -106,21 +158,13 @@ def build_corpus(
         for entry in entries:
             f.write(json.dumps(entry) + "\n")
     os.replace(metadata_path.with_suffix(".part"), metadata_path)
+    # Made here first, also for the jobs: the teacher writes its graph into the corpus once.
     teacher = Teacher(folder / "teacher", threads)
-    for done, entry in enumerate(entries, 1):
-        path = utterances / f"{entry['id']}.npz"
-        if not is_current(path):
-            spoken = teacher(entry["phonemes"], seed=int(entry["id"]))
-            wave = resample(spoken.audio, audio.sample_rate)
-            n_frames = len(wave) // audio.hop_length
-            wave = wave[: n_frames * audio.hop_length]
-            durations = voice_durations(spoken.frames, n_frames, audio)
-            frame_times = np.arange(n_frames) * audio.hop_length / audio.sample_rate
-            teacher_times = np.arange(len(spoken.f0)) * TEACHER_HOP / TEACHER_RATE
-            f0 = np.interp(frame_times, teacher_times, spoken.f0).astype(np.float32)
-            pcm = (np.clip(wave, -1, 1) * 32767).astype(np.int16)
-            pulses = resample(spoken.pulses, audio.sample_rate)[: len(wave)].astype(np.float16)
-            save_npz(path, audio=pcm, durations=durations, f0=f0, pulses=pulses, format=CORPUS_FORMAT)
+    todo = [(entry, utterances / f"{entry['id']}.npz", audio) for entry in entries]
+    todo = [job for job in todo if not is_current(job[1])]
+    done = len(entries) - len(todo)
+    for _ in speak_all(todo, teacher, jobs, folder / "teacher", threads):
+        done += 1
         if progress:
             progress(done, len(entries))  # a sentence can make several utterances
     return len(entries)

@@ -14,7 +14,7 @@ from .fit import read_checkpoint, read_log
 
 MODEL_CARD = """# {name}
 
-An English (US) LightSpeech voice for lightspeech, trained on CPU by distillation.
+An English (US) LightSpeech voice for lightspeech, trained by distillation.
 
 | | |
 |---|---|

@@ -25,6 +25,8 @@ from ..runtime.format.voice import ModelConfig
 from .corpus import read_metadata
 from .features import read_stats
 
+CPU = torch.device("cpu")
+
 
 @dataclass
 class Utterance:
@@ -192,15 +194,21 @@ def save_checkpoint(
     extras: dict | None = None,
 ) -> None:
     """Written beside `path` and renamed: a kill never leaves half a checkpoint. The
-    machine and threads it trained on go in too, for the model card."""
+    machine (CPU and threads, or GPU) it trained on goes in too, for the model card."""
     threads = torch.get_num_threads()
+    device = next(model.parameters()).device
+    machine = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"{platform.machine()} CPU, {threads} thread{'s' if threads > 1 else ''}"
+    )
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "step": step,
         "seconds": seconds,
         "config": config,
-        "machine": f"{platform.machine()} CPU, {threads} thread{'s' if threads > 1 else ''}",
+        "machine": machine,
     }
     state.update(
         {name: value.state_dict() if hasattr(value, "state_dict") else value for name, value in (extras or {}).items()}
@@ -255,12 +263,16 @@ def read_log(path: Path) -> list[dict]:
     return entries
 
 
-def validate(model: AcousticModel, utterances: list[Utterance]) -> dict[str, float]:
+def on_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {name: tensor.to(device) for name, tensor in batch.items()}
+
+
+def validate(model: AcousticModel, utterances: list[Utterance], device: torch.device = CPU) -> dict[str, float]:
     model.eval()
     totals: dict[str, float] = {}
     with torch.no_grad():
         for i in range(0, len(utterances), 16):
-            for name, value in losses(model, collate(utterances[i : i + 16])).items():
+            for name, value in losses(model, on_device(collate(utterances[i : i + 16]), device)).items():
                 totals[name] = totals.get(name, 0.0) + value.item() * len(utterances[i : i + 16])
     model.train()
     return {name: value / len(utterances) for name, value in totals.items()}
@@ -278,13 +290,15 @@ def fit(
     checkpoint_every: int = 200,
     validate_every: int = 500,
     seed: int = 0,
+    device: torch.device = CPU,
     progress=None,
 ) -> dict:
-    """Train until `steps`; returns the last validation losses."""
+    """Train until `steps` on `device` (the data stays on the CPU, a batch at a time goes
+    over); returns the last validation losses."""
     run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run / "checkpoint.pt"
     torch.manual_seed(seed)
-    model = AcousticModel(config)
+    model = AcousticModel(config).to(device)  # before the optimizer, whose state follows its weights
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
     step, elapsed = restore_checkpoint(read_checkpoint(checkpoint_path), checkpoint_path, model, optimizer)
     train = load_split(corpus, features, "train")
@@ -295,13 +309,13 @@ def fit(
     last = {}
     started = time.perf_counter() - elapsed
     while step < steps:
-        values = losses(model, next(stream))
+        values = losses(model, on_device(next(stream), device))
         step += 1
         optimization_step(model, optimizer, values["total"], step, peak_lr, warmup, max_norm=1.0)
         if progress:
             progress(step, {k: v.item() for k, v in values.items()})
         if step % validate_every == 0 or step == steps:
-            last = validate(model, heldout)
+            last = validate(model, heldout, device)
             log_entry(log, step, time.perf_counter() - started, values, last)
         if step % checkpoint_every == 0 or step == steps:
             save_checkpoint(checkpoint_path, model, optimizer, step, time.perf_counter() - started, config.to_dict())
@@ -310,7 +324,14 @@ def fit(
 
 
 def fit_workdir(
-    workdir: Path, architecture: str, steps: int, max_frames: int, peak_lr: float, run: str = "run", progress=None
+    workdir: Path,
+    architecture: str,
+    steps: int,
+    max_frames: int,
+    peak_lr: float,
+    run: str = "run",
+    device: torch.device = CPU,
+    progress=None,
 ) -> dict:
     """Train (or continue) `architecture` in `workdir/run`; returns the last validation losses."""
     from ..paths import checked_name
@@ -326,5 +347,13 @@ def fit_workdir(
     )
     checked_name(run, "run folder name", error=InputError)
     return fit(
-        workdir / "corpus", workdir / "features", workdir / run, config, steps, max_frames, peak_lr, progress=progress
+        workdir / "corpus",
+        workdir / "features",
+        workdir / run,
+        config,
+        steps,
+        max_frames,
+        peak_lr,
+        device=device,
+        progress=progress,
     )

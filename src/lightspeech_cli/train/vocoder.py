@@ -29,6 +29,7 @@ discriminators, which on two CPU cores cost 30 times more than the generator; wi
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -43,14 +44,16 @@ from ..errors import InputError
 from ..model.istft import IstftVocoder
 from ..model.spectrogram import MelSpectrogram
 from ..runtime.dsp import VOICED_HZ
-from ..runtime.format.vocoder import IstftVocoderConfig
+from ..runtime.format.vocoder import IstftVocoderConfig, VocoderFolder
 from ..runtime.format.voice import AudioConfig
 from .corpus import read_metadata
 from .fit import (
+    CPU,
     collate,
     learning_rate,
     load_split,
     log_entry,
+    on_device,
     optimization_step,
     read_checkpoint,
     read_log,
@@ -74,6 +77,7 @@ class VocoderData:
         split: str,
         limit: int | None = None,
         config: IstftVocoderConfig | None = None,
+        device: torch.device = CPU,
     ):
         corpus, features = workdir / "corpus", workdir / "features"
         entries = [e for e in read_metadata(corpus) if e["split"] == split][:limit]
@@ -101,14 +105,14 @@ class VocoderData:
         # Predicted in batches of similar lengths: little padding, so a corpus of 20,000
         # utterances takes minutes, not a quarter of an hour, each time training starts.
         by_length = sorted(range(len(utterances)), key=lambda i: len(utterances[i].mel))
-        acoustic_model.eval()
+        acoustic_model.to(device).eval()
         with torch.no_grad():
             for start in range(0, len(by_length), 16):
                 group = by_length[start : start + 16]
-                batch = collate([utterances[i] for i in group])
+                batch = on_device(collate([utterances[i] for i in group]), device)
                 out = acoustic_model.training_forward(batch["ids"], batch["durations"], batch["pitch"], batch["energy"])
                 for row, i in enumerate(group):
-                    self.predicted[i] = out["mel"][row, : len(utterances[i].mel)].half()
+                    self.predicted[i] = out["mel"][row, : len(utterances[i].mel)].half().cpu()
 
     def __len__(self) -> int:
         return len(self.audio)
@@ -138,7 +142,8 @@ def anti_wrap(x: torch.Tensor) -> torch.Tensor:
 
 
 def log_magnitude(wave: torch.Tensor, n_fft: int) -> torch.Tensor:
-    spectrum = torch.stft(wave, n_fft, n_fft // 4, n_fft, torch.hann_window(n_fft), return_complex=True)
+    window = torch.hann_window(n_fft, device=wave.device)
+    spectrum = torch.stft(wave, n_fft, n_fft // 4, n_fft, window, return_complex=True)
     return torch.log(spectrum.abs() + 1e-5)
 
 
@@ -211,9 +216,10 @@ def validate(model: torch.nn.Module, mels: list[torch.Tensor], mel_spectrogram: 
     training = model.training
     model.eval()
     total = 0.0
+    device = next(model.parameters()).device
     with torch.no_grad():
         for mel in mels:
-            mel = mel.float().unsqueeze(0)
+            mel = mel.float().unsqueeze(0).to(device)
             total += F.l1_loss(mel_spectrogram(model(mel)), mel).item()
     model.train(training)
     return total / len(mels)
@@ -224,6 +230,35 @@ VALIDATION_UTTERANCES = 20
 
 def heldout_mels(workdir: Path) -> list[torch.Tensor]:
     return [u.mel for u in load_split(workdir / "corpus", workdir / "features", "heldout", VALIDATION_UTTERANCES)]
+
+
+def vocoder_optimizer(model: torch.nn.Module, peak_lr: float = 1e-3) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
+
+
+def start_from_folder(workdir: Path, folder: VocoderFolder) -> int:
+    """A run that starts where a vocoder folder ends: its weights (as stored: float16) and its
+    training log become WORK/vocoder's checkpoint and log, with a fresh optimizer, so that
+    fit_vocoder goes on from the folder's last step (fine-tuning a shipped vocoder whose own
+    checkpoint was not kept). Returns that step."""
+    from ..model.istft import load_istft_vocoder
+    from ..paths import atomic_write
+
+    run = workdir / "vocoder"
+    if (run / "checkpoint.pt").exists():
+        raise InputError(f"{run / 'checkpoint.pt'} exists: --init starts a run; leave it out to go on with that one")
+    entries = read_log(folder.folder / "training-log.jsonl")
+    if not entries:
+        raise InputError(f"vocoder {folder.name} has no training-log.jsonl to start from")
+    model = load_istft_vocoder(folder).train()
+    run.mkdir(parents=True, exist_ok=True)
+    with atomic_write(run / "log.jsonl", "w", encoding="utf-8") as f:
+        f.write("".join(json.dumps(entry) + "\n" for entry in entries))
+    last = entries[-1]
+    config, settings = folder.config.to_dict(), {"settings": last.get("settings", {})}
+    optimizer = vocoder_optimizer(model)
+    save_checkpoint(run / "checkpoint.pt", model, optimizer, last["step"], last["seconds"], config, settings)
+    return int(last["step"])
 
 
 def fit_vocoder(
@@ -241,9 +276,10 @@ def fit_vocoder(
     predicted_share: float = 0.5,
     source: str | None = None,
     train_utterances: int | None = None,
+    device: torch.device = CPU,
     progress=None,
 ) -> dict:
-    """Train until `steps`; returns the last logged entry.
+    """Train until `steps` on `device`; returns the last logged entry.
 
     With `adversarial`, discriminators join (or continue, from the checkpoint): the
     vocoder then also learns to sound real to them (LSGAN + feature matching), which the
@@ -275,9 +311,10 @@ def fit_vocoder(
             else f"{checkpoint_path} was trained with another configuration: {saved.to_dict()}"
         )
     torch.manual_seed(seed)
-    model = IstftVocoder(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01)
-    discriminators = Discriminators()
+    # On the device before their optimizers are made, whose state follows the weights.
+    model = IstftVocoder(config).to(device)
+    optimizer = vocoder_optimizer(model, peak_lr)
+    discriminators = Discriminators().to(device)
     discriminator_optimizer = torch.optim.AdamW(
         discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01
     )
@@ -301,9 +338,9 @@ def fit_vocoder(
         win_length=config.n_fft,
         n_mels=config.n_mels,
     )
-    train = VocoderData(workdir, acoustic_model, "train", limit=train_utterances, config=config)
-    heldout = VocoderData(workdir, acoustic_model, "heldout", limit=VALIDATION_UTTERANCES)
-    criterion = VocoderLoss(config, audio, phase_weight)
+    train = VocoderData(workdir, acoustic_model, "train", limit=train_utterances, config=config, device=device)
+    heldout = VocoderData(workdir, acoustic_model, "heldout", limit=VALIDATION_UTTERANCES, device=device)
+    criterion = VocoderLoss(config, audio, phase_weight).to(device)
     settings = {
         "adversarial": adversarial,
         "predicted_share": predicted_share,
@@ -329,7 +366,9 @@ def fit_vocoder(
             )
             for _ in range(BATCH_SIZE)
         ]
-        mel, wave, pulses, f0 = (None if pairs[0][i] is None else torch.stack([p[i] for p in pairs]) for i in range(4))
+        mel, wave, pulses, f0 = (
+            None if pairs[0][i] is None else torch.stack([p[i] for p in pairs]).to(device) for i in range(4)
+        )
         values, generated, target = criterion(model, mel, wave, pulses, f0)
         step += 1
         if adversarial:
@@ -461,9 +500,11 @@ def validate_predicted(model: IstftVocoder, data: VocoderData, mel_spectrogram: 
     training = model.training
     model.eval()
     total = 0.0
+    device = next(model.parameters()).device
     with torch.no_grad():
         for predicted, true in zip(data.predicted, data.mel, strict=True):
-            total += F.l1_loss(mel_spectrogram(model(predicted.float().unsqueeze(0))), true.float().unsqueeze(0)).item()
+            heard = mel_spectrogram(model(predicted.float().unsqueeze(0).to(device)))
+            total += F.l1_loss(heard, true.float().unsqueeze(0).to(device)).item()
     model.train(training)
     return total / len(data)
 
@@ -471,7 +512,7 @@ def validate_predicted(model: IstftVocoder, data: VocoderData, mel_spectrogram: 
 MODEL_CARD = """# {name}
 
 A frame-rate iSTFT vocoder (Vocos/APNet-style) for lightspeech: mel in, waveform out through
-an inverse STFT, so no layer runs at the sample rate. Trained on CPU for the voice {voice}.
+an inverse STFT, so no layer runs at the sample rate. Trained for the voice {voice}.
 
 | | |
 |---|---|
