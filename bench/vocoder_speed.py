@@ -71,7 +71,7 @@ def ratio_spread(slow: list[float], fast: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--vocoder", default="en-us-istft")
+    parser.add_argument("--vocoder", default="en-us-istft-pulses")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--texts", type=int, default=len(TEXTS), help="use the first N texts (a quick check)")

@@ -3,7 +3,6 @@ path gives the audio the torch path gives, and their model cards state what thei
 logs and weights support."""
 
 import json
-import re
 import shutil
 
 import numpy as np
@@ -15,7 +14,6 @@ from lightspeech_cli.runtime.format.voice import DEFAULT_VOICE, Voice, embedded_
 from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer
 
 DEFAULT_VOCODER = PULSE_VOCODER = "en-us-istft-pulses"
-FAST_VOCODER = "en-us-istft"  # shipped beside the default, chosen with --vocoder
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 
@@ -29,8 +27,11 @@ def test_the_default_voice_is_embedded_with_its_model_card():
     assert find_voice(None).has_onnx  # it speaks without torch
 
 
-@pytest.mark.parametrize("name", [DEFAULT_VOCODER, FAST_VOCODER])
-def test_the_shipped_vocoders_are_embedded_small_and_exact_in_shape(name):
+def test_the_shipped_vocoder_is_embedded_alone_small_and_exact_in_shape():
+    # One vocoder ships: en-us-istft, which it replaced as the default, sounded worse by both
+    # judges (bench/quality.txt) and is made again from training/en-us-istft/ if wanted.
+    assert [folder.name for folder in embedded_vocoders_dir().iterdir()] == [DEFAULT_VOCODER]
+    name = DEFAULT_VOCODER
     folder = embedded_vocoders_dir() / name
     assert sum(f.stat().st_size for f in folder.iterdir()) < 20e6
     card = (folder / "MODEL_CARD.md").read_text()
@@ -119,22 +120,6 @@ def test_a_voice_folder_without_onnx_still_speaks(tmp_path):
     assert np.abs(got - expected).max() < 1e-3
 
 
-def test_say_speaks_through_the_faster_shipped_vocoder(tmp_path):
-    import soundfile
-    from typer.testing import CliRunner
-
-    from lightspeech_cli.cli import app
-
-    out = tmp_path / "hello.wav"
-    result = CliRunner().invoke(
-        app, ["say", "Hello there.", "--vocoder", FAST_VOCODER, "--threads", "1", "-o", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    audio, rate = soundfile.read(out)
-    assert rate == 22050 and 0.5 < len(audio) / rate < 3
-    assert 0.01 < float(np.sqrt(np.mean(audio**2))) < 0.5
-
-
 def test_energy_and_volume_make_the_shipped_voice_louder_in_their_whole_range():
     synthesizer = Synthesizer(find_voice(None), threads=1)
     text = "The quick brown fox jumps over the lazy dog. Is it raining in Paris today?"
@@ -146,20 +131,6 @@ def test_energy_and_volume_make_the_shipped_voice_louder_in_their_whole_range():
 
 
 # --- the vocoder cards state what the training logs and weights support -----------------------
-
-
-def test_the_vocoder_card_figures_are_the_logs_and_the_weights():
-    folder = embedded_vocoders_dir() / "en-us-istft"
-    card = (folder / "MODEL_CARD.md").read_text()
-    log = [json.loads(line) for line in (folder / "training-log.jsonl").read_text().splitlines() if line.strip()]
-    last = log[-1]
-    assert f"| Steps | {last['step']:,} x" in card
-    assert f"| {last['validation']['mel_l1']:.3f} (`training-log.jsonl`" in card
-    parameters = load_vocoder("en-us-istft", find_voice(None).config.audio).parameters
-    assert f"| Parameters | {parameters:,} |" in card
-    # No figure the log does not hold: no HiFi-GAN loss that no script measured, no training hours.
-    assert not re.search(r"HiFi-GAN V1 universal: 0\.\d+", card)
-    assert not re.search(r"\d h of training", card)
 
 
 def test_the_pulse_vocoder_card_figures_are_the_logs_the_checkpoint_and_the_weights():

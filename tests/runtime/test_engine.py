@@ -121,7 +121,7 @@ def test_a_voice_whose_model_section_was_edited_runs_once_exported_again(tiny_vo
         lambda config: config.update(name="renamed"),
         lambda config: config["model"].update(dropout=0.2),  # training alone uses it
         lambda config: config.update(description="A voice edited by hand.", licence="CC-BY-4.0"),
-        lambda config: config.update(vocoder="en-us-istft", language="en-GB"),
+        lambda config: config.update(vocoder="hifigan", language="en-GB"),
         lambda config: config.update(
             normalization={k: 1.0 for k in ("pitch_log_mean", "pitch_log_std", "energy_log_mean", "energy_log_std")}
         ),

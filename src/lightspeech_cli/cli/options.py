@@ -45,8 +45,7 @@ VOCODER = typer.Option(
     None,
     "--vocoder",
     metavar="VOCODER",
-    help="A shipped vocoder (en-us-istft, en-us-istft-pulses), hifigan, griffinlim, or a vocoder folder "
-    "(default: the voice's).",
+    help="The shipped vocoder (en-us-istft-pulses), hifigan, griffinlim, or a vocoder folder (default: the voice's).",
 )
 
 BACKEND = typer.Option(

@@ -209,7 +209,9 @@ def train_export(
     sentences: Optional[int] = typer.Option(
         None, "--sentences", min=1, max=10_000_000, help="For the model card: the corpus size asked for."
     ),
-    vocoder: str = typer.Option("en-us-istft", "--vocoder", help="The voice's default vocoder (checked to load)."),
+    vocoder: str = typer.Option(
+        "en-us-istft-pulses", "--vocoder", help="The voice's default vocoder (checked to load)."
+    ),
     run: str = RUN,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
@@ -320,7 +322,7 @@ def train_vocoder(
 def train_export_vocoder(
     workdir: Path = WORKDIR,
     output: Path = typer.Option(..., "--output", "-o", help="Vocoder folder to write."),
-    name: str = typer.Option("en-us-istft", "--name", help="For the model card: the vocoder's name."),
+    name: str = typer.Option("en-us-istft-pulses", "--name", help="For the model card: the vocoder's name."),
     voice: str = typer.Option("en-us-lightspeech", "--voice", help="For the model card: the voice it serves."),
     sentences: Optional[int] = typer.Option(
         None, "--sentences", min=1, max=10_000_000, help="For the model card: the corpus size asked for."

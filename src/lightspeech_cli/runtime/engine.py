@@ -163,7 +163,7 @@ class VocoderRunner:
 def load_vocoder(
     name: str, audio: AudioConfig, backend: str | None = None, threads: int | None = None
 ) -> VocoderRunner:
-    """A vocoder by name (en-us-istft, hifigan, griffinlim) or folder, checked to fit `audio`.
+    """A vocoder by name (en-us-istft-pulses, hifigan, griffinlim) or folder, checked to fit `audio`.
     `backend` is a wish: Griffin-Lim is numpy whatever is asked."""
     backend = check_backend(backend)
     if name == "griffinlim":

@@ -345,7 +345,8 @@ class NeuralG2p:
 
     def __init__(self) -> None:
         with np.load(Path(str(resources.files(__package__) / "data" / "g2p_en_checkpoint20.npz"))) as weights:
-            self.w = {k: weights[k] for k in weights.files}
+            # Stored as float16 (1.7 MB, not 3.3 in every install), computed in float32.
+            self.w = {k: weights[k].astype(np.float32) for k in weights.files}
         self.cache: dict[str, list[str]] = {}  # names and jargon repeat within a text
 
     @staticmethod

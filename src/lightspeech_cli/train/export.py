@@ -57,7 +57,12 @@ def describe_vocoder(name: str) -> str:
 
 
 def export_voice(
-    workdir: Path, output: Path, name: str, sentences: int | None = None, vocoder: str = "en-us-istft", run: str = "run"
+    workdir: Path,
+    output: Path,
+    name: str,
+    sentences: int | None = None,
+    vocoder: str = "en-us-istft-pulses",
+    run: str = "run",
 ) -> Voice:
     """The trained checkpoint of `workdir` as a voice folder, its model card filled from the
     checkpoint, the log and the corpus."""

@@ -208,7 +208,7 @@ class VoiceConfig:
     audio: AudioConfig = field(default_factory=AudioConfig)
     language: str = "en-US"
     symbol_set: str = DEFAULT_SYMBOL_SET
-    vocoder: str = "en-us-istft"
+    vocoder: str = "en-us-istft-pulses"
     licence: str = "MIT"
     description: str = ""
     # Means and deviations of log F0 and log energy in the training data (for the record).
@@ -220,7 +220,7 @@ class VoiceConfig:
         "name": (name_field, REQUIRED),
         "language": (printable_text(35, r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*"), "en-US"),
         "symbol_set": (one_of(tuple(SYMBOL_SETS)), REQUIRED),
-        "vocoder": (lambda v: checked_name(v, "vocoder name", error=SchemaError), "en-us-istft"),
+        "vocoder": (lambda v: checked_name(v, "vocoder name", error=SchemaError), "en-us-istft-pulses"),
         "licence": (printable_text(100), ""),
         "description": (printable_text(500), ""),
         "audio": (lambda v: v, REQUIRED),
