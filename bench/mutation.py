@@ -112,7 +112,7 @@ CAMPAIGNS = {
     "weights": Campaign(
         "runtime/format/weights.py",
         ("check_weights",),
-        REGISTRY_TESTS,
+        (*REGISTRY_TESTS, "tests/runtime/format/test_weights.py"),
         EXACT,
         "the weights' names, shapes and types",
     ),

@@ -120,6 +120,29 @@ def test_bytes_that_are_no_archive_are_refused(tmp_path, garbage):
         registry.safe_extract(archive, tmp_path)
 
 
+@pytest.mark.exact
+def test_a_tar_that_is_not_gzipped_is_refused(tmp_path, good_files):
+    archive = tmp_path / "voice.tar.gz"
+    with tarfile.open(archive, "w") as tar:  # a plain tar under the archive's name
+        for name, data in good_files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(VoiceError, match="not a valid voice archive"):
+        registry.safe_extract(archive, tmp_path / "into")
+
+
+@pytest.mark.exact
+def test_an_error_that_names_the_staging_folder_names_the_archive(tmp_path, good_files, monkeypatch):
+    def refusing(folder):
+        raise VoiceError(f"no voice in {folder}")
+
+    monkeypatch.setattr(registry, "Voice", refusing)
+    with pytest.raises(VoiceError) as caught:
+        install(tmp_path, good_files)
+    assert str(caught.value) == "no voice in voice.tar.gz"
+
+
 # --- the size limits: the member limit and the total limit, each alone ------------------------
 
 

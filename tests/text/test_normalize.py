@@ -552,3 +552,33 @@ def test_the_word_before_a_fraction_is_read_without_punctuation_within_40_charac
     assert previous_word("3/15", 0) == previous_word(" 3/15", 1) == previous_word("on3/15", 2) == ""
     assert previous_word("x" * 39 + " 3/15", 40) == "x" * 39  # a word that fits is seen whole ...
     assert previous_word("x" * 45 + " 3/15", 46) == "x" * 39  # ... a longer one by its last 39 letters
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("0th", "zeroth"),  # nothing left after the zeros is zero
+        ("007th", "seventh"),
+        # 15 digits are still read as a number; from 16 on, digit by digit and the last as an ordinal
+        (
+            "123456789012345th",
+            "one hundred twenty-three trillion four hundred fifty-six billion seven hundred eighty-nine "
+            "million twelve thousand three hundred forty-fifth",
+        ),
+        ("1234567890123457th", "one two three four five six seven eight nine zero one two three four five seventh"),
+    ],
+)
+def test_ordinals_of_zeros_and_of_many_digits(written, spoken):
+    from lightspeech_cli.text.normalize import expand_ordinals
+
+    assert expand_ordinals(written) == spoken
+
+
+@pytest.mark.exact
+def test_money_reads_its_amount_without_the_thousands_commas():
+    from lightspeech_cli.text.normalize import expand_currency
+
+    # "0,001" is 1 once its comma and leading zeros go: one dollar, singular.
+    assert expand_currency("$0,001") == "one dollar"
+    assert expand_currency("$1,250.50") == "one thousand two hundred fifty dollars and fifty cents"

@@ -101,3 +101,72 @@ def test_a_postnet_voice_keeps_its_int64_batch_norm_counters_and_runs_on_every_b
     save_file(weights, voice.weights_path)
     with pytest.raises(VoiceError, match=r"holds 'postnet.convs.1.num_batches_tracked' as 'F32', not I64 \(int64\)$"):
         Voice(voice.folder)
+
+
+# --- check_weights itself, message by message ---------------------------------------------------
+
+
+def weights_file(path, tensors):
+    from safetensors.numpy import save_file
+
+    save_file(tensors, str(path))
+    return path
+
+
+@pytest.mark.exact
+def test_weights_that_fit_pass_and_each_misfit_is_named_with_how_many_more(tmp_path):
+    from lightspeech_cli.errors import VoiceError
+    from lightspeech_cli.runtime.format.weights import check_weights
+
+    path = weights_file(
+        tmp_path / "model.safetensors",
+        {
+            "a": np.zeros(2, np.float32),
+            "b": np.zeros((3, 1), np.float16),
+            "norm.num_batches_tracked": np.zeros((), np.int64),  # a batch norm's counter
+        },
+    )
+    expected = {"a": (2,), "b": (3, 1), "norm.num_batches_tracked": ()}
+    check_weights(path, expected, "voice v")
+    fits = "voice v: its weights do not fit the model its config describes: "
+    cases = [
+        ({**expected, "c": (4,)}, fits + "'c' is missing"),
+        ({"a": (2,), "norm.num_batches_tracked": ()}, fits + "'b' is not part of it"),
+        ({**expected, "a": (5,)}, fits + "'a' has shape [2], not [5]"),
+        # All three at once: the missing one first, then the extra, then the shape, and a count of the rest.
+        ({"a": (5,), "c": (4,), "norm.num_batches_tracked": ()}, fits + "'c' is missing (and 2 more)"),
+        ({**expected, "c": (4,), "d": (1,)}, fits + "'c' is missing (and 1 more)"),
+    ]
+    for changed, message in cases:
+        with pytest.raises(VoiceError) as caught:
+            check_weights(path, changed, "voice v")
+        assert str(caught.value) == message
+
+
+@pytest.mark.exact
+def test_weights_of_another_type_are_refused_and_only_counters_may_be_int64(tmp_path):
+    from lightspeech_cli.errors import VoiceError
+    from lightspeech_cli.runtime.format.weights import check_weights
+
+    path = weights_file(tmp_path / "model.safetensors", {"a": np.zeros(2, np.int64)})
+    with pytest.raises(VoiceError) as caught:
+        check_weights(path, {"a": (2,)}, "voice v")
+    assert str(caught.value) == "voice v: model.safetensors holds 'a' as 'I64', not F32 or F16 (float32 or float16)"
+    counter = weights_file(tmp_path / "counter.safetensors", {"bn.num_batches_tracked": np.zeros((), np.float64)})
+    with pytest.raises(VoiceError) as caught:
+        check_weights(counter, {"bn.num_batches_tracked": ()}, "voice v")
+    assert str(caught.value) == "voice v: counter.safetensors holds 'bn.num_batches_tracked' as 'F64', not I64 (int64)"
+
+
+@pytest.mark.exact
+def test_a_weights_file_that_is_no_safetensors_says_why(tmp_path):
+    from lightspeech_cli.errors import VoiceError
+    from lightspeech_cli.runtime.format.weights import check_weights
+
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    with pytest.raises(VoiceError) as caught:
+        check_weights(path, {}, "voice v")
+    message = str(caught.value)
+    assert message.startswith("voice v: model.safetensors is corrupt (") and len(message) > len("voice v: ... ()") + 10
+    assert "None" not in message
