@@ -69,7 +69,8 @@ for_minutes() {
 }
 
 run() {
-  local out=${1:?usage: gpu_campaign.sh run OUT}
+  [ $# -eq 1 ] || { echo "usage: gpu_campaign.sh run OUT   (see the top of this file)"; exit 2; }
+  local out=$1
   mkdir -p "$out" && out=$(cd "$out" && pwd)
   local sentences=${SENTENCES:-20000} jobs=${JOBS:-$(nproc)} device=${DEVICE:-cuda}
   local fit_minutes=${FIT_MINUTES:-3} vocoder_minutes=${VOCODER_MINUTES:-2.5} utterances=${VOCODER_UTTERANCES:-6000}

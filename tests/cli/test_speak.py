@@ -462,10 +462,12 @@ def test_say_prints_json_timings_on_standard_output(tiny_voice, tmp_path):
         (["--phonemes"], 2, "give --timings FILE too"),
         (["--timings", "t.srt", "--phonemes"], 2, "--phonemes needs --timings FILE.json or FILE.TextGrid"),
         (["--timings", "no/such/folder/t.json"], 3, "does not exist"),
+        (["--timings", "link.json"], 2, "--timings link.json and -o a.wav are the same file"),
     ],
 )
 def test_bad_timings_options_are_refused_before_speaking(tiny_voice, tmp_path, monkeypatch, extra, code, message):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "link.json").symlink_to(tmp_path / "a.wav")  # a link to where the audio goes
     result = run("say", "Hello.", "-v", tiny_voice.folder, "-o", "a.wav", *extra)
     assert_one_line_error(result, code, message)
     assert not (tmp_path / "a.wav").exists()

@@ -51,3 +51,8 @@ def test_train_device_is_cpu_or_cuda_and_a_missing_gpu_is_one_line(tmp_path, com
     if torch.cuda.is_available():
         pytest.skip("this machine has a CUDA GPU")
     assert_one_line_error(run(*command, tmp_path, "--device", "cuda:0"), 2, "--device cuda:0: this torch")
+
+
+def test_train_vocoder_names_an_unknown_init_vocoder_first(tmp_path):
+    pytest.importorskip("torch")
+    assert_one_line_error(run("train", "vocoder", tmp_path, "--init", "no-such-vocoder"), 5, "no-such-vocoder")

@@ -65,6 +65,16 @@ def test_uninstall_removes_exactly_what_install_added(places):
     assert uninstall(places) == []
 
 
+def test_uninstall_removes_the_copy_of_the_system_config_that_install_made(places):
+    install(places, make_default=True, voice=None)
+    assert places.speechd_conf.read_text().startswith(SYSTEM)
+    assert (
+        uninstall(places)[1]
+        == f"removed {places.speechd_conf}, the same as {installer.SYSTEM_CONFIG} without lightspeech's lines"
+    )
+    assert not places.speechd_conf.exists()  # later changes to the system's file apply again
+
+
 def test_a_module_config_of_the_users_own_stays(places):
     places.module_conf.parent.mkdir(parents=True)
     places.module_conf.write_text("LightspeechThreads 2\n")

@@ -310,6 +310,12 @@ def test_marks_alone_and_between_sentences_are_kept_in_order():
     assert isinstance(items[-1], Mark) and items[-1].name == "c"
 
 
+def test_several_marks_after_the_last_word_follow_it_in_order():
+    # Orca closes a message with its marks; the second one crashed (exit 70) where the first stood alone.
+    items = plan_speech('<speak>Hello.<mark name="a"/><mark name="b"/> <mark name="c"/></speak>')
+    assert [item.name for item in items[1:]] == ["a", "b", "c"] and all(isinstance(i, Mark) for i in items[1:])
+
+
 @pytest.mark.parametrize("ssml", [False, True])
 def test_a_word_too_long_to_read_is_skipped_with_a_warning(ssml):
     welsh = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch"  # 58 letters

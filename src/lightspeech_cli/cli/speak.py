@@ -232,6 +232,9 @@ def check_timings_option(path: Optional[str], phonemes: bool, output: Optional[s
     if phonemes and kind not in ("json", "textgrid"):
         raise InputError("--phonemes needs --timings FILE.json or FILE.TextGrid (captions hold words)")
     if path != "-":
+        # Through links too: the timings written over the audio would leave no audio.
+        if output not in (None, "-") and Path(path).resolve() == Path(output).resolve():
+            raise InputError(f"--timings {path} and -o {output} are the same file: name another for the timings")
         check_writable(Path(path))
     return kind
 

@@ -294,9 +294,10 @@ def train_vocoder(
 
     set_verbosity(quiet, verbose)
     on = _torch_device(device)
+    start = find_vocoder_folder(init) if init is not None else None
     read_stats(workdir / "features")  # the stages before it ran
-    if init is not None:
-        info(f"vocoder run starts from {init} at step {start_from_folder(workdir, find_vocoder_folder(init)):,}")
+    if start is not None:
+        info(f"vocoder run starts from {init} at step {start_from_folder(workdir, start):,}")
     _torch_threads(threads)
     acoustic_model = load_acoustic_model(find_voice(voice))
     with Progress(steps, "vocoder") as progress:

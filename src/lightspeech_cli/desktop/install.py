@@ -143,8 +143,15 @@ def uninstall(places: Places) -> list[str]:
     if conf.is_file():
         text = conf.read_text(encoding="utf-8")
         if BLOCK_START in text:
-            _write(conf, "\n".join(_outside_block(text)) + "\n")
-            done.append(f"removed lightspeech's lines from {conf}")
+            rest = _outside_block(text)
+            system = SYSTEM_CONFIG.read_text(encoding="utf-8").splitlines() if SYSTEM_CONFIG.is_file() else None
+            if rest == system:  # the copy `install --default` made, unchanged: the system's file rules again
+                check_replaceable(conf)
+                conf.unlink()
+                done.append(f"removed {conf}, the same as {SYSTEM_CONFIG} without lightspeech's lines")
+            else:
+                _write(conf, "\n".join(rest) + "\n")
+                done.append(f"removed lightspeech's lines from {conf}")
     module_conf = places.module_conf
     if module_conf.is_file() and module_conf.read_text(encoding="utf-8").startswith(MODULE_CONFIG_HEADER):
         module_conf.unlink()

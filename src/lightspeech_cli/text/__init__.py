@@ -140,10 +140,10 @@ def _attach_written(raw: str, offset: int, sentences: list[Sentence]) -> None:
 
 def _place_marks(marks: list[tuple[int, str]], planned: list[Sentence | Mark]) -> None:
     """Each mark to the first written word at or after its position, in that word's
-    sentence; one that no word follows is appended on its own."""
+    sentence; one that no word follows is appended on its own, after the marks before it."""
+    sentences = [item for item in planned if isinstance(item, Sentence)]  # only sentences so far
     for position, name in marks:
-        for sentence in planned:
-            assert isinstance(sentence, Sentence)  # only sentences so far
+        for sentence in sentences:
             word = next((w for w in sentence.written if w.start >= position), None)
             if word is not None:
                 sentence.marks.append((name, word.first))
