@@ -42,6 +42,11 @@ MAX_EVENT_BYTES = 1024 * 1024
 # after it (text/sentences.py): streamed text is scanned again only from this far back.
 SENTENCE_CONTEXT = 300
 INLINE_SCAN_CHARS = 1000
+# Streamed chunks read from one connection: at most this many a second, after a burst of this
+# many. A language model streams tens of words a second; a client sending as fast as it can
+# (5,001 chunks of "Mr. " in a second) kept the event loop, and with it the GIL that the
+# synthesis threads need, to itself: every other client's answer took 12x as long.
+CHUNKS_PER_SECOND, CHUNK_BURST = 500, 200
 log = logging.getLogger("lightspeech.wyoming")
 
 
@@ -128,6 +133,7 @@ class SpeechHandler(AsyncEventHandler):
         self.failed = False  # an error was sent for this stream: the rest of its text is dropped
         self.voice: str | None = None
         self.pending = ""  # streamed text whose last sentence may not have ended yet
+        self.next_chunk_at = 0.0  # monotonic time from which the next streamed chunk is read at once
         self.chars = 0
         self.started = False  # audio-start sent for this answer
         self.samples = 0
@@ -188,6 +194,7 @@ class SpeechHandler(AsyncEventHandler):
                 self.begin(parse(SynthesizeStart, event).voice)
                 self.streaming = True
             elif SynthesizeChunk.is_type(event.type) and self.streaming and not self.failed:
+                await self.pace_chunks()
                 text = parse(SynthesizeChunk, event).text
                 self.chars += len(text)
                 await self.speak_finished_sentences(text)
@@ -204,6 +211,14 @@ class SpeechHandler(AsyncEventHandler):
         except LightspeechError as e:
             await self.fail(e)
         return True
+
+    async def pace_chunks(self) -> None:
+        """Waits where this stream's chunks come faster than CHUNKS_PER_SECOND (a token bucket
+        of CHUNK_BURST): the client's further chunks wait in its socket meanwhile."""
+        now = time.monotonic()
+        self.next_chunk_at = max(self.next_chunk_at, now - CHUNK_BURST / CHUNKS_PER_SECOND) + 1 / CHUNKS_PER_SECOND
+        if self.next_chunk_at > now:
+            await asyncio.sleep(self.next_chunk_at - now)
 
     async def fail(self, error: LightspeechError) -> None:
         """An `error` event; the rest of this stream's text is dropped."""
