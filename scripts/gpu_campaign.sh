@@ -63,7 +63,7 @@ prepare() {
 for_minutes() {
   local minutes=$1; shift
   local status=0
-  timeout --signal=INT "$(echo "$minutes * 60" | bc)" "$@" || status=$?
+  timeout --signal=INT "$(awk -v m="$minutes" 'BEGIN { print m * 60 }')" "$@" || status=$?
   # 124: stopped at the time limit, as planned; the interrupted process itself exits 130.
   [ "$status" -eq 0 ] || [ "$status" -eq 124 ] || [ "$status" -eq 130 ] || return "$status"
 }
