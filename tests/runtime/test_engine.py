@@ -330,3 +330,28 @@ def test_a_pulse_vocoder_whose_f0_is_not_finite_is_a_voice_error(tmp_path):
     save_vocoder(tmp_path / "broken", vocoder, "# card\n", {"training-log.jsonl": "{}\n"})
     with pytest.raises(VoiceError, match="F0 that is NaN or infinite"):
         load_vocoder(str(tmp_path / "broken"), AudioConfig())(np.zeros((1, 5, 80), np.float32))
+
+
+@pytest.mark.exact
+def test_a_long_piece_is_vocoded_in_blocks_that_give_the_same_audio(monkeypatch):
+    """In blocks of VOCODER_BLOCK_FRAMES with the network's context either side, the audio is
+    the same as from one run over the whole mel (ONNX Runtime's buffers then follow the block)."""
+    from lightspeech_cli.runtime.format.vocoder import find_vocoder_folder
+    from lightspeech_cli.runtime.format.voice import find_voice
+
+    config = find_vocoder_folder("en-us-istft-pulses").config
+    assert config.context_frames() == (8 + 1) * 3 + 2 * 2  # the embedding, 8 blocks of kernel 7, the F0 head
+    mel = np.random.default_rng(0).normal(-5.0, 2.0, (1, 300, 80)).astype(np.float32)
+    whole = load_vocoder("en-us-istft-pulses", find_voice(None).config.audio, threads=1)(mel)
+    calls = []
+    real_runner = engine.onnx_runner
+
+    def counting_runner(*args, **kwargs):
+        run = real_runner(*args, **kwargs)
+        return lambda mel: calls.append(mel.shape[1]) or run(mel)
+
+    monkeypatch.setattr(engine, "VOCODER_BLOCK_FRAMES", 64)
+    monkeypatch.setattr(engine, "onnx_runner", counting_runner)
+    blocked = load_vocoder("en-us-istft-pulses", find_voice(None).config.audio, threads=1)(mel)
+    assert calls == [64 + 31, *[64 + 2 * 31] * 3, 44 + 31]  # the ends see context on one side only
+    assert blocked.shape == whole.shape and np.abs(blocked - whole).max() < 1e-4

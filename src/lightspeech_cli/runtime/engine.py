@@ -24,6 +24,10 @@ from .format.voice import ACOUSTIC_OUTPUTS, AudioConfig, Voice
 from .format.weights import GRAPH_SOURCE_KEY, WEIGHTS_LAYOUT_KEY, GraphSource, weights_layout
 
 BACKENDS = ("onnx", "torchscript", "eager")
+# A longer piece goes through the iSTFT vocoder's network this many frames at a time (about
+# 12 s), each block with the frames it depends on either side: ONNX Runtime's buffers follow
+# the block, not the sentence (whole, a 23-second piece took 67 MiB of them, growing with length).
+VOCODER_BLOCK_FRAMES = 1024
 MAX_THREADS_PER_CORE = 4
 
 
@@ -201,7 +205,7 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> VocoderR
     trailing = [(bins,), (bins,)] if c.source == "none" else [(bins, 2), (bins, 2), ()]
 
     def run(mel: np.ndarray) -> np.ndarray:
-        outputs = network(mel)
+        outputs = in_blocks(network, mel, c.context_frames())
         shapes = [tuple(output.shape) for output in outputs]
         if shapes != [(*mel.shape[:2], *rest) for rest in trailing]:
             raise VoiceError(
@@ -223,6 +227,22 @@ def _istft(folder: VocoderFolder, backend: str, threads: int | None) -> VocoderR
         return np.clip(inverse_stft(spectrum, c.n_fft, c.hop_length, left_pad), -1.0, 1.0)
 
     return VocoderRunner(folder.name, c.sample_rate, c.hop_length, run, parameters, identity)
+
+
+def in_blocks(network: Runner, mel: np.ndarray, context: int) -> list[np.ndarray]:
+    """The network's per-frame outputs for `mel` [B, T, n_mels], VOCODER_BLOCK_FRAMES at a
+    time with `context` frames either side, which it sees but whose outputs are dropped: the
+    same frames as one run over all of `mel` (zeros pad both alike at the ends)."""
+    frames = mel.shape[1]
+    if frames <= VOCODER_BLOCK_FRAMES + 2 * context:
+        return list(network(mel))
+    blocks = []
+    for start in range(0, frames, VOCODER_BLOCK_FRAMES):
+        end = min(start + VOCODER_BLOCK_FRAMES, frames)
+        seen = max(0, start - context)
+        outputs = network(mel[:, seen : min(frames, end + context)])
+        blocks.append([output[:, start - seen : end - seen] for output in outputs])
+    return [np.concatenate(parts, axis=1) for parts in zip(*blocks, strict=True)]
 
 
 def _hifigan(audio: AudioConfig, backend: str, threads: int | None) -> VocoderRunner:

@@ -143,6 +143,12 @@ class IstftVocoderConfig:
         imaginary part (parallel), of each of the n_fft / 2 + 1 bins."""
         return (self.n_fft // 2 + 1) * (3 if self.phase_estimation == "parallel" else 2)
 
+    def context_frames(self) -> int:
+        """How many mel frames either side an output frame depends on: the embedding's and each
+        block's convolution, and the F0 head's two (layer norms and heads are per frame)."""
+        frames = (self.layers + 1) * (self.kernel_size // 2)
+        return frames + (2 * (F0_KERNEL // 2) if self.source == "pulses" else 0)
+
     def parameters(self) -> int:
         """The network's exact parameter count."""
         return sum(math.prod(shape) for shape in self.expected_weights().values())
