@@ -22,9 +22,10 @@ def good_files(tmp_path_factory):
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def archive_of(path, members, kinds=None):
-    """A .tar.gz with `members` (name -> bytes, in order); `kinds` makes some of them links."""
-    with tarfile.open(path, "w:gz") as tar:
+def archive_of(path, members, kinds=None, mode="w:gz"):
+    """A .tar.gz with `members` (name -> bytes, in order); `kinds` makes some of them links;
+    `mode` "w" leaves it uncompressed."""
+    with tarfile.open(path, mode) as tar:
         for name, data in members:
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -122,12 +123,7 @@ def test_bytes_that_are_no_archive_are_refused(tmp_path, garbage):
 
 @pytest.mark.exact
 def test_a_tar_that_is_not_gzipped_is_refused(tmp_path, good_files):
-    archive = tmp_path / "voice.tar.gz"
-    with tarfile.open(archive, "w") as tar:  # a plain tar under the archive's name
-        for name, data in good_files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    archive = archive_of(tmp_path / "voice.tar.gz", list(good_files.items()), mode="w")  # a plain tar, .gz by name
     with pytest.raises(VoiceError, match="not a valid voice archive"):
         registry.safe_extract(archive, tmp_path / "into")
 

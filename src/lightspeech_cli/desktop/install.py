@@ -117,7 +117,7 @@ def install(places: Places, make_default: bool, voice: str | None) -> list[str]:
     lists_modules = text is not None and any(line.split()[:1] == ["AddModule"] for line in _outside_block(text))
     if make_default or lists_modules:
         if text is None:
-            text = SYSTEM_CONFIG.read_text(encoding="utf-8") if SYSTEM_CONFIG.is_file() else ""
+            text = system_config()
             done.append(f"copied {SYSTEM_CONFIG} to {conf}")
         block = [BLOCK_START]
         if lists_modules:  # a list of modules turns off loading them from the folder
@@ -144,8 +144,7 @@ def uninstall(places: Places) -> list[str]:
         text = conf.read_text(encoding="utf-8")
         if BLOCK_START in text:
             rest = _outside_block(text)
-            system = SYSTEM_CONFIG.read_text(encoding="utf-8").splitlines() if SYSTEM_CONFIG.is_file() else None
-            if rest == system:  # the copy `install --default` made, unchanged: the system's file rules again
+            if SYSTEM_CONFIG.is_file() and rest == system_config().splitlines():  # the copy install made, unchanged
                 check_replaceable(conf)
                 conf.unlink()
                 done.append(f"removed {conf}, the same as {SYSTEM_CONFIG} without lightspeech's lines")
@@ -157,6 +156,11 @@ def uninstall(places: Places) -> list[str]:
         module_conf.unlink()
         done.append(f"removed {module_conf}")
     return done
+
+
+def system_config() -> str:
+    """The system's speechd.conf, which `install --default` copies; none is an empty one."""
+    return SYSTEM_CONFIG.read_text(encoding="utf-8") if SYSTEM_CONFIG.is_file() else ""
 
 
 def _outside_block(text: str) -> list[str]:
