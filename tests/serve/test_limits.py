@@ -4,7 +4,10 @@ Every case also checks that no traceback reached the server's log."""
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -285,3 +288,31 @@ def test_the_servers_own_page_may_call_it_and_an_allowed_origin_gets_a_preflight
     assert preflight.headers["Access-Control-Allow-Origin"] == "http://friend.example:8080"
     refused = requests.options(f"{own}/v1/audio/speech", headers={"Origin": "http://attacker.example"}, timeout=10)
     assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
+
+
+ARENA_COUNT = """
+import ctypes, sys, threading
+from lightspeech_cli.serve.limits import fewer_malloc_arenas
+if sys.argv[1] == "limited":
+    fewer_malloc_arenas()
+def allocate():
+    blocks = [bytearray(100_000) for _ in range(100)] + [bytes(100) for _ in range(20_000)]
+threads = [threading.Thread(target=allocate) for _ in range(16)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+libc = ctypes.CDLL(None)
+libc.fflush(None)
+libc.malloc_info(0, ctypes.c_void_p.in_dll(libc, "stdout"))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc")
+def test_fewer_malloc_arenas_keeps_threads_to_two_heaps():
+    def heaps(mode: str) -> int:
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        run = subprocess.run(
+            [sys.executable, "-c", ARENA_COUNT, mode], capture_output=True, text=True, env=env, check=True
+        )
+        return run.stdout.count("<heap nr=")
+
+    assert heaps("limited") <= 2 < heaps("default")

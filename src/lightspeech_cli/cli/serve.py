@@ -145,9 +145,10 @@ def serve(
         check_name(zeroconf)
     origins = frozenset(parse_origin(origin) for origin in allow_origin or [])
     require_extra("serve", "lightspeech serve")
-    from ..serve.limits import Limits
+    from ..serve.limits import Limits, fewer_malloc_arenas
     from ..serve.pool import SpeakerPool
 
+    fewer_malloc_arenas()
     start = time.perf_counter()
     pool = SpeakerPool(voice, workers or os.cpu_count() or 1, queue, max_chars, vocoder)
     detail(f"loaded voice {pool.default_voice} in {time.perf_counter() - start:.2f} s")
