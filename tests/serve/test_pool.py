@@ -1,5 +1,6 @@
 """serve/pool.py's worker threads: who goes next."""
 
+import asyncio
 import threading
 
 import pytest
@@ -77,3 +78,25 @@ def test_turns_go_by_level_of_worker_time_then_by_request_arrival():
     assert turn(FIRST_LEVEL_SECONDS, first) > turn(0.0, second)  # a long request yields
     assert turn(1.9 * FIRST_LEVEL_SECONDS, first) < turn(2.0 * FIRST_LEVEL_SECONDS, first)
     assert turn(2.0 * FIRST_LEVEL_SECONDS, first) == turn(3.9 * FIRST_LEVEL_SECONDS, first)
+
+
+def test_a_voice_a_client_names_is_loaded_once_on_the_worker_threads():
+    """The pool loads another installed voice on its workers the first time it is asked for,
+    once however many ask at the same time, and keeps it."""
+    from lightspeech_cli.runtime.format.voice import installed_voices_dir
+    from lightspeech_cli.serve.pool import SpeakerPool
+
+    from ..helpers import make_tiny_voice
+
+    make_tiny_voice(installed_voices_dir() / "tiny")
+    pool = SpeakerPool(None, 1, 0, 1000)
+    try:
+
+        async def ask_twice():
+            return await asyncio.gather(pool.synthesizer("tiny"), pool.synthesizer("tiny"))
+
+        first, second = asyncio.run(ask_twice())
+        assert first is second and first.voice.name == "tiny"
+        assert asyncio.run(pool.synthesizer("tiny")) is first
+    finally:
+        pool.close()

@@ -162,7 +162,8 @@ class SpeakerPool:
             return self._synthesizers[name]
         if looks_like_path(name) or name not in installed_voice_names():
             raise InputError(f"unknown voice {name[:60]!r}; voices: {', '.join(v.name for v in self.voices())}")
-        return await asyncio.get_running_loop().run_in_executor(self.executor, self._load, name)
+        turn_now = turn(0.0, next(self._arrivals))
+        return await asyncio.wrap_future(self.worker_threads.submit(turn_now, self._load, name))
 
     def _load(self, name: str) -> Synthesizer:
         with self._lock:  # two first requests for one voice load it once
