@@ -28,14 +28,14 @@ def test_predictor_learns_and_ranks_synthetic_losses():
     train = [space.sample(rng) for _ in range(200)]
     test = [space.sample(rng) for _ in range(100)]
     noise = np.random.default_rng(0).normal(0, 0.05, len(train))
-    predictor = fit_predictor(train, list(np.array(synthetic_losses(train)) + noise))
-    predicted, actual = predict(predictor, test), synthetic_losses(test)
+    predictor = fit_predictor(space.features(train), list(np.array(synthetic_losses(train)) + noise))
+    predicted, actual = predict(predictor, space.features(test)), synthetic_losses(test)
     assert pairwise_accuracy(predicted, actual) > 0.75
     assert kendall_tau(predicted, actual) > 0.5
     # ranking: the predicted best tenth holds far better candidates than the average
     best = np.argsort(predicted)[:10]
     assert np.mean(np.array(actual)[best]) < np.mean(actual) - 0.5
-    held_out = out_of_fold_predictions(train, synthetic_losses(train), folds=5)
+    held_out = out_of_fold_predictions(space.features(train), synthetic_losses(train), folds=5)
     assert pairwise_accuracy(held_out, synthetic_losses(train)) > 0.7
 
 
@@ -45,7 +45,7 @@ def test_the_fewest_candidates_the_command_allows_get_predictions(count):
     none and the search ended with an internal error."""
     rng = random.Random(count)
     tokens = [SearchSpace().sample(rng) for _ in range(count)]
-    predicted = out_of_fold_predictions(tokens, synthetic_losses(tokens), folds=5)
+    predicted = out_of_fold_predictions(SearchSpace().features(tokens), synthetic_losses(tokens), folds=5)
     assert predicted.shape == (count,) and np.isfinite(predicted).all()
 
 

@@ -1,56 +1,71 @@
-"""The search report states what the search did: the number of candidates the predictor
-ranked is the one the search recorded (and logged), not the size of the pool it drew."""
+"""search/report.py states what the search did, from what its store holds: final losses as
+means over seeds, the winner by that mean, the number of candidates the predictor ranked as
+recorded (not the pool it drew), and each round's predictor quality."""
 
-import re
-import shutil
-from pathlib import Path
+import json
 
 import pytest
 
-from lightspeech_cli.search.report import write_report
+from lightspeech_cli.search.report import seed_means, write_report
 from lightspeech_cli.search.run import BUDGETS, Constraints, references
 from lightspeech_cli.search.space import SearchSpace
-from lightspeech_cli.search.store import ResultStore
+from lightspeech_cli.search.store import Result, ResultStore
 
-COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "search"
+SPACE = SearchSpace(hidden=256)
+REFERENCES = references(SPACE)
+A = "sep5 sep5 sep5 sep5 | sep5 sep5 sep5 sep5 hidden=256 predictor=sep postnet=0"
+B = "sep9 sep9 identity sep9 | sep9 sep9 sep9 sep9 hidden=256 predictor=sep postnet=0"
+QUALITIES = [
+    {"round": 1, "candidates": 16, "folds": 5, "pairwise_accuracy": 0.61, "kendall_tau": 0.22},
+    {"round": 2, "candidates": 32, "folds": 5, "pairwise_accuracy": 0.74, "kendall_tau": 0.48},
+]
 
 
-def logged_ranked() -> int:
-    found = re.findall(r"^ranked ([\d,]+) unseen candidates", (COMMITTED / "search.log").read_text(), re.M)
-    assert len(found) == 1
-    return int(found[0].replace(",", ""))
+def result(architecture, stage, loss, seed=0, latency=10.0):
+    return Result(architecture, stage, 200, 1_700_000, latency, loss, {"total": loss, "mel": loss / 2}, 60.0, seed)
 
 
-def report_from_committed_results(tmp_path, ranked):
-    store_path = tmp_path / "results.sqlite"
-    shutil.copy(COMMITTED / "results.sqlite", store_path)
-    store = ResultStore(store_path)
-    if ranked is not None:
-        store.set_state("ranked", ranked)
+@pytest.fixture
+def store(tmp_path):
+    store = ResultStore(tmp_path / "results.sqlite")
+    for architecture, loss in ((A, 1.50), (B, 1.40), (REFERENCES["lightspeech"], 1.45)):
+        store.add(result(architecture, "proxy" if architecture != REFERENCES["lightspeech"] else "reference", loss))
+    store.add(result(REFERENCES["fastspeech2"], "reference", 2.4, latency=100.0))
+    # B is better by seed 0 alone, A by the mean of both seeds
+    for architecture, losses in ((A, (1.30, 1.20)), (B, (1.25, 1.35)), (REFERENCES["lightspeech"], (1.28, 1.29))):
+        for seed, loss in enumerate(losses):
+            store.add(result(architecture, "final", loss, seed))
+    store.set_state("round 1", [A])
+    store.set_state("round 2", [B])
+    store.set_state("ranked", 3812)
+    return store
+
+
+def test_final_losses_are_means_over_seeds_and_the_winner_has_the_lowest(tmp_path, store):
+    pytest.importorskip("matplotlib")
+    means = {r.architecture: r for r in seed_means(store.results("final"))}
+    assert means[A].loss == pytest.approx(1.25) and means[A].seconds == 120.0
+    assert means[A].validation["mel"] == pytest.approx(0.625)
     output = tmp_path / "out"
     output.mkdir()
-    write_report(
-        store,
-        output,
-        store.get_state("finalists"),
-        references(SearchSpace(hidden=256, predictor="sep")),
-        store.get_state("predictor quality"),
-        BUDGETS["small"],
-        Constraints(max_parameters=2_000_000, max_latency_ms=14.0),
-    )
-    return (output / "results.md").read_text()
+    summary = write_report(store, output, [A, B], REFERENCES, QUALITIES, BUDGETS["small"], Constraints(2_000_000))
+    assert summary["winner"] == A == (output / "winner.txt").read_text().strip()
+    found, paper, fastspeech = summary["comparison"]
+    assert found["final_loss"] == pytest.approx(1.25) and paper["final_loss"] == pytest.approx(1.285)
+    assert fastspeech["final_loss"] is None
+    assert summary["rounds"] == [[A], [B]] and summary["predictor"] == QUALITIES
+    assert json.loads((output / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    report = (output / "results.md").read_text()
+    assert "2 rounds of 1 + 1 candidates" in report and "(3,812 unseen ranked)" in report
+    assert "10,000 unseen ranked" not in report
+    assert "| 2 | 32 | 5 | 0.740 | 0.480 |" in report
+    assert (output / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_committed_report_is_what_the_committed_results_and_log_make(tmp_path):
+def test_a_random_search_is_reported_as_one(tmp_path, store):
     pytest.importorskip("matplotlib")
-    ranked = logged_ranked()
-    assert ranked == 3812 and ranked < BUDGETS["small"].pool
-    report = report_from_committed_results(tmp_path, ranked)
-    assert "3,812 ranked (of 10,000 drawn;" in report and "10,000 ranked" not in report
-    assert report == (COMMITTED / "results.md").read_text()
-
-
-def test_a_search_that_did_not_record_the_count_does_not_state_the_pool_as_ranked(tmp_path):
-    pytest.importorskip("matplotlib")
-    report = report_from_committed_results(tmp_path, None)
-    assert "up to 10,000 ranked (the number was not recorded)" in report
+    output = tmp_path / "out"
+    output.mkdir()
+    write_report(store, output, [A, B], REFERENCES, QUALITIES[:1], BUDGETS["small"], Constraints(), "random")
+    report = (output / "results.md").read_text()
+    assert "Random search: 1 candidates" in report and "Guided" not in report and "ranked" not in report

@@ -1,4 +1,3 @@
-import json
 import os
 import random
 import signal
@@ -7,13 +6,12 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from lightspeech_cli.runtime.format.arch import Architecture
-from lightspeech_cli.search.run import Budget, Constraints, Search
+from lightspeech_cli.search.run import Budget, Constraints, Search, references
+from lightspeech_cli.search.runners import LocalRunner
 from lightspeech_cli.search.space import SearchSpace
-from lightspeech_cli.text.symbols import SymbolSet
 
 pytest.importorskip("lightgbm")
 
@@ -29,33 +27,6 @@ TINY_BUDGET = Budget(
     finalists=1,
     final_steps=3,
 )
-
-
-@pytest.fixture
-def training_folder(tmp_path):
-    """A corpus and features as `lightspeech train` writes them, with random content."""
-    rng = np.random.default_rng(0)
-    work = tmp_path / "work"
-    (work / "corpus").mkdir(parents=True)
-    (work / "features").mkdir()
-    n_symbols = len(SymbolSet())
-    with open(work / "corpus" / "metadata.jsonl", "w") as f:
-        for number in range(1, 11):
-            entry = {"id": f"{number:05d}", "split": "heldout" if number > 8 else "train", "text": "x", "phonemes": []}
-            f.write(json.dumps(entry) + "\n")
-            durations = rng.integers(1, 5, 8)
-            np.savez(
-                work / "features" / f"{entry['id']}.npz",
-                ids=rng.integers(1, n_symbols, 8),
-                durations=durations,
-                pitch=rng.normal(5, 0.2, 8).astype(np.float32),
-                energy=rng.normal(0, 1, 8).astype(np.float32),
-                mel=rng.normal(-5, 1, (durations.sum(), 80)).astype(np.float16),
-            )
-    (work / "features" / "stats.json").write_text(
-        json.dumps({"pitch_log_mean": 5.0, "pitch_log_std": 0.2, "energy_log_mean": 0.0, "energy_log_std": 1.0})
-    )
-    return work
 
 
 def test_sampling_respects_measured_constraints(tmp_path, training_folder):
@@ -241,3 +212,68 @@ def test_search_max_params_refuses_what_is_not_a_positive_count(text):
     with pytest.raises(InputError, match="--max-params"):
         parse_count(text)
     assert parse_count("1.8M") == 1_800_000 and parse_count("800k") == 800_000
+
+
+def test_rounds_start_with_half_at_random_and_share_the_rest():
+    def sizes(candidates, rounds):
+        return Budget(**{**TINY_BUDGET.__dict__, "candidates": candidates, "rounds": rounds}).round_sizes()
+
+    assert sizes(32, 2) == [16, 16]
+    assert sizes(200, 3) == [100, 50, 50]
+    assert sizes(1000, 4) == [502, 166, 166, 166]
+    assert sizes(7, 1) == [7]
+    assert sizes(2, 3) == [1, 1, 1]
+
+
+def run_search(training_folder, output, strategy, **budget):
+    chosen = Budget(**{**TINY_BUDGET.__dict__, "candidates": 8, "rounds": 3, "final_seeds": 2, **budget})
+    search = Search(
+        training_folder, output, chosen, Constraints(), LocalRunner(1), TINY, log=lambda _: None, strategy=strategy
+    )
+    return search, search.run()
+
+
+def test_a_guided_search_trains_in_rounds_and_its_finalists_from_each_seed(tmp_path, training_folder):
+    search, summary = run_search(training_folder, tmp_path / "guided", "guided", finalists=2)
+    rounds = summary["rounds"]
+    assert [len(r) for r in rounds] == [4, 2, 2]
+    assert len(set(sum(rounds, []))) == 8  # no candidate twice
+    assert [q["round"] for q in summary["predictor"]] == [1, 2, 3]
+    assert [q["candidates"] for q in summary["predictor"]] == [4, 6, 8]
+    assert all(-1 <= q["kendall_tau"] <= 1 for q in summary["predictor"])
+    finals = search.store.results("final")
+    finalists = search.store.get_state("finalists")
+    assert len(finalists) == 2
+    assert sorted((r.architecture, r.seed) for r in finals) == sorted(
+        (a, seed) for a in finalists + [references(TINY)["lightspeech"]] for seed in (0, 1)
+    )
+    assert {r.steps for r in search.store.results("proxy")} == {TINY_BUDGET.proxy_steps}
+    assert summary["winner"] in finalists
+    assert "| 3 | 8 |" in (tmp_path / "guided" / "results.md").read_text()  # round 3's predictor quality
+
+
+def test_a_random_search_samples_every_candidate_and_keeps_its_best_trained(tmp_path, training_folder):
+    search, summary = run_search(training_folder, tmp_path / "random", "random", finalists=3)
+    assert [len(r) for r in summary["rounds"]] == [8]
+    proxy = {r.architecture: r.loss for r in search.store.results("proxy")}
+    best = sorted(summary["rounds"][0], key=proxy.get)[:3]
+    assert search.store.get_state("finalists") == best
+    assert (
+        summary["strategy"] == "random"
+        and "Random search: 8 candidates" in (tmp_path / "random" / "results.md").read_text()
+    )
+    # round 1 of a guided search with the same seed starts from the same candidates
+    guided = Search(
+        training_folder,
+        tmp_path / "guided",
+        Budget(**{**TINY_BUDGET.__dict__, "candidates": 8, "rounds": 3}),
+        Constraints(),
+        None,
+        TINY,
+        log=lambda _: None,
+    )
+    assert guided.sample_candidates(random.Random("0 round 1"), 4) == [
+        TINY.encode(Architecture.parse(a)) for a in summary["rounds"][0][:4]
+    ]
+    with pytest.raises(ValueError, match="strategy"):
+        Search(training_folder, tmp_path / "other", TINY_BUDGET, Constraints(), None, TINY, strategy="best")

@@ -20,6 +20,11 @@ class Budget(str, Enum):
     large = "large"
 
 
+class Strategy(str, Enum):
+    guided = "guided"
+    random = "random"
+
+
 @app.command()
 def search(
     workdir: Path = typer.Argument(
@@ -67,6 +72,15 @@ def search(
     final_steps: Optional[int] = typer.Option(
         None, "--final-steps", min=1, max=10_000_000, help="Override: steps per finalist."
     ),
+    rounds: Optional[int] = typer.Option(
+        None, "--rounds", min=1, max=100, help="Override: rounds (the first at random, then the predictor picks)."
+    ),
+    strategy: Strategy = typer.Option(
+        Strategy.guided,
+        "--strategy",
+        case_sensitive=False,
+        help="guided (GBDT-NAS: a predictor picks candidates and finalists) or random (the baseline it must beat).",
+    ),
     hidden: int = typer.Option(
         256, "--hidden", min=8, max=1024, help="Hidden size of every candidate (the paper's: 256)."
     ),
@@ -75,8 +89,9 @@ def search(
     verbose: bool = VERBOSE,
 ) -> None:
     """Search the LightSpeech space for an acoustic model (GBDT-NAS): sample under the
-    constraints, proxy-train, fit a LightGBM predictor, rank unseen candidates, train the
-    best longer, and report the Pareto front of loss against latency."""
+    constraints, proxy-train, then in rounds fit a LightGBM predictor and train the
+    candidates it ranks best; train the finalists longer from two seeds, and report the
+    Pareto front of loss against latency."""
     require_extra("search", "lightspeech search")
     from ..search.run import Search, make_runner, plan_search
 
@@ -86,11 +101,14 @@ def search(
         "proxy_steps": proxy_steps,
         "finalists": finalists,
         "final_steps": final_steps,
+        "rounds": rounds,
     }
     chosen, constraints, space = plan_search(workdir, budget.value, overrides, max_params, max_latency_ms, hidden)
     runner = make_runner(workers, ray_address)
     try:
-        summary = Search(workdir, output, chosen, constraints, runner, space, seed=seed, log=info).run()
+        summary = Search(
+            workdir, output, chosen, constraints, runner, space, seed=seed, log=info, strategy=strategy.value
+        ).run()
     except ValueError as e:
         raise InputError(str(e)) from None
     out(summary["winner"])

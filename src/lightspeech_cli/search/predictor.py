@@ -1,5 +1,6 @@
-"""GBDT-NAS's accuracy predictor: gradient-boosted trees (LightGBM) from one-hot layer
-tokens to validation loss, and the ranking metrics GBDT-NAS reports for it."""
+"""GBDT-NAS's accuracy predictor: gradient-boosted trees (LightGBM) from a candidate's
+features (SearchSpace.features) to its validation loss, and the ranking metrics GBDT-NAS
+reports for it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ import math
 
 import numpy as np
 
-from .space import one_hot
 
-
-def fit_predictor(tokens: list[tuple[int, ...]], losses: list[float], seed: int = 0):
+def fit_predictor(features: np.ndarray, losses: list[float], seed: int = 0):
     import lightgbm
 
     # A search trains tens to hundreds of candidates, not thousands: leaves may hold
@@ -32,25 +31,23 @@ def fit_predictor(tokens: list[tuple[int, ...]], losses: list[float], seed: int 
         "deterministic": True,
         "verbose": -1,
     }
-    data = lightgbm.Dataset(one_hot(tokens), np.asarray(losses, np.float64), params={"verbose": -1})
+    data = lightgbm.Dataset(features, np.asarray(losses, np.float64), params={"verbose": -1})
     return lightgbm.train(parameters, data, num_boost_round=200)
 
 
-def predict(model, tokens: list[tuple[int, ...]]) -> np.ndarray:
-    return model.predict(one_hot(tokens))
+def predict(model, features: np.ndarray) -> np.ndarray:
+    return model.predict(features)
 
 
-def out_of_fold_predictions(
-    tokens: list[tuple[int, ...]], losses: list[float], folds: int = 5, seed: int = 0
-) -> np.ndarray:
+def out_of_fold_predictions(features: np.ndarray, losses: list[float], folds: int = 5, seed: int = 0) -> np.ndarray:
     """Each candidate's loss as predicted by a predictor that never saw it (k-fold)."""
-    order = np.random.default_rng(seed).permutation(len(tokens))
-    predicted = np.zeros(len(tokens))
+    order = np.random.default_rng(seed).permutation(len(features))
+    predicted = np.zeros(len(features))
     for fold in range(folds):
         held = order[fold::folds]
         kept = np.setdiff1d(order, held)
-        model = fit_predictor([tokens[i] for i in kept], [losses[i] for i in kept], seed)
-        predicted[held] = predict(model, [tokens[i] for i in held])
+        model = fit_predictor(features[kept], [losses[i] for i in kept], seed)
+        predicted[held] = predict(model, features[held])
     return predicted
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+import statistics
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from .run import EXPLORE_SHARE
 from .store import Result, ResultStore
 
 NAMES = {"lightspeech": "LightSpeech (paper)", "fastspeech2": "FastSpeech 2"}
@@ -88,13 +90,38 @@ def plot(proxy: list[Result], final: list[Result], references: dict[str, str], w
     os.replace(staging, path)
 
 
-def _ranked(store: ResultStore, budget) -> str:
-    """How many unseen candidates the predictor ranked: what the search recorded, which is
-    fewer than the pool it drew (repeats and candidates over the parameter limit are dropped)."""
-    ranked = store.get_state("ranked")
-    if ranked is None:
-        return f"up to {budget.pool:,} ranked (the number was not recorded)"
-    return f"{ranked:,} ranked (of {budget.pool:,} drawn; repeats and those over the parameter limit dropped)"
+def seed_means(results: list[Result]) -> list[Result]:
+    """One result per architecture: its losses averaged over seeds, its training time summed."""
+    by_architecture: dict[str, list[Result]] = {}
+    for result in results:
+        by_architecture.setdefault(result.architecture, []).append(result)
+    return [
+        replace(
+            runs[0],
+            loss=statistics.mean(r.loss for r in runs),
+            validation={k: statistics.mean(r.validation[k] for r in runs) for k in runs[0].validation},
+            seconds=sum(r.seconds for r in runs),
+        )
+        for runs in by_architecture.values()
+    ]
+
+
+def _method(store: ResultStore, budget, strategy: str) -> str:
+    """What the search did, in a sentence or two. The number of unseen candidates ranked is
+    the one the search recorded, fewer than the pool it drew (repeats and candidates over
+    the parameter limit are dropped)."""
+    rounds = [len(store.get_state(f"round {n}") or []) for n in range(1, budget.rounds + 1)]
+    finals = f"{budget.finalists} finalists x {budget.final_seeds} seed(s) x {budget.final_steps} steps"
+    proxies = f"x {budget.proxy_steps} steps on {budget.train_utterances} utterances"
+    if strategy == "random":
+        return f"Random search: {rounds[0]} candidates {proxies}; the best by proxy loss are the {finals}."
+    ranked = store.get_state("ranked") or 0
+    return (
+        f"Guided search (GBDT-NAS) in {budget.rounds} rounds of {' + '.join(map(str, rounds))} candidates "
+        f"{proxies} (round 1 at random, then the best predicted of {budget.pool:,} drawn, "
+        f"{round(100 * EXPLORE_SHARE)}% at random); the best by proxy loss, measured or predicted ({ranked:,} unseen "
+        f"ranked), are the {finals}."
+    )
 
 
 def write_report(
@@ -102,14 +129,15 @@ def write_report(
     output: Path,
     finalists: list[str],
     references: dict[str, str],
-    quality: dict,
+    qualities: list[dict],
     budget,
     constraints,
+    strategy: str = "guided",
 ) -> dict:
-    final = store.results("final")
+    final = seed_means(store.results("final"))
     searched_final = [r for r in final if r.architecture in finalists]
     winner = min(searched_final, key=lambda r: r.loss)
-    proxy_all = store.results("proxy") + store.results("reference")
+    proxy_all = seed_means(store.results("proxy") + store.results("reference"))
     proxy_by_architecture = {r.architecture: r for r in proxy_all}
     final_by_architecture = {r.architecture: r for r in final}
 
@@ -151,15 +179,21 @@ def write_report(
         "",
         f"Winner: `{winner.architecture}`",
         "",
-        f"Constraints: {limits}. Budget: {budget.candidates} sampled candidates x {budget.proxy_steps} steps on "
-        f"{budget.train_utterances} utterances, {_ranked(store, budget)}, {budget.finalists} best predicted + the best "
-        f"trained x {budget.final_steps} steps. Loss: total validation loss (mel L1 + duration + pitch + energy) on "
-        f"{budget.validation_utterances} held-out utterances. Latency: one acoustic forward, 1 CPU thread, 60 "
-        "phonemes (360 frames, 4.2 s of audio), median of 5.",
+        f"Constraints: {limits}. {_method(store, budget, strategy)} Loss: total validation loss (mel L1 + duration "
+        f"+ pitch + energy) on {budget.validation_utterances} held-out utterances, after the first steps of the "
+        "schedule every run follows (proxy) or all of them (final: the mean over seeds). Latency: "
+        "one acoustic forward, 1 CPU thread, 60 phonemes (360 frames, 4.2 s of audio), median of 5.",
         "",
-        f"Predictor (LightGBM on one-hot layer tokens), on candidates it did not see ({quality['folds']}-fold over "
-        f"{quality['candidates']}): pairwise accuracy {quality['pairwise_accuracy']:.3f}, Kendall's tau "
-        f"{quality['kendall_tau']:.3f}.",
+        "Predictor (LightGBM on per-layer families and sizes, their counts and sums, and parameters), on "
+        "candidates it did not see:",
+        "",
+        "| after round | candidates | folds | pairwise accuracy | Kendall's tau |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {q['round']} | {q['candidates']} | {q['folds']} | {q['pairwise_accuracy']:.3f} | "
+            f"{q['kendall_tau']:.3f} |"
+            for q in qualities
+        ),
         "",
         "## Found against the paper's architecture and FastSpeech 2",
         "",
@@ -183,7 +217,9 @@ def write_report(
     summary = {
         "winner": winner.architecture,
         "comparison": comparison,
-        "predictor": quality,
+        "strategy": strategy,
+        "rounds": [store.get_state(f"round {n}") for n in range(1, budget.rounds + 1) if store.get_state(f"round {n}")],
+        "predictor": qualities,
         "budget": asdict(budget),
         "constraints": asdict(constraints),
     }

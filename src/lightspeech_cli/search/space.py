@@ -61,14 +61,47 @@ class SearchSpace:
         fixed, per_op = _parameter_table(self.hidden, self.predictor)
         return fixed + sum(per_op[t] for t in tokens)
 
+    def features(self, candidates: list[tuple[int, ...]]) -> np.ndarray:
+        """[candidates, len(feature_names())] numbers the predictor reads: per layer its family
+        (one-hot) and size, per side how many of each family and the sums of kernels and
+        heads, and the parameter count."""
+        rows = []
+        for tokens in candidates:
+            layers = [_family(SEARCH_SPACE[t]) for t in tokens]
+            row: list[float] = []
+            for family, size in layers:
+                row += [float(family == f) for f in FAMILIES] + [float(size)]
+            for side in (layers[:ENCODER_LAYERS], layers[ENCODER_LAYERS:]):
+                row += [float(sum(family == f for family, _ in side)) for f in FAMILIES]
+                row += [float(sum(size for family, size in side if family == f)) for f in ("sep", "att")]
+            rows.append(row + [self.parameters(tokens) / 1e6])
+        return np.asarray(rows, np.float32).reshape(len(candidates), len(feature_names()))
 
-def one_hot(tokens: list[tuple[int, ...]]) -> np.ndarray:
-    """[candidates, layers * operations] features for the tree predictor."""
-    features = np.zeros((len(tokens), N_LAYERS * len(SEARCH_SPACE)), np.float32)
-    for row, candidate in enumerate(tokens):
-        for layer, token in enumerate(candidate):
-            features[row, layer * len(SEARCH_SPACE) + token] = 1.0
-    return features
+
+# What the predictor reads of each layer: its family, and the family's size (a separable
+# convolution's kernel, an attention layer's heads). GBDT-NAS reads one-hot tokens; on the
+# 35 proxy results of docs/search these rank far better out of fold (Kendall's tau 0.50
+# against 0.02, the mean of 5 fold splits), as a tree can split "kernel >= 13" once
+# instead of learning each kernel apart.
+FAMILIES = ("sep", "att", "ffn", "identity")
+
+
+def _family(op: str) -> tuple[str, int]:
+    """("sep", 13) for sep13, ("att", 4) for att4, ("ffn", 0), ("identity", 0)."""
+    for family in ("sep", "att"):
+        if op.startswith(family):
+            return family, int(op[len(family) :])
+    return op, 0
+
+
+def feature_names() -> list[str]:
+    names = []
+    for layer in range(N_LAYERS):
+        side, index = ("encoder", layer) if layer < ENCODER_LAYERS else ("decoder", layer - ENCODER_LAYERS)
+        names += [f"{side} {index} {family}" for family in FAMILIES] + [f"{side} {index} size"]
+    for side in ("encoder", "decoder"):
+        names += [f"{side} {family}s" for family in FAMILIES] + [f"{side} kernel sum", f"{side} heads sum"]
+    return names + ["parameters (M)"]
 
 
 @lru_cache(maxsize=None)

@@ -1,5 +1,5 @@
-"""The search's results, in SQLite: one row per (architecture, stage), written as each
-candidate finishes, so a killed search loses only the candidates in flight and a new
+"""The search's results, in SQLite: one row per (architecture, stage, seed), written as
+each candidate finishes, so a killed search loses only the candidates in flight and a new
 run with the same output folder picks up where it stopped.
 """
 
@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS results (
     loss REAL NOT NULL,           -- total validation loss: what the search minimizes
     validation TEXT NOT NULL,     -- every validation loss, JSON
     seconds REAL NOT NULL,        -- training time
-    PRIMARY KEY (architecture, stage)
+    seed INTEGER NOT NULL,
+    PRIMARY KEY (architecture, stage, seed)
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- what a resumed search must not redo or decide differently: latencies, finalists
@@ -38,6 +39,7 @@ class Result:
     loss: float
     validation: dict
     seconds: float
+    seed: int = 0
 
 
 class ResultStore:
@@ -62,7 +64,7 @@ class ResultStore:
     def add(self, result: Result) -> None:
         with self.connection:  # one transaction per result: committed before the next starts
             self.connection.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result.architecture,
                     result.stage,
@@ -72,13 +74,16 @@ class ResultStore:
                     result.loss,
                     json.dumps(result.validation),
                     result.seconds,
+                    result.seed,
                 ),
             )
 
     def results(self, stage: str | None = None) -> list[Result]:
         query = "SELECT * FROM results" + (" WHERE stage = ?" if stage else "") + " ORDER BY rowid"
         rows = self.connection.execute(query, (stage,) if stage else ()).fetchall()
-        return [Result(a, s, st, p, lat, loss, json.loads(v), sec) for a, s, st, p, lat, loss, v, sec in rows]
+        return [
+            Result(a, s, st, p, lat, loss, json.loads(v), sec, seed) for a, s, st, p, lat, loss, v, sec, seed in rows
+        ]
 
     def get_state(self, key: str):
         row = self.connection.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
@@ -88,5 +93,6 @@ class ResultStore:
         with self.connection:
             self.connection.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, json.dumps(value)))
 
-    def done(self, stage: str) -> set[str]:
-        return {r.architecture for r in self.results(stage)}
+    def done(self, stage: str) -> set[tuple[str, int]]:
+        """(architecture, seed) of each result of `stage`."""
+        return {(r.architecture, r.seed) for r in self.results(stage)}
