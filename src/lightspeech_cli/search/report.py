@@ -10,7 +10,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from .run import EXPLORE_SHARE
 from .store import Result, ResultStore
 
 NAMES = {"lightspeech": "LightSpeech (paper)", "fastspeech2": "FastSpeech 2"}
@@ -119,8 +118,8 @@ def _method(store: ResultStore, budget, strategy: str) -> str:
     return (
         f"Guided search (GBDT-NAS) in {budget.rounds} rounds of {' + '.join(map(str, rounds))} candidates "
         f"{proxies} (round 1 at random, then the best predicted of {budget.pool:,} drawn, "
-        f"{round(100 * EXPLORE_SHARE)}% at random); the best by proxy loss, measured or predicted ({ranked:,} unseen "
-        f"ranked), are the {finals}."
+        f"{round(100 * budget.explore_share)}% at random); the best by proxy loss, measured or predicted "
+        f"({ranked:,} unseen ranked), are the {finals}."
     )
 
 

@@ -39,8 +39,6 @@ def references(space: SearchSpace) -> dict[str, str]:
 
 # Constraints that reject more than this many samples per wanted candidate are too tight to search.
 MAX_TRIES_PER_CANDIDATE = 50
-# Of each later round's candidates, this share is sampled at random rather than predicted.
-EXPLORE_SHARE = 0.25
 STRATEGIES = ("guided", "random")
 
 
@@ -56,6 +54,7 @@ class Budget:
     final_steps: int
     rounds: int = 3  # round 1 random; the predictor picks most of the others
     final_seeds: int = 2
+    explore_share: float = 0.25  # of each later round, sampled at random rather than predicted
 
     def round_sizes(self) -> list[int]:
         """Candidates per round: half at random in round 1 (GBDT-NAS starts from 1,000 and adds
@@ -262,7 +261,7 @@ class Search:
 
     def next_round(self, predictor, trained: list, size: int, rng: random.Random) -> list[tuple[int, ...]]:
         """The best predicted unseen candidates that meet the constraints, and a share at random."""
-        explore = round(size * EXPLORE_SHARE) if size > 1 else 0
+        explore = round(size * self.budget.explore_share) if size > 1 else 0
         chosen: list[tuple[int, ...]] = []
         for tokens in self.ranked_pool(predictor, set(trained), rng):
             if len(chosen) == size - explore:
