@@ -105,18 +105,24 @@ def seed_means(results: list[Result]) -> list[Result]:
     ]
 
 
-def _method(store: ResultStore, budget, strategy: str) -> str:
+def recorded_rounds(store: ResultStore, budget) -> list[list[str]]:
+    """The candidates of each round the search ran, as it recorded them."""
+    rounds = (store.get_state(f"round {n}") for n in range(1, budget.rounds + 1))
+    return [candidates for candidates in rounds if candidates]
+
+
+def _method(store: ResultStore, budget, strategy: str, rounds: list[list[str]]) -> str:
     """What the search did, in a sentence or two. The number of unseen candidates ranked is
     the one the search recorded, fewer than the pool it drew (repeats and candidates over
     the parameter limit are dropped)."""
-    rounds = [len(store.get_state(f"round {n}") or []) for n in range(1, budget.rounds + 1)]
+    sizes = [len(candidates) for candidates in rounds]
     finals = f"{budget.finalists} finalists x {budget.final_seeds} seed(s) x {budget.final_steps} steps"
     proxies = f"x {budget.proxy_steps} steps on {budget.train_utterances} utterances"
     if strategy == "random":
-        return f"Random search: {rounds[0]} candidates {proxies}; the best by proxy loss are the {finals}."
+        return f"Random search: {sizes[0]} candidates {proxies}; the best by proxy loss are the {finals}."
     ranked = store.get_state("ranked") or 0
     return (
-        f"Guided search (GBDT-NAS) in {budget.rounds} rounds of {' + '.join(map(str, rounds))} candidates "
+        f"Guided search (GBDT-NAS) in {budget.rounds} rounds of {' + '.join(map(str, sizes))} candidates "
         f"{proxies} (round 1 at random, then the best predicted of {budget.pool:,} drawn, "
         f"{round(100 * budget.explore_share)}% at random); the best by proxy loss, measured or predicted "
         f"({ranked:,} unseen ranked), are the {finals}."
@@ -134,6 +140,7 @@ def write_report(
     strategy: str = "guided",
 ) -> dict:
     final = seed_means(store.results("final"))
+    rounds = recorded_rounds(store, budget)
     searched_final = [r for r in final if r.architecture in finalists]
     winner = min(searched_final, key=lambda r: r.loss)
     proxy_all = seed_means(store.results("proxy") + store.results("reference"))
@@ -178,9 +185,9 @@ def write_report(
         "",
         f"Winner: `{winner.architecture}`",
         "",
-        f"Constraints: {limits}. {_method(store, budget, strategy)} Loss: total validation loss (mel L1 + duration "
-        f"+ pitch + energy) on {budget.validation_utterances} held-out utterances, after the first steps of the "
-        "schedule every run follows (proxy) or all of them (final: the mean over seeds). Latency: "
+        f"Constraints: {limits}. {_method(store, budget, strategy, rounds)} Loss: total validation loss (mel L1 "
+        f"+ duration + pitch + energy) on {budget.validation_utterances} held-out utterances, after the first "
+        "steps of the schedule every run follows (proxy) or all of them (final: the mean over seeds). Latency: "
         "one acoustic forward, 1 CPU thread, 60 phonemes (360 frames, 4.2 s of audio), median of 5.",
         "",
         "Predictor (LightGBM on per-layer families and sizes, their counts and sums, and parameters), on "
@@ -217,7 +224,7 @@ def write_report(
         "winner": winner.architecture,
         "comparison": comparison,
         "strategy": strategy,
-        "rounds": [store.get_state(f"round {n}") for n in range(1, budget.rounds + 1) if store.get_state(f"round {n}")],
+        "rounds": rounds,
         "predictor": qualities,
         "budget": asdict(budget),
         "constraints": asdict(constraints),

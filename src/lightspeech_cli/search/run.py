@@ -282,12 +282,13 @@ class Search:
             stored = self.store.get_state(f"round {number}")
             if stored is not None:
                 chosen = [self.space.encode(Architecture.parse(a)) for a in stored]
-            elif number == 1:
-                chosen = self.sample_candidates(rng, size)
             else:
-                predictor, _ = self.fit_predictor(trained, number - 1)
-                chosen = self.next_round(predictor, trained, size, rng)
-            self.store.set_state(f"round {number}", [str(self.space.decode(t)) for t in chosen])
+                if number == 1:
+                    chosen = self.sample_candidates(rng, size)
+                else:
+                    predictor, _ = self.fit_predictor(trained, number - 1)
+                    chosen = self.next_round(predictor, trained, size, rng)
+                self.store.set_state(f"round {number}", [str(self.space.decode(t)) for t in chosen])
             self.log(f"round {number}: {len(chosen)} candidate(s)")
             jobs = [(str(self.space.decode(t)), "proxy") for t in chosen]
             self.train((references if number == 1 else []) + jobs, self.budget.proxy_steps)

@@ -46,9 +46,10 @@ def fewer_malloc_arenas(arenas: int = 2) -> None:
     allocates under contention, up to 8 per core, and each keeps the memory its thread freed:
     bench/serve_attack.py's long answers peaked at 384 MiB with them, 352 MiB with two. Takes
     effect only for arenas not yet made, so it is called before the workers' threads start."""
-    if sys.platform != "linux" or not ctypes.util.find_library("c"):
+    name = ctypes.util.find_library("c") if sys.platform == "linux" else None
+    if not name:
         return
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc = ctypes.CDLL(name)
     if hasattr(libc, "mallopt") and hasattr(libc, "gnu_get_libc_version"):  # glibc, not musl
         libc.mallopt(M_ARENA_MAX, arenas)
 
