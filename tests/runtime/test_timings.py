@@ -64,6 +64,21 @@ def test_written_words_keep_the_inputs_own_text_and_offsets(synthesizer):
     assert all(a.end <= b.start for a, b in zip(timings.words, timings.words[1:], strict=False))
 
 
+@pytest.mark.parametrize(
+    "text, words, first_sentence_ends",
+    [
+        ('Stop."Go now.', ['Stop."', "Go", "now."], 0),
+        ('He said "Wait!"Then left.', ["He", "said", '"Wait!"', "Then", "left."], 2),
+        ("One.Two", ["One.", "Two"], 0),
+    ],
+)
+def test_a_word_two_sentences_share_is_cut_at_the_sentence_end(synthesizer, text, words, first_sentence_ends):
+    _, timings = synthesizer.synthesize_timed(text)
+    assert [(w.text, text[w.offset[0] : w.offset[1]]) for w in timings.words] == [(w, w) for w in words]
+    assert all(a.end <= b.start for a, b in zip(timings.words, timings.words[1:], strict=False))
+    assert [w.ends_sentence for w in timings.words].index(True) == first_sentence_ends
+
+
 def test_timings_dict_holds_phonemes_only_when_asked(synthesizer):
     _, timings = synthesizer.synthesize_timed("Hi.")
     assert set(timings.to_dict()) == {"words", "marks"}

@@ -128,14 +128,34 @@ def _block_sentences(block: list[Run | Mark], phonemizer: Phonemizer, offset: in
     return planned
 
 
+# Where a written stretch that two sentences share is cut: after its sentence-ending
+# punctuation and any closing quotes or brackets ('Stop."Go' is 'Stop."' and 'Go').
+SENTENCE_END = re.compile(r"[.?!]+[\"'”’)\]]*")
+
+
 def _attach_written(raw: str, offset: int, sentences: list[Sentence]) -> None:
     """Each sentence's written words: the input's stretches its words were read as, aligned
-    across the sentences a long one was cut into (written.py)."""
+    across the sentences a long one was cut into (written.py). A stretch read as words of
+    two sentences is cut at its sentence end, so that each sentence times its own part."""
     words = [(sentence, index) for sentence in sentences for index in range(len(sentence.words))]
     for (start, end), (first, last) in alignment(raw, [sentence.words[index] for sentence, index in words]):
-        owner, local_first = words[first]
-        local_last = words[last][1] if words[last][0] is owner else len(owner.words) - 1
-        owner.written.append(WrittenWord(raw[start:end], offset + start, offset + end, local_first, local_last))
+        owners: list[tuple[Sentence, int, int]] = []  # (sentence, first word, last word) in the stretch
+        for owner, index in words[first : last + 1]:
+            if owner.words[index].source in ("punctuation", "skipped"):  # no spoken words, as in alignment
+                continue
+            if owners and owners[-1][0] is owner:
+                owners[-1] = (owner, owners[-1][1], index)
+            else:
+                owners.append((owner, index, index))
+        cuts = [m.end() for m in SENTENCE_END.finditer(raw, start, end)][: len(owners) - 1]
+        bounds = [start] + [cut for cut in cuts if cut < end] + [end]
+        # Too few cuts (no sentence end written): the rest stays the last piece's, as one word.
+        for (owner, local_first, local_last), piece_start, piece_end in zip(owners, bounds, bounds[1:], strict=False):
+            owner.written.append(
+                WrittenWord(
+                    raw[piece_start:piece_end], offset + piece_start, offset + piece_end, local_first, local_last
+                )
+            )
 
 
 def _place_marks(marks: list[tuple[int, str]], planned: list[Sentence | Mark]) -> None:
