@@ -18,64 +18,61 @@ def test_each_benchmark_script_imports(script, monkeypatch):
     sys.modules.pop(script)
 
 
-def test_search_fidelity_compares_each_estimate_with_the_other_seeds_final_loss(monkeypatch, capsys):
+@pytest.fixture
+def fidelity(monkeypatch):
+    """bench/search_fidelity.py, imported as its command line sees it, and forgotten after."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    yield importlib.import_module("search_fidelity")
+    sys.modules.pop("search_fidelity")
+
+
+def test_search_fidelity_compares_each_estimate_with_the_other_seeds_final_loss(fidelity, monkeypatch, capsys):
     """Synthetic runs whose curves all follow one power law per architecture: the early losses
     keep the final order exactly (tau 1), the parameter count reverses it (tau -1)."""
-    monkeypatch.syspath_prepend(str(BENCH))
-    fidelity = importlib.import_module("search_fidelity")
-    try:
-        names = list(fidelity.ARCHITECTURES)[:5]
-        monkeypatch.setattr(fidelity, "ARCHITECTURES", {n: fidelity.ARCHITECTURES[n] for n in names})
-        # more parameters, higher loss: the reverse of what the "parameters" estimate assumes
-        order = sorted(names, key=lambda n: fidelity.Search.parameters(fidelity.ARCHITECTURES[n] + fidelity.SUFFIX))
-        runs = []
-        for rank, name in enumerate(order):
-            for seed in fidelity.SEEDS:
-                curve = [[step, 1 + rank + 10 * step**-0.5, step / 10] for step in (100, 200, 300, 400)]
-                task = {"architecture": fidelity.ARCHITECTURES[name] + fidelity.SUFFIX, "warmup": 50}
-                runs.append(
-                    {
-                        "name": name,
-                        "seed": seed,
-                        "task": task,
-                        "curve": curve,
-                        "saliency": rank + seed,
-                        "validation": {"total": curve[-1][1]},
-                        "seconds": 40.0,
-                    }
-                )
-        args = type(
-            "Args",
-            (),
-            {
-                "steps": 400,
-                "workdir": Path("work"),
-                "train_utterances": 8,
-                "validation_utterances": 2,
-                "max_frames": 100,
-            },
-        )
-        fidelity.report(runs, args)
-        rows = {line[:34].strip(): line[34:].split() for line in capsys.readouterr().out.splitlines()}
-        assert rows["loss at step 100"][:2] == ["1.00", "1.00"] and rows["loss at step 100"][2] == "10"
-        assert rows["steps 100-300 extrapolated"][0] == "1.00"
-        assert rows["final loss, the other seed"][0] == "1.00"
-        assert rows["parameters"][0] == "-1.00"
-    finally:
-        sys.modules.pop("search_fidelity")
+    names = list(fidelity.ARCHITECTURES)[:5]
+    monkeypatch.setattr(fidelity, "ARCHITECTURES", {n: fidelity.ARCHITECTURES[n] for n in names})
+    # more parameters, higher loss: the reverse of what the "parameters" estimate assumes
+    order = sorted(names, key=lambda n: fidelity.Search.parameters(fidelity.ARCHITECTURES[n] + fidelity.SUFFIX))
+    runs = []
+    for rank, name in enumerate(order):
+        for seed in fidelity.SEEDS:
+            curve = [[step, 1 + rank + 10 * step**-0.5, step / 10] for step in (100, 200, 300, 400)]
+            task = {"architecture": fidelity.ARCHITECTURES[name] + fidelity.SUFFIX, "warmup": 50}
+            runs.append(
+                {
+                    "name": name,
+                    "seed": seed,
+                    "task": task,
+                    "curve": curve,
+                    "saliency": rank + seed,
+                    "validation": {"total": curve[-1][1]},
+                    "seconds": 40.0,
+                }
+            )
+    args = type(
+        "Args",
+        (),
+        {
+            "steps": 400,
+            "workdir": Path("work"),
+            "train_utterances": 8,
+            "validation_utterances": 2,
+            "max_frames": 100,
+        },
+    )
+    fidelity.report(runs, args)
+    rows = {line[:34].strip(): line[34:].split() for line in capsys.readouterr().out.splitlines()}
+    assert rows["loss at step 100"][:2] == ["1.00", "1.00"] and rows["loss at step 100"][2] == "10"
+    assert rows["steps 100-300 extrapolated"][0] == "1.00"
+    assert rows["final loss, the other seed"][0] == "1.00"
+    assert rows["parameters"][0] == "-1.00"
 
 
-def test_search_fidelity_extends_a_power_law_and_keeps_the_last_loss_when_none_fits(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    fidelity = importlib.import_module("search_fidelity")
-    try:
+def test_search_fidelity_extends_a_power_law_and_keeps_the_last_loss_when_none_fits(fidelity):
+    def law(step):
+        return 1.2 + 3.0 * step**-0.5
 
-        def law(step):
-            return 1.2 + 3.0 * step**-0.5
-
-        curve = [[step, law(step)] for step in (50, 100, 150, 200)]
-        assert abs(fidelity.extrapolate(curve, 800) - law(800)) < 0.01
-        assert fidelity.extrapolate([[100, 2.0], [200, 1.5]], 800) == 1.5  # too few points
-        assert fidelity.extrapolate([[100, 1.0], [200, 1.5], [300, 2.0]], 800) == 2.0  # rising: no decaying law
-    finally:
-        sys.modules.pop("search_fidelity")
+    curve = [[step, law(step)] for step in (50, 100, 150, 200)]
+    assert abs(fidelity.extrapolate(curve, 800) - law(800)) < 0.01
+    assert fidelity.extrapolate([[100, 2.0], [200, 1.5]], 800) == 1.5  # too few points
+    assert fidelity.extrapolate([[100, 1.0], [200, 1.5], [300, 2.0]], 800) == 2.0  # rising: no decaying law
