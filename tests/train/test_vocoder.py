@@ -9,7 +9,8 @@ from lightspeech_cli.errors import InputError  # noqa: E402
 from lightspeech_cli.model.istft import IstftVocoder  # noqa: E402
 from lightspeech_cli.runtime.format.vocoder import IstftVocoderConfig  # noqa: E402
 from lightspeech_cli.runtime.format.voice import AudioConfig  # noqa: E402
-from lightspeech_cli.train.vocoder import VocoderLoss, training_commands, training_phases  # noqa: E402
+from lightspeech_cli.train.fit import training_phases  # noqa: E402
+from lightspeech_cli.train.vocoder import DEFAULT_SETTINGS, VocoderLoss, training_commands  # noqa: E402
 
 
 def test_the_phase_weight_scales_only_the_phase_losses():
@@ -37,6 +38,10 @@ def test_the_phase_weight_scales_only_the_phase_losses():
     torch.testing.assert_close(with_f0["amplitude"], apnet["amplitude"])  # silent pulses add nothing
 
 
+def phases_of(entries, checkpoint=None):
+    return training_phases(entries, checkpoint, DEFAULT_SETTINGS)
+
+
 def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_the_defaults():
     old = {"adversarial": False, "predicted_share": 0.5, "peak_lr": 1e-3}  # before phase_weight was logged
     entries = [
@@ -46,7 +51,7 @@ def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_
         {"step": 4000, "settings": {**old, "adversarial": True, "phase_weight": 10.0}},
         {"step": 5000, "settings": {**old, "adversarial": True, "phase_weight": 10.0, "peak_lr": 5e-4}},
     ]
-    phases = training_phases(entries)
+    phases = phases_of(entries)
     assert [start for start, _ in phases] == [1000, 4000, 5000]
     assert training_commands("v", phases, entries, 5200).splitlines() == [
         "lightspeech train vocoder WORK --voice v --steps 3000",
@@ -56,7 +61,7 @@ def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_
     ]
     # stopped at 5,600, before the first entry of a phase with other settings: the checkpoint's settings
     stopped = {"step": 5600, "settings": {**old, "adversarial": True, "phase_weight": 2.0}}
-    phases = training_phases(entries, stopped)
+    phases = phases_of(entries, stopped)
     assert [start for start, _ in phases] == [1000, 4000, 5000, 5600]
     assert training_commands("v", phases, entries, 5600).splitlines()[2:] == [
         "lightspeech train vocoder WORK --voice v --steps 5000 --adversarial --predicted-share 0.5 --lr 0.0005"
@@ -64,11 +69,11 @@ def test_the_vocoder_card_repeats_each_phase_of_training_and_older_logs_read_as_
         "lightspeech train vocoder WORK --voice v --steps 5600 --adversarial --predicted-share 0.5 --phase-weight 2",
     ]
     # the same settings as the last entry's, or an older checkpoint without settings: no new phase
-    assert training_phases(entries, {**stopped, "settings": entries[-1]["settings"]}) == training_phases(entries)
-    assert training_phases(entries, {"step": 5600}) == training_phases(entries)
+    assert phases_of(entries, {**stopped, "settings": entries[-1]["settings"]}) == phases_of(entries)
+    assert phases_of(entries, {"step": 5600}) == phases_of(entries)
     # a share of the voice's mels other than the default, and a bounded corpus, are repeated too
     later = [*entries, {"step": 6000, "settings": {**old, "predicted_share": 0.7, "utterances": 8000}}]
-    assert training_commands("v", training_phases(later), later, 6000).splitlines()[-1] == (
+    assert training_commands("v", phases_of(later), later, 6000).splitlines()[-1] == (
         "lightspeech train vocoder WORK --voice v --steps 6000 --predicted-share 0.7 --utterances 8000"
     )
 

@@ -170,6 +170,12 @@ def train_fit(
         6000, "--max-frames", min=100, max=1_000_000, help="Frames per batch, padding included."
     ),
     lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, callback=finite, help="Peak learning rate."),
+    adversarial: bool = typer.Option(
+        False,
+        "--adversarial",
+        help="Train against mel discriminators too, which hear over-smoothed detail: "
+        "fine-tuning a trained model (they start with the run, or continue from its checkpoint).",
+    ),
     run: str = RUN,
     threads: int = THREADS,
     device: str = DEVICE,
@@ -191,6 +197,7 @@ def train_fit(
             max_frames,
             lr,
             run,
+            adversarial=adversarial,
             device=on,
             progress=lambda step, values: progress.update(
                 step, status=f"mel {values['mel']:.3f} dur {values['duration']:.3f}"

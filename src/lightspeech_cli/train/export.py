@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from ..errors import InputError
@@ -10,7 +11,7 @@ from ..model.folders import save_voice
 from ..runtime.format.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
 from .corpus import read_metadata
 from .features import read_stats, read_symbol_set
-from .fit import read_checkpoint, read_log
+from .fit import FIT_SETTINGS, phase_ends, read_checkpoint, read_log, training_phases
 
 MODEL_CARD = """# {name}
 
@@ -41,7 +42,7 @@ af_heart. It read our own ARPAbet phonemes (mapped to its alphabet), so duration
 pip install -e '.[train]'
 lightspeech train corpus WORK --sentences {sentences}
 lightspeech train features WORK
-lightspeech train fit WORK --arch lightspeech --steps {step}
+{fit_commands}
 lightspeech train export WORK -o VOICE --name {name} --vocoder {vocoder_name}
 ```
 The training log is `training-log.jsonl` beside this card.
@@ -114,6 +115,7 @@ def export_voice(
         audio_hours=audio_hours(workdir),
         heldout=sum(e["split"] == "heldout" for e in metadata),
         sentences=sentences or "N",
+        fit_commands=fit_commands(config.architecture, entries, state),
     )
     return save_voice(
         output,
@@ -121,6 +123,17 @@ def export_voice(
         model.eval(),
         card,
         {"training-log.jsonl": log.read_text(encoding="utf-8")},
+    )
+
+
+def fit_commands(architecture: str, entries: list[dict], checkpoint: dict) -> str:
+    """The `train fit` commands that made the checkpoint: one per phase of its log (plain or
+    adversarial), to the checkpoint's step."""
+    command = f"lightspeech train fit WORK --arch {shlex.quote(architecture)} --steps"
+    phases = training_phases(entries, checkpoint, FIT_SETTINGS) or [(0, FIT_SETTINGS)]
+    return "\n".join(
+        f"{command} {last_step}" + (" --adversarial" if settings["adversarial"] else "")
+        for (_, settings), last_step in zip(phases, phase_ends(phases, entries, checkpoint["step"]), strict=True)
     )
 
 

@@ -3,6 +3,10 @@
 Every `checkpoint_every` steps the model, optimizer and step are written atomically
 to `run/checkpoint.pt`; a new `fit` on the same folder continues from there. The
 validation loss on held-out utterances goes to `run/log.jsonl`.
+
+With `adversarial`, mel discriminators (model/discriminators.py) judge random segments of
+the predicted mels against the teacher's, and the model also learns to fool them: the
+cure of Guo et al. (arXiv 2203.01080) for the over-smoothed detail an L1 loss leaves.
 """
 
 from __future__ import annotations
@@ -89,7 +93,15 @@ def batches(utterances: list[Utterance], max_frames: int, rng: random.Random):
 
 
 def losses(model: AcousticModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    out = model.training_forward(batch["ids"], batch["durations"], batch["pitch"], batch["energy"])
+    return prediction_losses(predict(model, batch), batch)
+
+
+def predict(model: AcousticModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's outputs with the teacher's durations, pitch and energy (teacher forcing)."""
+    return model.training_forward(batch["ids"], batch["durations"], batch["pitch"], batch["energy"])
+
+
+def prediction_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     phone_mask = (batch["ids"] != 0).float()
     frame_mask = out["frame_mask"]
     n_frames = frame_mask.sum() * out["mel"].shape[-1]
@@ -109,6 +121,35 @@ def losses(model: AcousticModel, batch: dict[str, torch.Tensor]) -> dict[str, to
         ).sum() / n_frames
     result["total"] = sum(result.values())
     return result
+
+
+# Segments the mel discriminators judge, and their losses' weights beside the mel L1 (1.0):
+# in the first 500 steps of fine-tuning the shipped voice (training/en-us-lightspeech/log.jsonl),
+# the mel L1 was about 3 times the weighted feature matching and 4 times the weighted
+# adversarial term, HiFi-GAN's proportions.
+MEL_SEGMENT_FRAMES = 64
+ADVERSARIAL_WEIGHTS = {"adversarial": 0.1, "feature_matching": 0.2}
+# What a log entry without settings was trained with: runs before --adversarial logged none.
+FIT_SETTINGS = {"adversarial": False}
+
+
+def mel_segments(
+    target: torch.Tensor, predicted: torch.Tensor, frame_mask: torch.Tensor, rng: random.Random
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The same random window of each utterance's teacher and predicted mels [B, frames,
+    bins], inside its frames (`frame_mask` [B, frames, 1]); as long as MEL_SEGMENT_FRAMES
+    or the batch's shortest utterance (batches hold similar lengths). None where that is
+    shorter than the coarsest discriminator's time scale."""
+    from ..model.discriminators import MEL_TIME_SCALES
+
+    lengths = [int(n) for n in frame_mask[..., 0].sum(dim=1)]
+    frames = min([MEL_SEGMENT_FRAMES] + lengths)
+    if frames < max(MEL_TIME_SCALES):
+        return None
+    starts = [rng.randint(0, length - frames) for length in lengths]
+    real = torch.stack([target[b, s : s + frames] for b, s in enumerate(starts)])
+    fake = torch.stack([predicted[b, s : s + frames] for b, s in enumerate(starts)])
+    return real, fake
 
 
 def learning_rate(step: int, peak: float, warmup: int) -> float:
@@ -164,7 +205,8 @@ def restore_checkpoint(
     """Load a checkpoint read from `path` into the model and optimizer: (step, seconds
     trained), or (0, 0.0) for a fresh start (no `state`). `extras` (name -> module or
     optimizer, e.g. a discriminator) are loaded where the checkpoint has them and left
-    fresh where not."""
+    fresh where not. A committed checkpoint may hold no optimizer (`model_only`): the run
+    goes on with fresh moments."""
     if state is None:
         return 0, 0.0
     if _shapes(state["model"]) != _shapes(model.state_dict()):
@@ -173,10 +215,14 @@ def restore_checkpoint(
             "train this one into another folder of the work folder (--run NAME)"
         )
     model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+    if "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
     for name, target in (extras or {}).items():
-        if name in state:
-            target.load_state_dict(state[name])
+        if name not in state:
+            continue
+        if isinstance(target, torch.nn.Module) and _shapes(state[name]) != _shapes(target.state_dict()):
+            raise InputError(f"{path} holds {name.replace('_', ' ')} of another shape; move it away to start afresh")
+        target.load_state_dict(state[name])
     return int(state["step"]), float(state["seconds"])
 
 
@@ -217,6 +263,20 @@ def save_checkpoint(
         torch.save(state, f)
 
 
+def save_model_only(source: Path, destination: Path) -> None:
+    """The checkpoint at `source` without its optimizer and discriminators, written
+    atomically to `destination`: a third of its size (Adam keeps two moments a weight), for
+    the repository, from which a run resumes with fresh moments."""
+    state = read_checkpoint(source)
+    if state is None:
+        raise InputError(f"{source} does not exist")
+    kept = {
+        name: state[name] for name in ("model", "step", "seconds", "config", "machine", "settings") if name in state
+    }
+    with atomic_write(destination) as f:
+        torch.save(kept, f)
+
+
 def log_entry(
     log,
     step: int,
@@ -237,6 +297,28 @@ def log_entry(
     log.write(json.dumps(entry) + "\n")
     log.flush()
     return entry
+
+
+def training_phases(entries: list[dict], checkpoint: dict | None, defaults: dict) -> list[tuple[int, dict]]:
+    """(first logged step, settings) of each stretch of training with the same settings,
+    those an entry lacks being `defaults`'. A run stopped between log entries trained its
+    last steps with the checkpoint's settings."""
+    tail = []
+    if checkpoint and "settings" in checkpoint and checkpoint["step"] > max((e["step"] for e in entries), default=0):
+        tail = [{"step": checkpoint["step"], "settings": checkpoint["settings"]}]
+    phases: list[tuple[int, dict]] = []
+    for entry in entries + tail:
+        settings = {**defaults, **(entry.get("settings") or {})}
+        if not phases or phases[-1][1] != settings:
+            phases.append((entry["step"], settings))
+    return phases
+
+
+def phase_ends(phases: list[tuple[int, dict]], entries: list[dict], final_step: int) -> list[int]:
+    """The step each phase trained to: its last logged step, and the checkpoint's (which may
+    be past the last entry) for the last phase."""
+    starts = [start for start, _ in phases[1:]]
+    return [max(e["step"] for e in entries if e["step"] < start) for start in starts] + [final_step]
 
 
 def read_log(path: Path) -> list[dict]:
@@ -290,35 +372,88 @@ def fit(
     checkpoint_every: int = 200,
     validate_every: int = 500,
     seed: int = 0,
+    adversarial: bool = False,
     device: torch.device = CPU,
     progress=None,
 ) -> dict:
     """Train until `steps` on `device` (the data stays on the CPU, a batch at a time goes
-    over); returns the last validation losses."""
+    over); returns the last validation losses. With `adversarial`, mel discriminators join
+    (or continue, from the checkpoint)."""
+    from ..model.discriminators import MelDiscriminators, adversarial_loss, discriminator_loss, feature_matching_loss
+
     run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run / "checkpoint.pt"
+    state = read_checkpoint(checkpoint_path)
     torch.manual_seed(seed)
-    model = AcousticModel(config).to(device)  # before the optimizer, whose state follows its weights
+    # On the device before their optimizers are made, whose state follows the weights.
+    model = AcousticModel(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, betas=(0.9, 0.98), weight_decay=0.01)
-    step, elapsed = restore_checkpoint(read_checkpoint(checkpoint_path), checkpoint_path, model, optimizer)
+    # Discriminators a checkpoint holds are kept by a run without them, for a later adversarial one.
+    extras: dict[str, torch.nn.Module | torch.optim.Optimizer] = {}
+    if adversarial or (state is not None and "mel_discriminators" in state):
+        discriminators = MelDiscriminators().to(device)
+        discriminator_optimizer = torch.optim.AdamW(
+            discriminators.parameters(), lr=peak_lr, betas=(0.8, 0.99), weight_decay=0.01
+        )
+        extras = {"mel_discriminators": discriminators, "mel_discriminator_optimizer": discriminator_optimizer}
+    step, elapsed = restore_checkpoint(state, checkpoint_path, model, optimizer, extras)
+    if step >= steps:
+        raise InputError(f"{checkpoint_path} is at step {step:,}: give --steps above it to train on")
+    # Fresh moments (a checkpoint without its optimizer) warm up again: Adam's first steps
+    # move every weight by about the learning rate, whatever its gradient.
+    warm_from = step if state is not None and "optimizer" not in state else 0
     train = load_split(corpus, features, "train")
     heldout = load_split(corpus, features, "heldout", limit=100)
     stream = batches(train, max_frames, random.Random(seed + step))
+    segment_rng = random.Random(f"{seed} segments {step}")
+    settings = {"adversarial": adversarial}
     model.train()
     log = open(run / "log.jsonl", "a", encoding="utf-8")
     last = {}
     started = time.perf_counter() - elapsed
     while step < steps:
-        values = losses(model, on_device(next(stream), device))
+        batch = on_device(next(stream), device)
+        out = predict(model, batch)
+        values = prediction_losses(out, batch)
         step += 1
-        optimization_step(model, optimizer, values["total"], step, peak_lr, warmup, max_norm=1.0)
+        peak = peak_lr * min(1.0, (step - warm_from) / warmup) if warm_from else peak_lr
+        segments = mel_segments(batch["mel"], out["mel"], out["frame_mask"], segment_rng) if adversarial else None
+        if segments is not None:
+            for group in discriminator_optimizer.param_groups:  # the model's schedule
+                group["lr"] = learning_rate(step, peak, warmup)
+            target, predicted = segments
+            real = discriminators(target)
+            scores = discriminator_loss(real, discriminators(predicted.detach()))
+            discriminator_optimizer.zero_grad()
+            scores.backward()
+            torch.nn.utils.clip_grad_norm_(discriminators.parameters(), 10.0)
+            discriminator_optimizer.step()
+            fake = discriminators(predicted)  # feature matching compares with `real` from before the update
+            values["adversarial"] = adversarial_loss(fake)
+            values["feature_matching"] = feature_matching_loss(real, fake)
+            values["discriminator"] = scores.detach()
+            values["total"] = (
+                values["total"]
+                + ADVERSARIAL_WEIGHTS["adversarial"] * values["adversarial"]
+                + ADVERSARIAL_WEIGHTS["feature_matching"] * values["feature_matching"]
+            )
+        optimization_step(model, optimizer, values["total"], step, peak, warmup, max_norm=1.0)
         if progress:
             progress(step, {k: v.item() for k, v in values.items()})
         if step % validate_every == 0 or step == steps:
             last = validate(model, heldout, device)
-            log_entry(log, step, time.perf_counter() - started, values, last)
+            log_entry(log, step, time.perf_counter() - started, values, last, settings if adversarial else None)
         if step % checkpoint_every == 0 or step == steps:
-            save_checkpoint(checkpoint_path, model, optimizer, step, time.perf_counter() - started, config.to_dict())
+            # The settings too: a run stopped between log entries trained its last steps with them.
+            save_checkpoint(
+                checkpoint_path,
+                model,
+                optimizer,
+                step,
+                time.perf_counter() - started,
+                config.to_dict(),
+                {**extras, "settings": settings},
+            )
     log.close()
     return last
 
@@ -330,6 +465,7 @@ def fit_workdir(
     max_frames: int,
     peak_lr: float,
     run: str = "run",
+    adversarial: bool = False,
     device: torch.device = CPU,
     progress=None,
 ) -> dict:
@@ -354,6 +490,7 @@ def fit_workdir(
         steps,
         max_frames,
         peak_lr,
+        adversarial=adversarial,
         device=device,
         progress=progress,
     )

@@ -55,10 +55,12 @@ from .fit import (
     log_entry,
     on_device,
     optimization_step,
+    phase_ends,
     read_checkpoint,
     read_log,
     restore_checkpoint,
     save_checkpoint,
+    training_phases,
 )
 
 SEGMENT_FRAMES = 32
@@ -455,29 +457,11 @@ DEFAULT_SETTINGS = {
 }
 
 
-def training_phases(entries: list[dict], checkpoint: dict | None = None) -> list[tuple[int, dict]]:
-    """(first logged step, settings) of each stretch of training with the same settings. A
-    run stopped between log entries trained its last steps with the checkpoint's settings."""
-    tail = []
-    if checkpoint and "settings" in checkpoint and checkpoint["step"] > max((e["step"] for e in entries), default=0):
-        tail = [{"step": checkpoint["step"], "settings": checkpoint["settings"]}]
-    phases: list[tuple[int, dict]] = []
-    for entry in entries + tail:
-        settings = {**DEFAULT_SETTINGS, **entry.get("settings", {})}
-        if not phases or phases[-1][1] != settings:
-            phases.append((entry["step"], settings))
-    return phases
-
-
 def training_commands(voice: str, phases: list[tuple[int, dict]], entries: list[dict], final_step: int) -> str:
     """The `train vocoder` commands that made the checkpoint: one per phase of the log, to its
     last logged step; the last phase to the checkpoint's step, which may be past its last entry."""
     lines = []
-    for index, (_, settings) in enumerate(phases):
-        if index + 1 < len(phases):
-            last_step = max(e["step"] for e in entries if e["step"] < phases[index + 1][0])
-        else:
-            last_step = final_step
+    for (_, settings), last_step in zip(phases, phase_ends(phases, entries, final_step), strict=True):
         options = " --adversarial" if settings["adversarial"] else ""
         if settings["adversarial"] or settings["predicted_share"] != DEFAULT_SETTINGS["predicted_share"]:
             options += f" --predicted-share {settings['predicted_share']:g}"
@@ -564,7 +548,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
     log = run / "log.jsonl"
     entries = read_log(log)
     last = entries[-1] if entries else {"validation": {"mel_l1": float("nan")}}
-    phases = training_phases(entries, state)
+    phases = training_phases(entries, state, DEFAULT_SETTINGS)
     adversarial_from = next((start for start, settings in phases if settings["adversarial"]), None)
     shares = sorted({settings["predicted_share"] for _, settings in phases})
     card = MODEL_CARD.format(
