@@ -176,6 +176,39 @@ def optimization_step(
     optimizer.step()
 
 
+def adversarial_step(
+    discriminators: torch.nn.Module,
+    discriminator_optimizer: torch.optim.Optimizer,
+    target: torch.Tensor,
+    generated: torch.Tensor,
+    lr: float,
+    weights: dict[str, float],
+    values: dict[str, torch.Tensor],
+) -> None:
+    """One update of the discriminators, `target` against `generated` (detached), at `lr`;
+    then the generator's adversarial and feature-matching losses, added to `values` (and,
+    `weights`-weighted, to its total) for the generator's own update."""
+    from ..model.discriminators import adversarial_loss, discriminator_loss, feature_matching_loss
+
+    for group in discriminator_optimizer.param_groups:
+        group["lr"] = lr
+    real = discriminators(target)
+    scores = discriminator_loss(real, discriminators(generated.detach()))
+    discriminator_optimizer.zero_grad()
+    scores.backward()
+    torch.nn.utils.clip_grad_norm_(discriminators.parameters(), 10.0)
+    discriminator_optimizer.step()
+    fake = discriminators(generated)  # feature matching compares with `real` from before the update
+    values["adversarial"] = adversarial_loss(fake)
+    values["feature_matching"] = feature_matching_loss(real, fake)
+    values["discriminator"] = scores.detach()
+    values["total"] = (
+        values["total"]
+        + weights["adversarial"] * values["adversarial"]
+        + weights["feature_matching"] * values["feature_matching"]
+    )
+
+
 def read_checkpoint(path: Path) -> dict | None:
     """The checkpoint at `path`, or None where a run starts fresh."""
     if not path.exists():
@@ -379,7 +412,7 @@ def fit(
     """Train until `steps` on `device` (the data stays on the CPU, a batch at a time goes
     over); returns the last validation losses. With `adversarial`, mel discriminators join
     (or continue, from the checkpoint)."""
-    from ..model.discriminators import MelDiscriminators, adversarial_loss, discriminator_loss, feature_matching_loss
+    from ..model.discriminators import MelDiscriminators
 
     run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = run / "checkpoint.pt"
@@ -419,24 +452,8 @@ def fit(
         peak = peak_lr * min(1.0, (step - warm_from) / warmup) if warm_from else peak_lr
         segments = mel_segments(batch["mel"], out["mel"], out["frame_mask"], segment_rng) if adversarial else None
         if segments is not None:
-            for group in discriminator_optimizer.param_groups:  # the model's schedule
-                group["lr"] = learning_rate(step, peak, warmup)
-            target, predicted = segments
-            real = discriminators(target)
-            scores = discriminator_loss(real, discriminators(predicted.detach()))
-            discriminator_optimizer.zero_grad()
-            scores.backward()
-            torch.nn.utils.clip_grad_norm_(discriminators.parameters(), 10.0)
-            discriminator_optimizer.step()
-            fake = discriminators(predicted)  # feature matching compares with `real` from before the update
-            values["adversarial"] = adversarial_loss(fake)
-            values["feature_matching"] = feature_matching_loss(real, fake)
-            values["discriminator"] = scores.detach()
-            values["total"] = (
-                values["total"]
-                + ADVERSARIAL_WEIGHTS["adversarial"] * values["adversarial"]
-                + ADVERSARIAL_WEIGHTS["feature_matching"] * values["feature_matching"]
-            )
+            lr = learning_rate(step, peak, warmup)  # the model's schedule
+            adversarial_step(discriminators, discriminator_optimizer, *segments, lr, ADVERSARIAL_WEIGHTS, values)
         optimization_step(model, optimizer, values["total"], step, peak, warmup, max_norm=1.0)
         if progress:
             progress(step, {k: v.item() for k, v in values.items()})

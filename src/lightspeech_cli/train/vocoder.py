@@ -49,6 +49,7 @@ from ..runtime.format.voice import AudioConfig
 from .corpus import read_metadata
 from .fit import (
     CPU,
+    adversarial_step,
     collate,
     learning_rate,
     load_split,
@@ -292,7 +293,7 @@ def fit_vocoder(
     `source` replaces the config's source.
     A checkpoint without a source, asked for the same config with pulses, is converted
     (`add_pulse_source`) and trains on with a fresh optimizer."""
-    from ..model.discriminators import Discriminators, adversarial_loss, discriminator_loss, feature_matching_loss
+    from ..model.discriminators import Discriminators
 
     run = workdir / "vocoder"
     run.mkdir(parents=True, exist_ok=True)
@@ -374,22 +375,9 @@ def fit_vocoder(
         values, generated, target = criterion(model, mel, wave, pulses, f0)
         step += 1
         if adversarial:
-            for group in discriminator_optimizer.param_groups:  # the generator's schedule
-                group["lr"] = learning_rate(step, peak_lr, warmup)
-            real = discriminators(target)
-            scores = discriminator_loss(real, discriminators(generated.detach()))
-            discriminator_optimizer.zero_grad()
-            scores.backward()
-            torch.nn.utils.clip_grad_norm_(discriminators.parameters(), 10.0)
-            discriminator_optimizer.step()
-            fake = discriminators(generated)  # feature matching compares with `real` from before the update
-            values["adversarial"] = adversarial_loss(fake)
-            values["feature_matching"] = feature_matching_loss(real, fake)
-            values["discriminator"] = scores.detach()
-            values["total"] = (
-                values["total"]
-                + ADVERSARIAL_WEIGHTS["adversarial"] * values["adversarial"]
-                + ADVERSARIAL_WEIGHTS["feature_matching"] * values["feature_matching"]
+            lr = learning_rate(step, peak_lr, warmup)  # the generator's schedule
+            adversarial_step(
+                discriminators, discriminator_optimizer, target, generated, lr, ADVERSARIAL_WEIGHTS, values
             )
         optimization_step(model, optimizer, values["total"], step, peak_lr, warmup, max_norm=10.0)
         if progress:
