@@ -209,10 +209,11 @@ n = min(len(a), len(b)); d = np.abs(a[:n] - b[:n])
 print(f"{sys.argv[2]} vs {sys.argv[1]}: samples {len(b)} vs {len(a)} (equal: {len(a) == len(b)}), rate {rb}/{ra}, "
       f"max|diff| {d.max():.3g} = {d.max() * 32768:.1f} LSB, identical {np.mean(d == 0) * 100:.1f}%, "
       f"corr {np.corrcoef(a[:n], b[:n])[0, 1]:.6f}")
-# The same audio but for float rounding: same length and rate, no sample more than 16 LSB of 16 bits
-# apart (-66 dB below full scale; Arm's and x86's matrix kernels round differently, and a long
-# sentence through the pulse vocoder drifts by about 5 LSB), correlation above 0.9999.
-sys.exit(0 if len(a) == len(b) and ra == rb and d.max() * 32768 <= 16
+# The same audio but for float rounding: same length and rate, no sample more than 64 LSB of 16 bits
+# apart (-54 dB below full scale; Arm's and x86's matrix kernels round differently, and a long
+# sentence through the pulse vocoder drifts: about 5 LSB with the voice of step 22,000, 25 LSB with
+# the sharper mels of step 25,200, so the bound keeps the old margin of about 3x), correlation above 0.9999.
+sys.exit(0 if len(a) == len(b) and ra == rb and d.max() * 32768 <= 64
          and np.corrcoef(a[:n], b[:n])[0, 1] > 0.9999 else 1)
 EOF
 step_end
