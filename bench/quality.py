@@ -150,7 +150,7 @@ def edge_errors(reference: str, heard: str) -> tuple[int, int, int]:
 
 def judge(systems: dict[str, list[tuple[np.ndarray, int]]], sentences: list[str]) -> dict:
     """name -> {"wer": %, "scores": {score: per-sentence list}, "edges": (first-word errors,
-    t/d-final word errors, t/d-final words), "misheard": up to two (text, heard) pairs that differ}
+    t/d-final word errors, t/d-final words), "misheard": every (text, heard) pair that differs}
     for each system's audio of `sentences`."""
     import jiwer
     from speechmos import dnsmos
@@ -174,7 +174,7 @@ def judge(systems: dict[str, list[tuple[np.ndarray, int]]], sentences: list[str]
             "wer": jiwer.wer(references, heard) * 100,
             "scores": scores,
             "edges": tuple(int(n) for n in edges),
-            "misheard": [(r, h) for r, h in zip(references, heard, strict=True) if r != h][:2],
+            "misheard": [(r, h) for r, h in zip(references, heard, strict=True) if r != h],
         }
     return results
 

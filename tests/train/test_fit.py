@@ -123,6 +123,7 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
     voice = export_voice(work, tmp_path / "voice", "tiny-trained", sentences=4, vocoder="griffinlim")
     card = (tmp_path / "voice" / "MODEL_CARD.md").read_text()
     assert "hibari-tts" in card and "sep5 | sep5 hidden=16" in card and "4 utterances" in card
+    assert "lightspeech train corpus WORK --sentences 4\n" in card  # no --heldout: the corpus chose its own
     fit_commands = "\n".join(
         f"lightspeech train fit WORK --arch 'sep5 | sep5 hidden=16' --steps {steps}" for steps in (4, 6, 7)
     )
@@ -207,9 +208,10 @@ def test_pipeline_on_a_tiny_corpus(tmp_path, monkeypatch):
         fit_vocoder(
             work, load_acoustic_model(voice), steps=6, config=IstftVocoderConfig(channels=8, hidden=8, layers=1)
         )
-    export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained", sentences=12)
+    export_vocoder(work, tmp_path / "vocoder", "tiny-istft", "tiny-trained", sentences=12, heldout="held out.txt")
     card = (tmp_path / "vocoder" / "MODEL_CARD.md").read_text()
-    assert "hibari-tts" in card and "5 x 16 segments" in card and "corpus WORK --sentences 12\n" in card
+    assert "hibari-tts" in card and "5 x 16 segments" in card
+    assert "lightspeech train corpus WORK --sentences 12 --heldout 'held out.txt'\n" in card
     assert "parallel phase estimation" in card and "pulse train from an F0" in card and "voicing" in card
     assert "from step 4, also adversarial" in card and "--steps 3\n" in card
     assert "--steps 5 --adversarial --predicted-share 1 --phase-weight 10 --source pulses\n" in card

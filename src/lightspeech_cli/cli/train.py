@@ -41,6 +41,12 @@ def _checked_threads(threads: int) -> int:
 
 
 THREADS = typer.Option(2, "--threads", "-t", callback=_checked_threads, help="CPU threads.")
+CARD_HELDOUT = typer.Option(
+    None,
+    "--heldout",
+    show_default=False,
+    help="For the model card: the held-out sentences file the corpus was built with (train corpus --heldout).",
+)
 
 
 class Progress:
@@ -219,6 +225,7 @@ def train_export(
     vocoder: str = typer.Option(
         "en-us-istft-pulses", "--vocoder", help="The voice's default vocoder (checked to load)."
     ),
+    heldout: Optional[str] = CARD_HELDOUT,
     run: str = RUN,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
@@ -228,7 +235,7 @@ def train_export(
     from ..train.export import export_voice
 
     set_verbosity(quiet, verbose)
-    voice = export_voice(workdir, output, name, sentences, vocoder, run)
+    voice = export_voice(workdir, output, name, sentences, vocoder, run, heldout)
     info(f"voice {voice.name} written to {output}")
 
 
@@ -335,6 +342,7 @@ def train_export_vocoder(
     sentences: Optional[int] = typer.Option(
         None, "--sentences", min=1, max=10_000_000, help="For the model card: the corpus size asked for."
     ),
+    heldout: Optional[str] = CARD_HELDOUT,
     quiet: bool = QUIET,
     verbose: bool = VERBOSE,
 ) -> None:
@@ -343,5 +351,5 @@ def train_export_vocoder(
     from ..train.vocoder import export_vocoder
 
     set_verbosity(quiet, verbose)
-    export_vocoder(workdir, output, name, voice, sentences)
+    export_vocoder(workdir, output, name, voice, sentences, heldout)
     info(f"vocoder {name} written to {output}")

@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import re
+import shlex
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -174,6 +175,13 @@ def build_corpus(
 # a runaway file from filling memory.
 MAX_METADATA_BYTES = 512 * 1024 * 1024
 UTTERANCE_ID = re.compile(r"[0-9]{5,9}")
+
+
+def corpus_command(sentences: int | None, heldout: str | None) -> str:
+    """The `train corpus` line of a model card: what the corpus was built with, which the
+    corpus itself does not record (export takes both for the card)."""
+    command = f"lightspeech train corpus WORK --sentences {sentences or 'N'}"
+    return command + (f" --heldout {shlex.quote(heldout)}" if heldout else "")
 
 
 def read_metadata(folder: Path) -> list[dict]:

@@ -9,7 +9,7 @@ from ..errors import InputError
 from ..model.acoustic import AcousticModel, count_parameters
 from ..model.folders import save_voice
 from ..runtime.format.voice import AudioConfig, ModelConfig, Voice, VoiceConfig
-from .corpus import read_metadata
+from .corpus import corpus_command, read_metadata
 from .features import read_stats, read_symbol_set
 from .fit import FIT_SETTINGS, phase_ends, read_checkpoint, read_log, training_phases
 
@@ -40,7 +40,7 @@ af_heart. It read our own ARPAbet phonemes (mapped to its alphabet), so duration
 ## How it was made
 ```
 pip install -e '.[train]'
-lightspeech train corpus WORK --sentences {sentences}
+{corpus_command}
 lightspeech train features WORK
 {fit_commands}
 lightspeech train export WORK -o VOICE --name {name} --vocoder {vocoder_name}
@@ -64,6 +64,7 @@ def export_voice(
     sentences: int | None = None,
     vocoder: str = "en-us-istft-pulses",
     run: str = "run",
+    heldout: str | None = None,
 ) -> Voice:
     """The trained checkpoint of `workdir` as a voice folder, its model card filled from the
     checkpoint, the log and the corpus."""
@@ -114,7 +115,7 @@ def export_voice(
         utterances=len(metadata),
         audio_hours=audio_hours(workdir),
         heldout=sum(e["split"] == "heldout" for e in metadata),
-        sentences=sentences or "N",
+        corpus_command=corpus_command(sentences, heldout),
         fit_commands=fit_commands(config.architecture, entries, state),
     )
     return save_voice(

@@ -46,7 +46,7 @@ from ..model.spectrogram import MelSpectrogram
 from ..runtime.dsp import VOICED_HZ
 from ..runtime.format.vocoder import IstftVocoderConfig, VocoderFolder
 from ..runtime.format.voice import AudioConfig
-from .corpus import read_metadata
+from .corpus import corpus_command, read_metadata
 from .fit import (
     CPU,
     adversarial_step,
@@ -508,7 +508,7 @@ hibari-tts 0.2.1 (Apache-2.0), voice "heart", itself distilled from Kokoro-82M (
 ## How it was made
 ```
 pip install -e '.[train]'
-lightspeech train corpus WORK --sentences {sentences}
+{corpus_command}
 lightspeech train features WORK
 {commands}
 lightspeech train export-vocoder WORK -o VOCODER --name {name}
@@ -517,7 +517,9 @@ The training log is `training-log.jsonl` beside this card.
 """  # noqa: E501 - a Markdown table: its rows cannot be wrapped
 
 
-def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences: int | None = None) -> IstftVocoder:
+def export_vocoder(
+    workdir: Path, output: Path, name: str, voice: str, sentences: int | None = None, heldout: str | None = None
+) -> IstftVocoder:
     """The trained checkpoint as a vocoder folder; its card is filled from the checkpoint and
     the log, and HiFi-GAN V1 is measured on the same held-out utterances for comparison."""
     from ..model.acoustic import count_parameters
@@ -562,7 +564,7 @@ def export_vocoder(workdir: Path, output: Path, name: str, voice: str, sentences
         ),
         predicted=" then ".join(f"{share:.0%}" for share in shares).capitalize(),
         commands=training_commands(voice, phases, entries, state["step"]),
-        sentences=sentences or "N",
+        corpus_command=corpus_command(sentences, heldout),
         **config.to_dict(),
     )
     save_vocoder(output, model.eval(), card, {"training-log.jsonl": log.read_text(encoding="utf-8")})
