@@ -1,6 +1,9 @@
-"""A voice mirror for the registry and download tests: a real HTTP server with faults on demand."""
+"""For the registry and download tests: a voice mirror (a real HTTP server with faults on
+demand) and the archives it serves."""
 
+import io
 import json
+import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,3 +89,21 @@ class Server:
 
 def write_manifest(path: Path, entries: list[dict]) -> None:
     path.write_text(json.dumps({"format": 1, "base_url": "http://127.0.0.1:9/unused", "voices": entries}))
+
+
+def archive_of(
+    path: Path, members, kinds: dict[str, bytes] | None = None, mode: str = "w:gz", link_to: str = "config.json"
+):
+    """A tar archive at `path` of `members` (name -> bytes, or (name, bytes) pairs in order,
+    which may repeat a name); `kinds` (name -> tarfile type) makes some of them links to
+    `link_to` (or folders); mode "w" leaves it uncompressed."""
+    with tarfile.open(path, mode) as tar:
+        for name, data in members.items() if isinstance(members, dict) else members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            if kinds and name in kinds:
+                info.type, info.linkname, info.size = kinds[name], link_to, 0
+                tar.addfile(info)
+            else:
+                tar.addfile(info, io.BytesIO(data))
+    return path

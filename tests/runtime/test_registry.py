@@ -1,9 +1,7 @@
-import io
 import json
 import os
 import tarfile
 import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +13,7 @@ from lightspeech_cli.runtime import download, registry
 from lightspeech_cli.runtime.format.voice import installed_voices_dir
 
 from ..helpers import assert_one_line, assert_one_line_error, make_tiny_voice, run_process
+from .helpers import archive_of
 
 runner = CliRunner()
 
@@ -46,19 +45,6 @@ def test_unknown_voice(mirror):
 
 
 # --- archives: built in the test, one hostile property each ------------------------------------
-
-
-def archive_of(path: Path, members: dict[str, bytes], types: dict[str, bytes] | None = None) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            if types and name in types:
-                info.type, info.linkname, info.size = types[name], "/etc/passwd", 0
-                tar.addfile(info)
-            else:
-                tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def voice_files(tmp_path, **config_changes) -> dict[str, bytes]:
@@ -162,14 +148,9 @@ def test_archive_structure_checks_are_each_load_bearing(tmp_path):
         "missing weights": ({k: v for k, v in good.items() if k != "model.safetensors"}, None, "model.safetensors"),
     }
     for label, (members, types, message) in cases.items():
-        archive = archive_of(tmp_path / f"{label}.tar.gz", members, types)
+        archive = archive_of(tmp_path / f"{label}.tar.gz", members, types, link_to="/etc/passwd")
         assert_one_line_error(run("voices", "import", archive), 5, message)
-    duplicated = tmp_path / "duplicated.tar.gz"
-    with tarfile.open(duplicated, "w:gz") as tar:
-        for name, data in list(good.items()) + [("config.json", good["config.json"])]:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    duplicated = archive_of(tmp_path / "duplicated.tar.gz", [*good.items(), ("config.json", good["config.json"])])
     assert_one_line_error(run("voices", "import", duplicated), 5, "appears twice")
     garbage = tmp_path / "garbage.tar.gz"
     garbage.write_bytes(os.urandom(1000))

@@ -13,6 +13,7 @@ from lightspeech_cli.runtime import registry
 from lightspeech_cli.runtime.format.voice import Voice, installed_voice_names, installed_voices_dir
 
 from ..helpers import make_tiny_voice
+from .helpers import archive_of
 
 
 @pytest.fixture(scope="module")
@@ -20,21 +21,6 @@ def good_files(tmp_path_factory):
     """The files of a real, installable tiny voice."""
     folder = make_tiny_voice(tmp_path_factory.mktemp("source") / "tiny").folder
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def archive_of(path, members, kinds=None, mode="w:gz"):
-    """A .tar.gz with `members` (name -> bytes, in order); `kinds` makes some of them links;
-    `mode` "w" leaves it uncompressed."""
-    with tarfile.open(path, mode) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            if kinds and name in kinds:
-                info.type, info.linkname, info.size = kinds[name], "config.json", 0
-                tar.addfile(info)
-            else:
-                tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def extract(tmp_path, members, kinds=None):
