@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lightspeech_cli.search.store import ResultStore
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
@@ -76,3 +78,56 @@ def test_search_fidelity_extends_a_power_law_and_keeps_the_last_loss_when_none_f
     assert abs(fidelity.extrapolate(curve, 800) - law(800)) < 0.01
     assert fidelity.extrapolate([[100, 2.0], [200, 1.5]], 800) == 1.5  # too few points
     assert fidelity.extrapolate([[100, 1.0], [200, 1.5], [300, 2.0]], 800) == 2.0  # rising: no decaying law
+
+
+def test_search_strategies_shares_only_runs_the_random_search_would_repeat(monkeypatch, tmp_path, training_folder):
+    """The copied runs are the ones an unshared random search trains itself, with the same
+    losses (training is deterministic), and a shared random search does not train them again."""
+    pytest.importorskip("lightgbm")
+    from lightspeech_cli.search.run import Budget, Constraints, Search
+    from lightspeech_cli.search.runners import LocalRunner
+    from lightspeech_cli.search.space import SearchSpace
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    strategies = importlib.import_module("search_strategies")
+    sys.modules.pop("search_strategies")
+    budget = Budget(
+        candidates=6,
+        proxy_steps=2,
+        train_utterances=8,
+        validation_utterances=2,
+        max_frames=200,
+        pool=100,
+        finalists=1,
+        final_steps=3,
+        rounds=2,
+    )
+
+    def search(folder, strategy):
+        found = Search(
+            training_folder,
+            tmp_path / folder,
+            budget,
+            Constraints(),
+            LocalRunner(1),
+            SearchSpace(hidden=16),
+            log=lambda _: None,
+            strategy=strategy,
+        )
+        found.run()
+        return {(r.architecture, r.stage, r.seed): r for r in found.store.results()}
+
+    search("guided", "guided")
+    alone = search("random-alone", "random")
+    strategies.share_common_runs(tmp_path / "guided", tmp_path / "random")
+    store = ResultStore(tmp_path / "random" / "results.sqlite")
+    shared = {(r.architecture, r.stage, r.seed): r for r in store.results()}
+    measured = ResultStore(tmp_path / "guided" / "results.sqlite").states("latency ")
+    assert len(measured) >= 6 and store.states("latency ") == measured  # a latency limit decides alike
+    assert {stage for _, stage, _ in shared} == {"proxy", "reference", "final"}
+    assert sum(stage == "proxy" for _, stage, _ in shared) == 3  # round 1: half the candidates
+    assert all(key in alone and alone[key].loss == result.loss for key, result in shared.items())
+
+    after = search("random", "random")
+    assert after.keys() == alone.keys()
+    assert all(after[key].seconds == result.seconds for key, result in shared.items())  # read back, not retrained

@@ -89,6 +89,13 @@ class ResultStore:
         row = self.connection.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def states(self, prefix: str) -> dict:
+        """Every state whose key starts with `prefix`, by key."""
+        rows = self.connection.execute(
+            "SELECT key, value FROM state WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return {key: json.loads(value) for key, value in rows.fetchall()}
+
     def set_state(self, key: str, value) -> None:
         with self.connection:
             self.connection.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, json.dumps(value)))
