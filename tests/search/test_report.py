@@ -3,10 +3,11 @@ means over seeds, the winner by that mean, the number of candidates the predicto
 recorded (not the pool it drew), and each round's predictor quality."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from lightspeech_cli.search.report import seed_means, write_report
+from lightspeech_cli.search.report import round_picks, seed_means, write_report
 from lightspeech_cli.search.run import BUDGETS, Constraints, references
 from lightspeech_cli.search.space import SearchSpace
 from lightspeech_cli.search.store import Result, ResultStore
@@ -48,7 +49,8 @@ def test_final_losses_are_means_over_seeds_and_the_winner_has_the_lowest(tmp_pat
     assert means[A].validation["mel"] == pytest.approx(0.625)
     output = tmp_path / "out"
     output.mkdir()
-    summary = write_report(store, output, [A, B], REFERENCES, QUALITIES, BUDGETS["small"], Constraints(2_000_000))
+    budget = replace(BUDGETS["small"], candidates=2)  # the rounds the store records: 1 + 1
+    summary = write_report(store, output, [A, B], REFERENCES, QUALITIES, budget, Constraints(2_000_000))
     assert summary["winner"] == A == (output / "winner.txt").read_text().strip()
     found, paper, fastspeech = summary["comparison"]
     assert found["final_loss"] == pytest.approx(1.25) and paper["final_loss"] == pytest.approx(1.285)
@@ -59,6 +61,7 @@ def test_final_losses_are_means_over_seeds_and_the_winner_has_the_lowest(tmp_pat
     assert "2 rounds of 1 + 1 candidates" in report and "(3,812 unseen ranked)" in report
     assert "10,000 unseen ranked" not in report
     assert "| 2 | 32 | 5 | 0.740 | 0.480 |" in report
+    assert "| 1 | 0 | - | 1 | 1.5000 |" in report and "| 2 | 1 | 1.4000 | 0 | - |" in report  # A, then B predicted
     assert (output / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -69,3 +72,16 @@ def test_a_random_search_is_reported_as_one(tmp_path, store):
     write_report(store, output, [A, B], REFERENCES, QUALITIES[:1], BUDGETS["small"], Constraints(), "random")
     report = (output / "results.md").read_text()
     assert "Random search: 1 candidates" in report and "Guided" not in report and "ranked" not in report
+
+
+def test_each_later_round_lists_the_predictors_picks_before_the_random_ones():
+    budget = replace(BUDGETS["small"], candidates=12, rounds=3)  # rounds of 6, 3 and 3; a quarter at random
+    assert budget.round_sizes() == [6, 3, 3] and budget.explored(3) == 1 and budget.explored(1) == 0
+    names = [f"c{n}" for n in range(12)]
+    losses = {name: float(n) for n, name in enumerate(names)}
+    picks = round_picks([names[:6], names[6:9], names[9:]], budget, "guided", losses)
+    assert [(p["predicted"]["candidates"], p["random"]["candidates"]) for p in picks] == [(0, 6), (2, 1), (2, 1)]
+    assert picks[0]["random"]["mean_proxy_loss"] == 2.5 and picks[0]["predicted"]["mean_proxy_loss"] is None
+    assert picks[1]["predicted"]["mean_proxy_loss"] == 6.5 and picks[1]["random"]["mean_proxy_loss"] == 8.0
+    # a random search samples every candidate
+    assert round_picks([names], budget, "random", losses)[0]["random"]["candidates"] == 12

@@ -240,6 +240,11 @@ def test_a_guided_search_trains_in_rounds_and_its_finalists_from_each_seed(tmp_p
     assert len(set(sum(rounds, []))) == 8  # no candidate twice
     assert [q["round"] for q in summary["predictor"]] == [1, 2, 3]
     assert [q["candidates"] for q in summary["predictor"]] == [4, 6, 8]
+    assert [(p["predicted"]["candidates"], p["random"]["candidates"]) for p in summary["picks"]] == [
+        (0, 4),
+        (2, 0),
+        (2, 0),
+    ]
     assert all(-1 <= q["kendall_tau"] <= 1 for q in summary["predictor"])
     finals = search.store.results("final")
     finalists = search.store.get_state("finalists")

@@ -111,6 +111,36 @@ def recorded_rounds(store: ResultStore, budget) -> list[list[str]]:
     return [candidates for candidates in rounds if candidates]
 
 
+def _loss(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else "-"
+
+
+def round_picks(rounds: list[list[str]], budget, strategy: str, proxy_losses: dict[str, float]) -> list[dict]:
+    """Each round's candidates, split into the predictor's picks and those sampled at random,
+    with the mean proxy loss of each: whether the predictor chose better than chance."""
+    picks = []
+    for number, candidates in enumerate(rounds, 1):
+        if number == 1 or strategy == "random":
+            explored = len(candidates)
+        else:
+            explored = budget.explored(budget.round_sizes()[number - 1])
+        split = len(candidates) - explored
+        groups = {"predicted": candidates[:split], "random": candidates[split:]}
+        picks.append(
+            {
+                "round": number,
+                **{
+                    name: {
+                        "candidates": len(group),
+                        "mean_proxy_loss": round(statistics.mean(proxy_losses[a] for a in group), 4) if group else None,
+                    }
+                    for name, group in groups.items()
+                },
+            }
+        )
+    return picks
+
+
 def _method(store: ResultStore, budget, strategy: str, rounds: list[list[str]]) -> str:
     """What the search did, in a sentence or two. The number of unseen candidates ranked is
     the one the search recorded, fewer than the pool it drew (repeats and candidates over
@@ -166,6 +196,7 @@ def write_report(
             }
         )
 
+    picks = round_picks(rounds, budget, strategy, {r.architecture: r.loss for r in proxy_all})
     proxy_front = {r.architecture for r in pareto_front(proxy_all)}
     final_front = {r.architecture for r in pareto_front(final)}
     limits = (
@@ -201,6 +232,16 @@ def write_report(
             for q in qualities
         ),
         "",
+        "Each round's candidates, the predictor's picks against those sampled at random (mean proxy loss):",
+        "",
+        "| round | predicted | mean proxy loss | at random | mean proxy loss |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {p['round']} | {p['predicted']['candidates']} | {_loss(p['predicted']['mean_proxy_loss'])} | "
+            f"{p['random']['candidates']} | {_loss(p['random']['mean_proxy_loss'])} |"
+            for p in picks
+        ),
+        "",
         "## Found against the paper's architecture and FastSpeech 2",
         "",
         "| | parameters | latency (ms) | proxy loss | final loss |",
@@ -226,6 +267,7 @@ def write_report(
         "strategy": strategy,
         "rounds": rounds,
         "predictor": qualities,
+        "picks": picks,
         "budget": asdict(budget),
         "constraints": asdict(constraints),
     }

@@ -64,6 +64,11 @@ class Budget:
         later = max(1, self.candidates // (2 * (self.rounds - 1)))
         return [max(1, self.candidates - later * (self.rounds - 1))] + [later] * (self.rounds - 1)
 
+    def explored(self, size: int) -> int:
+        """How many of a later round's `size` candidates are sampled at random; they follow
+        the predicted ones in the round's record."""
+        return round(size * self.explore_share) if size > 1 else 0
+
 
 # Costs on 2 CPU cores (2 workers); see docs/search.md.
 BUDGETS = {
@@ -261,7 +266,7 @@ class Search:
 
     def next_round(self, predictor, trained: list, size: int, rng: random.Random) -> list[tuple[int, ...]]:
         """The best predicted unseen candidates that meet the constraints, and a share at random."""
-        explore = round(size * self.budget.explore_share) if size > 1 else 0
+        explore = self.budget.explored(size)
         chosen: list[tuple[int, ...]] = []
         for tokens in self.ranked_pool(predictor, set(trained), rng):
             if len(chosen) == size - explore:
