@@ -46,16 +46,16 @@ def search(workdir: Path, output: Path, strategy: str, seed: int, extra: list[st
     }
 
 
-def share_common_runs(guided: Path, random_: Path) -> None:
+def share_common_runs(guided_folder: Path, random_folder: Path) -> None:
     """Copy into the random search's store the runs it would repeat exactly: round 1's
     candidates (both strategies draw them from one seeded generator; the guided search's
     latencies are copied too, so a latency limit decides alike), the references and the
     paper's final runs. Training is deterministic for an architecture and seed, so the
     random search reads them back instead of spending the CPU twice, and its CPU hours still
     count them."""
-    source = ResultStore(guided / "results.sqlite")
-    random_.mkdir(parents=True, exist_ok=True)
-    target = ResultStore(random_ / "results.sqlite")
+    source = ResultStore(guided_folder / "results.sqlite")
+    random_folder.mkdir(parents=True, exist_ok=True)
+    target = ResultStore(random_folder / "results.sqlite")
     round_one = set(source.get_state("round 1") or [])
     references = {r.architecture for r in source.results("reference")}
     for result in source.results():
@@ -81,10 +81,10 @@ def main() -> None:
 
     rows = []
     for seed in args.seeds:
-        guided, random_ = args.output / f"guided-{seed}", args.output / f"random-{seed}"
-        found = {"guided": search(args.workdir, guided, "guided", seed, extra)}
-        share_common_runs(guided, random_)
-        found["random"] = search(args.workdir, random_, "random", seed, extra)
+        guided_folder, random_folder = args.output / f"guided-{seed}", args.output / f"random-{seed}"
+        found = {"guided": search(args.workdir, guided_folder, "guided", seed, extra)}
+        share_common_runs(guided_folder, random_folder)
+        found["random"] = search(args.workdir, random_folder, "random", seed, extra)
         rows.append((seed, found))
         print(
             f"seed {seed}: guided {found['guided']['loss']:.4f}, random {found['random']['loss']:.4f}", file=sys.stderr
