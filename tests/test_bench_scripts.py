@@ -129,5 +129,10 @@ def test_search_strategies_shares_only_runs_the_random_search_would_repeat(monke
     assert all(key in alone and alone[key].loss == result.loss for key, result in shared.items())
 
     after = search("random", "random")
+    # a random search that started on its own (an older benchmark) keeps its own runs
+    (tmp_path / "own").mkdir()
+    ResultStore(tmp_path / "own" / "results.sqlite").set_state("round 1", [])
+    strategies.share_common_runs(tmp_path / "guided", tmp_path / "own")
+    assert ResultStore(tmp_path / "own" / "results.sqlite").results() == []
     assert after.keys() == alone.keys()
     assert all(after[key].seconds == result.seconds for key, result in shared.items())  # read back, not retrained

@@ -83,5 +83,10 @@ def test_each_later_round_lists_the_predictors_picks_before_the_random_ones():
     assert [(p["predicted"]["candidates"], p["random"]["candidates"]) for p in picks] == [(0, 6), (2, 1), (2, 1)]
     assert picks[0]["random"]["mean_proxy_loss"] == 2.5 and picks[0]["predicted"]["mean_proxy_loss"] is None
     assert picks[1]["predicted"]["mean_proxy_loss"] == 6.5 and picks[1]["random"]["mean_proxy_loss"] == 8.0
+    # a ranked pool that ran short leaves fewer predicted picks; the random ones are still last
+    short = round_picks([names[:6], ["c6", "c9"]], budget, "guided", losses)[1]
+    assert short["predicted"] == {"candidates": 1, "mean_proxy_loss": 6.0} and short["random"]["mean_proxy_loss"] == 9.0
+    with pytest.raises(ValueError, match="round 2 records 0 candidates"):
+        round_picks([names[:6], []], budget, "guided", losses)
     # a random search samples every candidate
     assert round_picks([names], budget, "random", losses)[0]["random"]["candidates"] == 12

@@ -125,6 +125,10 @@ def round_picks(rounds: list[list[str]], budget, strategy: str, proxy_losses: di
         else:
             explored = budget.explored(budget.round_sizes()[number - 1])
         split = len(candidates) - explored
+        if split < 0:
+            raise ValueError(
+                f"round {number} records {len(candidates)} candidates, fewer than its {explored} random ones"
+            )
         groups = {"predicted": candidates[:split], "random": candidates[split:]}
         picks.append(
             {
