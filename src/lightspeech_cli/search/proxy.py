@@ -80,7 +80,8 @@ def validation_steps(steps: int, validations: int) -> list[int]:
 def train_candidate(task: ProxyTask) -> dict:
     """Train `task.architecture` from scratch: its validation losses at the end, the total
     validation loss at each validated step (`curve`: [step, loss, seconds so far]), and the
-    seconds it took."""
+    seconds it took: CPU seconds of this process, the budget a search spends, which another
+    job sharing the cores (or a paused run) does not inflate."""
     torch.set_num_threads(task.threads)
     workdir = Path(task.workdir)
     train, heldout = _data(workdir, task.train_utterances, task.validation_utterances)
@@ -89,16 +90,16 @@ def train_candidate(task: ProxyTask) -> dict:
     stream = batches(train, task.max_frames, random.Random(task.seed))
     checkpoints = set(validation_steps(task.steps, task.validations))
     curve, validation = [], {}
-    started = time.perf_counter()
+    started = time.process_time()
     model.train()
     for step in range(1, task.steps + 1):
         optimization_step(model, optimizer, losses(model, next(stream))["total"], step, task.peak_lr, task.warmup, 1.0)
         if step in checkpoints:
             validation = validate(model, heldout)
-            curve.append([step, validation["total"], time.perf_counter() - started])
+            curve.append([step, validation["total"], time.process_time() - started])
     return {
         "architecture": task.architecture,
         "validation": validation,
         "curve": curve,
-        "seconds": time.perf_counter() - started,
+        "seconds": time.process_time() - started,
     }

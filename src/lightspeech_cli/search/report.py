@@ -38,7 +38,10 @@ def _label(architecture: str, references: dict[str, str], winner: str) -> str:
 
 
 def _table(results: list[Result], front: set[str], references: dict, winner: str) -> list[str]:
-    lines = ["| | architecture | loss | mel | parameters | latency (ms) | train (s) |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| | architecture | loss | mel | parameters | latency (ms) | train (CPU s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in sorted(results, key=lambda r: r.loss):
         marks = ("P " if r.architecture in front else "") + _label(r.architecture, references, winner)
         escaped = r.architecture.replace("|", "\\|")  # "|" also ends a Markdown table cell

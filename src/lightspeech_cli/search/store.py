@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS results (
     latency_ms REAL NOT NULL,
     loss REAL NOT NULL,           -- total validation loss: what the search minimizes
     validation TEXT NOT NULL,     -- every validation loss, JSON
-    seconds REAL NOT NULL,        -- training time
+    seconds REAL NOT NULL,        -- training time, CPU seconds
     seed INTEGER NOT NULL,
     PRIMARY KEY (architecture, stage, seed)
 );
