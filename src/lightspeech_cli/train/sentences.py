@@ -7,6 +7,8 @@ import random
 import re
 from pathlib import Path
 
+from ..text.normalize import MONTHS
+
 FORTUNES = Path("/usr/share/games/fortunes")
 SKIPPED_FILES = {"art", "ascii-art", "linuxcookie", "perl", "startrek", "zippy"}  # pictures, code, jargon
 LONGEST_QUOTE = 45  # words: long sentences teach the model to keep its breath and pitch over a clause chain
@@ -46,20 +48,6 @@ def generated_sentences(count: int, seed: int = 0) -> list[str]:
     """Sentences the quotes rarely hold: numbers, money, dates, times and units (what the
     normalizer expands), questions of every kind, lists, and long chained sentences."""
     rng = random.Random(seed)
-    months = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ]
     days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
     names = [
         "Anna",
@@ -131,7 +119,7 @@ def generated_sentences(count: int, seed: int = 0) -> list[str]:
             f"for {rng.randint(2, 40)} books."
         ),
         lambda: (
-            f"The meeting moved to {rng.choice(months)} {rng.randint(1, 28)}, {rng.randint(1950, 2040)} at "
+            f"The meeting moved to {rng.choice(MONTHS)} {rng.randint(1, 28)}, {rng.randint(1950, 2040)} at "
             f"{rng.randint(1, 12)}:{rng.choice(['00', '15', '30', '45', '05'])} {rng.choice(['am', 'pm'])}."
         ),
         lambda: (
