@@ -8,12 +8,13 @@ number of candidates for the same steps, and their finalists alike (--finalists,
 each, the lowest 2-seed mean wins); round 1 of both draws the same candidates. Each search
 keeps its own folder under OUT, so a killed benchmark resumes with the same command:
 
-    python bench/search_strategies.py WORK OUT --seeds 0 1 2 > bench/search_strategies.txt
+    python bench/search_strategies.py WORK docs/search/strategies --seeds 0 1 2 > bench/search_strategies.txt
 
 Prints, per seed, each strategy's winner, its final loss and the CPU time both spent, then
-how often and by how much the guided search won. A small-budget search took 67 minutes on
-2 cores (docs/search); the random search reads back 0.84 of the guided one's 2.0 CPU hours,
-so the whole benchmark takes about 5.5 hours. Needs '.[search]'.
+how often and by how much the guided search won. With 5 finalists a guided search takes
+about 2.4 CPU hours and the random one 1.6 more (it reads back round 1, the references and
+the paper's final runs), so the whole benchmark about 12 CPU hours: 6 on 2 cores.
+Needs '.[search]'.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", default="small")
     parser.add_argument("--max-params", default="2M")
+    parser.add_argument("--finalists", type=int, default=5, help="per search, each trained from 2 seeds")
     args, extra = parser.parse_known_args()  # anything else goes to every search (--candidates, ...)
-    extra = ["--budget", args.budget, "--max-params", args.max_params, *extra]
+    extra = ["--budget", args.budget, "--max-params", args.max_params, "--finalists", str(args.finalists), *extra]
 
     rows = []
     for seed in args.seeds:
